@@ -1,0 +1,72 @@
+/**
+ * Loads a configuration directory: numbering.yaml, plans/*.yaml, tariffs/*.yaml, subscribers.csv.
+ * Everything is validated here, once; the rest of the code trusts the types.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Zone } from '../core/calendar.js';
+import { NumberingPlan, numberingSchema } from '../core/numbering.js';
+import { planSchema, type PlanConfig } from '../core/plan.js';
+import { Tariff, tariffSchema } from '../core/tariff.js';
+import { SubscriberDirectory } from '../ingest/subscriber-directory.js';
+import { ConfigError } from './config-error.js';
+import { loadYamlFile } from './yaml-file.js';
+
+export interface Plan extends PlanConfig {
+  /** Calendar of the plan's months. */
+  calendar: Zone;
+  tariffTable: Tariff;
+  file: string;
+}
+
+export interface Config {
+  dir: string;
+  numbering: NumberingPlan;
+  plans: Map<string, Plan>;
+  tariffs: Map<string, Tariff>;
+  directory: SubscriberDirectory;
+}
+
+export function loadConfig(dir: string): Config {
+  if (!existsSync(dir)) throw new ConfigError(dir, 'directory', 'does not exist (pass --config DIR)');
+  const numbering = new NumberingPlan(loadYamlFile(join(dir, 'numbering.yaml'), numberingSchema));
+
+  const tariffs = new Map<string, Tariff>();
+  for (const file of yamlFiles(join(dir, 'tariffs'))) {
+    const tariff = new Tariff(loadYamlFile(file, tariffSchema));
+    if (tariffs.has(tariff.id)) throw new ConfigError(file, 'id', `tariff "${tariff.id}" is defined twice`);
+    tariffs.set(tariff.id, tariff);
+  }
+
+  const plans = new Map<string, Plan>();
+  for (const file of yamlFiles(join(dir, 'plans'))) {
+    const config = loadYamlFile(file, planSchema);
+    if (plans.has(config.id)) throw new ConfigError(file, 'id', `plan "${config.id}" is defined twice`);
+    const tariffTable = tariffs.get(config.tariff);
+    if (!tariffTable) throw new ConfigError(file, 'tariff', `unknown tariff "${config.tariff}"; known: ${[...tariffs.keys()].join(', ')}`);
+    let calendar: Zone;
+    try {
+      calendar = new Zone(config.zone);
+    } catch (e) {
+      throw new ConfigError(file, 'zone', (e as Error).message);
+    }
+    plans.set(config.id, { ...config, calendar, tariffTable, file });
+  }
+
+  const subscribersFile = join(dir, 'subscribers.csv');
+  const directory = SubscriberDirectory.load(subscribersFile, numbering);
+  directory.all.forEach((s) => {
+    if (!plans.has(s.planId)) {
+      throw new ConfigError(subscribersFile, `account ${s.account}, field plan_id`, `unknown plan "${s.planId}"; known: ${[...plans.keys()].join(', ')}`);
+    }
+  });
+  return { dir, numbering, plans, tariffs, directory };
+}
+
+function yamlFiles(dir: string): string[] {
+  if (!existsSync(dir)) throw new ConfigError(dir, 'directory', 'is missing');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+    .sort()
+    .map((f) => join(dir, f));
+}

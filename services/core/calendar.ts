@@ -1,0 +1,111 @@
+/**
+ * Event time and the contractual calendar: « mois calendaire » in Europe/Paris (or the plan's zone).
+ * Offsets come from the IANA database through luxon; this module only decides what to do with
+ * local times that a DST change makes missing or doubled, and caches offsets for the hot path.
+ */
+import { IANAZone } from 'luxon';
+
+export type LocalTimeResolution =
+  | { kind: 'exact'; ms: number }
+  /** Wall-clock time skipped by the spring change (02:30 on the last Sunday of March in Paris). */
+  | { kind: 'gap'; ms: number }
+  /** Wall-clock time that occurs twice in autumn: `ms` is the first occurrence, `laterMs` the second. */
+  | { kind: 'overlap'; ms: number; laterMs: number };
+
+const OFFSET_BUCKET_MS = 15 * 60_000;
+
+/** A time zone with a cache of UTC offsets per quarter hour (every real DST change is on one). */
+export class Zone {
+  readonly name: string;
+  private readonly zone: IANAZone;
+  private readonly offsets = new Map<number, number>();
+
+  constructor(name: string) {
+    const zone = IANAZone.create(name);
+    if (!zone.isValid) throw new Error(`unknown time zone "${name}" (expected an IANA name such as Europe/Paris)`);
+    this.name = name;
+    this.zone = zone;
+  }
+
+  /** Offset from UTC in milliseconds at the instant `ms`. */
+  offsetAt(ms: number): number {
+    const bucket = Math.floor(ms / OFFSET_BUCKET_MS);
+    let offset = this.offsets.get(bucket);
+    if (offset === undefined) {
+      offset = this.zone.offset(bucket * OFFSET_BUCKET_MS) * 60_000;
+      this.offsets.set(bucket, offset);
+    }
+    return offset;
+  }
+
+  /**
+   * Instant of a wall-clock time given as if it were UTC (`Date.UTC(...)` of the local fields).
+   * Follows the `compatible` rule of Temporal and java.time: a skipped time is moved forward by the
+   * length of the gap, a doubled time takes its first occurrence (and says so, so that a reader can
+   * pick the second one for an end time that would otherwise fall before the start).
+   */
+  resolveLocal(wallAsUtcMs: number): LocalTimeResolution {
+    const before = this.offsetAt(wallAsUtcMs - 86_400_000);
+    const after = this.offsetAt(wallAsUtcMs + 86_400_000);
+    const candidates = [before, after]
+      .filter((o, i, all) => all.indexOf(o) === i)
+      .map((o) => wallAsUtcMs - o)
+      .filter((ms) => wallAsUtcMs - this.offsetAt(ms) === ms);
+    if (candidates.length === 1) return { kind: 'exact', ms: candidates[0]! };
+    if (candidates.length === 2) {
+      const [a, b] = candidates.sort((x, y) => x - y) as [number, number];
+      return { kind: 'overlap', ms: a, laterMs: b };
+    }
+    // In the gap neither offset round-trips: the old offset carries the time past the jump.
+    return { kind: 'gap', ms: wallAsUtcMs - before };
+  }
+
+  /** Calendar month "YYYY-MM" of an instant in this zone. */
+  period(ms: number): string {
+    const d = new Date(ms + this.offsetAt(ms));
+    const m = d.getUTCMonth() + 1;
+    return `${d.getUTCFullYear()}-${m < 10 ? '0' : ''}${m}`;
+  }
+
+  /** ISO 8601 with this zone's offset, e.g. 2026-03-29T03:10:00+02:00. */
+  iso(ms: number): string {
+    const offset = this.offsetAt(ms);
+    const local = new Date(ms + offset).toISOString().slice(0, 19);
+    const sign = offset < 0 ? '-' : '+';
+    const abs = Math.abs(offset) / 60_000;
+    return `${local}${sign}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`;
+  }
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?\s*(Z|[+-]\d{2}:?\d{2})?$/;
+
+export type ParsedTimestamp =
+  | { ok: true; resolution: LocalTimeResolution; hadOffset: boolean }
+  | { ok: false; error: string };
+
+/**
+ * Parses `YYYY-MM-DD[T ]HH:MM:SS[.fff][Z|±HH:MM]`. With an offset the instant is exact; without one it
+ * is a wall-clock time in `zone`.
+ */
+export function parseTimestamp(text: string, zone: Zone): ParsedTimestamp {
+  const m = TIMESTAMP.exec(text.trim());
+  if (m === null) return { ok: false, error: `unparseable time "${text}" (expected YYYY-MM-DDTHH:MM:SS with an optional offset)` };
+  const [, y, mo, d, h, mi, s, frac, tz] = m;
+  const year = Number(y), month = Number(mo), day = Number(d), hour = Number(h), minute = Number(mi), second = Number(s);
+  const ms = frac === undefined ? 0 : Math.floor(Number(`0.${frac}`) * 1000);
+  const wall = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  const back = new Date(wall);
+  if (back.getUTCDate() !== day || back.getUTCMonth() !== month - 1 || hour > 23 || minute > 59 || second > 59) {
+    return { ok: false, error: `impossible date or time "${text}"` };
+  }
+  if (tz === undefined) return { ok: true, resolution: zone.resolveLocal(wall), hadOffset: false };
+  if (tz === 'Z') return { ok: true, resolution: { kind: 'exact', ms: wall }, hadOffset: true };
+  const sign = tz.startsWith('-') ? -1 : 1;
+  const digits = tz.slice(1).replace(':', '');
+  const offsetMs = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60_000;
+  return { ok: true, resolution: { kind: 'exact', ms: wall - offsetMs }, hadOffset: true };
+}

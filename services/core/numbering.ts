@@ -1,0 +1,192 @@
+/**
+ * Numbering plan: normalises dialled numbers to E.164 and tells which destination class a callee is in.
+ * French ranges come from config/numbering.yaml; everything outside +33 goes to libphonenumber-js metadata,
+ * never to hand-written country tables.
+ */
+import { z } from 'zod';
+import { parsePhoneNumberFromString, type NumberType } from 'libphonenumber-js/max';
+
+export const DESTINATION_CLASSES = [
+  'fr_fixed',
+  'fr_mobile',
+  'fr_drom_fixed',
+  'fr_drom_mobile',
+  'fr_special',
+  'fr_premium',
+  'fr_short',
+  'fr_directory',
+  'emergency',
+  'international',
+  'unknown',
+] as const;
+export type DestinationClass = (typeof DESTINATION_CLASSES)[number];
+
+/** Whether a number reaches a fixed line or a mobile; NANP numbers often cannot be told apart. */
+export type LineKind = 'fixed' | 'mobile' | 'fixed_or_mobile' | 'other';
+
+export interface Destination {
+  cls: DestinationClass;
+  /** ISO 3166 alpha-2, empty for short numbers and unknown ranges. */
+  country: string;
+  kind: LineKind;
+  /** French sub-ranges the caller-ID rules look at. */
+  automatedRange: boolean;
+  platformRange: boolean;
+}
+
+export const numberingSchema = z.object({
+  country_code: z.string().regex(/^\d{1,3}$/),
+  country: z.string().length(2),
+  national_blocks_abroad: z.array(
+    z.object({ blocks: z.array(z.string().regex(/^\d+$/)).min(1), country_code: z.string().regex(/^\d{1,3}$/) }),
+  ),
+  drom_countries: z.array(z.string().length(2)),
+  classes: z.array(z.object({ prefix: z.string().regex(/^\d+$/), class: z.enum(DESTINATION_CLASSES) })).min(1),
+  automated_ranges: z.array(z.string().regex(/^\d+$/)),
+  platform_ranges: z.array(z.string().regex(/^\d+$/)),
+  emergency: z.array(z.string().regex(/^\d+$/)),
+  short_numbers: z.array(z.object({ pattern: z.string(), class: z.enum(DESTINATION_CLASSES) })),
+});
+export type NumberingConfig = z.infer<typeof numberingSchema>;
+
+/** Why a number could not be normalised; becomes the reject reason `invalid_number`. */
+export class InvalidNumber extends Error {}
+
+const CACHE_LIMIT = 200_000;
+
+export class NumberingPlan {
+  private readonly home: string;
+  private readonly homeCountry: string;
+  private readonly abroad = new Map<string, string>();
+  private readonly classes: Map<string, DestinationClass>;
+  private readonly classPrefixLengths: number[];
+  private readonly drom: Set<string>;
+  private readonly automated: string[];
+  private readonly platform: string[];
+  private readonly emergency: string[];
+  private readonly shortNumbers: { re: RegExp; cls: DestinationClass }[];
+  private readonly cache = new Map<string, Destination>();
+
+  constructor(config: NumberingConfig) {
+    this.home = config.country_code;
+    this.homeCountry = config.country;
+    for (const group of config.national_blocks_abroad) {
+      for (const block of group.blocks) this.abroad.set(block, group.country_code);
+    }
+    this.classes = new Map(config.classes.map((c) => [c.prefix, c.class]));
+    this.classPrefixLengths = [...new Set(config.classes.map((c) => c.prefix.length))].sort((a, b) => b - a);
+    this.drom = new Set(config.drom_countries);
+    this.automated = config.automated_ranges;
+    this.platform = config.platform_ranges;
+    this.emergency = config.emergency;
+    this.shortNumbers = config.short_numbers.map((s) => ({ re: new RegExp(s.pattern), cls: s.class }));
+  }
+
+  /**
+   * Dialled or presented number → E.164 (`+33142…`), or the digits of a short number (`3949`, `15`).
+   * Accepts national (0X…), international (00…, +…) and E.164 without its plus (11 digits or more).
+   * Throws InvalidNumber for anything else: a number we cannot place is never billed by guess.
+   */
+  normalize(raw: string): string {
+    const digits = raw.replace(/[\s.\-()/]/g, '');
+    if (digits === '') throw new InvalidNumber('empty number');
+    if (digits.startsWith('+')) return this.checkE164(digits);
+    if (!/^\d+$/.test(digits)) throw new InvalidNumber(`not a phone number: ${JSON.stringify(raw)}`);
+    if (digits.startsWith('00')) return this.checkE164('+' + digits.slice(2));
+    if (digits.startsWith('0')) {
+      if (digits.length !== 10) throw new InvalidNumber(`national number must have 10 digits: ${digits}`);
+      const nsn = digits.slice(1);
+      const abroad = this.abroad.get(nsn.slice(0, 3));
+      return abroad ? `+${abroad}${nsn}` : `+${this.home}${nsn}`;
+    }
+    if (digits.length <= 6) return digits;
+    if (digits.length >= 11) return this.checkE164('+' + digits);
+    throw new InvalidNumber(`ambiguous number (neither national, international nor short): ${digits}`);
+  }
+
+  private checkE164(n: string): string {
+    if (!/^\+[1-9]\d{6,14}$/.test(n)) throw new InvalidNumber(`not a valid E.164 number: ${n}`);
+    if (n.startsWith('+' + this.home) && n.length !== this.home.length + 10) {
+      throw new InvalidNumber(`French number must have 9 digits after +${this.home}: ${n}`);
+    }
+    return n;
+  }
+
+  /** Destination of a normalised callee. Cached: the classifier is on the rating hot path. */
+  classify(callee: string): Destination {
+    let d = this.cache.get(callee);
+    if (d === undefined) {
+      d = this.classifyUncached(callee);
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      this.cache.set(callee, d);
+    }
+    return d;
+  }
+
+  /** True for numbers that must never be blocked or sanctioned (R-NUM-11X-EMERG, C20). */
+  isEmergency(callee: string): boolean {
+    return this.classify(callee).cls === 'emergency';
+  }
+
+  private classifyUncached(callee: string): Destination {
+    if (!callee.startsWith('+')) return this.classifyShort(callee);
+    if (callee.startsWith('+' + this.home)) return this.classifyHome(callee.slice(1 + this.home.length));
+    return this.classifyAbroad(callee);
+  }
+
+  private classifyShort(digits: string): Destination {
+    const emergency = this.emergency.some((e) => digits === e || (e.length === 3 && digits.length === 6 && digits.startsWith(e)));
+    if (emergency) return dest('emergency', this.homeCountry, 'other');
+    for (const s of this.shortNumbers) if (s.re.test(digits)) return dest(s.cls, this.homeCountry, 'other');
+    return dest('unknown', '', 'other');
+  }
+
+  private classifyHome(nsn: string): Destination {
+    let cls: DestinationClass = 'unknown';
+    for (const len of this.classPrefixLengths) {
+      const c = this.classes.get(nsn.slice(0, len));
+      if (c !== undefined) {
+        cls = c;
+        break;
+      }
+    }
+    const kind: LineKind = cls === 'fr_mobile' ? 'mobile' : cls === 'fr_fixed' ? 'fixed' : 'other';
+    return {
+      cls,
+      country: this.homeCountry,
+      kind,
+      automatedRange: this.automated.some((p) => nsn.startsWith(p)),
+      platformRange: this.platform.some((p) => nsn.startsWith(p)),
+    };
+  }
+
+  private classifyAbroad(callee: string): Destination {
+    const parsed = parsePhoneNumberFromString(callee);
+    if (parsed === undefined || !parsed.isValid()) {
+      return dest('unknown', parsed?.country ?? '', 'other');
+    }
+    const country = parsed.country ?? '';
+    const kind = lineKind(parsed.getType());
+    if (this.drom.has(country)) {
+      return dest(kind === 'mobile' ? 'fr_drom_mobile' : 'fr_drom_fixed', country, kind);
+    }
+    return dest('international', country, kind);
+  }
+}
+
+function dest(cls: DestinationClass, country: string, kind: LineKind): Destination {
+  return { cls, country, kind, automatedRange: false, platformRange: false };
+}
+
+function lineKind(type: NumberType): LineKind {
+  switch (type) {
+    case 'FIXED_LINE':
+      return 'fixed';
+    case 'MOBILE':
+      return 'mobile';
+    case 'FIXED_LINE_OR_MOBILE':
+      return 'fixed_or_mobile';
+    default:
+      return 'other';
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Tariffs as prefix tables, in the manner of CGRateS destinations and rates: the longest matching
+ * E.164 prefix wins, then an entry for the destination class, then the tariff's default.
+ * Charging rules (first period, increment, minimum, connection fee, rounding, cap) are per entry,
+ * because no seed fixes them (R-BILL-GRANULARITY): they come from each operator's price list.
+ */
+import { z } from 'zod';
+import { DESTINATION_CLASSES, type DestinationClass } from './numbering.js';
+import { DECIMAL_TEXT, Money, ROUNDING_MODES, ZERO, money, type RoundingMode } from './money.js';
+
+const decimalText = z
+  .union([z.string(), z.number()])
+  .transform((v) => (typeof v === 'number' ? String(v) : v.trim()))
+  .refine((v) => DECIMAL_TEXT.test(v), 'must be a decimal amount such as "0.0250"');
+
+const chargingShape = {
+  connection_fee: decimalText.optional(),
+  first_period: z.number().int().min(0).optional(),
+  increment: z.number().int().min(1).optional(),
+  minimum: z.number().int().min(0).optional(),
+  rounding: z.enum(Object.keys(ROUNDING_MODES) as [RoundingMode, ...RoundingMode[]]).optional(),
+  decimals: z.number().int().min(0).max(8).optional(),
+  cap: decimalText.optional(),
+};
+
+const entrySchema = z
+  .object({
+    prefix: z.string().regex(/^\d+$/, 'prefix is the E.164 digits without "+", e.g. "336"').optional(),
+    class: z.enum(DESTINATION_CLASSES).optional(),
+    name: z.string().min(1),
+    per_minute: decimalText,
+    valid_from: z.iso.date().optional(),
+    valid_until: z.iso.date().optional(),
+    ...chargingShape,
+  })
+  .refine((e) => (e.prefix === undefined) !== (e.class === undefined), 'an entry has either a prefix or a class, not both');
+
+export const tariffSchema = z.object({
+  id: z.string().regex(/^[a-z0-9_]+$/),
+  currency: z.string().length(3),
+  /** True when the prices are invented for the example: the seeds give none. */
+  example_prices: z.boolean(),
+  note: z.string().optional(),
+  charging: z.object(chargingShape).default({}),
+  default: z.object({ name: z.string(), per_minute: decimalText, ...chargingShape }),
+  entries: z.array(entrySchema),
+});
+export type TariffConfig = z.infer<typeof tariffSchema>;
+
+/** A priced destination with its charging rules resolved. */
+export interface TariffEntry {
+  /** What the rated CDR cites: "prefix 336", "class fr_premium" or "default". */
+  key: string;
+  name: string;
+  perMinute: Money;
+  connectionFee: Money;
+  firstPeriod: number;
+  increment: number;
+  minimum: number;
+  rounding: RoundingMode;
+  decimals: number;
+  cap: Money | null;
+  validFromMs: number;
+  validUntilMs: number;
+}
+
+export class Tariff {
+  readonly id: string;
+  readonly currency: string;
+  readonly exampleOnly: boolean;
+  private readonly byPrefix = new Map<string, TariffEntry[]>();
+  private readonly byClass = new Map<DestinationClass, TariffEntry[]>();
+  private readonly fallback: TariffEntry;
+  private readonly longestPrefix: number;
+
+  constructor(config: TariffConfig) {
+    this.id = config.id;
+    this.currency = config.currency;
+    this.exampleOnly = config.example_prices;
+    const base = config.charging;
+    const resolve = (key: string, e: z.infer<typeof entrySchema> | TariffConfig['default']): TariffEntry => ({
+      key,
+      name: e.name,
+      perMinute: money(e.per_minute),
+      connectionFee: money(e.connection_fee ?? base.connection_fee ?? '0'),
+      firstPeriod: e.first_period ?? base.first_period ?? 60,
+      increment: e.increment ?? base.increment ?? 60,
+      minimum: e.minimum ?? base.minimum ?? 0,
+      rounding: e.rounding ?? base.rounding ?? 'half_up',
+      decimals: e.decimals ?? base.decimals ?? 4,
+      cap: e.cap !== undefined ? money(e.cap) : base.cap !== undefined ? money(base.cap) : null,
+      validFromMs: 'valid_from' in e && e.valid_from ? Date.parse(e.valid_from) : -Infinity,
+      validUntilMs: 'valid_until' in e && e.valid_until ? Date.parse(e.valid_until) : Infinity,
+    });
+    for (const e of config.entries) {
+      if (e.prefix !== undefined) push(this.byPrefix, e.prefix, resolve(`prefix ${e.prefix}`, e));
+      else push(this.byClass, e.class!, resolve(`class ${e.class}`, e));
+    }
+    this.fallback = resolve('default', config.default);
+    this.longestPrefix = Math.max(0, ...[...this.byPrefix.keys()].map((p) => p.length));
+  }
+
+  /** Entry for a callee at the call's time: longest prefix, then class, then default. */
+  lookup(callee: string, cls: DestinationClass, atMs: number): TariffEntry {
+    if (callee.startsWith('+')) {
+      const digits = callee.slice(1);
+      for (let len = Math.min(this.longestPrefix, digits.length); len > 0; len--) {
+        const hit = effective(this.byPrefix.get(digits.slice(0, len)), atMs);
+        if (hit) return hit;
+      }
+    }
+    return effective(this.byClass.get(cls), atMs) ?? this.fallback;
+  }
+}
+
+function push<K>(map: Map<K, TariffEntry[]>, key: K, entry: TariffEntry): void {
+  const list = map.get(key);
+  if (list) list.push(entry);
+  else map.set(key, [entry]);
+}
+
+function effective(entries: TariffEntry[] | undefined, atMs: number): TariffEntry | undefined {
+  return entries?.find((e) => atMs >= e.validFromMs && atMs < e.validUntilMs);
+}
+
+/** Seconds actually charged: the first period, then whole increments, never below the minimum. */
+export function chargedSeconds(entry: TariffEntry, seconds: number): number {
+  if (seconds <= 0) return 0;
+  let charged = entry.firstPeriod;
+  if (seconds > entry.firstPeriod) charged += Math.ceil((seconds - entry.firstPeriod) / entry.increment) * entry.increment;
+  return Math.max(charged, entry.minimum);
+}
+
+/**
+ * Price of `seconds` of a call. The connection fee is charged with the whole call, not with the
+ * remainder of a call that a bundle or pool covered in part. `multiplier` carries a contractual
+ * penalty (ProgetCom 400 %: ×5). Rounded once, at the end, as the tariff says.
+ */
+export function priceSeconds(entry: TariffEntry, seconds: number, wholeCall: boolean, multiplier: Money | null = null): Money {
+  if (seconds <= 0) return ZERO;
+  let amount = entry.perMinute.times(chargedSeconds(entry, seconds)).dividedBy(60);
+  if (wholeCall) amount = amount.plus(entry.connectionFee);
+  if (entry.cap !== null && amount.greaterThan(entry.cap)) amount = entry.cap;
+  if (multiplier !== null) amount = amount.times(multiplier);
+  return amount.toDecimalPlaces(entry.decimals, ROUNDING_MODES[entry.rounding]) as Money;
+}
+
+export { Money };

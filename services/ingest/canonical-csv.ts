@@ -1,0 +1,84 @@
+/**
+ * Reader of the project's canonical CSV: a header row naming the columns below (any order, extra
+ * columns ignored), then one call per line. The columns are documented in the README.
+ */
+import { readCsvLines } from './csv-lines.js';
+import type { ReadItem, SourceRecord } from './source-record.js';
+
+export const CANONICAL_COLUMNS = [
+  'cdr_id',
+  'account',
+  'caller',
+  'callee',
+  'start_time',
+  'answer_time',
+  'end_time',
+  'billable_seconds',
+  'disposition',
+  'direction',
+  'leg',
+  'forward_reason',
+  'device',
+] as const;
+type Column = (typeof CANONICAL_COLUMNS)[number];
+
+const REQUIRED: readonly Column[] = ['account', 'callee', 'start_time', 'end_time'];
+
+export async function* readCanonicalCsv(path: string): AsyncGenerator<ReadItem> {
+  let index: Map<Column, number> | null = null;
+  let width = 0;
+  let sawHeader = false;
+  for await (const batch of readCsvLines(path)) {
+    for (const { line, raw, fields, error } of batch) {
+      if (raw.trim() === '') continue; // blank lines carry no call
+      if (!sawHeader) {
+        sawHeader = true;
+        const header = fields?.map((f) => f.trim().toLowerCase()) ?? [];
+        const missing = REQUIRED.filter((c) => !header.includes(c));
+        if (missing.length > 0) {
+          yield reject(path, line, 'bad_header', `header lacks column(s) ${missing.join(', ')}; expected ${CANONICAL_COLUMNS.join(',')}`, raw);
+          return; // without the columns no line can be read: the whole file is one reject
+        }
+        index = new Map(CANONICAL_COLUMNS.map((c) => [c, header.indexOf(c)] as [Column, number]).filter(([, i]) => i >= 0));
+        width = header.length;
+        continue;
+      }
+      if (fields === null) {
+        yield reject(path, line, 'malformed_csv', `${error ?? 'not valid CSV'}; fix the quoting of this line`, raw);
+        continue;
+      }
+      if (fields.length !== width) {
+        yield reject(path, line, 'column_count', `${fields.length} columns where the header has ${width}`, raw);
+        continue;
+      }
+      const get = (c: Column): string => {
+        const i = index!.get(c);
+        return i === undefined ? '' : fields[i]!.trim();
+      };
+      const record: SourceRecord = {
+        source: path,
+        line,
+        raw,
+        cdrId: get('cdr_id'),
+        account: get('account'),
+        caller: get('caller'),
+        callee: get('callee'),
+        start: get('start_time'),
+        answer: get('answer_time'),
+        end: get('end_time'),
+        billableSeconds: get('billable_seconds'),
+        disposition: get('disposition'),
+        direction: get('direction'),
+        leg: get('leg'),
+        forwardReason: get('forward_reason'),
+        device: get('device'),
+      };
+      yield { kind: 'record', record };
+    }
+  }
+  if (!sawHeader) yield reject(path, 0, 'empty_file', 'the file has no header and no record', '');
+}
+
+function reject(source: string, line: number, reason: 'bad_header' | 'malformed_csv' | 'column_count' | 'empty_file', detail: string, raw: string): ReadItem {
+  return { kind: 'reject', reject: { source, line, reason, detail, raw } };
+}

@@ -1,0 +1,153 @@
+/**
+ * One normaliser for every reader: text record → validated canonical CDR with its subscriber, or a
+ * reject that says which field is wrong and what to do.
+ */
+import { createHash } from 'node:crypto';
+import { parseTimestamp, type LocalTimeResolution, type Zone } from '../core/calendar.js';
+import {
+  DIRECTIONS,
+  FORWARD_REASONS,
+  LEGS,
+  type Cdr,
+  type Direction,
+  type Disposition,
+  type ForwardReason,
+  type Leg,
+} from '../core/cdr.js';
+import { InvalidNumber, type NumberingPlan } from '../core/numbering.js';
+import type { SubscriberDirectory } from './subscriber-directory.js';
+import type { Reject, RejectReason, SourceRecord } from './source-record.js';
+
+export interface NormalizeContext {
+  numbering: NumberingPlan;
+  /** Zone of timestamps written without an offset. */
+  sourceZone: Zone;
+  directory: SubscriberDirectory;
+}
+
+export type Normalized = { ok: true; cdr: Cdr } | { ok: false; reject: Reject };
+
+/** Switch spellings of a call outcome, folded to ours. */
+const DISPOSITION_WORDS: Record<string, Disposition> = {
+  answered: 'answered',
+  answer: 'answered',
+  no_answer: 'no_answer',
+  'no answer': 'no_answer',
+  noanswer: 'no_answer',
+  busy: 'busy',
+  failed: 'failed',
+  congestion: 'failed',
+  rejected: 'rejected',
+  cancel: 'no_answer',
+};
+
+export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normalized {
+  const fail = (reason: RejectReason, detail: string): Normalized => ({
+    ok: false,
+    reject: { source: r.source, line: r.line, reason, detail, raw: r.raw },
+  });
+
+  if (r.account === '' && r.caller === '') return fail('missing_field', 'account and caller are both empty: the call cannot be charged to anyone');
+  if (r.callee === '') return fail('missing_callee', 'callee is empty');
+
+  let callee: string;
+  let caller = '';
+  try {
+    callee = ctx.numbering.normalize(r.callee);
+  } catch (e) {
+    if (e instanceof InvalidNumber) return fail('invalid_number', `callee: ${e.message}`);
+    throw e;
+  }
+  if (r.caller !== '') {
+    try {
+      caller = ctx.numbering.normalize(r.caller);
+    } catch (e) {
+      // An unusable presented number is a caller-ID matter for the fraud desk, not a reason to lose the call.
+      if (!(e instanceof InvalidNumber)) throw e;
+      caller = r.caller;
+    }
+  }
+
+  const start = parseTimestamp(r.start, ctx.sourceZone);
+  if (!start.ok) return fail('bad_time', `start_time: ${start.error}`);
+  const startMs = start.resolution.ms;
+  const end = parseTimestamp(r.end, ctx.sourceZone);
+  if (!end.ok) return fail('bad_time', `end_time: ${end.error}`);
+  const endMs = notBefore(end.resolution, startMs);
+  if (endMs < startMs) return fail('end_before_start', `end_time ${r.end} is before start_time ${r.start}`);
+  let answerMs: number | null = null;
+  if (r.answer !== '') {
+    const answer = parseTimestamp(r.answer, ctx.sourceZone);
+    if (!answer.ok) return fail('bad_time', `answer_time: ${answer.error}`);
+    answerMs = notBefore(answer.resolution, startMs);
+    if (answerMs < startMs || answerMs > endMs) return fail('bad_time', `answer_time ${r.answer} is outside start_time..end_time`);
+  }
+
+  const disposition = r.disposition === '' ? (answerMs === null ? 'no_answer' : 'answered') : DISPOSITION_WORDS[r.disposition.toLowerCase()];
+  if (disposition === undefined) return fail('bad_field', `disposition "${r.disposition}" is not one of answered, no_answer, busy, failed, rejected`);
+  const direction = pick<Direction>(r.direction, DIRECTIONS, 'out');
+  if (direction === undefined) return fail('bad_field', `direction "${r.direction}" is not one of ${DIRECTIONS.join(', ')}`);
+  const leg = pick<Leg>(r.leg, LEGS, 'originating');
+  if (leg === undefined) return fail('bad_field', `leg "${r.leg}" is not one of ${LEGS.join(', ')}`);
+  const forwardReason = r.forwardReason === '' ? null : pick<ForwardReason>(r.forwardReason, FORWARD_REASONS, 'unconditional');
+  if (forwardReason === undefined) return fail('bad_field', `forward_reason "${r.forwardReason}" is not one of ${FORWARD_REASONS.join(', ')}`);
+
+  let billableSeconds = 0;
+  if (disposition === 'answered') {
+    if (r.billableSeconds !== '') {
+      if (!/^\d+$/.test(r.billableSeconds)) return fail('bad_field', `billable_seconds "${r.billableSeconds}" is not a whole number of seconds`);
+      billableSeconds = Number(r.billableSeconds);
+      if (billableSeconds * 1000 > endMs - startMs + 1000) {
+        return fail('bad_field', `billable_seconds ${billableSeconds} is longer than the call (${Math.round((endMs - startMs) / 1000)} s from start to end)`);
+      }
+    } else {
+      billableSeconds = Math.max(0, Math.round((endMs - (answerMs ?? startMs)) / 1000));
+    }
+    if (answerMs === null) answerMs = endMs - billableSeconds * 1000;
+  }
+
+  const subscriber = ctx.directory.resolve(r.account, caller);
+  if (subscriber === undefined) {
+    return fail('unknown_subscriber', `no subscriber for account "${r.account}"${caller ? ' nor for the caller number' : ''}; add it to subscribers.csv and rate the file again`);
+  }
+
+  const cdrId = r.cdrId !== '' ? r.cdrId : contentId(r.account, caller, callee, startMs, endMs, billableSeconds, direction, leg);
+  return {
+    ok: true,
+    cdr: {
+      cdrId,
+      account: r.account === '' ? subscriber.account : r.account,
+      caller,
+      callee,
+      startMs,
+      answerMs,
+      endMs,
+      billableSeconds,
+      disposition,
+      direction,
+      leg,
+      forwardReason,
+      device: r.device,
+      subscriber,
+      source: r.source,
+      line: r.line,
+    },
+  };
+}
+
+/** In the autumn overlap, a time after the start is read as its second occurrence if the first would precede the start. */
+function notBefore(res: LocalTimeResolution, startMs: number): number {
+  if (res.kind === 'overlap' && res.ms < startMs) return res.laterMs;
+  return res.ms;
+}
+
+function pick<T extends string>(text: string, allowed: readonly T[], fallback: T): T | undefined {
+  if (text === '') return fallback;
+  const t = text.toLowerCase() as T;
+  return allowed.includes(t) ? t : undefined;
+}
+
+/** A CDR without a switch id is identified by what it says, so that the same call read twice is one call. */
+function contentId(...parts: (string | number)[]): string {
+  return 'h-' + createHash('sha256').update(parts.join('|')).digest('hex').slice(0, 24);
+}

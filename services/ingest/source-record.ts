@@ -1,0 +1,57 @@
+/**
+ * The meeting point of every switch-export reader: a record still in text, with where it came from.
+ * Each reader (canonical CSV, Asterisk, FreeSWITCH, CUCM, mapping profiles) fills one of these; one
+ * normaliser turns it into a validated call or a reject, so every format gets the same checks.
+ */
+
+export interface SourceRecord {
+  source: string;
+  line: number;
+  raw: string;
+  /** The switch's unique id, if it has one. */
+  cdrId: string;
+  account: string;
+  caller: string;
+  callee: string;
+  /** Timestamps as text: ISO 8601 with or without offset (without: read in the source zone). */
+  start: string;
+  answer: string;
+  end: string;
+  /** Integer seconds as text; empty means "compute from answer and end". */
+  billableSeconds: string;
+  disposition: string;
+  direction: string;
+  leg: string;
+  forwardReason: string;
+  device: string;
+}
+
+export const REJECT_REASONS = [
+  'empty_file',
+  'bad_header',
+  'malformed_csv',
+  'column_count',
+  'truncated_record',
+  'missing_field',
+  'missing_callee',
+  'bad_time',
+  'end_before_start',
+  'bad_field',
+  'invalid_number',
+  'unknown_subscriber',
+  'unknown_format',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** A record we could not use: kept whole so that it can be fixed and replayed. */
+export interface Reject {
+  source: string;
+  /** 1-based line; 0 for a whole-file problem. */
+  line: number;
+  reason: RejectReason;
+  /** Plain words: the field and what to do. */
+  detail: string;
+  raw: string;
+}
+
+export type ReadItem = { kind: 'record'; record: SourceRecord } | { kind: 'reject'; reject: Reject };

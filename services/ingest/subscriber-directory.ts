@@ -1,0 +1,96 @@
+/**
+ * Subscriber directory: which client, site, user and plan a SIP account, line or number belongs to.
+ * Read from subscribers.csv; a bad row is a configuration error and stops the run with its line.
+ */
+import { readFileSync } from 'node:fs';
+import Papa from 'papaparse';
+import { z } from 'zod';
+import { LINE_TYPES, type Subscriber } from '../core/cdr.js';
+import type { NumberingPlan } from '../core/numbering.js';
+import { ConfigError } from '../config/config-error.js';
+
+export const SUBSCRIBER_COLUMNS = ['account', 'client_id', 'site_id', 'user_id', 'plan_id', 'line_type', 'channels', 'automated', 'numbers'] as const;
+
+const rowSchema = z.object({
+  account: z.string().min(1, 'account is empty'),
+  client_id: z.string().min(1, 'client_id is empty'),
+  site_id: z.string().min(1, 'site_id is empty'),
+  user_id: z.string().min(1, 'user_id is empty'),
+  plan_id: z.string().min(1, 'plan_id is empty'),
+  line_type: z.enum(LINE_TYPES),
+  channels: z.string().regex(/^[1-9]\d*$/, 'channels must be a whole number ≥ 1').transform(Number),
+  automated: z.enum(['true', 'false', '']).transform((v) => v === 'true'),
+  numbers: z.string().default(''),
+});
+
+export class SubscriberDirectory {
+  private readonly byAccount = new Map<string, Subscriber>();
+  private readonly byNumber = new Map<string, Subscriber>();
+
+  constructor(subscribers: Iterable<Subscriber>) {
+    for (const s of subscribers) {
+      this.byAccount.set(s.account, s);
+      for (const n of s.numbers) this.byNumber.set(n, s);
+    }
+  }
+
+  /** By account first; a CDR without an account (or with an unknown one) is matched on its caller number. */
+  resolve(account: string, callerE164: string): Subscriber | undefined {
+    return this.byAccount.get(account) ?? (callerE164 === '' ? undefined : this.byNumber.get(callerE164));
+  }
+
+  get all(): Subscriber[] {
+    return [...this.byAccount.values()];
+  }
+
+  /** Users of a site, counted once each: the Orange pool grants 500 minutes per user of the site. */
+  usersOfSite(clientId: string, siteId: string): number {
+    const users = new Set<string>();
+    for (const s of this.byAccount.values()) if (s.clientId === clientId && s.siteId === siteId) users.add(s.userId);
+    return users.size;
+  }
+
+  static load(path: string, numbering: NumberingPlan): SubscriberDirectory {
+    const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+    const parsed = Papa.parse<Record<string, string>>(text, { header: true, skipEmptyLines: 'greedy', transform: (v) => v.trim() });
+    if (parsed.errors.length > 0) {
+      const e = parsed.errors[0]!;
+      throw new ConfigError(path, `line ${(e.row ?? 0) + 2}`, e.message);
+    }
+    const header = parsed.meta.fields ?? [];
+    const missing = SUBSCRIBER_COLUMNS.filter((c) => c !== 'numbers' && !header.includes(c));
+    if (missing.length > 0) throw new ConfigError(path, 'header', `missing column(s) ${missing.join(', ')}; expected ${SUBSCRIBER_COLUMNS.join(',')}`);
+    const subscribers: Subscriber[] = [];
+    const seen = new Set<string>();
+    parsed.data.forEach((row, i) => {
+      const where = `line ${i + 2}`;
+      const r = rowSchema.safeParse(row);
+      if (!r.success) {
+        const issue = r.error.issues[0]!;
+        throw new ConfigError(path, `${where}, field ${issue.path.join('.')}`, issue.message);
+      }
+      const v = r.data;
+      if (seen.has(v.account)) throw new ConfigError(path, `${where}, field account`, `account "${v.account}" is listed twice`);
+      seen.add(v.account);
+      const numbers = v.numbers === '' ? [] : v.numbers.split(/[;|]/).map((n) => {
+        try {
+          return numbering.normalize(n);
+        } catch (err) {
+          throw new ConfigError(path, `${where}, field numbers`, `"${n}" is not a phone number (${(err as Error).message})`);
+        }
+      });
+      subscribers.push({
+        account: v.account,
+        clientId: v.client_id,
+        siteId: v.site_id,
+        userId: v.user_id,
+        planId: v.plan_id,
+        lineType: v.line_type,
+        channels: v.channels,
+        automated: v.automated,
+        numbers,
+      });
+    });
+    return new SubscriberDirectory(subscribers);
+  }
+}
