@@ -6,18 +6,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Zone } from '../core/calendar.js';
 import { NumberingPlan, numberingSchema } from '../core/numbering.js';
-import { planSchema, type PlanConfig } from '../core/plan.js';
+import { planSchema, type Plan } from '../core/plan.js';
 import { Tariff, tariffSchema } from '../core/tariff.js';
 import { SubscriberDirectory } from '../ingest/subscriber-directory.js';
 import { ConfigError } from './config-error.js';
 import { loadYamlFile } from './yaml-file.js';
-
-export interface Plan extends PlanConfig {
-  /** Calendar of the plan's months. */
-  calendar: Zone;
-  tariffTable: Tariff;
-  file: string;
-}
 
 export interface Config {
   dir: string;

@@ -5,7 +5,9 @@
  */
 import { z } from 'zod';
 import { DIRECTIONS, FORWARD_REASONS, LEGS, LINE_TYPES } from './cdr.js';
+import type { Zone } from './calendar.js';
 import { DESTINATION_CLASSES } from './numbering.js';
+import type { Tariff } from './tariff.js';
 
 export const provenanceSchema = z.object({
   provider: z.string().min(1),
@@ -129,3 +131,11 @@ export const planSchema = z.object({
   notes: z.array(z.string()).default([]),
 });
 export type PlanConfig = z.infer<typeof planSchema>;
+
+/** A loaded plan: its configuration with its calendar and tariff resolved. */
+export interface Plan extends PlanConfig {
+  calendar: Zone;
+  tariffTable: Tariff;
+  /** The file it was read from, for explanations. */
+  file: string;
+}

@@ -43,10 +43,10 @@ export class SubscriberDirectory {
     return [...this.byAccount.values()];
   }
 
-  /** Users of a site, counted once each: the Orange pool grants 500 minutes per user of the site. */
-  usersOfSite(clientId: string, siteId: string): number {
+  /** Users of a site (or of the whole client), counted once each: the Orange pool grants 500 minutes per user. */
+  usersOf(clientId: string, siteId: string | null): number {
     const users = new Set<string>();
-    for (const s of this.byAccount.values()) if (s.clientId === clientId && s.siteId === siteId) users.add(s.userId);
+    for (const s of this.byAccount.values()) if (s.clientId === clientId && (siteId === null || s.siteId === siteId)) users.add(s.userId);
     return users.size;
   }
 

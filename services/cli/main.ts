@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+/**
+ * The `cdr` command. Exit code: 0 when the run completed (even if some records were rejected: they
+ * are in rejected.csv), 2 for a configuration error, 1 for any other failure (I/O, store).
+ */
+import { Command, Option } from 'commander';
+import { ConfigError } from '../config/config-error.js';
+import { loadConfig } from '../config/load-config.js';
+import { terminalProgress } from '../embedded/progress.js';
+import { rateFiles, type RunSummary } from '../embedded/rate-files.js';
+import { SCENARIOS, generateWorkload, type Scenario } from '../generator/generate-workload.js';
+import { logger } from './logger.js';
+
+const program = new Command('cdr').description('CDR rating and fair-use / fraud enforcement for French telephony forfaits');
+
+program
+  .command('rate')
+  .description('rate switch exports on the embedded runtime (state in PGlite under --data)')
+  .argument('<files...>', 'switch export files (canonical CSV)')
+  .option('--config <dir>', 'configuration directory (plans, tariffs, subscribers)', 'config')
+  .option('--data <dir>', 'state directory (embedded PostgreSQL)', '.cdr-data')
+  .option('--out <dir>', 'output directory', 'out')
+  .option('--tz <zone>', 'time zone of timestamps written without an offset', 'Europe/Paris')
+  .action(async (files: string[], o: { config: string; data: string; out: string; tz: string }) => {
+    const config = loadConfig(o.config);
+    const started = performance.now();
+    const summary = await rateFiles({ config, dataDir: o.data, outDir: o.out, sourceZone: o.tz, files, progress: terminalProgress() });
+    logger.info({ read: summary.read, rated: summary.rated, rejected: summary.rejected.total, ms: Math.round(performance.now() - started) }, 'run complete');
+    process.stdout.write(formatSummary(summary));
+  });
+
+program
+  .command('generate')
+  .description('write a deterministic synthetic workload: canonical CSV per day plus subscribers.csv')
+  .requiredOption('--subscribers <n>', 'number of subscribers', toInt)
+  .requiredOption('--days <d>', 'number of days', toInt)
+  .option('--seed <s>', 'random seed', toInt, 1)
+  .option('--start <date>', 'first day (YYYY-MM-DD)')
+  .option('--out <dir>', 'output directory', 'generated')
+  .addOption(new Option('--inject <scenario...>', 'fair-use and fraud cases to inject').choices([...SCENARIOS]))
+  .action(async (o: { subscribers: number; days: number; seed: number; start?: string; out: string; inject?: Scenario[] }) => {
+    const result = await generateWorkload({
+      subscribers: o.subscribers,
+      days: o.days,
+      seed: o.seed,
+      ...(o.start ? { startDate: o.start } : {}),
+      inject: o.inject ?? [],
+      outDir: o.out,
+    });
+    process.stdout.write(
+      `${result.cdrs} CDRs in ${result.files.length} file(s) under ${o.out}/, subscribers in ${result.subscribersFile}` +
+        (result.injected.length > 0 ? `, ${result.injected.length} injected scenario(s) in ${result.manifestFile}` : '') +
+        '\n',
+    );
+  });
+
+function toInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`"${v}" is not a whole number`);
+  return n;
+}
+
+function formatSummary(s: RunSummary): string {
+  const lines = [
+    `read ${s.read} records from ${s.files.length} file(s)`,
+    `rated ${s.rated} (${s.inBundle} in bundle, ${s.priced} priced), ${s.duplicates} duplicate(s) skipped`,
+    `rejected ${s.rejected.total}${fmtCounts(s.rejected.byReason)}`,
+    `adjustments ${s.adjustments}, alerts ${s.alerts.total}${fmtCounts(s.alerts.byRule)}`,
+    ...s.totals.slice(0, 20).map((t) => `  ${t.client_id} ${t.period}: ${t.amount} ${t.currency}`),
+    ...(s.totals.length > 20 ? [`  … ${s.totals.length - 20} more client months in summary.json`] : []),
+    `outputs: ${Object.values(s.outputs).join(', ')}`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+function fmtCounts(c: Record<string, number>): string {
+  const parts = Object.entries(c).map(([k, v]) => `${k} ${v}`);
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+}
+
+program.parseAsync().catch((e: unknown) => {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`configuration error: ${e.message}\n`);
+    process.exit(2);
+  }
+  logger.error({ err: e }, 'run failed');
+  process.exit(1);
+});

@@ -1,0 +1,205 @@
+/**
+ * Where rating results live, and how a rater gets its state back: the rated calls of a client's month
+ * are the month's state (counters are rebuilt from them), so results and state are written together,
+ * in one transaction, and can never disagree.
+ */
+import type { Alert } from '../core/alert.js';
+import type { Cdr, Direction, Disposition, ForwardReason, Leg, LineType } from '../core/cdr.js';
+import type { Reject } from '../ingest/source-record.js';
+import type { Sql } from './sql.js';
+
+/** A rated call as stored and as written to rated.csv. */
+export interface RatedRow {
+  cdr: Cdr;
+  period: string;
+  destinationClass: string;
+  country: string;
+  inBundle: boolean;
+  pricedSeconds: number;
+  amount: string;
+  currency: string;
+  reason: string;
+}
+
+export interface AdjustmentRow {
+  cdrId: string;
+  period: string;
+  previousAmount: string;
+  newAmount: string;
+  delta: string;
+  reason: string;
+  inBundle: boolean;
+  pricedSeconds: number;
+}
+
+export interface ResultBatch {
+  rated: RatedRow[];
+  adjustments: AdjustmentRow[];
+  alerts: Alert[];
+  rejects: Reject[];
+}
+
+export interface StoredCall {
+  cdr: Cdr;
+  amount: string;
+}
+
+const CHUNK = 5000;
+
+export class RatingStore {
+  constructor(readonly sql: Sql) {}
+
+  /** The calls of these client months, in event-time order, to rebuild the rater's counters. */
+  async *loadMonths(clientPeriods: { clientId: string; period: string }[]): AsyncGenerator<StoredCall> {
+    for (let i = 0; i < clientPeriods.length; i += 500) {
+      const chunk = clientPeriods.slice(i, i + 500);
+      const rows = await this.sql.query<Record<string, unknown>>(
+        `SELECT r.* FROM rated_cdr r JOIN unnest($1::text[], $2::text[]) AS k(client_id, period)
+           ON r.client_id = k.client_id AND r.period = k.period
+         ORDER BY r.client_id, r.start_time, r.cdr_id`,
+        [chunk.map((c) => c.clientId), chunk.map((c) => c.period)],
+      );
+      for (const row of rows) yield { cdr: cdrOfRow(row), amount: String(row.amount) };
+    }
+  }
+
+  /** Which of these cdr_ids were rated before (a duplicate may belong to a month not loaded). */
+  async knownCdrIds(ids: string[]): Promise<Set<string>> {
+    const known = new Set<string>();
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const rows = await this.sql.query<{ cdr_id: string }>('SELECT cdr_id FROM rated_cdr WHERE cdr_id = ANY($1::text[])', [ids.slice(i, i + CHUNK)]);
+      for (const r of rows) known.add(r.cdr_id);
+    }
+    return known;
+  }
+
+  /** Writes a batch of results at once; `extra` runs in the same transaction (consumer offsets). */
+  async write(batch: ResultBatch, extra?: (tx: Sql) => Promise<void>): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      for (let i = 0; i < batch.rated.length; i += CHUNK) await insertRated(tx, batch.rated.slice(i, i + CHUNK));
+      for (let i = 0; i < batch.adjustments.length; i += CHUNK) await insertAdjustments(tx, batch.adjustments.slice(i, i + CHUNK));
+      for (const a of batch.alerts) await upsertAlert(tx, a);
+      for (let i = 0; i < batch.rejects.length; i += CHUNK) await upsertRejects(tx, batch.rejects.slice(i, i + CHUNK));
+      if (extra) await extra(tx);
+    });
+  }
+}
+
+async function insertRated(tx: Sql, rows: RatedRow[]): Promise<void> {
+  const col = <T>(f: (r: RatedRow) => T): T[] => rows.map(f);
+  await tx.query(
+    `INSERT INTO rated_cdr (cdr_id, client_id, site_id, user_id, plan_id, account, line_type, channels, automated, period,
+       start_time, answer_time, end_time, caller, callee, destination_class, country, billable_seconds, disposition,
+       direction, leg, forward_reason, device, in_bundle, priced_seconds, amount, currency, reason, source, source_line)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[],
+       $9::boolean[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::text[], $15::text[],
+       $16::text[], $17::text[], $18::int[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], $24::boolean[],
+       $25::int[], $26::numeric[], $27::text[], $28::text[], $29::text[], $30::int[])
+     ON CONFLICT (cdr_id) DO NOTHING`,
+    [
+      col((r) => r.cdr.cdrId),
+      col((r) => r.cdr.subscriber.clientId),
+      col((r) => r.cdr.subscriber.siteId),
+      col((r) => r.cdr.subscriber.userId),
+      col((r) => r.cdr.subscriber.planId),
+      col((r) => r.cdr.account),
+      col((r) => r.cdr.subscriber.lineType),
+      col((r) => r.cdr.subscriber.channels),
+      col((r) => r.cdr.subscriber.automated),
+      col((r) => r.period),
+      col((r) => new Date(r.cdr.startMs).toISOString()),
+      col((r) => (r.cdr.answerMs === null ? null : new Date(r.cdr.answerMs).toISOString())),
+      col((r) => new Date(r.cdr.endMs).toISOString()),
+      col((r) => r.cdr.caller),
+      col((r) => r.cdr.callee),
+      col((r) => r.destinationClass),
+      col((r) => r.country),
+      col((r) => r.cdr.billableSeconds),
+      col((r) => r.cdr.disposition),
+      col((r) => r.cdr.direction),
+      col((r) => r.cdr.leg),
+      col((r) => r.cdr.forwardReason),
+      col((r) => r.cdr.device),
+      col((r) => r.inBundle),
+      col((r) => r.pricedSeconds),
+      col((r) => r.amount),
+      col((r) => r.currency),
+      col((r) => r.reason),
+      col((r) => r.cdr.source),
+      col((r) => r.cdr.line),
+    ],
+  );
+  // A record rated now that was rejected before (unknown subscriber since added) leaves the rejects.
+  await tx.query(
+    `DELETE FROM rejected_record r USING unnest($1::text[], $2::int[]) AS k(source, line)
+      WHERE r.source = k.source AND r.line = k.line`,
+    [col((r) => r.cdr.source), col((r) => r.cdr.line)],
+  );
+}
+
+async function insertAdjustments(tx: Sql, rows: AdjustmentRow[]): Promise<void> {
+  const col = <T>(f: (r: AdjustmentRow) => T): T[] => rows.map(f);
+  await tx.query(
+    `INSERT INTO adjustment (cdr_id, period, previous_amount, new_amount, delta, reason)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[], $6::text[])`,
+    [col((r) => r.cdrId), col((r) => r.period), col((r) => r.previousAmount), col((r) => r.newAmount), col((r) => r.delta), col((r) => r.reason)],
+  );
+  await tx.query(
+    `UPDATE rated_cdr c SET amount = k.amount, reason = k.reason, in_bundle = k.in_bundle, priced_seconds = k.priced, updated_at = now()
+       FROM unnest($1::text[], $2::numeric[], $3::text[], $4::boolean[], $5::int[]) AS k(cdr_id, amount, reason, in_bundle, priced)
+      WHERE c.cdr_id = k.cdr_id`,
+    [col((r) => r.cdrId), col((r) => r.newAmount), col((r) => r.reason), col((r) => r.inBundle), col((r) => r.pricedSeconds)],
+  );
+}
+
+async function upsertAlert(tx: Sql, a: Alert): Promise<void> {
+  await tx.query(
+    `INSERT INTO alert (alert_id, rule, severity, client_id, site_id, user_id, first_seen, last_seen, value, threshold, cdr_ids, message)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     ON CONFLICT (alert_id) DO UPDATE SET first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen,
+       value = EXCLUDED.value, threshold = EXCLUDED.threshold, cdr_ids = EXCLUDED.cdr_ids, message = EXCLUDED.message,
+       severity = EXCLUDED.severity, updated_at = now()`,
+    [a.alertId, a.rule, a.severity, a.clientId, a.siteId, a.userId, new Date(a.firstSeenMs).toISOString(), new Date(a.lastSeenMs).toISOString(), a.value, a.threshold, JSON.stringify(a.cdrIds), a.message],
+  );
+}
+
+async function upsertRejects(tx: Sql, rows: Reject[]): Promise<void> {
+  await tx.query(
+    `INSERT INTO rejected_record (source, line, reason, detail, raw)
+     SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[])
+     ON CONFLICT (source, line) DO UPDATE SET reason = EXCLUDED.reason, detail = EXCLUDED.detail, raw = EXCLUDED.raw, seen_at = now()`,
+    [rows.map((r) => r.source), rows.map((r) => r.line), rows.map((r) => r.reason), rows.map((r) => r.detail), rows.map((r) => r.raw)],
+  );
+}
+
+function cdrOfRow(row: Record<string, unknown>): Cdr {
+  const ms = (v: unknown): number => (v instanceof Date ? v.getTime() : Date.parse(String(v)));
+  return {
+    cdrId: String(row.cdr_id),
+    account: String(row.account),
+    caller: String(row.caller),
+    callee: String(row.callee),
+    startMs: ms(row.start_time),
+    answerMs: row.answer_time === null ? null : ms(row.answer_time),
+    endMs: ms(row.end_time),
+    billableSeconds: Number(row.billable_seconds),
+    disposition: row.disposition as Disposition,
+    direction: row.direction as Direction,
+    leg: row.leg as Leg,
+    forwardReason: (row.forward_reason ?? null) as ForwardReason | null,
+    device: String(row.device),
+    subscriber: {
+      account: String(row.account),
+      clientId: String(row.client_id),
+      siteId: String(row.site_id),
+      userId: String(row.user_id),
+      planId: String(row.plan_id),
+      lineType: row.line_type as LineType,
+      channels: Number(row.channels),
+      automated: Boolean(row.automated),
+      numbers: [],
+    },
+    source: String(row.source),
+    line: Number(row.source_line),
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * The little of SQL the stores need, over PGlite (embedded) or node-postgres (PostgreSQL), so that one
+ * schema and one set of queries serve both runtimes.
+ */
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+
+export interface Sql {
+  query<R extends Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+  /** Runs `work` in one transaction: everything or nothing. */
+  transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function openPglite(dataDir: string): Promise<Sql> {
+  mkdirSync(dataDir, { recursive: true });
+  const db = await PGlite.create(dataDir);
+  const wrap = (q: Pick<PGlite, 'query'>): Omit<Sql, 'transaction' | 'close'> => ({
+    async query<R>(text: string, params: unknown[] = []) {
+      return (await q.query<R>(text, params)).rows;
+    },
+  });
+  const sql: Sql = {
+    ...(wrap(db) as Pick<Sql, 'query'>),
+    transaction: (work) => db.transaction((tx) => work({ ...(wrap(tx) as Pick<Sql, 'query'>), transaction: (w) => w(sql), close: async () => {} })),
+    close: () => db.close(),
+  };
+  await migrate(sql);
+  return sql;
+}
+
+export async function openPostgres(connectionString: string): Promise<Sql> {
+  const pool = new pg.Pool({ connectionString, max: 4 });
+  const onClient = (client: pg.PoolClient | pg.Pool): Pick<Sql, 'query'> => ({
+    async query<R>(text: string, params: unknown[] = []) {
+      return (await client.query(text, params)).rows as R[];
+    },
+  });
+  const sql: Sql = {
+    ...onClient(pool),
+    async transaction(work) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const tx: Sql = { ...onClient(client), transaction: (w) => w(tx), close: async () => {} };
+        const result = await work(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw e;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+  await migrate(sql);
+  return sql;
+}
+
+const SCHEMA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'schemas', 'sql');
+
+function schemaDir(): string {
+  // Compiled code runs from dist/services/store, sources from services/store.
+  for (const dir of [SCHEMA_DIR, join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas', 'sql')]) {
+    try {
+      readdirSync(dir);
+      return dir;
+    } catch {
+      /* try the next layout */
+    }
+  }
+  throw new Error(`schemas/sql not found next to ${fileURLToPath(import.meta.url)}`);
+}
+
+/** Applies schemas/sql/NNN_*.sql once each, in order. */
+async function migrate(sql: Sql): Promise<void> {
+  await sql.query('CREATE TABLE IF NOT EXISTS schema_migration (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+  const dir = schemaDir();
+  const applied = new Set((await sql.query<{ version: string }>('SELECT version FROM schema_migration')).map((r) => r.version));
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+    if (applied.has(file)) continue;
+    const text = readFileSync(join(dir, file), 'utf8');
+    await sql.transaction(async (tx) => {
+      for (const statement of splitStatements(text)) await tx.query(statement);
+      await tx.query('INSERT INTO schema_migration (version) VALUES ($1) ON CONFLICT DO NOTHING', [file]);
+    });
+  }
+}
+
+function splitStatements(text: string): string[] {
+  return text
+    .split('\n')
+    .filter((l) => !l.trim().startsWith('--'))
+    .join('\n')
+    .split(';')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
