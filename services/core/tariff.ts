@@ -1,6 +1,7 @@
 /**
- * Tariffs as prefix tables, in the manner of CGRateS destinations and rates: the longest matching
- * E.164 prefix wins, then an entry for the destination class, then the tariff's default.
+ * Tariffs as prefix tables, in the manner of CGRateS destinations and rates: an entry for the
+ * destination class wins (premium, special and short numbers are priced as a class whatever their
+ * prefix), then the longest matching E.164 prefix, then the tariff's default.
  * Charging rules (first period, increment, minimum, connection fee, rounding, cap) are per entry,
  * because no seed fixes them (R-BILL-GRANULARITY): they come from each operator's price list.
  */
@@ -100,8 +101,10 @@ export class Tariff {
     this.longestPrefix = Math.max(0, ...[...this.byPrefix.keys()].map((p) => p.length));
   }
 
-  /** Entry for a callee at the call's time: longest prefix, then class, then default. */
+  /** Entry for a callee at the call's time: class, then longest prefix, then default. */
   lookup(callee: string, cls: DestinationClass, atMs: number): TariffEntry {
+    const byClass = effective(this.byClass.get(cls), atMs);
+    if (byClass) return byClass;
     if (callee.startsWith('+')) {
       const digits = callee.slice(1);
       for (let len = Math.min(this.longestPrefix, digits.length); len > 0; len--) {
@@ -109,7 +112,7 @@ export class Tariff {
         if (hit) return hit;
       }
     }
-    return effective(this.byClass.get(cls), atMs) ?? this.fallback;
+    return this.fallback;
   }
 }
 

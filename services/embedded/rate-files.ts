@@ -99,25 +99,24 @@ export async function rateFiles(opts: RateFilesOptions): Promise<RunSummary> {
     }
     opts.progress?.stop();
 
-    const { calls, alerts } = rater.drain();
+    const { changes, alerts } = rater.drain();
     const rated: RatedRow[] = [];
     const adjustments: AdjustmentRow[] = [];
     prepareOutDir(opts.outDir);
     const ratedFile = ratedCsv(opts.outDir);
     let inBundle = 0;
-    for (const call of calls) {
-      if (call.billed === null) {
+    for (const { call, previous } of changes) {
+      if (previous === null) {
         rated.push(ratedRow(call));
         if (call.inBundle) inBundle++;
         await ratedFile.add(ratedCsvRow(call));
-      } else if (!call.billed.equals(call.amount)) {
-        adjustments.push(adjustmentRow(call, call.billed));
+      } else {
+        adjustments.push(adjustmentRow(call, previous));
       }
     }
     await ratedFile.close();
     rejects.sort((a, b) => (a.source === b.source ? a.line - b.line : a.source < b.source ? -1 : 1));
     await store.write({ rated, adjustments, alerts, rejects });
-    rater.markAllWritten();
 
     await writeAdjustments(opts.outDir, adjustments);
     const reportZone = firstPlanZone(config, sourceZone);

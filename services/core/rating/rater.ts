@@ -48,6 +48,12 @@ export interface RatedCall extends MeteredCall {
   billed: Money | null;
 }
 
+export interface PriceChange {
+  call: RatedCall;
+  /** Amount invoicing was told before; null for a call billed for the first time. */
+  previous: Money | null;
+}
+
 interface Membership {
   counter: PlanCounter;
   member: CounterMember<RatedCall>;
@@ -74,7 +80,7 @@ interface ClientState {
 export class Rater {
   private readonly clients = new Map<string, ClientState>();
   private touchedCalls = new Set<RatedCall>();
-  private touchedAlerts = new Set<Alert>();
+  private touchedAlerts = new Map<string, Alert>();
 
   constructor(private readonly ctx: RatingContext) {}
 
@@ -89,8 +95,9 @@ export class Rater {
     const call = this.classify(cdr);
     state.calls.set(cdr.cdrId, call);
     this.touchedCalls.add(call);
-    if (call.fixedReason === 'emergency') return call; // never counted, never sanctioned (C20)
-    for (const counter of this.countersFor(state, call)) {
+    // Emergency calls are never counted, so never sanctioned (C20).
+    const counters = call.fixedReason === 'emergency' ? [] : this.countersFor(state, call);
+    for (const counter of counters) {
       for (const member of counter.counter.add(call)) {
         if (member.call === call) call.memberships.push({ counter, member });
         else this.settle(member.call);
@@ -109,22 +116,25 @@ export class Rater {
 
   /** Restored counters re-raise their alerts; the store has them already. */
   forgetAlertChanges(): void {
-    this.touchedAlerts = new Set();
+    this.touchedAlerts = new Map();
   }
 
-  /** Records that everything drained so far has been written and billed. */
-  markAllWritten(): void {
-    for (const call of this.touchedCalls) call.billed = call.amount;
+  /**
+   * What changed since the last drain: calls to bill (`previous` null) or to adjust (`previous` is
+   * what invoicing was told), and alerts raised or updated. Drained prices count as billed: the
+   * shell writes them before it feeds more CDRs, or dies and rebuilds from the store.
+   */
+  drain(): { changes: PriceChange[]; alerts: Alert[] } {
+    const changes: PriceChange[] = [];
+    for (const call of this.touchedCalls) {
+      if (call.billed !== null && call.billed.equals(call.amount)) continue;
+      changes.push({ call, previous: call.billed });
+      call.billed = call.amount;
+    }
+    const alerts = [...this.touchedAlerts.values()];
     this.touchedCalls = new Set();
-    this.touchedAlerts = new Set();
-  }
-
-  /** Calls whose price is new or changed, and alerts raised or updated, since the last drain. */
-  drain(): { calls: RatedCall[]; alerts: Alert[] } {
-    const out = { calls: [...this.touchedCalls], alerts: [...this.touchedAlerts] };
-    this.touchedCalls = new Set();
-    this.touchedAlerts = new Set();
-    return out;
+    this.touchedAlerts = new Map();
+    return { changes, alerts };
   }
 
   /** Month totals (after adjustments) per client and period. */
@@ -267,7 +277,7 @@ export class Rater {
       cdrIds: pc.counter.excessCdrIds(ALERT_SAMPLE_SIZE),
       message: described,
     };
-    this.touchedAlerts.add(pc.alert);
+    this.touchedAlerts.set(pc.alert.alertId, pc.alert);
   }
 }
 
