@@ -20,9 +20,10 @@ program
   .option('--config <dir>', 'configuration directory (plans, tariffs, subscribers)', 'config')
   .option('--data <dir>', 'state directory (embedded PostgreSQL)', '.cdr-data')
   .option('--out <dir>', 'output directory', 'out')
+  .option('--subscribers <file>', 'subscriber directory to use instead of <config>/subscribers.csv')
   .option('--tz <zone>', 'time zone of timestamps written without an offset', 'Europe/Paris')
-  .action(async (files: string[], o: { config: string; data: string; out: string; tz: string }) => {
-    const config = loadConfig(o.config);
+  .action(async (files: string[], o: { config: string; data: string; out: string; tz: string; subscribers?: string }) => {
+    const config = loadConfig(o.config, o.subscribers);
     const started = performance.now();
     const summary = await rateFiles({ config, dataDir: o.data, outDir: o.out, sourceZone: o.tz, files, progress: terminalProgress() });
     logger.info({ read: summary.read, rated: summary.rated, rejected: summary.rejected.total, ms: Math.round(performance.now() - started) }, 'run complete');

@@ -20,7 +20,8 @@ export interface Config {
   directory: SubscriberDirectory;
 }
 
-export function loadConfig(dir: string): Config {
+/** `subscribersFile` replaces the directory's subscribers.csv (a generated workload brings its own). */
+export function loadConfig(dir: string, subscribersFile = join(dir, 'subscribers.csv')): Config {
   if (!existsSync(dir)) throw new ConfigError(dir, 'directory', 'does not exist (pass --config DIR)');
   const numbering = new NumberingPlan(loadYamlFile(join(dir, 'numbering.yaml'), numberingSchema));
 
@@ -46,7 +47,6 @@ export function loadConfig(dir: string): Config {
     plans.set(config.id, { ...config, calendar, tariffTable, file });
   }
 
-  const subscribersFile = join(dir, 'subscribers.csv');
   const directory = SubscriberDirectory.load(subscribersFile, numbering);
   directory.all.forEach((s) => {
     if (!plans.has(s.planId)) {

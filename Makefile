@@ -1,0 +1,29 @@
+# The README's two commands: `make demo` (the main job on the embedded default) and `make test`.
+SHELL := /bin/bash
+CDR := node dist/services/cli/main.js
+DEPS := node_modules/.package-lock.json
+
+.PHONY: demo test build bench clean
+
+$(DEPS): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(DEPS)
+
+build: $(DEPS)
+	npx tsc -p tsconfig.build.json
+
+# Two daily exports rated one after the other: the second run continues the month of the first.
+demo: build
+	rm -rf .cdr-data/demo out/demo
+	$(CDR) rate --data .cdr-data/demo --out out/demo/day-1 --subscribers samples/subscribers.csv samples/cdrs-2026-03-02.csv
+	$(CDR) rate --data .cdr-data/demo --out out/demo/day-2 --subscribers samples/subscribers.csv samples/cdrs-2026-03-03.csv
+	@echo "Outputs: out/demo/day-1/ and out/demo/day-2/ (rated.csv, adjustments.csv, alerts.jsonl, rejected.csv, summary.json)"
+
+test: build
+	npx vitest run
+
+bench: build
+	node dist/bench/bench.js
+
+clean:
+	rm -rf dist out .cdr-data bench/work
