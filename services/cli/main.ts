@@ -9,6 +9,8 @@ import { loadConfig } from '../config/load-config.js';
 import { terminalProgress } from '../embedded/progress.js';
 import { rateFiles, type RunSummary } from '../embedded/rate-files.js';
 import { SCENARIOS, generateWorkload, type Scenario } from '../generator/generate-workload.js';
+import { EXPORT_FORMATS, type ExportFormat, type ReadExportOptions } from '../ingest/readers/detect-format.js';
+import { loadMappingProfile } from '../ingest/readers/mapping-profile.js';
 import { logger } from './logger.js';
 
 const program = new Command('cdr').description('CDR rating and fair-use / fraud enforcement for French telephony forfaits');
@@ -16,16 +18,26 @@ const program = new Command('cdr').description('CDR rating and fair-use / fraud 
 program
   .command('rate')
   .description('rate switch exports on the embedded runtime (state in PGlite under --data)')
-  .argument('<files...>', 'switch export files (canonical CSV)')
+  .argument('<files...>', 'switch exports: canonical CSV, Asterisk Master.csv, FreeSWITCH cdr_csv, Cisco CUCM CDR, or a profiled CSV (detected per file)')
   .option('--config <dir>', 'configuration directory (plans, tariffs, subscribers)', 'config')
   .option('--data <dir>', 'state directory (embedded PostgreSQL)', '.cdr-data')
   .option('--out <dir>', 'output directory', 'out')
   .option('--subscribers <file>', 'subscriber directory to use instead of <config>/subscribers.csv')
   .option('--tz <zone>', 'time zone of timestamps written without an offset', 'Europe/Paris')
-  .action(async (files: string[], o: { config: string; data: string; out: string; tz: string; subscribers?: string }) => {
+  .addOption(new Option('--format <format>', 'skip detection and read every file in this format').choices([...EXPORT_FORMATS]))
+  .option('--profile <file>', 'mapping profile (YAML) for a CSV export of another switch')
+  .option('--freeswitch-template <spec>', 'FreeSWITCH cdr_csv template: a template line, or cdr_csv.conf.xml#name')
+  .option('--asterisk-utc', 'Asterisk wrote its times in UTC (usegmtime=yes)')
+  .action(async (files: string[], o: RateOptions) => {
     const config = loadConfig(o.config, o.subscribers);
+    const read: ReadExportOptions = {
+      ...(o.format ? { format: o.format } : {}),
+      ...(o.profile ? { profile: loadMappingProfile(o.profile) } : {}),
+      ...(o.freeswitchTemplate ? { freeswitchTemplate: o.freeswitchTemplate } : {}),
+      ...(o.asteriskUtc ? { asteriskUtc: true } : {}),
+    };
     const started = performance.now();
-    const summary = await rateFiles({ config, dataDir: o.data, outDir: o.out, sourceZone: o.tz, files, progress: terminalProgress() });
+    const summary = await rateFiles({ config, dataDir: o.data, outDir: o.out, sourceZone: o.tz, files, read, progress: terminalProgress() });
     logger.info({ read: summary.read, rated: summary.rated, rejected: summary.rejected.total, ms: Math.round(performance.now() - started) }, 'run complete');
     process.stdout.write(formatSummary(summary));
   });
@@ -55,6 +67,18 @@ program
     );
   });
 
+interface RateOptions {
+  config: string;
+  data: string;
+  out: string;
+  tz: string;
+  subscribers?: string;
+  format?: ExportFormat;
+  profile?: string;
+  freeswitchTemplate?: string;
+  asteriskUtc?: boolean;
+}
+
 function toInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`"${v}" is not a whole number`);
@@ -64,7 +88,7 @@ function toInt(v: string): number {
 function formatSummary(s: RunSummary): string {
   const lines = [
     `read ${s.read} records from ${s.files.length} file(s)`,
-    `rated ${s.rated} (${s.inBundle} in bundle, ${s.priced} priced), ${s.duplicates} duplicate(s) skipped`,
+    `rated ${s.rated}${fmtCounts(s.byReason)}, ${s.duplicates} duplicate(s) skipped`,
     `rejected ${s.rejected.total}${fmtCounts(s.rejected.byReason)}`,
     `adjustments ${s.adjustments}, alerts ${s.alerts.total}${fmtCounts(s.alerts.byRule)}`,
     ...s.totals.slice(0, 20).map((t) => `  ${t.client_id} ${t.period}: ${t.amount} ${t.currency}`),

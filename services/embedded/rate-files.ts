@@ -6,14 +6,15 @@
  * One run is one batch: read and normalise every file, restore the months the batch touches, rate
  * (per client, in event-time order), then write results and state in one transaction.
  */
+import { join } from 'node:path';
 import { Zone } from '../core/calendar.js';
 import type { Cdr } from '../core/cdr.js';
 import { Money } from '../core/money.js';
 import { explainCall } from '../core/rating/explain.js';
 import { Rater, type RatedCall } from '../core/rating/rater.js';
 import type { Config } from '../config/load-config.js';
-import { readExport, type ReadOptions } from '../ingest/read-export.js';
-import { normalizeRecord } from '../ingest/normalize.js';
+import { readExport, type ReadExportOptions } from '../ingest/readers/detect-format.js';
+import { normalizeRecord, type NormalizeContext } from '../ingest/normalize.js';
 import type { Reject } from '../ingest/source-record.js';
 import { openPglite } from '../store/sql.js';
 import { RatingStore, type AdjustmentRow, type RatedRow } from '../store/rating-store.js';
@@ -27,7 +28,7 @@ export interface RateFilesOptions {
   /** Zone of timestamps written without an offset. */
   sourceZone: string;
   files: string[];
-  read?: ReadOptions;
+  read?: ReadExportOptions;
   progress?: Progress;
 }
 
@@ -39,8 +40,8 @@ export interface RunSummary {
   rejected: { total: number; byReason: Record<string, number> };
   adjustments: number;
   alerts: { total: number; byRule: Record<string, number> };
-  inBundle: number;
-  priced: number;
+  /** Rated calls by `reason`: bundle, out_of_plan_destination, fair_use.…, not_answered … */
+  byReason: Record<string, number>;
   /** Month totals after adjustments, for every client month this run touched. */
   totals: { client_id: string; period: string; amount: string; currency: string }[];
   outputs: Record<string, string>;
@@ -51,6 +52,65 @@ export async function rateFiles(opts: RateFilesOptions): Promise<RunSummary> {
   const sourceZone = new Zone(opts.sourceZone);
   const ctx = { numbering: config.numbering, sourceZone, directory: config.directory };
 
+  // Opened first: PGlite's start is cheaper on a small heap, and a bad data directory fails before the reading.
+  const store = new RatingStore(await openPglite(opts.dataDir));
+  try {
+    return await rateWith(store, opts, ctx);
+  } finally {
+    await store.sql.close();
+  }
+}
+
+async function rateWith(store: RatingStore, opts: RateFilesOptions, ctx: NormalizeContext): Promise<RunSummary> {
+  const { config } = opts;
+  const { cdrs, rejects, read } = await readFiles(opts, ctx);
+  const rater = new Rater({ plans: config.plans, numbering: config.numbering, usersOf: (c, s) => config.directory.usersOf(c, s) });
+  await restoreMonths(store, rater, config, cdrs);
+
+  // Event-time order per client keeps counters on their fast path; the result does not depend on it.
+  cdrs.sort((a, b) => (a.subscriber.clientId < b.subscriber.clientId ? -1 : a.subscriber.clientId > b.subscriber.clientId ? 1 : a.startMs - b.startMs || (a.cdrId < b.cdrId ? -1 : 1)));
+  const knownElsewhere = await store.knownCdrIds(cdrs.map((c) => c.cdrId));
+  let duplicates = 0;
+  opts.progress?.start(cdrs.length);
+  for (let i = 0; i < cdrs.length; i++) {
+    const cdr = cdrs[i]!;
+    if (knownElsewhere.has(cdr.cdrId) && !rater.has(cdr.subscriber.clientId, cdr.cdrId)) duplicates++;
+    else if (rater.rate(cdr) === null) duplicates++;
+    if (i % 10_000 === 0) opts.progress?.update(i);
+  }
+  opts.progress?.stop();
+
+  const { changes, alerts } = rater.drain();
+  const billed = changes.filter((c) => c.previous === null).map((c) => c.call);
+  const adjustments = changes.filter((c) => c.previous !== null).map((c) => adjustmentRow(c.call, c.previous!));
+  rejects.sort((a, b) => (a.source === b.source ? a.line - b.line : a.source < b.source ? -1 : 1));
+  // State first, files after: a run that fails to commit leaves no output that invoicing could take.
+  await store.write({ rated: billed.map(ratedRow), adjustments, alerts, rejects });
+
+  prepareOutDir(opts.outDir);
+  const ratedFile = ratedCsv(opts.outDir);
+  for (const call of billed) await ratedFile.add(ratedCsvRow(call));
+  await ratedFile.close();
+  await writeAdjustments(opts.outDir, adjustments);
+  writeAlerts(opts.outDir, alerts, reportingZone(config, ctx.sourceZone));
+  await writeRejects(opts.outDir, rejects);
+  const summary: RunSummary = {
+    files: opts.files,
+    read,
+    rated: billed.length,
+    duplicates,
+    rejected: { total: rejects.length, byReason: countBy(rejects, (r) => r.reason) },
+    adjustments: adjustments.length,
+    alerts: { total: alerts.length, byRule: countBy(alerts, (a) => a.rule) },
+    byReason: countBy(billed, (c) => c.reason),
+    totals: totalsOf(rater, config),
+    outputs: Object.fromEntries(['rated.csv', 'adjustments.csv', 'alerts.jsonl', 'rejected.csv', 'summary.json'].map((f) => [f, join(opts.outDir, f)])),
+  };
+  writeSummary(opts.outDir, summary);
+  return summary;
+}
+
+async function readFiles(opts: RateFilesOptions, ctx: NormalizeContext): Promise<{ cdrs: Cdr[]; rejects: Reject[]; read: number }> {
   const cdrs: Cdr[] = [];
   const rejects: Reject[] = [];
   let read = 0;
@@ -59,88 +119,26 @@ export async function rateFiles(opts: RateFilesOptions): Promise<RunSummary> {
       read++;
       if (item.kind === 'reject') {
         rejects.push(item.reject);
-        continue;
+      } else {
+        const n = normalizeRecord(item.record, ctx);
+        if (n.ok) cdrs.push(n.cdr);
+        else rejects.push(n.reject);
       }
-      const n = normalizeRecord(item.record, ctx);
-      if (n.ok) cdrs.push(n.cdr);
-      else rejects.push(n.reject);
       if (read % 50_000 === 0) opts.progress?.reading(read);
     }
   }
-  // Emergency calls have no plan-dependent month, but every CDR has a plan through its subscriber.
-  const periodOf = (cdr: Cdr): string => config.plans.get(cdr.subscriber.planId)!.calendar.period(cdr.startMs);
+  return { cdrs, rejects, read };
+}
 
-  const store = new RatingStore(await openPglite(opts.dataDir));
-  try {
-    const rater = new Rater({
-      plans: config.plans,
-      numbering: config.numbering,
-      usersOf: (clientId, siteId) => config.directory.usersOf(clientId, siteId),
-    });
-
-    const months = new Map<string, { clientId: string; period: string }>();
-    for (const cdr of cdrs) {
-      const period = periodOf(cdr);
-      months.set(`${cdr.subscriber.clientId}|${period}`, { clientId: cdr.subscriber.clientId, period });
-    }
-    for await (const stored of store.loadMonths([...months.values()])) rater.restore(stored.cdr, new Money(stored.amount));
-    rater.forgetAlertChanges();
-
-    // Event-time order per client keeps counters on their fast path; the result does not depend on it.
-    cdrs.sort((a, b) => (a.subscriber.clientId < b.subscriber.clientId ? -1 : a.subscriber.clientId > b.subscriber.clientId ? 1 : a.startMs - b.startMs || (a.cdrId < b.cdrId ? -1 : 1)));
-    const knownElsewhere = await store.knownCdrIds(cdrs.map((c) => c.cdrId));
-    let duplicates = 0;
-    opts.progress?.start(cdrs.length);
-    for (let i = 0; i < cdrs.length; i++) {
-      const cdr = cdrs[i]!;
-      if (knownElsewhere.has(cdr.cdrId) && !rater.has(cdr.subscriber.clientId, cdr.cdrId)) duplicates++;
-      else if (rater.rate(cdr) === null) duplicates++;
-      if (i % 10_000 === 0) opts.progress?.update(i);
-    }
-    opts.progress?.stop();
-
-    const { changes, alerts } = rater.drain();
-    const rated: RatedRow[] = [];
-    const adjustments: AdjustmentRow[] = [];
-    prepareOutDir(opts.outDir);
-    const ratedFile = ratedCsv(opts.outDir);
-    let inBundle = 0;
-    for (const { call, previous } of changes) {
-      if (previous === null) {
-        rated.push(ratedRow(call));
-        if (call.inBundle) inBundle++;
-        await ratedFile.add(ratedCsvRow(call));
-      } else {
-        adjustments.push(adjustmentRow(call, previous));
-      }
-    }
-    await ratedFile.close();
-    rejects.sort((a, b) => (a.source === b.source ? a.line - b.line : a.source < b.source ? -1 : 1));
-    await store.write({ rated, adjustments, alerts, rejects });
-
-    await writeAdjustments(opts.outDir, adjustments);
-    const reportZone = firstPlanZone(config, sourceZone);
-    writeAlerts(opts.outDir, alerts, reportZone);
-    await writeRejects(opts.outDir, rejects);
-
-    const summary: RunSummary = {
-      files: opts.files,
-      read,
-      rated: rated.length,
-      duplicates,
-      rejected: { total: rejects.length, byReason: countBy(rejects, (r) => r.reason) },
-      adjustments: adjustments.length,
-      alerts: { total: alerts.length, byRule: countBy(alerts, (a) => a.rule) },
-      inBundle,
-      priced: rated.length - inBundle,
-      totals: totalsOf(rater, config),
-      outputs: Object.fromEntries(['rated.csv', 'adjustments.csv', 'alerts.jsonl', 'rejected.csv', 'summary.json'].map((f) => [f, `${opts.outDir}/${f}`])),
-    };
-    writeSummary(opts.outDir, summary);
-    return summary;
-  } finally {
-    await store.sql.close();
+/** Rebuilds the counters of every client month the batch touches from the calls already billed. */
+async function restoreMonths(store: RatingStore, rater: Rater, config: Config, cdrs: Cdr[]): Promise<void> {
+  const months = new Map<string, { clientId: string; period: string }>();
+  for (const cdr of cdrs) {
+    const period = config.plans.get(cdr.subscriber.planId)!.calendar.period(cdr.startMs);
+    months.set(`${cdr.subscriber.clientId}|${period}`, { clientId: cdr.subscriber.clientId, period });
   }
+  for await (const stored of store.loadMonths([...months.values()])) rater.restore(stored.cdr, new Money(stored.amount));
+  rater.forgetAlertChanges();
 }
 
 function ratedRow(call: RatedCall): RatedRow {
@@ -207,7 +205,8 @@ function totalsOf(rater: Rater, config: Config): RunSummary['totals'] {
   return out.sort((a, b) => (a.client_id === b.client_id ? (a.period < b.period ? -1 : 1) : a.client_id < b.client_id ? -1 : 1));
 }
 
-function firstPlanZone(config: Config, fallback: Zone): Zone {
+/** Alerts are read by a French fraud desk: their times are shown in the plans' zone. */
+function reportingZone(config: Config, fallback: Zone): Zone {
   return config.plans.values().next().value?.calendar ?? fallback;
 }
 

@@ -11,7 +11,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { DateTime, IANAZone } from 'luxon';
 import { xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
@@ -600,7 +600,7 @@ class MonthCounters {
   talk: Float64Array;
   outbound: Float64Array;
   forwarded: Float64Array;
-  constructor(readonly size: number) {
+  constructor(size: number) {
     this.talk = new Float64Array(size);
     this.outbound = new Float64Array(size);
     this.forwarded = new Float64Array(size);
@@ -674,7 +674,8 @@ class OrdinaryTraffic {
     let forwardReason: ForwardReason | undefined;
     let caller: string | undefined;
     let callee: string;
-    let always: 'short' | 'emergency' | null = null;
+    // Short-number services and emergency desks always pick up.
+    let service: 'short' | 'emergency' | null = null;
     if (inbound) {
       const c = this.contact(sub);
       caller = isFrenchSpecial(c) ? contactNumber(this.seed, sub.no, 0) : c;
@@ -690,17 +691,17 @@ class OrdinaryTraffic {
         leg = 'transferred';
         callee = this.contact(sub);
       } else if (u < 0.055) {
-        always = 'short';
+        service = 'short';
         callee = d.pick(SHORT_NUMBERS);
       } else if (u < 0.0553) {
-        always = 'emergency';
+        service = 'emergency';
         callee = d.pick(EMERGENCY_NUMBERS);
       } else {
         callee = this.contact(sub);
       }
     }
     let disposition: Disposition = 'answered';
-    if (always === null) {
+    if (service === null) {
       const u = d.float();
       disposition = u < 0.8 ? 'answered' : u < 0.92 ? 'no_answer' : u < 0.97 ? 'busy' : 'failed';
     }
@@ -708,8 +709,8 @@ class OrdinaryTraffic {
     let billable = 0;
     switch (disposition) {
       case 'answered':
-        ring = always === 'emergency' ? d.int(1, 3) : d.int(2, 15);
-        billable = always === 'emergency' ? d.int(30, 240) : this.talkSeconds();
+        ring = service === 'emergency' ? d.int(1, 3) : d.int(2, 15);
+        billable = service === 'emergency' ? d.int(30, 240) : this.talkSeconds();
         break;
       case 'no_answer':
         ring = d.int(15, 45);
@@ -930,14 +931,16 @@ class ScenarioBuilder {
         const sub = fresh('technicophone_centrex', 'centrex_user', 1);
         const far = FAR_INTERNATIONAL.map((t) => this.unique(() => fromTemplate(d, t)));
         const total = 5 * 3600;
-        const shapes: CallShape[] = [];
+        // Back to back from 13:00: the spend piles up by the hour, which is what the rule watches.
+        let cursor = 13 * 3600;
         for (let sum = 0; sum < total; ) {
           const billable = Math.min(d.int(900, 2400), total - sum);
-          shapes.push({ callee: d.pick(far), ring: d.int(5, 15), billable });
+          const ring = d.int(5, 15);
+          this.push(index, day, cursor, sub, { callee: d.pick(far), ring, billable });
+          cursor += ring + billable + d.int(20, 90);
           sum += billable;
         }
-        this.spread(scenario, index, sub, shapes, [day]);
-        record(sub, `technicophone_centrex user calling Cuba (+53) and Sierra Leone (+232), outside every plan, for 5 h (answered, back to back) on ${day.date}`);
+        record(sub, `technicophone_centrex user calling Cuba (+53) and Sierra Leone (+232), outside every plan, for 5 h of answered calls back to back from 13:00 on ${day.date}`);
         break;
       }
     }
@@ -1031,9 +1034,14 @@ class ScenarioBuilder {
 class ChunkedFile {
   private readonly stream;
   private buffer = '';
+  /** Kept rather than left unhandled: a write error (disk full) must fail the run, not the process. */
+  private error: Error | null = null;
 
   constructor(readonly path: string) {
     this.stream = createWriteStream(path, { encoding: 'utf8' });
+    this.stream.on('error', (e) => {
+      this.error ??= e;
+    });
   }
 
   get full(): boolean {
@@ -1045,6 +1053,7 @@ class ChunkedFile {
   }
 
   async flush(): Promise<void> {
+    if (this.error) throw this.error;
     if (this.buffer === '') return;
     const chunk = this.buffer;
     this.buffer = '';
@@ -1052,9 +1061,11 @@ class ChunkedFile {
   }
 
   async close(): Promise<void> {
+    if (this.error) throw this.error;
     this.stream.end(this.buffer);
     this.buffer = '';
     await finished(this.stream);
+    if (this.error) throw this.error;
   }
 }
 
@@ -1094,8 +1105,8 @@ export async function generateWorkload(opts: GenerateOptions): Promise<GenerateR
   }
   await directory.close();
 
-  const traffic = new OrdinaryTraffic(new Dice(streamFor(seed, 2)), clock, seed, new MonthCounters(ordinaryCount));
-  const month = (traffic as unknown as { month: MonthCounters }).month;
+  const month = new MonthCounters(ordinaryCount);
+  const traffic = new OrdinaryTraffic(new Dice(streamFor(seed, 2)), clock, seed, month);
   const header = CANONICAL_COLUMNS.join(',') + '\n';
   const files: string[] = [];
   let written = 0;
@@ -1143,7 +1154,7 @@ export async function generateWorkload(opts: GenerateOptions): Promise<GenerateR
     startDate,
     zone: ZONE,
     cdrs: written,
-    files: files.map((f) => f.slice(opts.outDir.length + 1)),
+    files: files.map((f) => basename(f)),
     injected: scenarios.injected,
   };
   const manifestOut = new ChunkedFile(manifestFile);

@@ -6,6 +6,7 @@
 import type { Alert } from '../core/alert.js';
 import type { Cdr, Direction, Disposition, ForwardReason, Leg, LineType } from '../core/cdr.js';
 import type { Reject } from '../ingest/source-record.js';
+import Papa from 'papaparse';
 import type { Sql } from './sql.js';
 
 /** A rated call as stored and as written to rated.csv. */
@@ -44,7 +45,7 @@ export interface StoredCall {
   amount: string;
 }
 
-const CHUNK = 5000;
+const CHUNK = 20_000;
 
 export class RatingStore {
   constructor(readonly sql: Sql) {}
@@ -85,50 +86,41 @@ export class RatingStore {
   }
 }
 
+const RATED_COLUMNS = [
+  'cdr_id', 'client_id', 'site_id', 'user_id', 'plan_id', 'account', 'line_type', 'channels', 'automated', 'period',
+  'start_time', 'answer_time', 'end_time', 'caller', 'callee', 'destination_class', 'country', 'billable_seconds', 'disposition',
+  'direction', 'leg', 'forward_reason', 'device', 'in_bundle', 'priced_seconds', 'amount', 'currency', 'reason', 'source', 'source_line',
+] as const;
+const RATED_TYPES = [
+  'text', 'text', 'text', 'text', 'text', 'text', 'text', 'int', 'boolean', 'text', 'timestamptz', 'timestamptz', 'timestamptz',
+  'text', 'text', 'text', 'text', 'int', 'text', 'text', 'text', 'text', 'text', 'boolean', 'int', 'numeric', 'text', 'text', 'text', 'int',
+] as const;
+
+function ratedValues(r: RatedRow): (string | number | boolean | null)[] {
+  const c = r.cdr;
+  const s = c.subscriber;
+  return [
+    c.cdrId, s.clientId, s.siteId, s.userId, s.planId, c.account, s.lineType, s.channels, s.automated, r.period,
+    new Date(c.startMs).toISOString(), c.answerMs === null ? null : new Date(c.answerMs).toISOString(), new Date(c.endMs).toISOString(),
+    c.caller, c.callee, r.destinationClass, r.country, c.billableSeconds, c.disposition, c.direction, c.leg, c.forwardReason,
+    c.device, r.inBundle, r.pricedSeconds, r.amount, r.currency, r.reason, c.source, c.line,
+  ];
+}
+
+/** A cdr_id already stored makes the whole batch fail: the rater believed the call new, so its state is stale. */
 async function insertRated(tx: Sql, rows: RatedRow[]): Promise<void> {
+  const values = rows.map(ratedValues);
+  if (tx.copyCsv) {
+    const csv = Papa.unparse(values.map((v) => v.map((x) => (x === null ? '' : x))), { quotes: true, newline: '\n' });
+    await tx.copyCsv('rated_cdr', RATED_COLUMNS, csv, ['answer_time', 'forward_reason']);
+  } else {
+    await tx.query(
+      `INSERT INTO rated_cdr (${RATED_COLUMNS.join(', ')})
+       SELECT * FROM unnest(${RATED_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`,
+      RATED_COLUMNS.map((_, i) => values.map((v) => v[i])),
+    );
+  }
   const col = <T>(f: (r: RatedRow) => T): T[] => rows.map(f);
-  await tx.query(
-    `INSERT INTO rated_cdr (cdr_id, client_id, site_id, user_id, plan_id, account, line_type, channels, automated, period,
-       start_time, answer_time, end_time, caller, callee, destination_class, country, billable_seconds, disposition,
-       direction, leg, forward_reason, device, in_bundle, priced_seconds, amount, currency, reason, source, source_line)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[],
-       $9::boolean[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::text[], $15::text[],
-       $16::text[], $17::text[], $18::int[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], $24::boolean[],
-       $25::int[], $26::numeric[], $27::text[], $28::text[], $29::text[], $30::int[])
-     ON CONFLICT (cdr_id) DO NOTHING`,
-    [
-      col((r) => r.cdr.cdrId),
-      col((r) => r.cdr.subscriber.clientId),
-      col((r) => r.cdr.subscriber.siteId),
-      col((r) => r.cdr.subscriber.userId),
-      col((r) => r.cdr.subscriber.planId),
-      col((r) => r.cdr.account),
-      col((r) => r.cdr.subscriber.lineType),
-      col((r) => r.cdr.subscriber.channels),
-      col((r) => r.cdr.subscriber.automated),
-      col((r) => r.period),
-      col((r) => new Date(r.cdr.startMs).toISOString()),
-      col((r) => (r.cdr.answerMs === null ? null : new Date(r.cdr.answerMs).toISOString())),
-      col((r) => new Date(r.cdr.endMs).toISOString()),
-      col((r) => r.cdr.caller),
-      col((r) => r.cdr.callee),
-      col((r) => r.destinationClass),
-      col((r) => r.country),
-      col((r) => r.cdr.billableSeconds),
-      col((r) => r.cdr.disposition),
-      col((r) => r.cdr.direction),
-      col((r) => r.cdr.leg),
-      col((r) => r.cdr.forwardReason),
-      col((r) => r.cdr.device),
-      col((r) => r.inBundle),
-      col((r) => r.pricedSeconds),
-      col((r) => r.amount),
-      col((r) => r.currency),
-      col((r) => r.reason),
-      col((r) => r.cdr.source),
-      col((r) => r.cdr.line),
-    ],
-  );
   // A record rated now that was rejected before (unknown subscriber since added) leaves the rejects.
   await tx.query(
     `DELETE FROM rejected_record r USING unnest($1::text[], $2::int[]) AS k(source, line)

@@ -12,20 +12,33 @@ export interface Sql {
   query<R extends Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
   /** Runs `work` in one transaction: everything or nothing. */
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Bulk load of CSV text through COPY, where the driver has it (PGlite: about three times the rate
+   * of multi-row INSERTs). Quoted empty fields of `nullColumns` are NULL.
+   */
+  copyCsv?(table: string, columns: readonly string[], csv: string, nullColumns: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function openPglite(dataDir: string): Promise<Sql> {
   mkdirSync(dataDir, { recursive: true });
   const db = await PGlite.create(dataDir);
-  const wrap = (q: Pick<PGlite, 'query'>): Omit<Sql, 'transaction' | 'close'> => ({
+  const on = (q: Pick<PGlite, 'query'>): Omit<Sql, 'transaction' | 'close'> => ({
     async query<R>(text: string, params: unknown[] = []) {
       return (await q.query<R>(text, params)).rows;
     },
+    async copyCsv(table, columns, csv, nullColumns) {
+      const forceNull = nullColumns.length > 0 ? `, FORCE_NULL (${nullColumns.join(', ')})` : '';
+      await q.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob' WITH (FORMAT csv${forceNull})`, [], { blob: new Blob([csv]) });
+    },
   });
   const sql: Sql = {
-    ...(wrap(db) as Pick<Sql, 'query'>),
-    transaction: (work) => db.transaction((tx) => work({ ...(wrap(tx) as Pick<Sql, 'query'>), transaction: (w) => w(sql), close: async () => {} })),
+    ...on(db),
+    transaction: (work) =>
+      db.transaction((tx) => {
+        const inner: Sql = { ...on(tx), transaction: (w) => w(inner), close: async () => {} };
+        return work(inner);
+      }),
     close: () => db.close(),
   };
   await migrate(sql);

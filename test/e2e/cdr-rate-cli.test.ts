@@ -86,7 +86,7 @@ describe('cdr rate on the embedded runtime', () => {
     expect(readFileSync(join(work, 'out1', 'alerts.jsonl'), 'utf8')).toBe('');
     expect(readFileSync(join(work, 'out1', 'adjustments.csv'), 'utf8')).toBe('cdr_id,period,previous_amount,new_amount,delta,reason\n');
     const summary1 = json(join(work, 'out1', 'summary.json'));
-    expect(summary1).toMatchObject({ read: 153, rated: 151, duplicates: 0, rejected: { total: 2, byReason: { bad_time: 1, unknown_subscriber: 1 } }, inBundle: 151, priced: 0 });
+    expect(summary1).toMatchObject({ read: 153, rated: 151, duplicates: 0, rejected: { total: 2, byReason: { bad_time: 1, unknown_subscriber: 1 } }, byReason: { bundle: 151 } });
 
     // Day 2: the 151st distinct number re-prices U1001's whole month (Technicophone: « rétroactivement »).
     await rate(data, join(work, 'out2'), f2);

@@ -15,10 +15,11 @@ export interface CounterRule {
   severity: Severity;
 }
 
-const SECOND_METRICS = new Set(['outbound_seconds', 'forwarded_seconds', 'pooled_seconds']);
+const SECOND_METRICS = new Set(['outbound_seconds', 'forwarded_seconds']);
 
 export function formatMetric(metric: string, value: number): string {
   if (SECOND_METRICS.has(metric)) return formatDuration(value);
+  if (metric === 'pooled_seconds') return `${Number((value / 60).toFixed(1))} min`;
   if (metric === 'distinct_numbers') return `${value} distinct numbers`;
   if (metric === 'concurrent_calls') return `${value} simultaneous calls`;
   return String(value);

@@ -1,0 +1,170 @@
+/**
+ * Which reader a file needs, from its first lines, and the one entry point that reads any export.
+ *
+ * Rules, tried in this order on the first non-blank lines:
+ * - cucm: the first line's first field is `cdrRecordType` and the second line is data types.
+ * - canonical: a header with callee, start_time, end_time and account or cdr_id.
+ * - profile (only when a profile is given): its header names, or its column count and time format.
+ * - asterisk: 16 to 21 columns, start and end (columns 10 and 12) `YYYY-MM-DD HH:MM:SS`, answer
+ *   (column 11) the same or empty, duration and billsec (columns 13, 14) unquoted integers.
+ * - freeswitch: the template's column count, with its start and end stamps where the template puts them.
+ * A file that fits none is refused with one `unknown_format` reject that says what was expected.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import Papa from 'papaparse';
+import { readCanonicalCsv } from '../canonical-csv.js';
+import type { ReadItem } from '../source-record.js';
+import { ASTERISK_MAX_COLUMNS, ASTERISK_MIN_COLUMNS, readAsteriskCsv } from './asterisk-csv.js';
+import { isTypesLine, readCucmCdr } from './cucm-cdr.js';
+import { FREESWITCH_DEFAULT_TEMPLATE, loadFreeswitchTemplate, readFreeswitchCsv, splitFreeswitchLine, type FreeswitchTemplate } from './freeswitch-csv.js';
+import { profileMatches, readMappingProfile, type MappingProfile } from './mapping-profile.js';
+
+export type ExportFormat = 'canonical' | 'asterisk' | 'freeswitch' | 'cucm' | 'profile';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['canonical', 'asterisk', 'freeswitch', 'cucm', 'profile'];
+
+export interface DetectHints {
+  freeswitchTemplate?: FreeswitchTemplate;
+  profile?: MappingProfile;
+}
+
+export interface ReadExportOptions {
+  /** Skip detection. */
+  format?: ExportFormat;
+  profile?: MappingProfile;
+  /** FreeSWITCH template file (the template line, or cdr_csv.conf.xml[#name]). */
+  freeswitchTemplate?: string;
+  /** Asterisk wrote UTC times (usegmtime=yes). */
+  asteriskUtc?: boolean;
+}
+
+/** How many lines detection looks at: a header, a types line, and a few records. */
+export const SNIFF_LINES = 10;
+
+const DATE_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
+
+export function detectFormat(path: string, firstLines: string[], hints: DetectHints = {}): ExportFormat | null {
+  void path; // the content decides: operators rename their exports
+  const lines = firstLines.map((l) => l.replace(/^\uFEFF/, '').replace(/\r$/, '')).filter((l) => l.trim() !== '');
+  if (lines.length === 0) return null;
+  const first = parseFields(lines[0]!);
+
+  if (first?.[0]?.trim() === 'cdrRecordType') {
+    const second = lines[1] === undefined ? null : parseFields(lines[1]);
+    if (second !== null && isTypesLine(second)) return 'cucm';
+  }
+  if (first !== null) {
+    const header = first.map((f) => f.trim().toLowerCase());
+    if (['callee', 'start_time', 'end_time'].every((c) => header.includes(c)) && (header.includes('account') || header.includes('cdr_id'))) return 'canonical';
+  }
+  if (hints.profile !== undefined && profileMatches(hints.profile, firstLines)) return 'profile';
+  // The first line that parses decides: one mangled record must not hide the format of the file.
+  const records = lines.slice(0, SNIFF_LINES).map((l) => ({ raw: l, fields: parseFields(l) }));
+  const sample = records.find((r) => r.fields !== null);
+  if (sample !== undefined && looksAsterisk(sample.raw, sample.fields!)) return 'asterisk';
+  const template = hints.freeswitchTemplate ?? FREESWITCH_DEFAULT_TEMPLATE;
+  if (records.some((r) => looksFreeswitch(r.raw, r.fields, template))) return 'freeswitch';
+  return null;
+}
+
+function parseFields(line: string): string[] | null {
+  const r = Papa.parse<string[]>(line, { delimiter: ',', newline: '\n', quoteChar: '"' });
+  return r.errors.length > 0 || r.data.length !== 1 ? null : r.data[0]!;
+}
+
+function looksAsterisk(raw: string, fields: string[]): boolean {
+  if (fields.length < ASTERISK_MIN_COLUMNS || fields.length > ASTERISK_MAX_COLUMNS) return false;
+  if (!DATE_TIME.test(fields[9]!) || !DATE_TIME.test(fields[11]!) || !(fields[10] === '' || DATE_TIME.test(fields[10]!))) return false;
+  if (!/^\d+$/.test(fields[12]!) || !/^\d+$/.test(fields[13]!)) return false;
+  // cdr_csv never quotes its integers; FreeSWITCH's `asterisk` template does, which tells the two apart.
+  return new RegExp(`,${fields[12]},${fields[13]},"`).test(raw);
+}
+
+function looksFreeswitch(raw: string, fields: string[] | null, template: FreeswitchTemplate): boolean {
+  const cells = splitFreeswitchLine(raw, fields, template);
+  if (cells === null) return false;
+  const at = (v: string): string | undefined => {
+    const i = template.columns.indexOf(v);
+    return i < 0 ? undefined : cells[i]?.trim();
+  };
+  const stampOk = (name: 'start' | 'end'): boolean => {
+    const stamp = at(`${name}_stamp`);
+    if (stamp !== undefined) return DATE_TIME.test(stamp);
+    const epoch = at(`${name}_epoch`);
+    return epoch !== undefined && /^\d{9,}$/.test(epoch);
+  };
+  const answer = at('answer_stamp');
+  return stampOk('start') && stampOk('end') && (answer === undefined || answer === '' || DATE_TIME.test(answer));
+}
+
+/** What detection accepts, for the message of a refused file. */
+export function describeExpectedFormats(hints: DetectHints = {}): string {
+  const t = hints.freeswitchTemplate ?? FREESWITCH_DEFAULT_TEMPLATE;
+  const stamp = t.columns.indexOf('start_stamp');
+  const expected = [
+    'canonical CSV (a header with account, callee, start_time, end_time…)',
+    `Asterisk cdr_csv Master.csv (no header, ${ASTERISK_MIN_COLUMNS}–${ASTERISK_MAX_COLUMNS} columns, start/answer/end as YYYY-MM-DD HH:MM:SS in columns 10–12)`,
+    `FreeSWITCH mod_cdr_csv with ${t.name} (${t.columns.length} columns${stamp >= 0 ? `, start_stamp in column ${stamp + 1}` : ''}; pass --freeswitch-template for another template)`,
+    'Cisco CUCM CDR (a header line starting with cdrRecordType, then a line of data types)',
+    hints.profile !== undefined
+      ? `the mapping profile ${hints.profile.name} (${hints.profile.file})`
+      : 'any other CSV through a mapping profile (--profile config/profiles/….yaml)',
+  ];
+  return `expected one of: ${expected.join('; ')}`;
+}
+
+/** The first `n` lines of a file, read without loading the file. */
+export async function readFirstLines(path: string, n = SNIFF_LINES): Promise<string[]> {
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  const lines: string[] = [];
+  try {
+    for await (const line of rl) {
+      lines.push(line);
+      if (lines.length >= n) break;
+    }
+  } finally {
+    rl.close();
+    stream.destroy();
+  }
+  return lines;
+}
+
+/** Reads any supported export: the forced format, or the one its first lines show. */
+export async function* readExport(path: string, options: ReadExportOptions = {}): AsyncGenerator<ReadItem> {
+  const template = options.freeswitchTemplate === undefined ? undefined : loadFreeswitchTemplate(options.freeswitchTemplate);
+  const hints: DetectHints = { freeswitchTemplate: template, profile: options.profile };
+  let format = options.format;
+  if (format === undefined) {
+    const first = await readFirstLines(path);
+    if (first.every((l) => l.trim() === '')) {
+      yield { kind: 'reject', reject: { source: path, line: 0, reason: 'empty_file', detail: 'the file has no record', raw: '' } };
+      return;
+    }
+    const detected = detectFormat(path, first, hints);
+    if (detected === null) {
+      const shown = first.find((l) => l.trim() !== '')!.slice(0, 200);
+      yield { kind: 'reject', reject: { source: path, line: 0, reason: 'unknown_format', detail: `format not recognised; ${describeExpectedFormats(hints)}`, raw: shown } };
+      return;
+    }
+    format = detected;
+  }
+  switch (format) {
+    case 'canonical':
+      yield* readCanonicalCsv(path);
+      return;
+    case 'asterisk':
+      yield* readAsteriskCsv(path, { utc: options.asteriskUtc });
+      return;
+    case 'freeswitch':
+      yield* readFreeswitchCsv(path, { template });
+      return;
+    case 'cucm':
+      yield* readCucmCdr(path);
+      return;
+    case 'profile':
+      if (options.profile === undefined) throw new Error('format "profile" needs a mapping profile (--profile config/profiles/….yaml)');
+      yield* readMappingProfile(path, { profile: options.profile });
+      return;
+  }
+}
