@@ -19,11 +19,21 @@ demo: build
 	$(CDR) rate --data .cdr-data/demo --out out/demo/day-2 --subscribers samples/subscribers.csv samples/cdrs-2026-03-03.csv
 	@echo "Outputs: out/demo/day-1/ and out/demo/day-2/ (rated.csv, adjustments.csv, alerts.jsonl, rejected.csv, summary.json)"
 
+# Starts the local Kafka broker (integration tests use it with PostgreSQL) and stops it whatever the result.
 test: build
-	npx vitest run
+	bash scripts/kafka.sh up
+	npx vitest run; status=$$?; bash scripts/kafka.sh down; exit $$status
 
 bench: build
 	node dist/bench/bench.js
 
 clean:
 	rm -rf dist out .cdr-data bench/work
+
+# A local single-node Kafka (KRaft) for the streaming runtime and its integration tests; no Docker needed.
+.PHONY: kafka-up kafka-down
+kafka-up:
+	bash scripts/kafka.sh up
+
+kafka-down:
+	bash scripts/kafka.sh down

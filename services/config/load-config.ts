@@ -8,6 +8,7 @@ import { Zone } from '../core/calendar.js';
 import { NumberingPlan, numberingSchema } from '../core/numbering.js';
 import { planSchema, type Plan } from '../core/plan.js';
 import { Tariff, tariffSchema } from '../core/tariff.js';
+import { fraudConfigSchema, type FraudConfig } from '../core/fraud/fraud-config.js';
 import { SubscriberDirectory } from '../ingest/subscriber-directory.js';
 import { ConfigError } from './config-error.js';
 import { loadYamlFile } from './yaml-file.js';
@@ -18,6 +19,7 @@ export interface Config {
   plans: Map<string, Plan>;
   tariffs: Map<string, Tariff>;
   directory: SubscriberDirectory;
+  fraud: FraudConfig;
 }
 
 /** `subscribersFile` replaces the directory's subscribers.csv (a generated workload brings its own). */
@@ -53,7 +55,8 @@ export function loadConfig(dir: string, subscribersFile = join(dir, 'subscribers
       throw new ConfigError(subscribersFile, `account ${s.account}, field plan_id`, `unknown plan "${s.planId}"; known: ${[...plans.keys()].join(', ')}`);
     }
   });
-  return { dir, numbering, plans, tariffs, directory };
+  const fraud = loadYamlFile(join(dir, 'fraud.yaml'), fraudConfigSchema);
+  return { dir, numbering, plans, tariffs, directory, fraud };
 }
 
 function yamlFiles(dir: string): string[] {

@@ -15,8 +15,9 @@ export interface Alert {
   userId: string;
   firstSeenMs: number;
   lastSeenMs: number;
-  value: number;
-  threshold: number;
+  /** A count, seconds, or an amount of money as a decimal string. */
+  value: number | string;
+  threshold: number | string;
   /** A sample of the CDRs behind the alert. */
   cdrIds: string[];
   message: string;

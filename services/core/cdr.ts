@@ -28,6 +28,8 @@ export interface CallFields {
   account: string;
   /** Presented caller ID (E.164 or national short form), empty when absent. */
   caller: string;
+  /** The caller ID the switch presented before a rewrite (089B → the account's number), else empty. */
+  callerOriginal: string;
   /** Called number in E.164 (`+33…`) or, for short numbers (15, 3949, 118712), the dialled digits. */
   callee: string;
   /** Epoch milliseconds (UTC). */

@@ -14,7 +14,8 @@ import type { Reject } from '../ingest/source-record.js';
 
 export const RATED_COLUMNS = [
   'cdr_id', 'client_id', 'site_id', 'user_id', 'plan_id', 'period', 'start_time', 'callee', 'destination_class',
-  'country', 'billable_seconds', 'in_bundle', 'amount', 'currency', 'reason', 'priced_seconds', 'explanation',
+  'country', 'billable_seconds', 'in_bundle', 'amount', 'currency', 'reason', 'priced_seconds', 'explanation', 'caller',
+  'caller_original',
 ] as const;
 export const ADJUSTMENT_COLUMNS = ['cdr_id', 'period', 'previous_amount', 'new_amount', 'delta', 'reason'] as const;
 export const REJECT_COLUMNS = ['source', 'line', 'reason', 'raw', 'detail'] as const;

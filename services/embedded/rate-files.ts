@@ -11,7 +11,8 @@ import { Zone } from '../core/calendar.js';
 import type { Cdr } from '../core/cdr.js';
 import { Money } from '../core/money.js';
 import { explainCall } from '../core/rating/explain.js';
-import { Rater, type RatedCall } from '../core/rating/rater.js';
+import { CdrPipeline } from '../core/cdr-pipeline.js';
+import type { Rater, RatedCall } from '../core/rating/rater.js';
 import type { Config } from '../config/load-config.js';
 import { readExport, type ReadExportOptions } from '../ingest/readers/detect-format.js';
 import { normalizeRecord, type NormalizeContext } from '../ingest/normalize.js';
@@ -64,8 +65,15 @@ export async function rateFiles(opts: RateFilesOptions): Promise<RunSummary> {
 async function rateWith(store: RatingStore, opts: RateFilesOptions, ctx: NormalizeContext): Promise<RunSummary> {
   const { config } = opts;
   const { cdrs, rejects, read } = await readFiles(opts, ctx);
-  const rater = new Rater({ plans: config.plans, numbering: config.numbering, usersOf: (c, s) => config.directory.usersOf(c, s) });
-  await restoreMonths(store, rater, config, cdrs);
+  const pipeline = new CdrPipeline({
+    plans: config.plans,
+    numbering: config.numbering,
+    fraud: config.fraud,
+    zone: reportingZone(config, ctx.sourceZone),
+    usersOf: (c, s) => config.directory.usersOf(c, s),
+    numbersOf: (c) => config.directory.numbersOfClient(c),
+  });
+  await restoreMonths(store, pipeline, config, cdrs);
 
   // Event-time order per client keeps counters on their fast path; the result does not depend on it.
   cdrs.sort((a, b) => (a.subscriber.clientId < b.subscriber.clientId ? -1 : a.subscriber.clientId > b.subscriber.clientId ? 1 : a.startMs - b.startMs || (a.cdrId < b.cdrId ? -1 : 1)));
@@ -74,13 +82,13 @@ async function rateWith(store: RatingStore, opts: RateFilesOptions, ctx: Normali
   opts.progress?.start(cdrs.length);
   for (let i = 0; i < cdrs.length; i++) {
     const cdr = cdrs[i]!;
-    if (knownElsewhere.has(cdr.cdrId) && !rater.has(cdr.subscriber.clientId, cdr.cdrId)) duplicates++;
-    else if (rater.rate(cdr) === null) duplicates++;
+    if (knownElsewhere.has(cdr.cdrId) && !pipeline.has(cdr.subscriber.clientId, cdr.cdrId)) duplicates++;
+    else if (pipeline.process(cdr) === null) duplicates++;
     if (i % 10_000 === 0) opts.progress?.update(i);
   }
   opts.progress?.stop();
 
-  const { changes, alerts } = rater.drain();
+  const { changes, alerts } = pipeline.drain();
   const billed = changes.filter((c) => c.previous === null).map((c) => c.call);
   const adjustments = changes.filter((c) => c.previous !== null).map((c) => adjustmentRow(c.call, c.previous!));
   rejects.sort((a, b) => (a.source === b.source ? a.line - b.line : a.source < b.source ? -1 : 1));
@@ -103,7 +111,7 @@ async function rateWith(store: RatingStore, opts: RateFilesOptions, ctx: Normali
     adjustments: adjustments.length,
     alerts: { total: alerts.length, byRule: countBy(alerts, (a) => a.rule) },
     byReason: countBy(billed, (c) => c.reason),
-    totals: totalsOf(rater, config),
+    totals: totalsOf(pipeline.rater, config),
     outputs: Object.fromEntries(['rated.csv', 'adjustments.csv', 'alerts.jsonl', 'rejected.csv', 'summary.json'].map((f) => [f, join(opts.outDir, f)])),
   };
   writeSummary(opts.outDir, summary);
@@ -131,14 +139,14 @@ async function readFiles(opts: RateFilesOptions, ctx: NormalizeContext): Promise
 }
 
 /** Rebuilds the counters of every client month the batch touches from the calls already billed. */
-async function restoreMonths(store: RatingStore, rater: Rater, config: Config, cdrs: Cdr[]): Promise<void> {
+async function restoreMonths(store: RatingStore, pipeline: CdrPipeline, config: Config, cdrs: Cdr[]): Promise<void> {
   const months = new Map<string, { clientId: string; period: string }>();
   for (const cdr of cdrs) {
     const period = config.plans.get(cdr.subscriber.planId)!.calendar.period(cdr.startMs);
     months.set(`${cdr.subscriber.clientId}|${period}`, { clientId: cdr.subscriber.clientId, period });
   }
-  for await (const stored of store.loadMonths([...months.values()])) rater.restore(stored.cdr, new Money(stored.amount));
-  rater.forgetAlertChanges();
+  for await (const stored of store.loadMonths([...months.values()])) pipeline.restore(stored.cdr, new Money(stored.amount));
+  pipeline.restored();
 }
 
 function ratedRow(call: RatedCall): RatedRow {
@@ -175,6 +183,8 @@ function ratedCsvRow(call: RatedCall): RatedCsvRow {
     reason: call.reason,
     priced_seconds: String(call.pricedSeconds),
     explanation: explainCall(call),
+    caller: call.cdr.caller,
+    caller_original: call.cdr.callerOriginal,
   };
 }
 

@@ -132,12 +132,14 @@ const DROM: readonly { fixed: readonly [string, number]; mobile: readonly [strin
   { fixed: ['+59659660', 4], mobile: ['+59669620', 4] }, // Martinique
   { fixed: ['+59459430', 4], mobile: ['+59469420', 4] }, // Guyane
 ];
-/** Far destinations no plan includes: Cuba fixed and mobile, Sierra Leone mobile. */
+/**
+ * Destinations no plan includes and no example tariff prices (the default rate applies), yet not on the
+ * high-risk (IRSF) list either: Moscow and Saint Petersburg fixed lines. A hacked PBX running up a bill
+ * this way is the spend-velocity rule's alone.
+ */
 const FAR_INTERNATIONAL: readonly (readonly [string, number])[] = [
-  ['+537', 7],
-  ['+535', 7],
-  ['+23276', 6],
-  ['+23277', 6],
+  ['+7495', 7],
+  ['+7812', 7],
 ];
 /** 08 value-added numbers outside the premium ranges (089, 0825) that have rules of their own. */
 const SPECIAL_08_BLOCKS = ['800', '805', '806', '809', '810', '811', '820', '821'];
@@ -940,7 +942,7 @@ class ScenarioBuilder {
           cursor += ring + billable + d.int(20, 90);
           sum += billable;
         }
-        record(sub, `technicophone_centrex user calling Cuba (+53) and Sierra Leone (+232), outside every plan, for 5 h of answered calls back to back from 13:00 on ${day.date}`);
+        record(sub, `technicophone_centrex user calling Moscow (+7 495) and Saint Petersburg (+7 812), outside every plan, for 5 h of answered calls back to back from 13:00 on ${day.date}`);
         break;
       }
     }

@@ -118,6 +118,7 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
       cdrId,
       account: r.account === '' ? subscriber.account : r.account,
       caller,
+      callerOriginal: '',
       callee,
       startMs,
       answerMs,

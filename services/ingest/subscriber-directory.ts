@@ -26,6 +26,7 @@ const rowSchema = z.object({
 export class SubscriberDirectory {
   private readonly byAccount = new Map<string, Subscriber>();
   private readonly byNumber = new Map<string, Subscriber>();
+  private readonly clientNumbers = new Map<string, ReadonlySet<string>>();
 
   constructor(subscribers: Iterable<Subscriber>) {
     for (const s of subscribers) {
@@ -37,6 +38,16 @@ export class SubscriberDirectory {
   /** By account first; a CDR without an account (or with an unknown one) is matched on its caller number. */
   resolve(account: string, callerE164: string): Subscriber | undefined {
     return this.byAccount.get(account) ?? (callerE164 === '' ? undefined : this.byNumber.get(callerE164));
+  }
+
+  /** Every number of a client's lines: what it may present as caller ID without further consent. */
+  numbersOfClient(clientId: string): ReadonlySet<string> {
+    let numbers = this.clientNumbers.get(clientId);
+    if (numbers === undefined) {
+      numbers = new Set(this.all.filter((s) => s.clientId === clientId).flatMap((s) => s.numbers));
+      this.clientNumbers.set(clientId, numbers);
+    }
+    return numbers;
   }
 
   get all(): Subscriber[] {

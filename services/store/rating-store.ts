@@ -90,10 +90,12 @@ const RATED_COLUMNS = [
   'cdr_id', 'client_id', 'site_id', 'user_id', 'plan_id', 'account', 'line_type', 'channels', 'automated', 'period',
   'start_time', 'answer_time', 'end_time', 'caller', 'callee', 'destination_class', 'country', 'billable_seconds', 'disposition',
   'direction', 'leg', 'forward_reason', 'device', 'in_bundle', 'priced_seconds', 'amount', 'currency', 'reason', 'source', 'source_line',
+  'caller_original',
 ] as const;
 const RATED_TYPES = [
   'text', 'text', 'text', 'text', 'text', 'text', 'text', 'int', 'boolean', 'text', 'timestamptz', 'timestamptz', 'timestamptz',
   'text', 'text', 'text', 'text', 'int', 'text', 'text', 'text', 'text', 'text', 'boolean', 'int', 'numeric', 'text', 'text', 'text', 'int',
+  'text',
 ] as const;
 
 function ratedValues(r: RatedRow): (string | number | boolean | null)[] {
@@ -103,7 +105,7 @@ function ratedValues(r: RatedRow): (string | number | boolean | null)[] {
     c.cdrId, s.clientId, s.siteId, s.userId, s.planId, c.account, s.lineType, s.channels, s.automated, r.period,
     new Date(c.startMs).toISOString(), c.answerMs === null ? null : new Date(c.answerMs).toISOString(), new Date(c.endMs).toISOString(),
     c.caller, c.callee, r.destinationClass, r.country, c.billableSeconds, c.disposition, c.direction, c.leg, c.forwardReason,
-    c.device, r.inBundle, r.pricedSeconds, r.amount, r.currency, r.reason, c.source, c.line,
+    c.device, r.inBundle, r.pricedSeconds, r.amount, r.currency, r.reason, c.source, c.line, c.callerOriginal,
   ];
 }
 
@@ -170,6 +172,7 @@ function cdrOfRow(row: Record<string, unknown>): Cdr {
     cdrId: String(row.cdr_id),
     account: String(row.account),
     caller: String(row.caller),
+    callerOriginal: String(row.caller_original ?? ''),
     callee: String(row.callee),
     startMs: ms(row.start_time),
     answerMs: row.answer_time === null ? null : ms(row.answer_time),

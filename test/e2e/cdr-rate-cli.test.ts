@@ -75,7 +75,7 @@ describe('cdr rate on the embedded runtime', () => {
       cdr_id: 'ora-1', client_id: 'C-ORA-01', site_id: 'S-PARIS', user_id: 'U-P1', plan_id: 'orange_wte', period: '2026-03',
       start_time: '2026-03-02T10:00:00+01:00', callee: '+4915112345678', destination_class: 'international', country: 'DE',
       billable_seconds: '120', in_bundle: 'true', amount: '0.0000', currency: 'EUR', reason: 'bundle', priced_seconds: '0',
-      explanation: expect.stringMatching(/^orange_wte: international DE included/),
+      explanation: expect.stringMatching(/^orange_wte: international DE included/), caller: '+33153401001', caller_original: '',
     });
     const firstTcx = rated1.find((r) => r.cdr_id === 'tcx-2-0')!;
     expect(firstTcx).toMatchObject({ client_id: 'C-TCX-01', user_id: 'U1001', callee: '+33247010000', destination_class: 'fr_fixed', country: 'FR', in_bundle: 'true', amount: '0.0000', reason: 'bundle' });

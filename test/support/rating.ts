@@ -63,6 +63,7 @@ export function call(sub: Subscriber, callee: string, start: string, seconds: nu
     cdrId: `t-${String(++seq).padStart(6, '0')}`,
     account: sub.account,
     caller: sub.numbers[0] ?? '',
+    callerOriginal: '',
     callee: numbering.normalize(callee),
     startMs,
     answerMs: answered ? startMs + 5000 : null,

@@ -323,7 +323,7 @@ describe('cdr generate --inject', () => {
     expect(premium).toHaveLength(40);
     expect(Math.max(...premium.map((r) => r.startMs)) - Math.min(...premium.map((r) => r.startMs))).toBeLessThan(3_600_000);
 
-    const far = answered('spend_velocity').filter((r) => r.callee.startsWith('+53') || r.callee.startsWith('+232'));
+    const far = answered('spend_velocity').filter((r) => r.callee.startsWith('+7495') || r.callee.startsWith('+7812'));
     expect(answeredSeconds(far)).toBeGreaterThanOrEqual(4 * 3600);
 
     // Nobody but the scenarios crosses a line: every scenario-free client keeps to the ordinary limits.

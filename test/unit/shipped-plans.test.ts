@@ -33,6 +33,7 @@ function cdrOf(r: Row): Cdr {
     cdrId: `w-${++seq}`,
     account: r.account,
     caller: subscriber.numbers[0]!,
+    callerOriginal: '',
     callee: config.numbering.normalize(r.callee),
     startMs,
     answerMs: answered ? startMs + 3000 : null,

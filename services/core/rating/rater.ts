@@ -109,9 +109,10 @@ export class Rater {
   }
 
   /** Rebuilds state from a call the store already billed at `billed`. */
-  restore(cdr: Cdr, billed: Money): void {
+  restore(cdr: Cdr, billed: Money): RatedCall | null {
     const call = this.rate(cdr);
     if (call !== null) call.billed = billed;
+    return call;
   }
 
   /** Restored counters re-raise their alerts; the store has them already. */

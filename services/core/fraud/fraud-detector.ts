@@ -1,0 +1,326 @@
+/**
+ * The fraud stage: watches every rated call of a client and raises few, precise, explained alerts for
+ * the fraud desk. State is per client (partition-local, like the rater's); the detector never blocks a
+ * call, and emergency calls are never counted by it.
+ *
+ * Alerts are deduplicated: one per rule, scope and window (a burst, an hour, a day, a month), updated
+ * while the situation lasts, with an id derived from rule, scope and window so that re-processing the
+ * same CDRs updates the same alert instead of opening another.
+ */
+import { ALERT_SAMPLE_SIZE, alertId, type Alert, type Severity } from '../alert.js';
+import type { Zone } from '../calendar.js';
+import type { Cdr } from '../cdr.js';
+import { Money, ZERO } from '../money.js';
+import type { Destination, NumberingPlan } from '../numbering.js';
+import { cite } from '../rating/explain.js';
+import { addSetup, newSetupWindow, type SetupWindowState } from './call-setup-rate.js';
+import { CLI_VIOLATION_WORDS, cliPolicyViolation, isPremiumCallerId, presentedCallerId } from './caller-id.js';
+import { settingsFor, type FraudConfig } from './fraud-config.js';
+
+/** What the fraud stage needs of a rated call. */
+export interface ObservedCall {
+  cdr: Cdr;
+  dest: Destination;
+  /** Price of the call beyond its bundle (0 in bundle). */
+  amount: Money;
+}
+
+export interface FraudContext {
+  config: FraudConfig;
+  numbering: NumberingPlan;
+  /** Calendar of hours and days in alerts and windows (Europe/Paris). */
+  zone: Zone;
+  /** Every number of a client, for the caller-ID consent rule. */
+  numbersOf(clientId: string): ReadonlySet<string>;
+}
+
+interface Burst {
+  alert: Alert;
+  startMs: number;
+  endMs: number;
+}
+
+interface Tally {
+  count: number;
+  matching: number;
+  spend: Money;
+  cdrIds: string[];
+}
+
+interface ClientFraudState {
+  setups: Map<string, { window: SetupWindowState; bursts: Burst[] }>;
+  /** Counters per detector and window, keyed "rule|window start". */
+  tallies: Map<string, Tally>;
+  alerts: Map<string, Alert>;
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+export class FraudDetector {
+  private readonly clients = new Map<string, ClientFraudState>();
+  private touched = new Map<string, Alert>();
+
+  constructor(private readonly ctx: FraudContext) {}
+
+  observe(call: ObservedCall): void {
+    const { cdr } = call;
+    if (call.dest.cls === 'emergency') return;
+    const state = this.stateOf(cdr.subscriber.clientId);
+    if (cdr.direction === 'out') {
+      this.callSetupRate(state, cdr);
+      if (cdr.leg === 'originating') this.callerId(state, cdr);
+    }
+    this.hyperShortCalls(state, cdr);
+    this.premiumDestination(state, call);
+    this.spendVelocity(state, call);
+  }
+
+  /** Alerts raised or updated since the last drain. */
+  drain(): Alert[] {
+    const out = [...this.touched.values()];
+    this.touched = new Map();
+    return out;
+  }
+
+  private stateOf(clientId: string): ClientFraudState {
+    let s = this.clients.get(clientId);
+    if (s === undefined) {
+      s = { setups: new Map(), tallies: new Map(), alerts: new Map() };
+      this.clients.set(clientId, s);
+    }
+    return s;
+  }
+
+  /** fraud.call_setup_rate: one alert per burst, with its peak, however long the burst lasts. */
+  private callSetupRate(state: ClientFraudState, cdr: Cdr): void {
+    const s = cdr.subscriber;
+    const cfg = settingsFor(this.ctx.config, 'call_setup_rate', s.clientId);
+    const scopeKey = cfg.scope === 'client' ? s.clientId : `${s.clientId}/${cfg.scope}/${s.account}`;
+    let scope = state.setups.get(scopeKey);
+    if (scope === undefined) {
+      scope = { window: newSetupWindow(), bursts: [] };
+      state.setups.set(scopeKey, scope);
+    }
+    const busiest = addSetup(scope.window, cdr.startMs);
+    if (busiest.count <= cfg.max_per_second) return;
+    const gap = cfg.burst_gap_seconds * 1000;
+    let burst = scope.bursts.find((b) => busiest.windowStart >= b.startMs - gap && busiest.windowStart <= b.endMs + gap);
+    if (burst === undefined) {
+      burst = { startMs: busiest.windowStart, endMs: busiest.windowStart, alert: this.newAlert('fraud.call_setup_rate', cfg.severity, cdr, cfg.scope === 'client', `${scopeKey}|${busiest.windowStart}`, busiest.windowStart) };
+      scope.bursts.push(burst);
+    }
+    burst.startMs = Math.min(burst.startMs, busiest.windowStart);
+    burst.endMs = Math.max(burst.endMs, busiest.windowStart);
+    const a = burst.alert;
+    const peakNow = busiest.count > Number(a.value);
+    a.firstSeenMs = burst.startMs;
+    a.lastSeenMs = Math.max(a.lastSeenMs, cdr.startMs);
+    a.threshold = cfg.max_per_second;
+    sample(a, cdr.cdrId);
+    if (peakNow) {
+      a.value = busiest.count;
+      const who = cfg.scope === 'client' ? `client ${s.clientId}` : `client ${s.clientId}, ${cfg.scope} ${s.account}`;
+      a.message =
+        `${who}: ${busiest.count} call setups in 1 s at ${this.clock(busiest.windowStart)}, limit ${cfg.max_per_second} — ${cite(cfg.provenance)}.` +
+        ' Peak of a burst; the alert follows the burst until it stops.';
+    }
+    this.touch(a);
+  }
+
+  /** fraud.premium_cli and fraud.cli_policy: one alert per account, rule and month. */
+  private callerId(state: ClientFraudState, cdr: Cdr): void {
+    const s = cdr.subscriber;
+    const period = this.ctx.zone.period(cdr.startMs);
+    const premium = settingsFor(this.ctx.config, 'premium_cli', s.clientId);
+    if (isPremiumCallerId(cdr, this.ctx.numbering, premium)) {
+      const rewritten = cdr.callerOriginal !== '' ? `, rewritten to the installation number ${cdr.caller}` : '';
+      this.monthlyCount(state, 'fraud.premium_cli', premium.severity, cdr, period,
+        (n) => `client ${s.clientId}, account ${s.account}: ${n} call(s) in ${period} presenting the premium-rate caller ID ${presentedCallerId(cdr)}${rewritten} — ${cite(premium.provenance)}.`);
+      return; // the more precise rule speaks; the consent rule would only repeat it
+    }
+    const policy = settingsFor(this.ctx.config, 'cli_policy', s.clientId);
+    const violation = cliPolicyViolation(cdr, this.ctx.numbering, this.ctx.numbersOf(s.clientId), policy.consented[s.clientId] ?? []);
+    if (violation === null) return;
+    this.monthlyCount(state, 'fraud.cli_policy', policy.severity, cdr, `${period}|${violation}`,
+      (n) => `client ${s.clientId}, account ${s.account}: ${n} call(s) in ${period} where ${CLI_VIOLATION_WORDS[violation]} (${presentedCallerId(cdr)}) — ${cite(policy.provenance)}.`);
+  }
+
+  private monthlyCount(state: ClientFraudState, rule: string, severity: Severity, cdr: Cdr, window: string, message: (n: number) => string): void {
+    const key = `${rule}|${cdr.subscriber.account}|${window}`;
+    const tally = this.tally(state, key);
+    tally.count++;
+    const a = this.alertFor(state, rule, severity, cdr, false, key, cdr.startMs);
+    a.firstSeenMs = Math.min(a.firstSeenMs, cdr.startMs);
+    a.lastSeenMs = Math.max(a.lastSeenMs, cdr.startMs);
+    a.value = tally.count;
+    a.threshold = 0;
+    a.message = message(tally.count);
+    sample(a, cdr.cdrId);
+    this.touch(a);
+  }
+
+  /** fraud.hyper_short_calls: answered calls shorter than 2 s, over a count and a share of the window's answered calls. */
+  private hyperShortCalls(state: ClientFraudState, cdr: Cdr): void {
+    if (cdr.disposition !== 'answered' || cdr.answerMs === null) return;
+    const s = cdr.subscriber;
+    const cfg = settingsFor(this.ctx.config, 'hyper_short_calls', s.clientId);
+    const windowMs = cfg.window_minutes * 60_000;
+    const start = Math.floor(cdr.startMs / windowMs) * windowMs;
+    const key = `fraud.hyper_short_calls|${start}`;
+    const tally = this.tally(state, key);
+    tally.count++;
+    // Event times are in milliseconds: 1.99 s is hyper-short, 2.00 s is not.
+    const short = cdr.endMs - cdr.answerMs < cfg.below_seconds * 1000;
+    if (short) {
+      tally.matching++;
+      if (tally.cdrIds.length < ALERT_SAMPLE_SIZE) tally.cdrIds.push(cdr.cdrId);
+    }
+    const ratio = tally.matching / tally.count;
+    const existing = state.alerts.get(alertId('fraud.hyper_short_calls', s.clientId, String(start)));
+    if (existing === undefined && (tally.matching < cfg.min_count || ratio < cfg.min_ratio)) return;
+    const a = existing ?? this.alertFor(state, 'fraud.hyper_short_calls', cfg.severity, cdr, true, String(start), start);
+    a.firstSeenMs = start;
+    a.lastSeenMs = Math.max(a.lastSeenMs, cdr.startMs);
+    a.value = tally.matching;
+    a.threshold = cfg.min_count;
+    a.cdrIds = [...tally.cdrIds];
+    a.message =
+      `client ${s.clientId}: ${tally.matching} answered calls shorter than ${cfg.below_seconds} s out of ${tally.count} ` +
+      `(${Math.round(ratio * 100)} %) between ${this.clock(start)} and ${this.clock(start + windowMs)}, limits ${cfg.min_count} calls and ${Math.round(cfg.min_ratio * 100)} % — ${cite(cfg.provenance)}.`;
+    this.touch(a);
+  }
+
+  /** fraud.premium_destination: calls to premium numbers and high-risk international ranges, by count and spend. */
+  private premiumDestination(state: ClientFraudState, call: ObservedCall): void {
+    const { cdr } = call;
+    if (cdr.direction !== 'out') return;
+    const s = cdr.subscriber;
+    const cfg = settingsFor(this.ctx.config, 'premium_destination', s.clientId);
+    const digits = cdr.callee.startsWith('+') ? cdr.callee.slice(1) : '';
+    const risky = cfg.classes.includes(call.dest.cls) || (call.dest.cls !== 'fr_fixed' && cfg.irsf_prefixes.some((p) => digits.startsWith(p)));
+    if (!risky) return;
+    const windowMs = cfg.window_minutes * 60_000;
+    const start = Math.floor(cdr.startMs / windowMs) * windowMs;
+    const tally = this.tally(state, `fraud.premium_destination|${start}`);
+    tally.count++;
+    tally.spend = tally.spend.plus(call.amount);
+    if (tally.cdrIds.length < ALERT_SAMPLE_SIZE) tally.cdrIds.push(cdr.cdrId);
+    const maxSpend = new Money(cfg.max_spend);
+    const existing = state.alerts.get(alertId('fraud.premium_destination', s.clientId, String(start)));
+    if (existing === undefined && tally.count <= cfg.max_calls && tally.spend.lessThanOrEqualTo(maxSpend)) return;
+    const a = existing ?? this.alertFor(state, 'fraud.premium_destination', cfg.severity, cdr, true, String(start), start);
+    a.firstSeenMs = start;
+    a.lastSeenMs = Math.max(a.lastSeenMs, cdr.startMs);
+    a.value = tally.count;
+    a.threshold = cfg.max_calls;
+    a.cdrIds = [...tally.cdrIds];
+    a.message =
+      `client ${s.clientId}: ${tally.count} calls to premium-rate or high-risk destinations costing ${tally.spend.toFixed(2)} EUR ` +
+      `between ${this.clock(start)} and ${this.clock(start + windowMs)}, limits ${cfg.max_calls} calls or ${maxSpend.toFixed(2)} EUR — ${cite(cfg.provenance)}.`;
+    this.touch(a);
+  }
+
+  /** fraud.spend_velocity: out-of-bundle spend per hour and per day over a ceiling or over N × the client's baseline. */
+  private spendVelocity(state: ClientFraudState, call: ObservedCall): void {
+    if (call.amount.isZero()) return;
+    const { cdr } = call;
+    const s = cdr.subscriber;
+    const cfg = settingsFor(this.ctx.config, 'spend_velocity', s.clientId);
+    const hourStart = Math.floor(cdr.startMs / HOUR_MS) * HOUR_MS;
+    const dayStart = this.dayStart(cdr.startMs);
+    const hour = this.tally(state, `spend|hour|${hourStart}`);
+    const day = this.tally(state, `spend|day|${dayStart}`);
+    for (const t of [hour, day]) {
+      t.spend = t.spend.plus(call.amount);
+      t.count++;
+      if (t.cdrIds.length < ALERT_SAMPLE_SIZE) t.cdrIds.push(cdr.cdrId);
+    }
+    let baseline = ZERO;
+    let history = false;
+    for (let d = 1; d <= cfg.baseline_days; d++) {
+      const past = state.tallies.get(`spend|day|${this.dayStart(dayStart - d * DAY_MS + HOUR_MS * 12)}`);
+      if (past !== undefined) {
+        history = true;
+        baseline = baseline.plus(past.spend);
+      }
+    }
+    baseline = baseline.dividedBy(cfg.baseline_days);
+    const relative = Money.max(baseline, new Money(cfg.baseline_min_day)).times(cfg.baseline_multiplier);
+    const limits: [string, Tally, number, Money][] = [
+      ['hour', hour, hourStart, new Money(cfg.hour_ceiling)],
+      ['day', day, dayStart, history ? Money.min(new Money(cfg.day_ceiling), relative) : new Money(cfg.day_ceiling)],
+    ];
+    for (const [unit, tally, start, limit] of limits) {
+      const window = `${unit}|${start}`;
+      const existing = state.alerts.get(alertId('fraud.spend_velocity', s.clientId, window));
+      if (existing === undefined && tally.spend.lessThanOrEqualTo(limit)) continue;
+      const a = existing ?? this.alertFor(state, 'fraud.spend_velocity', cfg.severity, cdr, true, window, start);
+      a.firstSeenMs = start;
+      a.lastSeenMs = Math.max(a.lastSeenMs, cdr.startMs);
+      a.value = tally.spend.toFixed(2);
+      a.threshold = limit.toFixed(2);
+      a.cdrIds = [...tally.cdrIds];
+      const base = history ? `, ${cfg.baseline_multiplier} × the daily baseline ${baseline.toFixed(2)} EUR` : '';
+      a.message =
+        `client ${s.clientId}: out-of-bundle spend of ${tally.spend.toFixed(2)} EUR in the ${unit} from ${this.clock(start)}, ` +
+        `limit ${limit.toFixed(2)} EUR (ceiling ${unit === 'hour' ? cfg.hour_ceiling : cfg.day_ceiling} EUR${unit === 'day' ? base : ''}) — ${cite(cfg.provenance)}.`;
+      this.touch(a);
+    }
+  }
+
+  private tally(state: ClientFraudState, key: string): Tally {
+    let t = state.tallies.get(key);
+    if (t === undefined) {
+      t = { count: 0, matching: 0, spend: ZERO, cdrIds: [] };
+      state.tallies.set(key, t);
+    }
+    return t;
+  }
+
+  private alertFor(state: ClientFraudState, rule: string, severity: Severity, cdr: Cdr, clientScope: boolean, window: string, firstSeenMs: number): Alert {
+    const scopeKey = clientScope ? cdr.subscriber.clientId : `${cdr.subscriber.clientId}/${cdr.subscriber.account}`;
+    const id = alertId(rule, scopeKey, window);
+    return state.alerts.get(id) ?? this.newAlert(rule, severity, cdr, clientScope, window, firstSeenMs, state);
+  }
+
+  private newAlert(rule: string, severity: Severity, cdr: Cdr, clientScope: boolean, window: string, firstSeenMs: number, state = this.stateOf(cdr.subscriber.clientId)): Alert {
+    const s = cdr.subscriber;
+    const scopeKey = clientScope ? s.clientId : `${s.clientId}/${s.account}`;
+    const a: Alert = {
+      alertId: alertId(rule, scopeKey, window),
+      rule,
+      severity,
+      clientId: s.clientId,
+      siteId: clientScope ? '' : s.siteId,
+      userId: clientScope ? '' : s.userId,
+      firstSeenMs,
+      lastSeenMs: firstSeenMs,
+      value: 0,
+      threshold: 0,
+      cdrIds: [],
+      message: '',
+    };
+    state.alerts.set(a.alertId, a);
+    return a;
+  }
+
+  private touch(a: Alert): void {
+    this.touched.set(a.alertId, a);
+  }
+
+  private clock(ms: number): string {
+    return this.ctx.zone.iso(ms).slice(0, 19).replace('T', ' ');
+  }
+
+  /** Midnight in the reporting zone of the day containing `ms`. */
+  private dayStart(ms: number): number {
+    const local = ms + this.ctx.zone.offsetAt(ms);
+    const midnightLocal = Math.floor(local / DAY_MS) * DAY_MS;
+    return midnightLocal - this.ctx.zone.offsetAt(midnightLocal - this.ctx.zone.offsetAt(ms));
+  }
+}
+
+function sample(a: Alert, cdrId: string): void {
+  if (a.cdrIds.length < ALERT_SAMPLE_SIZE && !a.cdrIds.includes(cdrId)) a.cdrIds.push(cdrId);
+}
