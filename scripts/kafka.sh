@@ -248,8 +248,8 @@ up() {
   echo "KAFKA_BROKERS=$BROKERS"
 }
 
-down() {
-  with_lock
+# Stops the broker process, keeping its data (a restart finds its topics and offsets again).
+stop_broker() {
   local pid
   if pid="$(running_pid)"; then
     kill -TERM "$pid" 2>/dev/null || true
@@ -265,6 +265,11 @@ down() {
     say "already down"
   fi
   rm -f "$PIDFILE"
+}
+
+down() {
+  with_lock
+  stop_broker
   rm -rf "$DATA"
 }
 
@@ -283,6 +288,8 @@ case "${1:-}" in
   fetch) with_lock; fetch ;;
   up) up ;;
   down) down ;;
+  # Stop and start again with the same data: what a broker restart in production looks like.
+  restart) (with_lock; stop_broker); up ;;
   status) status ;;
-  *) echo "usage: $0 fetch|up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 fetch|up|down|restart|status" >&2; exit 2 ;;
 esac

@@ -12,6 +12,7 @@ import { SCENARIOS, generateWorkload, type Scenario } from '../generator/generat
 import { EXPORT_FORMATS, type ExportFormat, type ReadExportOptions } from '../ingest/readers/detect-format.js';
 import { loadMappingProfile } from '../ingest/readers/mapping-profile.js';
 import { logger } from './logger.js';
+import { addStreamCommands } from './stream-commands.js';
 
 const program = new Command('cdr').description('CDR rating and fair-use / fraud enforcement for French telephony forfaits');
 
@@ -78,6 +79,8 @@ interface RateOptions {
   freeswitchTemplate?: string;
   asteriskUtc?: boolean;
 }
+
+addStreamCommands(program);
 
 function toInt(v: string): number {
   const n = Number(v);

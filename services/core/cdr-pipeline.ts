@@ -1,7 +1,8 @@
 /**
- * What happens to one CDR, in both runtimes: the caller-ID rewrite, rating against the forfait, then the
- * fraud detectors on the priced call. Pure over its per-client state; the embedded run and the Kafka
- * workers only feed it, restore it and write what it drains.
+ * What happens to one CDR, in both runtimes: the rating stage (caller-ID rewrite, then the price against
+ * the forfait) and the fraud stage (detectors on the priced call). Each stage is pure over its
+ * per-client state. The embedded run chains them in one process; the streaming runtime runs them as
+ * two consumer groups (cdr.normalized → rater → cdr.rated → fraud), each with its own state store.
  */
 import type { Alert } from './alert.js';
 import type { Zone } from './calendar.js';
@@ -24,41 +25,78 @@ export interface PipelineContext {
   numbersOf(clientId: string): ReadonlySet<string>;
 }
 
-export class CdrPipeline {
+/** Caller-ID rewrite and rating. */
+export class RatingStage {
   readonly rater: Rater;
-  private readonly fraud: FraudDetector;
 
-  constructor(private readonly ctx: PipelineContext) {
+  constructor(private readonly ctx: Pick<PipelineContext, 'plans' | 'numbering' | 'fraud' | 'usersOf'>) {
     this.rater = new Rater(ctx);
-    this.fraud = new FraudDetector({ config: ctx.fraud, numbering: ctx.numbering, zone: ctx.zone, numbersOf: ctx.numbersOf });
   }
 
-  /** Rates and watches a CDR; null if it was processed before. */
+  /** Rates a CDR; null if it was rated before. */
   process(cdr: Cdr): RatedCall | null {
-    const billed = rewritePremiumCallerId(cdr, settingsFor(this.ctx.fraud, 'premium_cli', cdr.subscriber.clientId));
-    const call = this.rater.rate(billed);
-    if (call !== null) this.fraud.observe(call);
-    return call;
+    return this.rater.rate(rewritePremiumCallerId(cdr, settingsFor(this.ctx.fraud, 'premium_cli', cdr.subscriber.clientId)));
   }
 
   has(clientId: string, cdrId: string): boolean {
     return this.rater.has(clientId, cdrId);
   }
 
-  /** Rebuilds state from a call already billed at `billed`; what it would raise is known already. */
-  restore(cdr: Cdr, billed: Money): void {
-    const call = this.rater.restore(cdr, billed);
-    if (call !== null) this.fraud.observe(call);
+  /** Rebuilds state from a call already billed at `billed` (its stored form, rewrite included). */
+  restore(cdr: Cdr, billed: Money): RatedCall | null {
+    return this.rater.restore(cdr, billed);
   }
 
   /** Ends a restore: alerts rebuilt from stored calls are in the store already. */
   restored(): void {
     this.rater.forgetAlertChanges();
+  }
+
+  drain(): { changes: PriceChange[]; alerts: Alert[] } {
+    return this.rater.drain();
+  }
+}
+
+export function fraudDetectorFor(ctx: PipelineContext): FraudDetector {
+  return new FraudDetector({ config: ctx.fraud, numbering: ctx.numbering, zone: ctx.zone, numbersOf: ctx.numbersOf });
+}
+
+/** Both stages in one process (the embedded runtime). */
+export class CdrPipeline {
+  readonly rating: RatingStage;
+  private readonly fraud: FraudDetector;
+
+  constructor(ctx: PipelineContext) {
+    this.rating = new RatingStage(ctx);
+    this.fraud = fraudDetectorFor(ctx);
+  }
+
+  get rater(): Rater {
+    return this.rating.rater;
+  }
+
+  process(cdr: Cdr): RatedCall | null {
+    const call = this.rating.process(cdr);
+    if (call !== null) this.fraud.observe(call);
+    return call;
+  }
+
+  has(clientId: string, cdrId: string): boolean {
+    return this.rating.has(clientId, cdrId);
+  }
+
+  restore(cdr: Cdr, billed: Money): void {
+    const call = this.rating.restore(cdr, billed);
+    if (call !== null) this.fraud.observe(call);
+  }
+
+  restored(): void {
+    this.rating.restored();
     this.fraud.drain();
   }
 
   drain(): { changes: PriceChange[]; alerts: Alert[] } {
-    const { changes, alerts } = this.rater.drain();
+    const { changes, alerts } = this.rating.drain();
     return { changes, alerts: [...alerts, ...this.fraud.drain()] };
   }
 }

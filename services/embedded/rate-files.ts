@@ -18,7 +18,7 @@ import { readExport, type ReadExportOptions } from '../ingest/readers/detect-for
 import { normalizeRecord, type NormalizeContext } from '../ingest/normalize.js';
 import type { Reject } from '../ingest/source-record.js';
 import { openPglite } from '../store/sql.js';
-import { RatingStore, type AdjustmentRow, type RatedRow } from '../store/rating-store.js';
+import { RatingStore, adjustmentOf, ratedRowOf } from '../store/rating-store.js';
 import { prepareOutDir, ratedCsv, writeAdjustments, writeAlerts, writeRejects, writeSummary, type RatedCsvRow } from './output-files.js';
 import type { Progress } from './progress.js';
 
@@ -90,10 +90,10 @@ async function rateWith(store: RatingStore, opts: RateFilesOptions, ctx: Normali
 
   const { changes, alerts } = pipeline.drain();
   const billed = changes.filter((c) => c.previous === null).map((c) => c.call);
-  const adjustments = changes.filter((c) => c.previous !== null).map((c) => adjustmentRow(c.call, c.previous!));
+  const adjustments = changes.filter((c) => c.previous !== null).map((c) => adjustmentOf(c.call, c.previous!));
   rejects.sort((a, b) => (a.source === b.source ? a.line - b.line : a.source < b.source ? -1 : 1));
   // State first, files after: a run that fails to commit leaves no output that invoicing could take.
-  await store.write({ rated: billed.map(ratedRow), adjustments, alerts, rejects });
+  await store.write({ rated: billed.map(ratedRowOf), adjustments, alerts, rejects });
 
   prepareOutDir(opts.outDir);
   const ratedFile = ratedCsv(opts.outDir);
@@ -149,20 +149,6 @@ async function restoreMonths(store: RatingStore, pipeline: CdrPipeline, config: 
   pipeline.restored();
 }
 
-function ratedRow(call: RatedCall): RatedRow {
-  return {
-    cdr: call.cdr,
-    period: call.period,
-    destinationClass: call.dest.cls,
-    country: call.dest.country,
-    inBundle: call.inBundle,
-    pricedSeconds: call.pricedSeconds,
-    amount: amountText(call, call.amount),
-    currency: call.plan.tariffTable.currency,
-    reason: call.reason,
-  };
-}
-
 function ratedCsvRow(call: RatedCall): RatedCsvRow {
   const s = call.cdr.subscriber;
   return {
@@ -185,19 +171,6 @@ function ratedCsvRow(call: RatedCall): RatedCsvRow {
     explanation: explainCall(call),
     caller: call.cdr.caller,
     caller_original: call.cdr.callerOriginal,
-  };
-}
-
-function adjustmentRow(call: RatedCall, previous: Money): AdjustmentRow {
-  return {
-    cdrId: call.cdrId,
-    period: call.period,
-    previousAmount: amountText(call, previous),
-    newAmount: amountText(call, call.amount),
-    delta: amountText(call, call.amount.minus(previous)),
-    reason: call.reason,
-    inBundle: call.inBundle,
-    pricedSeconds: call.pricedSeconds,
   };
 }
 

@@ -4,6 +4,8 @@
  * in one transaction, and can never disagree.
  */
 import type { Alert } from '../core/alert.js';
+import type { Money } from '../core/money.js';
+import type { RatedCall } from '../core/rating/rater.js';
 import type { Cdr, Direction, Disposition, ForwardReason, Leg, LineType } from '../core/cdr.js';
 import type { Reject } from '../ingest/source-record.js';
 import Papa from 'papaparse';
@@ -47,6 +49,37 @@ export interface StoredCall {
 
 const CHUNK = 20_000;
 
+/** How a rated call is stored and published. */
+export function ratedRowOf(call: RatedCall): RatedRow {
+  return {
+    cdr: call.cdr,
+    period: call.period,
+    destinationClass: call.dest.cls,
+    country: call.dest.country,
+    inBundle: call.inBundle,
+    pricedSeconds: call.pricedSeconds,
+    amount: call.amount.toFixed(call.entry.decimals),
+    currency: call.plan.tariffTable.currency,
+    reason: call.reason,
+  };
+}
+
+/** The correction of a call billed at `previous`. */
+export function adjustmentOf(call: RatedCall, previous: Money): AdjustmentRow {
+  const text = (m: Money) => m.toFixed(call.entry.decimals);
+  return {
+    cdrId: call.cdrId,
+    period: call.period,
+    previousAmount: text(previous),
+    newAmount: text(call.amount),
+    delta: text(call.amount.minus(previous)),
+    reason: call.reason,
+    inBundle: call.inBundle,
+    pricedSeconds: call.pricedSeconds,
+  };
+}
+
+
 export class RatingStore {
   constructor(readonly sql: Sql) {}
 
@@ -74,16 +107,19 @@ export class RatingStore {
     return known;
   }
 
-  /** Writes a batch of results at once; `extra` runs in the same transaction (consumer offsets). */
-  async write(batch: ResultBatch, extra?: (tx: Sql) => Promise<void>): Promise<void> {
-    await this.sql.transaction(async (tx) => {
-      for (let i = 0; i < batch.rated.length; i += CHUNK) await insertRated(tx, batch.rated.slice(i, i + CHUNK));
-      for (let i = 0; i < batch.adjustments.length; i += CHUNK) await insertAdjustments(tx, batch.adjustments.slice(i, i + CHUNK));
-      for (const a of batch.alerts) await upsertAlert(tx, a);
-      for (let i = 0; i < batch.rejects.length; i += CHUNK) await upsertRejects(tx, batch.rejects.slice(i, i + CHUNK));
-      if (extra) await extra(tx);
-    });
+  /** Writes a batch of results in one transaction. */
+  async write(batch: ResultBatch): Promise<void> {
+    await this.sql.transaction((tx) => writeResults(tx, batch));
   }
+}
+
+/** Writes a batch of results inside the caller's transaction (a worker adds its consumed offsets to it). */
+export async function writeResults(tx: Sql, batch: Partial<ResultBatch>): Promise<void> {
+  const { rated = [], adjustments = [], alerts = [], rejects = [] } = batch;
+  for (let i = 0; i < rated.length; i += CHUNK) await insertRated(tx, rated.slice(i, i + CHUNK));
+  for (let i = 0; i < adjustments.length; i += CHUNK) await insertAdjustments(tx, adjustments.slice(i, i + CHUNK));
+  for (const a of alerts) await upsertAlert(tx, a);
+  for (let i = 0; i < rejects.length; i += CHUNK) await upsertRejects(tx, rejects.slice(i, i + CHUNK));
 }
 
 const RATED_COLUMNS = [

@@ -52,6 +52,8 @@ export async function openPostgres(connectionString: string): Promise<Sql> {
       return (await client.query(text, params)).rows as R[];
     },
   });
+  // An unreachable or restarting server must fail a transaction, not crash the process.
+  pool.on('error', () => {});
   const sql: Sql = {
     ...onClient(pool),
     async transaction(work) {
@@ -71,7 +73,11 @@ export async function openPostgres(connectionString: string): Promise<Sql> {
     },
     close: () => pool.end(),
   };
-  await migrate(sql);
+  // Workers starting together must not migrate together.
+  await sql.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(7355608)');
+    await migrate(tx);
+  });
   return sql;
 }
 

@@ -1,0 +1,134 @@
+/**
+ * The streaming runtime's commands: `cdr ingest` and `cdr worker rater|fraud`, over a real Kafka broker
+ * (KAFKA_BROKERS) and PostgreSQL (DATABASE_URL).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Command, Option } from 'commander';
+import { Partitioners } from 'kafkajs';
+import { Zone } from '../core/calendar.js';
+import type { PipelineContext } from '../core/cdr-pipeline.js';
+import { loadConfig, type Config } from '../config/load-config.js';
+import { EXPORT_FORMATS } from '../ingest/readers/detect-format.js';
+import { openPostgres } from '../store/sql.js';
+import { ExactlyOnceWorker } from '../stream/exactly-once-consumer.js';
+import { FraudStage } from '../stream/fraud-stage.js';
+import { ingestFile, spoolFiles, type FileIngestion } from '../stream/ingest-service.js';
+import { brokersFromEnv, ensureTopics, kafkaClient, topicsFor } from '../stream/kafka-setup.js';
+import { WorkerMetrics } from '../stream/metrics.js';
+import { RaterStage } from '../stream/rater-stage.js';
+import { logger } from './logger.js';
+
+const DEFAULT_DATABASE = 'postgres://postgres@127.0.0.1:5432/test';
+
+interface Common {
+  config: string;
+  subscribers?: string;
+  databaseUrl: string;
+  brokers: string;
+  topicPrefix: string;
+  partitions: number;
+}
+
+function common(cmd: Command): Command {
+  // Services report progress and lag at info level unless LOG_LEVEL says otherwise.
+  if (process.env.LOG_LEVEL === undefined) cmd.hook('preAction', () => void (logger.level = 'info'));
+  return cmd
+    .option('--config <dir>', 'configuration directory (plans, tariffs, subscribers, fraud)', 'config')
+    .option('--subscribers <file>', 'subscriber directory to use instead of <config>/subscribers.csv')
+    .option('--database-url <url>', 'PostgreSQL (env DATABASE_URL)', process.env.DATABASE_URL ?? DEFAULT_DATABASE)
+    .option('--brokers <list>', 'Kafka brokers (env KAFKA_BROKERS)', process.env.KAFKA_BROKERS ?? '127.0.0.1:19092')
+    .option('--topic-prefix <prefix>', 'prefix of every topic name (env CDR_TOPIC_PREFIX)', process.env.CDR_TOPIC_PREFIX ?? '')
+    .option('--partitions <n>', 'partitions of topics this command creates', (v) => Number(v), 4);
+}
+
+export function pipelineContext(config: Config): PipelineContext {
+  return {
+    plans: config.plans,
+    numbering: config.numbering,
+    fraud: config.fraud,
+    zone: config.plans.values().next().value?.calendar ?? new Zone('Europe/Paris'),
+    usersOf: (c, s) => config.directory.usersOf(c, s),
+    numbersOf: (c) => config.directory.numbersOfClient(c),
+  };
+}
+
+export function addStreamCommands(program: Command): void {
+  common(program.command('ingest'))
+    .description('send switch exports to cdr.normalized (a file already ingested is skipped); --watch polls a spool directory')
+    .argument('<paths...>', 'export files, or spool directories with --watch')
+    .option('--tz <zone>', 'time zone of timestamps written without an offset', 'Europe/Paris')
+    .addOption(new Option('--format <format>', 'skip detection').choices([...EXPORT_FORMATS]))
+    .option('--watch <seconds>', 'keep polling the directories every N seconds', (v) => Number(v))
+    .action(async (paths: string[], o: Common & { tz: string; format?: (typeof EXPORT_FORMATS)[number]; watch?: number }) => {
+      const config = loadConfig(o.config, o.subscribers);
+      const sql = await openPostgres(o.databaseUrl);
+      const kafka = kafkaClient('cdr-ingest', brokersFromEnv(o.brokers), logger);
+      const topics = topicsFor(o.topicPrefix);
+      await ensureTopics(kafka, topics, o.partitions);
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      await producer.connect();
+      const opts = { config, sql, producer, topics, sourceZone: new Zone(o.tz), log: logger, read: o.format ? { format: o.format } : {} };
+      let stop = false;
+      process.once('SIGTERM', () => void (stop = true));
+      process.once('SIGINT', () => void (stop = true));
+      try {
+        do {
+          const files = o.watch === undefined ? paths : paths.flatMap(spoolFiles);
+          const results: FileIngestion[] = [];
+          for (const file of files) {
+            if (stop) break;
+            results.push(await ingestFile(file, opts));
+          }
+          for (const r of results) {
+            if (o.watch === undefined || r.status === 'ingested') process.stdout.write(`${r.path}: ${r.status.replace('_', ' ')}, ${r.records} CDRs, ${r.rejected} rejected\n`);
+          }
+          if (o.watch !== undefined && !stop) await sleep(o.watch * 1000);
+        } while (o.watch !== undefined && !stop);
+      } finally {
+        await producer.disconnect();
+        await sql.close();
+      }
+    });
+
+  common(program.command('worker'))
+    .description('run a stage as a Kafka consumer group writing to PostgreSQL, exactly once; SIGTERM stops it cleanly')
+    .argument('<stage>', 'rater (cdr.normalized → rated CDRs) or fraud (cdr.rated → alerts)')
+    .option('--group <id>', 'consumer group (default <topic-prefix>cdr-<stage>)')
+    .option('--metrics-port <port>', 'serve /metrics and /health on this port (0 = off)', (v) => Number(v), 0)
+    .action(async (stage: string, o: Common & { group?: string; metricsPort: number }) => {
+      if (stage !== 'rater' && stage !== 'fraud') throw new Error(`unknown stage "${stage}": expected rater or fraud`);
+      const config = loadConfig(o.config, o.subscribers);
+      const sql = await openPostgres(o.databaseUrl);
+      const kafka = kafkaClient(`cdr-${stage}`, brokersFromEnv(o.brokers), logger);
+      const topics = topicsFor(o.topicPrefix);
+      await ensureTopics(kafka, topics, o.partitions);
+      const groupId = o.group ?? `${o.topicPrefix}cdr-${stage}`;
+      const ctx = pipelineContext(config);
+      const metrics = new WorkerMetrics(stage, logger);
+      const server = metrics.serve(o.metricsPort);
+      const worker = new ExactlyOnceWorker({
+        kafka,
+        sql,
+        groupId,
+        topic: stage === 'rater' ? topics.normalized : topics.rated,
+        stage: stage === 'rater' ? new RaterStage(ctx, sql, topics, groupId) : new FraudStage(ctx, sql, topics, groupId),
+        log: logger,
+        metrics,
+        onFatal: (err) => {
+          logger.error({ err, stage }, 'consumer stopped for good; exiting so that the supervisor restarts the worker');
+          process.exit(1);
+        },
+      });
+      const shutdown = async (signal: string) => {
+        logger.info({ signal, stage }, 'stopping');
+        await worker.stop();
+        await sql.close();
+        server?.close();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void shutdown('SIGTERM'));
+      process.once('SIGINT', () => void shutdown('SIGINT'));
+      await worker.start();
+      logger.info({ stage, group: groupId }, 'worker running');
+    });
+}

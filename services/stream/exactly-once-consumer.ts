@@ -1,0 +1,159 @@
+/**
+ * A consumer group whose results are exactly once: for each batch of one partition, the stage computes
+ * its results, publishes them (at least once, with stable ids), then writes them to PostgreSQL in one
+ * transaction with the partition's next offset. The offset in PostgreSQL is the truth:
+ *
+ * - messages below it were processed already (a crash after the commit, a redelivery) and are skipped;
+ * - the offset is advanced only if it still holds the value this worker read, so a worker that lost its
+ *   partition in a rebalance (a zombie) fails its commit instead of double-billing;
+ * - after a rebalance or any failure the stage drops its in-memory state and rebuilds it from the
+ *   store, lazily, client month by client month.
+ *
+ * Kafka's own committed offsets only follow, so that lag is visible with the usual tools.
+ */
+import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Producer, type TopicMessages } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Sql } from '../store/sql.js';
+import type { WorkerMetrics } from './metrics.js';
+
+/** What a stage makes of a batch: rows to write with the offsets, messages to publish before. */
+export interface StageOutput {
+  write(tx: Sql): Promise<void>;
+  publish: TopicMessages[];
+  processed: number;
+}
+
+export interface Stage {
+  /** Computes the results of fresh messages of one partition (in arrival order). */
+  process(messages: KafkaMessage[], topic: string, partition: number): Promise<StageOutput>;
+  /** Forgets in-memory state: it is rebuilt from the store on demand. */
+  reset(): void;
+}
+
+export interface WorkerOptions {
+  kafka: Kafka;
+  sql: Sql;
+  groupId: string;
+  topic: string;
+  stage: Stage;
+  log: Logger;
+  metrics?: WorkerMetrics;
+  /** Called when the consumer stopped for good. */
+  onFatal?: (error: Error) => void;
+}
+
+class FencedError extends Error {}
+
+const PUBLISH_CHUNK = 500;
+
+export class ExactlyOnceWorker {
+  private consumer: Consumer | null = null;
+  private producer: Producer | null = null;
+  /** Next offset to process per partition, as stored in PostgreSQL. */
+  private readonly next = new Map<number, bigint>();
+  private stopping = false;
+
+  constructor(private readonly o: WorkerOptions) {}
+
+  async start(): Promise<void> {
+    const { kafka, groupId, topic, log } = this.o;
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await this.producer.connect();
+    this.consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxBytesPerPartition: 4 * 1024 * 1024 });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      log.info({ group: groupId, assignment: e.payload.memberAssignment }, 'partitions assigned');
+      this.forget();
+    });
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      log.warn({ group: groupId, err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
+      this.forget();
+      // A consumer kafkajs will not restart leaves a process that consumes nothing: let the supervisor restart it.
+      if (!e.payload.restart) this.o.onFatal?.(e.payload.error);
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic, fromBeginning: true });
+    await this.consumer.run({
+      eachBatchAutoResolve: false,
+      autoCommit: true,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        const started = performance.now();
+        try {
+          const done = await this.processBatch(batch.partition, batch.messages);
+          resolveOffset(batch.lastOffset());
+          await commitOffsetsIfNecessary();
+          await heartbeat();
+          this.o.metrics?.batch(batch.partition, done, Number(batch.offsetLag()), performance.now() - started);
+        } catch (err) {
+          // State may hold the effects of a batch that did not commit: rebuild it from the store.
+          this.forget();
+          log.warn({ group: groupId, partition: batch.partition, err: (err as Error).message }, 'batch failed, retrying from the stored offset');
+          throw err;
+        }
+      },
+    });
+  }
+
+  /** Graceful stop (SIGTERM): the batch in hand finishes and commits, then the consumer leaves the group. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect();
+  }
+
+  private forget(): void {
+    this.next.clear();
+    this.o.stage.reset();
+  }
+
+  private async processBatch(partition: number, messages: KafkaMessage[]): Promise<number> {
+    const { sql, groupId, topic, stage } = this.o;
+    const stored = await this.storedNext(partition);
+    const fresh = messages.filter((m) => BigInt(m.offset) >= stored);
+    if (fresh.length === 0) return 0;
+    const output = await stage.process(fresh, topic, partition);
+    await this.publish(output.publish);
+    const next = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
+    await sql.transaction(async (tx) => {
+      await output.write(tx);
+      const rows =
+        stored < 0n
+          ? await tx.query(
+              `INSERT INTO consumer_offset (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
+               ON CONFLICT DO NOTHING RETURNING next_offset`,
+              [groupId, topic, partition, next.toString()],
+            )
+          : await tx.query(
+              `UPDATE consumer_offset SET next_offset = $4
+                WHERE group_id = $1 AND topic = $2 AND partition = $3 AND next_offset = $5 RETURNING next_offset`,
+              [groupId, topic, partition, next.toString(), stored.toString()],
+            );
+      if (rows.length !== 1) throw new FencedError(`offset of ${topic}/${partition} moved under this worker (rebalance): batch abandoned`);
+    });
+    this.next.set(partition, next);
+    return output.processed;
+  }
+
+  /** In requests the broker accepts (its default limit is 1 MB a record batch). */
+  private async publish(topicMessages: TopicMessages[]): Promise<void> {
+    for (const { topic, messages } of topicMessages) {
+      for (let i = 0; i < messages.length; i += PUBLISH_CHUNK) {
+        await this.producer!.send({ topic, messages: messages.slice(i, i + PUBLISH_CHUNK), acks: -1 });
+      }
+    }
+  }
+
+  private async storedNext(partition: number): Promise<bigint> {
+    let n = this.next.get(partition);
+    if (n === undefined) {
+      const rows = await this.o.sql.query<{ next_offset: string }>(
+        'SELECT next_offset FROM consumer_offset WHERE group_id = $1 AND topic = $2 AND partition = $3',
+        [this.o.groupId, this.o.topic, partition],
+      );
+      n = rows.length === 0 ? -1n : BigInt(rows[0]!.next_offset);
+      this.next.set(partition, n);
+    }
+    return n;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * `cdr ingest`: switch exports → normalised CDRs on cdr.normalized (key = client_id), rejects on
+ * cdr.rejected and in the reject table. A file is recorded as ingested (by checksum) only once the
+ * broker has acknowledged every one of its records, so a crash re-sends it whole; the rater then
+ * recognises the CDRs it already billed by their cdr_id.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Zone } from '../core/calendar.js';
+import type { Config } from '../config/load-config.js';
+import { normalizeRecord } from '../ingest/normalize.js';
+import { readExport, type ReadExportOptions } from '../ingest/readers/detect-format.js';
+import type { Reject } from '../ingest/source-record.js';
+import { writeResults } from '../store/rating-store.js';
+import type { Sql } from '../store/sql.js';
+import { codecs } from './avro-codec.js';
+import type { Topics } from './kafka-setup.js';
+
+export interface IngestOptions {
+  config: Config;
+  sql: Sql;
+  producer: Producer;
+  topics: Topics;
+  sourceZone: Zone;
+  read?: ReadExportOptions;
+  log: Logger;
+}
+
+export interface FileIngestion {
+  path: string;
+  status: 'ingested' | 'already_ingested';
+  records: number;
+  rejected: number;
+}
+
+const SEND_BATCH = 5000;
+
+export async function ingestFile(path: string, o: IngestOptions): Promise<FileIngestion> {
+  const checksum = await sha256(path);
+  const done = await o.sql.query<{ records: number; rejected: number }>('SELECT records, rejected FROM ingested_file WHERE checksum = $1', [checksum]);
+  if (done.length > 0) {
+    o.log.info({ file: path, checksum }, 'file already ingested, skipped');
+    return { path, status: 'already_ingested', records: done[0]!.records, rejected: done[0]!.rejected };
+  }
+  const ctx = { numbering: o.config.numbering, sourceZone: o.sourceZone, directory: o.config.directory };
+  let pending: { key: string; value: Buffer }[] = [];
+  let rejects: Reject[] = [];
+  let records = 0;
+  let rejected = 0;
+  const flush = async () => {
+    if (pending.length > 0) await o.producer.send({ topic: o.topics.normalized, messages: pending, acks: -1 });
+    if (rejects.length > 0) {
+      await o.producer.send({ topic: o.topics.rejected, messages: rejects.map((r) => ({ key: r.source, value: codecs.reject.encode(r) })), acks: -1 });
+      await o.sql.transaction((tx) => writeResults(tx, { rejects }));
+    }
+    pending = [];
+    rejects = [];
+  };
+  for await (const item of readExport(path, o.read ?? {})) {
+    const n = item.kind === 'reject' ? ({ ok: false, reject: item.reject } as const) : normalizeRecord(item.record, ctx);
+    if (n.ok) {
+      records++;
+      pending.push({ key: n.cdr.subscriber.clientId, value: codecs.normalizedCdr.encode(n.cdr) });
+    } else {
+      rejected++;
+      rejects.push(n.reject);
+    }
+    if (pending.length + rejects.length >= SEND_BATCH) await flush();
+  }
+  await flush();
+  await o.sql.query('INSERT INTO ingested_file (checksum, path, records, rejected) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [checksum, path, records, rejected]);
+  o.log.info({ file: path, records, rejected }, 'file ingested');
+  return { path, status: 'ingested', records, rejected };
+}
+
+/** Files of a spool directory not ingested yet (any name; hidden and partial `.tmp` files skipped). */
+export function spoolFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => !f.startsWith('.') && !f.endsWith('.tmp') && !f.endsWith('.part'))
+    .map((f) => join(dir, f))
+    .filter((p) => statSync(p).isFile())
+    .sort();
+}
+
+function sha256(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('end', () => resolve(hash.digest('hex')))
+      .on('error', reject);
+  });
+}
