@@ -24,8 +24,10 @@ test: build
 	bash scripts/kafka.sh up
 	npx vitest run; status=$$?; bash scripts/kafka.sh down; exit $$status
 
+# Embedded and streaming figures on 1,000,000 generated CDRs; the broker is started and stopped here.
 bench: build
-	node dist/bench/bench.js
+	bash scripts/kafka.sh up
+	node --max-old-space-size=8192 dist/bench/bench.js; status=$$?; bash scripts/kafka.sh down; exit $$status
 
 clean:
 	rm -rf dist out .cdr-data bench/work

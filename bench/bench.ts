@@ -10,6 +10,7 @@ import { parse as csvParse } from 'csv-parse';
 import Papa from 'papaparse';
 import { generateWorkload } from '../services/generator/generate-workload.js';
 import { loadConfig } from '../services/config/load-config.js';
+import { streamBench } from './stream-bench.js';
 
 const WORK = 'bench/work';
 const TARGET = Number(process.env.BENCH_CDRS ?? 1_000_000);
@@ -42,6 +43,11 @@ async function main(): Promise<void> {
       `peak RSS ${child.maxRssMB.toFixed(0)} MB, rated ${child.rated}, rejected ${child.rejected}`,
   );
   console.log(`ratio to raw parsing: ${(perSecond / raw.perSecond).toFixed(3)} (1.0 would be "as fast as reading the CSV")`);
+  const summary = JSON.parse(readFileSync(join(WORK, 'out', 'summary.json'), 'utf8')) as { alerts: { byRule: Record<string, number> } };
+  const fraud = Object.entries(summary.alerts.byRule).filter(([rule]) => rule.startsWith('fraud.'));
+  console.log(`alerts on this ordinary workload (no injected scenario): ${JSON.stringify(summary.alerts.byRule)}; fraud alerts: ${fraud.reduce((n, [, c]) => n + c, 0)}`);
+
+  if (process.env.BENCH_STREAMING !== '0') await streamBench(workload.files, join(WORK, 'gen', 'subscribers.csv'), workload.cdrs);
 }
 
 async function workloadFiles() {

@@ -57,7 +57,8 @@ export class WorkerMetrics {
         res.writeHead(404).end();
       }
     });
-    server.listen(port, '127.0.0.1');
+    // Loopback unless METRICS_HOST says otherwise (0.0.0.0 in a container, for Prometheus).
+    server.listen(port, process.env.METRICS_HOST ?? '127.0.0.1');
     return server;
   }
 }

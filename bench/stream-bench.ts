@@ -1,0 +1,194 @@
+/**
+ * Streaming figures for `make bench` (local broker from scripts/kafka.sh, local PostgreSQL):
+ * - end to end: `cdr ingest` of the workload with a rater running, until every rated row is in
+ *   PostgreSQL, as CDRs/s and as a ratio to raw consumption of the same topic by the same client;
+ * - alert latency: CDRs produced at a fixed 5,000 CDRs/s through rater and fraud workers, with a 089
+ *   caller ID planted on a fresh account ten times a second; p50 / p99 of produce → alert row.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { Zone } from '../services/core/calendar.js';
+import type { Cdr } from '../services/core/cdr.js';
+import { loadConfig } from '../services/config/load-config.js';
+import { normalizeRecord } from '../services/ingest/normalize.js';
+import { readExport } from '../services/ingest/readers/detect-format.js';
+import { codecs } from '../services/stream/avro-codec.js';
+import { ensureTopics, topicsFor } from '../services/stream/kafka-setup.js';
+
+const run = promisify(execFile);
+const ADMIN_URL = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
+const CLI = 'dist/services/cli/main.js';
+
+export async function streamBench(files: string[], subscribers: string, cdrs: number): Promise<void> {
+  const e2e = await withEnvironment((env) => endToEnd(env, files, subscribers, cdrs));
+  console.log(`streaming end to end: ${fmt(e2e.perSecond)} CDRs/s (cdr ingest → rated rows in PostgreSQL, ${cdrs.toLocaleString('en')} CDRs, ${e2e.seconds.toFixed(1)} s)`);
+  console.log(`raw consumption of the same topic by kafkajs: ${fmt(e2e.rawPerSecond)} messages/s; ratio ${(e2e.perSecond / e2e.rawPerSecond).toFixed(3)}`);
+  const busiestDay = files[Math.min(1, files.length - 1)]!; // the generated month starts on a Sunday
+  const latency = await withEnvironment((env) => alertLatency(env, busiestDay, subscribers));
+  console.log(
+    `alert latency at ${fmt(latency.offered)} CDRs/s offered (${latency.samples} alerts): p50 ${latency.p50} ms, p99 ${latency.p99} ms, max ${latency.max} ms (produce → alert row, through rater and fraud)`,
+  );
+}
+
+interface Env {
+  url: string;
+  prefix: string;
+  db: pg.Pool;
+  workers: ChildProcess[];
+  env: NodeJS.ProcessEnv;
+}
+
+async function withEnvironment<T>(work: (env: Env) => Promise<T>): Promise<T> {
+  const id = randomUUID().replaceAll('-', '').slice(0, 10);
+  const name = `cdr_bench_${id}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
+  const env: Env = { url, prefix: `bench${id}.`, db: new pg.Pool({ connectionString: url, max: 2 }), workers: [], env: {} };
+  env.env = { ...process.env, DATABASE_URL: url, CDR_TOPIC_PREFIX: env.prefix, LOG_LEVEL: 'warn' };
+  try {
+    return await work(env);
+  } finally {
+    for (const w of env.workers) w.kill('SIGKILL');
+    await env.db.end();
+    const a = new pg.Client({ connectionString: ADMIN_URL });
+    await a.connect();
+    await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await a.end();
+  }
+}
+
+function worker(env: Env, stage: string, subscribers: string): void {
+  env.workers.push(spawn('node', ['--max-old-space-size=8192', CLI, 'worker', stage, '--subscribers', subscribers], { env: env.env, stdio: 'ignore' }));
+}
+
+async function endToEnd(env: Env, files: string[], subscribers: string, cdrs: number) {
+  // The topics exist before the rater joins, so that it is assigned every partition at once.
+  await run('node', [CLI, 'ingest', '--subscribers', subscribers, files[0]!], { env: env.env, maxBuffer: 1 << 26 });
+  worker(env, 'rater', subscribers);
+  const started = performance.now();
+  await run('node', ['--max-old-space-size=8192', CLI, 'ingest', '--subscribers', subscribers, ...files.slice(1)], { env: env.env, maxBuffer: 1 << 26 });
+  for (;;) {
+    const { rows } = await env.db.query<{ n: string }>('SELECT count(*) AS n FROM rated_cdr');
+    if (Number(rows[0]!.n) >= cdrs) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { seconds, perSecond: cdrs / seconds, rawPerSecond: await rawConsumption(`${env.prefix}cdr.normalized`, cdrs) };
+}
+
+/** The same client (kafkajs) reading the same topic from the start, doing nothing with the messages. */
+async function rawConsumption(topic: string, expected: number): Promise<number> {
+  const kafka = new Kafka({ clientId: 'bench-raw', brokers: BROKERS, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `bench-raw-${randomUUID()}`, maxBytesPerPartition: 4 * 1024 * 1024 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  let first = 0;
+  const done = new Promise<number>((resolve) => {
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        if (first === 0) first = performance.now();
+        seen += batch.messages.length;
+        if (seen >= expected) resolve((performance.now() - first) / 1000);
+      },
+    });
+  });
+  const seconds = await done;
+  await consumer.disconnect();
+  return expected / seconds;
+}
+
+async function alertLatency(env: Env, file: string, subscribers: string) {
+  const OFFERED = 5000;
+  const SECONDS = 30;
+  const config = loadConfig('config', subscribers);
+  const ctx = { numbering: config.numbering, sourceZone: new Zone('Europe/Paris'), directory: config.directory };
+  const base: Cdr[] = [];
+  for await (const item of readExport(file)) {
+    if (item.kind !== 'record') continue;
+    const n = normalizeRecord(item.record, ctx);
+    if (n.ok && n.cdr.direction === 'out' && n.cdr.leg === 'originating') base.push(n.cdr);
+  }
+  const accounts = [...new Set(base.map((c) => c.account))];
+  // Topics and workers ready before the clock starts.
+  await ensureTopics(new Kafka({ clientId: 'bench-admin', brokers: BROKERS, logLevel: logLevel.NOTHING }), topicsFor(env.prefix), 4);
+  worker(env, 'rater', subscribers);
+  worker(env, 'fraud', subscribers);
+  await groupsStable(`${env.prefix}cdr-rater`, `${env.prefix}cdr-fraud`);
+  const kafka = new Kafka({ clientId: 'bench-load', brokers: BROKERS, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const producedAt = new Map<string, number>();
+  const tickMs = 100;
+  const perTick = (OFFERED * tickMs) / 1000;
+  let sent = 0;
+  const start = performance.now();
+  for (let tick = 0; tick < (SECONDS * 1000) / tickMs; tick++) {
+    const messages = [];
+    for (let i = 0; i < perTick; i++) {
+      const template = base[sent % base.length]!;
+      let cdr: Cdr = { ...template, cdrId: `lat-${sent}` };
+      if (i === 0 && tick < accounts.length) {
+        // One 089 caller ID per tick, each on an account not used before: a new alert row each time.
+        const account = accounts[tick % accounts.length]!;
+        const subscriber = config.directory.resolve(account, '')!;
+        cdr = { ...cdr, account, subscriber, caller: '+33899123456', cdrId: `lat-${sent}-trigger` };
+        producedAt.set(`${subscriber.clientId}/${account}`, Date.now());
+      }
+      messages.push({ key: cdr.subscriber.clientId, value: codecs.normalizedCdr.encode(cdr) });
+      sent++;
+    }
+    await producer.send({ topic: `${env.prefix}cdr.normalized`, messages });
+    const due = start + (tick + 1) * tickMs;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  const offered = sent / ((performance.now() - start) / 1000);
+  await producer.disconnect();
+  // Wait for the last alerts, then read when each alert row appeared.
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const { rows } = await env.db.query<{ n: string }>(`SELECT count(*) AS n FROM alert WHERE rule = 'fraud.premium_cli'`);
+    if (Number(rows[0]!.n) >= producedAt.size) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const delays: number[] = [];
+  const { rows: sample } = await env.db.query<{ account: string; client_id: string; created: string }>(
+    `SELECT f.call->'cdr'->>'account' AS account, a.client_id, (extract(epoch from a.created_at) * 1000)::bigint::text AS created
+       FROM alert a JOIN fraud_call f ON f.cdr_id = a.cdr_ids->>0 WHERE a.rule = 'fraud.premium_cli'`,
+  );
+  for (const r of sample) {
+    const at = producedAt.get(`${r.client_id}/${r.account}`);
+    if (at !== undefined) delays.push(Number(r.created) - at);
+  }
+  delays.sort((a, b) => a - b);
+  const pct = (p: number) => delays[Math.min(delays.length - 1, Math.ceil((p / 100) * delays.length) - 1)] ?? NaN;
+  return { offered, samples: delays.length, p50: pct(50), p99: pct(99), max: delays[delays.length - 1] ?? NaN };
+}
+
+/** Waits until both consumer groups have joined with their partitions assigned. */
+async function groupsStable(...groups: string[]): Promise<void> {
+  const admin = new Kafka({ clientId: 'bench-admin', brokers: BROKERS, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    for (let i = 0; i < 240; i++) {
+      const { groups: described } = await admin.describeGroups(groups);
+      if (described.every((g) => g.state === 'Stable' && g.members.length > 0)) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`consumer groups ${groups.join(', ')} did not settle in 60 s`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en');
+}
