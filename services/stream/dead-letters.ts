@@ -2,8 +2,9 @@
  * Messages a worker cannot decode go, whole, to the dead-letter topic and table; the worker goes on.
  * Written in the same transaction as the batch's offsets, so a poison message is set aside exactly once.
  */
-import type { TopicMessages } from 'kafkajs';
+import type { KafkaMessage, TopicMessages } from 'kafkajs';
 import type { Sql } from '../store/sql.js';
+import { AvroCodecError, type AvroCodec } from './avro-codec.js';
 
 export interface DeadLetter {
   topic: string;
@@ -13,6 +14,21 @@ export interface DeadLetter {
   error: string;
   key: string | null;
   payload: Buffer | null;
+}
+
+/** Decodes a batch; what does not decode becomes a dead letter instead of stopping the worker. */
+export function decodeBatch<T>(codec: AvroCodec<T>, messages: KafkaMessage[], at: { topic: string; partition: number; groupId: string }): { values: T[]; dead: DeadLetter[] } {
+  const values: T[] = [];
+  const dead: DeadLetter[] = [];
+  for (const m of messages) {
+    try {
+      values.push(codec.decode(m.value ?? Buffer.alloc(0)));
+    } catch (err) {
+      if (!(err instanceof AvroCodecError)) throw err;
+      dead.push({ ...at, offset: m.offset, error: `${err.code}: ${err.message}`, key: m.key?.toString() ?? null, payload: m.value });
+    }
+  }
+  return { values, dead };
 }
 
 export const deadLetters = {

@@ -9,8 +9,8 @@ import type { FraudDetector } from '../core/fraud/fraud-detector.js';
 import { Money } from '../core/money.js';
 import { writeResults, type RatedRow } from '../store/rating-store.js';
 import type { Sql } from '../store/sql.js';
-import { AvroCodecError, codecs } from './avro-codec.js';
-import { deadLetters, type DeadLetter } from './dead-letters.js';
+import { codecs } from './avro-codec.js';
+import { deadLetters, decodeBatch } from './dead-letters.js';
 import type { Stage, StageOutput } from './exactly-once-consumer.js';
 import type { Topics } from './kafka-setup.js';
 
@@ -35,16 +35,7 @@ export class FraudStage implements Stage {
   }
 
   async process(messages: KafkaMessage[], topic: string, partition: number): Promise<StageOutput> {
-    const rows: RatedRow[] = [];
-    const dead: DeadLetter[] = [];
-    for (const m of messages) {
-      try {
-        rows.push(codecs.ratedCdr.decode(m.value ?? Buffer.alloc(0)));
-      } catch (err) {
-        if (!(err instanceof AvroCodecError)) throw err;
-        dead.push({ topic, partition, offset: m.offset, groupId: this.groupId, error: `${err.code}: ${err.message}`, key: m.key?.toString() ?? null, payload: m.value });
-      }
-    }
+    const { values: rows, dead } = decodeBatch(codecs.ratedCdr, messages, { topic, partition, groupId: this.groupId });
     await this.restoreMonths(rows);
     const seenElsewhere = await this.knownCalls(rows.map((r) => r.cdr.cdrId));
     const fresh: RatedRow[] = [];

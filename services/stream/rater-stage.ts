@@ -9,8 +9,8 @@ import type { Cdr } from '../core/cdr.js';
 import { Money } from '../core/money.js';
 import { RatingStore, adjustmentOf, ratedRowOf, writeResults } from '../store/rating-store.js';
 import type { Sql } from '../store/sql.js';
-import { AvroCodecError, codecs } from './avro-codec.js';
-import { deadLetters, type DeadLetter } from './dead-letters.js';
+import { codecs } from './avro-codec.js';
+import { deadLetters, decodeBatch } from './dead-letters.js';
 import type { Stage, StageOutput } from './exactly-once-consumer.js';
 import type { Topics } from './kafka-setup.js';
 
@@ -35,16 +35,7 @@ export class RaterStage implements Stage {
   }
 
   async process(messages: KafkaMessage[], topic: string, partition: number): Promise<StageOutput> {
-    const cdrs: Cdr[] = [];
-    const dead: DeadLetter[] = [];
-    for (const m of messages) {
-      try {
-        cdrs.push(codecs.normalizedCdr.decode(m.value ?? Buffer.alloc(0)));
-      } catch (err) {
-        if (!(err instanceof AvroCodecError)) throw err;
-        dead.push({ topic, partition, offset: m.offset, groupId: this.groupId, error: `${err.code}: ${err.message}`, key: m.key?.toString() ?? null, payload: m.value });
-      }
-    }
+    const { values: cdrs, dead } = decodeBatch(codecs.normalizedCdr, messages, { topic, partition, groupId: this.groupId });
     await this.restoreMonths(cdrs);
     const known = await this.store.knownCdrIds(cdrs.map((c) => c.cdrId));
     for (const cdr of cdrs) {
