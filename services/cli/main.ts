@@ -9,36 +9,23 @@ import { loadConfig } from '../config/load-config.js';
 import { terminalProgress } from '../embedded/progress.js';
 import { rateFiles, type RunSummary } from '../embedded/rate-files.js';
 import { SCENARIOS, generateWorkload, type Scenario } from '../generator/generate-workload.js';
-import { EXPORT_FORMATS, type ExportFormat, type ReadExportOptions } from '../ingest/readers/detect-format.js';
-import { loadMappingProfile } from '../ingest/readers/mapping-profile.js';
+import { readOptions, withExportOptions, type ExportFlags } from './export-options.js';
 import { logger } from './logger.js';
 import { addStreamCommands } from './stream-commands.js';
 
 const program = new Command('cdr').description('CDR rating and fair-use / fraud enforcement for French telephony forfaits');
 
-program
-  .command('rate')
+withExportOptions(program.command('rate'))
   .description('rate switch exports on the embedded runtime (state in PGlite under --data)')
   .argument('<files...>', 'switch exports: canonical CSV, Asterisk Master.csv, FreeSWITCH cdr_csv, Cisco CUCM CDR, or a profiled CSV (detected per file)')
-  .option('--config <dir>', 'configuration directory (plans, tariffs, subscribers)', 'config')
+  .option('--config <dir>', 'configuration directory (plans, tariffs, subscribers, fraud)', 'config')
   .option('--data <dir>', 'state directory (embedded PostgreSQL)', '.cdr-data')
   .option('--out <dir>', 'output directory', 'out')
   .option('--subscribers <file>', 'subscriber directory to use instead of <config>/subscribers.csv')
-  .option('--tz <zone>', 'time zone of timestamps written without an offset', 'Europe/Paris')
-  .addOption(new Option('--format <format>', 'skip detection and read every file in this format').choices([...EXPORT_FORMATS]))
-  .option('--profile <file>', 'mapping profile (YAML) for a CSV export of another switch')
-  .option('--freeswitch-template <spec>', 'FreeSWITCH cdr_csv template: a template line, or cdr_csv.conf.xml#name')
-  .option('--asterisk-utc', 'Asterisk wrote its times in UTC (usegmtime=yes)')
   .action(async (files: string[], o: RateOptions) => {
     const config = loadConfig(o.config, o.subscribers);
-    const read: ReadExportOptions = {
-      ...(o.format ? { format: o.format } : {}),
-      ...(o.profile ? { profile: loadMappingProfile(o.profile) } : {}),
-      ...(o.freeswitchTemplate ? { freeswitchTemplate: o.freeswitchTemplate } : {}),
-      ...(o.asteriskUtc ? { asteriskUtc: true } : {}),
-    };
     const started = performance.now();
-    const summary = await rateFiles({ config, dataDir: o.data, outDir: o.out, sourceZone: o.tz, files, read, progress: terminalProgress() });
+    const summary = await rateFiles({ config, dataDir: o.data, outDir: o.out, sourceZone: o.tz, files, read: readOptions(o), progress: terminalProgress() });
     logger.info({ read: summary.read, rated: summary.rated, rejected: summary.rejected.total, ms: Math.round(performance.now() - started) }, 'run complete');
     process.stdout.write(formatSummary(summary));
   });
@@ -68,16 +55,11 @@ program
     );
   });
 
-interface RateOptions {
+interface RateOptions extends ExportFlags {
   config: string;
   data: string;
   out: string;
-  tz: string;
   subscribers?: string;
-  format?: ExportFormat;
-  profile?: string;
-  freeswitchTemplate?: string;
-  asteriskUtc?: boolean;
 }
 
 addStreamCommands(program);

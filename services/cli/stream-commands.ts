@@ -3,12 +3,11 @@
  * (KAFKA_BROKERS) and PostgreSQL (DATABASE_URL).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { Partitioners } from 'kafkajs';
 import { Zone } from '../core/calendar.js';
 import type { PipelineContext } from '../core/cdr-pipeline.js';
 import { loadConfig, type Config } from '../config/load-config.js';
-import { EXPORT_FORMATS } from '../ingest/readers/detect-format.js';
 import { openPostgres } from '../store/sql.js';
 import { ExactlyOnceWorker } from '../stream/exactly-once-consumer.js';
 import { FraudStage } from '../stream/fraud-stage.js';
@@ -16,6 +15,7 @@ import { ingestFile, spoolFiles, type FileIngestion } from '../stream/ingest-ser
 import { brokersFromEnv, ensureTopics, kafkaClient, topicsFor } from '../stream/kafka-setup.js';
 import { WorkerMetrics } from '../stream/metrics.js';
 import { RaterStage } from '../stream/rater-stage.js';
+import { readOptions, withExportOptions, type ExportFlags } from './export-options.js';
 import { logger } from './logger.js';
 
 const DEFAULT_DATABASE = 'postgres://postgres@127.0.0.1:5432/test';
@@ -49,17 +49,16 @@ export function pipelineContext(config: Config): PipelineContext {
     zone: config.plans.values().next().value?.calendar ?? new Zone('Europe/Paris'),
     usersOf: (c, s) => config.directory.usersOf(c, s),
     numbersOf: (c) => config.directory.numbersOfClient(c),
+    isPlatform: (a) => config.directory.isPlatform(a),
   };
 }
 
 export function addStreamCommands(program: Command): void {
-  common(program.command('ingest'))
+  withExportOptions(common(program.command('ingest')))
     .description('send switch exports to cdr.normalized (a file already ingested is skipped); --watch polls a spool directory')
     .argument('<paths...>', 'export files, or spool directories with --watch')
-    .option('--tz <zone>', 'time zone of timestamps written without an offset', 'Europe/Paris')
-    .addOption(new Option('--format <format>', 'skip detection').choices([...EXPORT_FORMATS]))
     .option('--watch <seconds>', 'keep polling the directories every N seconds', (v) => Number(v))
-    .action(async (paths: string[], o: Common & { tz: string; format?: (typeof EXPORT_FORMATS)[number]; watch?: number }) => {
+    .action(async (paths: string[], o: Common & ExportFlags & { watch?: number }) => {
       const config = loadConfig(o.config, o.subscribers);
       const sql = await openPostgres(o.databaseUrl);
       const kafka = kafkaClient('cdr-ingest', brokersFromEnv(o.brokers), logger);
@@ -67,7 +66,7 @@ export function addStreamCommands(program: Command): void {
       await ensureTopics(kafka, topics, o.partitions);
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
-      const opts = { config, sql, producer, topics, sourceZone: new Zone(o.tz), log: logger, read: o.format ? { format: o.format } : {} };
+      const opts = { config, sql, producer, topics, sourceZone: new Zone(o.tz), log: logger, read: readOptions(o) };
       let stop = false;
       process.once('SIGTERM', () => void (stop = true));
       process.once('SIGINT', () => void (stop = true));

@@ -23,6 +23,7 @@ export interface PipelineContext {
   zone: Zone;
   usersOf(clientId: string, siteId: string | null): number;
   numbersOf(clientId: string): ReadonlySet<string>;
+  isPlatform(account: string): boolean;
 }
 
 /** Caller-ID rewrite and rating. */
@@ -58,7 +59,7 @@ export class RatingStage {
 }
 
 export function fraudDetectorFor(ctx: PipelineContext): FraudDetector {
-  return new FraudDetector({ config: ctx.fraud, numbering: ctx.numbering, zone: ctx.zone, numbersOf: ctx.numbersOf });
+  return new FraudDetector({ config: ctx.fraud, numbering: ctx.numbering, zone: ctx.zone, numbersOf: ctx.numbersOf, isPlatform: ctx.isPlatform });
 }
 
 /** Both stages in one process (the embedded runtime). */

@@ -72,6 +72,7 @@ async function rateWith(store: RatingStore, opts: RateFilesOptions, ctx: Normali
     zone: reportingZone(config, ctx.sourceZone),
     usersOf: (c, s) => config.directory.usersOf(c, s),
     numbersOf: (c) => config.directory.numbersOfClient(c),
+    isPlatform: (a) => config.directory.isPlatform(a),
   });
   await restoreMonths(store, pipeline, config, cdrs);
 

@@ -10,6 +10,8 @@ import type { NumberingPlan } from '../core/numbering.js';
 import { ConfigError } from '../config/config-error.js';
 
 export const SUBSCRIBER_COLUMNS = ['account', 'client_id', 'site_id', 'user_id', 'plan_id', 'line_type', 'channels', 'automated', 'numbers'] as const;
+/** Optional columns: `platform` declares a line used for exchanges with a technical platform (R-CLI-PLATFORM). */
+export const OPTIONAL_SUBSCRIBER_COLUMNS = ['platform'] as const;
 
 const rowSchema = z.object({
   account: z.string().min(1, 'account is empty'),
@@ -21,6 +23,7 @@ const rowSchema = z.object({
   channels: z.string().regex(/^[1-9]\d*$/, 'channels must be a whole number ≥ 1').transform(Number),
   automated: z.enum(['true', 'false', '']).transform((v) => v === 'true'),
   numbers: z.string().default(''),
+  platform: z.enum(['true', 'false', '']).default('').transform((v) => v === 'true'),
 });
 
 export class SubscriberDirectory {
@@ -28,7 +31,10 @@ export class SubscriberDirectory {
   private readonly byNumber = new Map<string, Subscriber>();
   private readonly clientNumbers = new Map<string, ReadonlySet<string>>();
 
-  constructor(subscribers: Iterable<Subscriber>) {
+  constructor(
+    subscribers: Iterable<Subscriber>,
+    private readonly platformAccounts: ReadonlySet<string> = new Set(),
+  ) {
     for (const s of subscribers) {
       this.byAccount.set(s.account, s);
       for (const n of s.numbers) this.byNumber.set(n, s);
@@ -48,6 +54,11 @@ export class SubscriberDirectory {
       this.clientNumbers.set(clientId, numbers);
     }
     return numbers;
+  }
+
+  /** Declared as a technical platform's line: it must present 0937, 0938 or 09390–09394 numbers. */
+  isPlatform(account: string): boolean {
+    return this.platformAccounts.has(account);
   }
 
   get all(): Subscriber[] {
@@ -72,6 +83,7 @@ export class SubscriberDirectory {
     const missing = SUBSCRIBER_COLUMNS.filter((c) => c !== 'numbers' && !header.includes(c));
     if (missing.length > 0) throw new ConfigError(path, 'header', `missing column(s) ${missing.join(', ')}; expected ${SUBSCRIBER_COLUMNS.join(',')}`);
     const subscribers: Subscriber[] = [];
+    const platforms = new Set<string>();
     const seen = new Set<string>();
     parsed.data.forEach((row, i) => {
       const where = `line ${i + 2}`;
@@ -83,6 +95,7 @@ export class SubscriberDirectory {
       const v = r.data;
       if (seen.has(v.account)) throw new ConfigError(path, `${where}, field account`, `account "${v.account}" is listed twice`);
       seen.add(v.account);
+      if (v.platform) platforms.add(v.account);
       const numbers = v.numbers === '' ? [] : v.numbers.split(/[;|]/).map((n) => {
         try {
           return numbering.normalize(n);
@@ -102,6 +115,6 @@ export class SubscriberDirectory {
         numbers,
       });
     });
-    return new SubscriberDirectory(subscribers);
+    return new SubscriberDirectory(subscribers, platforms);
   }
 }

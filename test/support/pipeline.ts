@@ -11,5 +11,6 @@ export function pipelineFor(config: Config): CdrPipeline {
     zone: new Zone('Europe/Paris'),
     usersOf: (c, s) => config.directory.usersOf(c, s),
     numbersOf: (c) => config.directory.numbersOfClient(c),
+    isPlatform: (a) => config.directory.isPlatform(a),
   });
 }

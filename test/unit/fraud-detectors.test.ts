@@ -131,6 +131,14 @@ describe('fraud.cli_policy', () => {
     expect(alertsOf([cdr(centrex, T0, { caller: '+33142999999', leg: 'forwarded', forwardReason: 'busy' })])).toEqual([]);
   });
 
+  it('holds a declared platform line to 0937, 0938 and 09390-09394', () => {
+    const platform = config.directory.resolve('trk02-platform', '')!;
+    expect(alertsOf([cdr(platform, T0)])).toEqual([]);
+    const outside = alertsOf([cdr(platform, T0, { caller: '+33238701000' })]);
+    expect(outside.map((a) => a.rule)).toEqual(['fraud.cli_policy']);
+    expect(outside[0]!.message).toMatch(/technical platform presents a number outside 0937/);
+  });
+
   it('accepts any number of the same client, from another line', () => {
     expect(alertsOf([cdr(centrex, T0, { caller: '+33247501003' })])).toEqual([]);
   });

@@ -28,10 +28,10 @@ export function isPremiumCallerId(cdr: Cdr, numbering: NumberingPlan, config: Fr
   return config.banned_classes.includes(numbering.classify(presented).cls);
 }
 
-export type CliViolation = 'automated_outside_0zab' | 'automated_mobile' | 'not_owned';
+export type CliViolation = 'automated_outside_0zab' | 'automated_mobile' | 'platform_outside_range' | 'not_owned';
 
 /** The first caller-ID policy an outbound originating call breaks, if any. */
-export function cliPolicyViolation(cdr: Cdr, numbering: NumberingPlan, clientNumbers: ReadonlySet<string>, consented: readonly string[]): CliViolation | null {
+export function cliPolicyViolation(cdr: Cdr, numbering: NumberingPlan, clientNumbers: ReadonlySet<string>, consented: readonly string[], platform: boolean): CliViolation | null {
   const presented = presentedCallerId(cdr);
   if (presented === '') return null;
   const dest = numbering.classify(presented);
@@ -39,6 +39,7 @@ export function cliPolicyViolation(cdr: Cdr, numbering: NumberingPlan, clientNum
     if (dest.cls === 'fr_mobile') return 'automated_mobile';
     if (!dest.automatedRange) return 'automated_outside_0zab';
   }
+  if (platform && !dest.platformRange) return 'platform_outside_range';
   if (!clientNumbers.has(presented) && !consented.includes(presented)) return 'not_owned';
   return null;
 }
@@ -46,5 +47,6 @@ export function cliPolicyViolation(cdr: Cdr, numbering: NumberingPlan, clientNum
 export const CLI_VIOLATION_WORDS: Record<CliViolation, string> = {
   automated_outside_0zab: 'an automated calling system presents a number outside the 0ZAB ranges (0162, 0163, 0270, 0271, 0377, 0378, 0424, 0425, 0568, 0569, 0948-0949)',
   automated_mobile: 'an automated calling system presents a 06/07 mobile number',
+  platform_outside_range: 'a technical platform presents a number outside 0937, 0938 and 09390-09394',
   not_owned: 'a presented number that is neither the client’s nor on its consented list',
 };

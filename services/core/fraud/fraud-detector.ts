@@ -32,6 +32,8 @@ export interface FraudContext {
   zone: Zone;
   /** Every number of a client, for the caller-ID consent rule. */
   numbersOf(clientId: string): ReadonlySet<string>;
+  /** Lines declared as a technical platform's (R-CLI-PLATFORM). */
+  isPlatform(account: string): boolean;
 }
 
 interface Burst {
@@ -140,7 +142,7 @@ export class FraudDetector {
       return; // the more precise rule speaks; the consent rule would only repeat it
     }
     const policy = settingsFor(this.ctx.config, 'cli_policy', s.clientId);
-    const violation = cliPolicyViolation(cdr, this.ctx.numbering, this.ctx.numbersOf(s.clientId), policy.consented[s.clientId] ?? []);
+    const violation = cliPolicyViolation(cdr, this.ctx.numbering, this.ctx.numbersOf(s.clientId), policy.consented[s.clientId] ?? [], this.ctx.isPlatform(s.account));
     if (violation === null) return;
     this.monthlyCount(state, 'fraud.cli_policy', policy.severity, cdr, `${period}|${violation}`,
       (n) => `client ${s.clientId}, account ${s.account}: ${n} call(s) in ${period} where ${CLI_VIOLATION_WORDS[violation]} (${presentedCallerId(cdr)}) — ${cite(policy.provenance)}.`);
