@@ -67,6 +67,11 @@ export class Zone {
     return `${d.getUTCFullYear()}-${m < 10 ? '0' : ''}${m}`;
   }
 
+  /** Calendar day "YYYY-MM-DD" of an instant in this zone. */
+  day(ms: number): string {
+    return new Date(ms + this.offsetAt(ms)).toISOString().slice(0, 10);
+  }
+
   /** ISO 8601 with this zone's offset, e.g. 2026-03-29T03:10:00+02:00. */
   iso(ms: number): string {
     const offset = this.offsetAt(ms);

@@ -61,8 +61,9 @@ export interface TariffEntry {
   rounding: RoundingMode;
   decimals: number;
   cap: Money | null;
-  validFromMs: number;
-  validUntilMs: number;
+  /** Calendar days (YYYY-MM-DD) in the zone of the plan that prices the call: from included, until excluded. */
+  validFrom: string;
+  validUntil: string;
 }
 
 export class Tariff {
@@ -90,8 +91,8 @@ export class Tariff {
       rounding: e.rounding ?? base.rounding ?? 'half_up',
       decimals: e.decimals ?? base.decimals ?? 4,
       cap: e.cap !== undefined ? money(e.cap) : base.cap !== undefined ? money(base.cap) : null,
-      validFromMs: 'valid_from' in e && e.valid_from ? Date.parse(e.valid_from) : -Infinity,
-      validUntilMs: 'valid_until' in e && e.valid_until ? Date.parse(e.valid_until) : Infinity,
+      validFrom: 'valid_from' in e && e.valid_from ? e.valid_from : '0000-01-01',
+      validUntil: 'valid_until' in e && e.valid_until ? e.valid_until : '9999-12-31',
     });
     for (const e of config.entries) {
       if (e.prefix !== undefined) push(this.byPrefix, e.prefix, resolve(`prefix ${e.prefix}`, e));
@@ -101,14 +102,17 @@ export class Tariff {
     this.longestPrefix = Math.max(0, ...[...this.byPrefix.keys()].map((p) => p.length));
   }
 
-  /** Entry for a callee at the call's time: class, then longest prefix, then default. */
-  lookup(callee: string, cls: DestinationClass, atMs: number): TariffEntry {
-    const byClass = effective(this.byClass.get(cls), atMs);
+  /**
+   * Entry for a callee on the call's day (`day`, YYYY-MM-DD in the plan's zone: a price list changes at
+   * local midnight, not at UTC midnight): class, then longest prefix, then default.
+   */
+  lookup(callee: string, cls: DestinationClass, day: string): TariffEntry {
+    const byClass = effective(this.byClass.get(cls), day);
     if (byClass) return byClass;
     if (callee.startsWith('+')) {
       const digits = callee.slice(1);
       for (let len = Math.min(this.longestPrefix, digits.length); len > 0; len--) {
-        const hit = effective(this.byPrefix.get(digits.slice(0, len)), atMs);
+        const hit = effective(this.byPrefix.get(digits.slice(0, len)), day);
         if (hit) return hit;
       }
     }
@@ -122,8 +126,8 @@ function push<K>(map: Map<K, TariffEntry[]>, key: K, entry: TariffEntry): void {
   else map.set(key, [entry]);
 }
 
-function effective(entries: TariffEntry[] | undefined, atMs: number): TariffEntry | undefined {
-  return entries?.find((e) => atMs >= e.validFromMs && atMs < e.validUntilMs);
+function effective(entries: TariffEntry[] | undefined, day: string): TariffEntry | undefined {
+  return entries?.find((e) => day >= e.validFrom && day < e.validUntil);
 }
 
 /** Seconds actually charged: the first period, then whole increments, never below the minimum. */

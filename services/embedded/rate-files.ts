@@ -6,6 +6,7 @@
  * One run is one batch: read and normalise every file, restore the months the batch touches, rate
  * (per client, in event-time order), then write results and state in one transaction.
  */
+import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Zone } from '../core/calendar.js';
 import type { Cdr } from '../core/cdr.js';
@@ -16,6 +17,7 @@ import type { Rater, RatedCall } from '../core/rating/rater.js';
 import type { Config } from '../config/load-config.js';
 import { readExport, type ReadExportOptions } from '../ingest/readers/detect-format.js';
 import { normalizeRecord, type NormalizeContext } from '../ingest/normalize.js';
+import { screenCdrIds } from '../ingest/cdr-identity.js';
 import type { Reject } from '../ingest/source-record.js';
 import { openPglite } from '../store/sql.js';
 import { RatingStore, adjustmentOf, ratedRowOf } from '../store/rating-store.js';
@@ -32,6 +34,8 @@ export interface RateFilesOptions {
   read?: ReadExportOptions;
   progress?: Progress;
 }
+
+const OUTPUT_FILES = ['rated.csv', 'adjustments.csv', 'alerts.jsonl', 'rejected.csv', 'summary.json'] as const;
 
 export interface RunSummary {
   files: string[];
@@ -78,13 +82,12 @@ async function rateWith(store: RatingStore, opts: RateFilesOptions, ctx: Normali
 
   // Event-time order per client keeps counters on their fast path; the result does not depend on it.
   cdrs.sort((a, b) => (a.subscriber.clientId < b.subscriber.clientId ? -1 : a.subscriber.clientId > b.subscriber.clientId ? 1 : a.startMs - b.startMs || (a.cdrId < b.cdrId ? -1 : 1)));
-  const knownElsewhere = await store.knownCdrIds(cdrs.map((c) => c.cdrId));
-  let duplicates = 0;
-  opts.progress?.start(cdrs.length);
-  for (let i = 0; i < cdrs.length; i++) {
-    const cdr = cdrs[i]!;
-    if (knownElsewhere.has(cdr.cdrId) && !pipeline.has(cdr.subscriber.clientId, cdr.cdrId)) duplicates++;
-    else if (pipeline.process(cdr) === null) duplicates++;
+  const known = await store.knownCdrIds(cdrs.map((c) => c.cdrId));
+  const { fresh, duplicates, conflicts } = screenCdrIds(cdrs, (id) => known.get(id));
+  rejects.push(...conflicts);
+  opts.progress?.start(fresh.length);
+  for (let i = 0; i < fresh.length; i++) {
+    pipeline.process(fresh[i]!);
     if (i % 10_000 === 0) opts.progress?.update(i);
   }
   opts.progress?.stop();
@@ -93,16 +96,6 @@ async function rateWith(store: RatingStore, opts: RateFilesOptions, ctx: Normali
   const billed = changes.filter((c) => c.previous === null).map((c) => c.call);
   const adjustments = changes.filter((c) => c.previous !== null).map((c) => adjustmentOf(c.call, c.previous!));
   rejects.sort((a, b) => (a.source === b.source ? a.line - b.line : a.source < b.source ? -1 : 1));
-  // State first, files after: a run that fails to commit leaves no output that invoicing could take.
-  await store.write({ rated: billed.map(ratedRowOf), adjustments, alerts, rejects });
-
-  prepareOutDir(opts.outDir);
-  const ratedFile = ratedCsv(opts.outDir);
-  for (const call of billed) await ratedFile.add(ratedCsvRow(call));
-  await ratedFile.close();
-  await writeAdjustments(opts.outDir, adjustments);
-  writeAlerts(opts.outDir, alerts, reportingZone(config, ctx.sourceZone));
-  await writeRejects(opts.outDir, rejects);
   const summary: RunSummary = {
     files: opts.files,
     read,
@@ -113,9 +106,30 @@ async function rateWith(store: RatingStore, opts: RateFilesOptions, ctx: Normali
     alerts: { total: alerts.length, byRule: countBy(alerts, (a) => a.rule) },
     byReason: countBy(billed, (c) => c.reason),
     totals: totalsOf(pipeline.rater, config),
-    outputs: Object.fromEntries(['rated.csv', 'adjustments.csv', 'alerts.jsonl', 'rejected.csv', 'summary.json'].map((f) => [f, join(opts.outDir, f)])),
+    outputs: Object.fromEntries(OUTPUT_FILES.map((f) => [f, join(opts.outDir, f)])),
   };
-  writeSummary(opts.outDir, summary);
+
+  // Files first, in a directory of their own, then the state, then the files take their place: a run
+  // either commits and leaves its outputs for invoicing, or commits nothing.
+  const staging = join(opts.outDir, `.partial-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  try {
+    prepareOutDir(staging);
+    const ratedFile = ratedCsv(staging);
+    for (const call of billed) await ratedFile.add(ratedCsvRow(call));
+    await ratedFile.close();
+    await writeAdjustments(staging, adjustments);
+    writeAlerts(staging, alerts, reportingZone(config, ctx.sourceZone));
+    await writeRejects(staging, rejects);
+    writeSummary(staging, summary);
+    await store.write({ rated: billed.map(ratedRowOf), adjustments, alerts, rejects });
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+  // File by file: --out may hold other things, which stay.
+  for (const f of OUTPUT_FILES) renameSync(join(staging, f), join(opts.outDir, f));
+  rmSync(staging, { recursive: true, force: true });
   return summary;
 }
 
@@ -146,7 +160,10 @@ async function restoreMonths(store: RatingStore, pipeline: CdrPipeline, config: 
     const period = config.plans.get(cdr.subscriber.planId)!.calendar.period(cdr.startMs);
     months.set(`${cdr.subscriber.clientId}|${period}`, { clientId: cdr.subscriber.clientId, period });
   }
-  for await (const stored of store.loadMonths([...months.values()])) pipeline.restore(stored.cdr, new Money(stored.amount));
+  for await (const stored of store.loadMonths([...months.values()])) {
+    // A month billed under a plan since removed cannot be re-rated: its calls keep their stored prices.
+    if (config.plans.has(stored.cdr.subscriber.planId)) pipeline.restore(stored.cdr, new Money(stored.amount));
+  }
   pipeline.restored();
 }
 

@@ -40,6 +40,8 @@ export const REJECT_REASONS = [
   'invalid_number',
   'unknown_subscriber',
   'unknown_format',
+  'unknown_plan',
+  'cdr_id_conflict',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

@@ -97,12 +97,12 @@ export class RatingStore {
     }
   }
 
-  /** Which of these cdr_ids were rated before (a duplicate may belong to a month not loaded). */
-  async knownCdrIds(ids: string[]): Promise<Set<string>> {
-    const known = new Set<string>();
+  /** Which of these cdr_ids were rated before, and for which client (a duplicate may be in a month not loaded). */
+  async knownCdrIds(ids: string[]): Promise<Map<string, string>> {
+    const known = new Map<string, string>();
     for (let i = 0; i < ids.length; i += CHUNK) {
-      const rows = await this.sql.query<{ cdr_id: string }>('SELECT cdr_id FROM rated_cdr WHERE cdr_id = ANY($1::text[])', [ids.slice(i, i + CHUNK)]);
-      for (const r of rows) known.add(r.cdr_id);
+      const rows = await this.sql.query<{ cdr_id: string; client_id: string }>('SELECT cdr_id, client_id FROM rated_cdr WHERE cdr_id = ANY($1::text[])', [ids.slice(i, i + CHUNK)]);
+      for (const r of rows) known.set(r.cdr_id, r.client_id);
     }
     return known;
   }

@@ -11,6 +11,9 @@ import { RatingStore, adjustmentOf, ratedRowOf, writeResults } from '../store/ra
 import type { Sql } from '../store/sql.js';
 import { codecs } from './avro-codec.js';
 import { deadLetters, decodeBatch } from './dead-letters.js';
+import { UnknownPlan } from '../core/rating/rater.js';
+import { screenCdrIds } from '../ingest/cdr-identity.js';
+import type { Reject } from '../ingest/source-record.js';
 import type { Stage, StageOutput } from './exactly-once-consumer.js';
 import type { Topics } from './kafka-setup.js';
 
@@ -38,25 +41,33 @@ export class RaterStage implements Stage {
     const { values: cdrs, dead } = decodeBatch(codecs.normalizedCdr, messages, { topic, partition, groupId: this.groupId });
     await this.restoreMonths(cdrs);
     const known = await this.store.knownCdrIds(cdrs.map((c) => c.cdrId));
-    for (const cdr of cdrs) {
-      // A cdr_id billed in a month not loaded (a re-sent CDR with other fields) is a duplicate too.
-      if (known.has(cdr.cdrId) && !this.stage.has(cdr.subscriber.clientId, cdr.cdrId)) continue;
-      this.stage.process(cdr);
+    const { fresh, conflicts } = screenCdrIds(cdrs, (id) => known.get(id));
+    const rejects: Reject[] = [...conflicts];
+    for (const cdr of fresh) {
+      try {
+        this.stage.process(cdr);
+      } catch (err) {
+        // One CDR this worker cannot rate must not hold up its partition: it goes to the rejects.
+        if (!(err instanceof UnknownPlan)) throw err;
+        rejects.push({ source: cdr.source, line: cdr.line, reason: 'unknown_plan', detail: `${err.message}: update the worker's configuration and replay`, raw: JSON.stringify({ ...cdr, subscriber: cdr.subscriber.account }) });
+      }
     }
     const { changes, alerts } = this.stage.drain();
     const rated = changes.filter((c) => c.previous === null).map((c) => ratedRowOf(c.call));
     const adjustments = changes.filter((c) => c.previous !== null).map((c) => adjustmentOf(c.call, c.previous!));
     const publish: TopicMessages[] = [
       { topic: this.topics.rated, messages: rated.map((r) => ({ key: r.cdr.subscriber.clientId, value: codecs.ratedCdr.encode(r) })) },
-      { topic: this.topics.adjustments, messages: adjustments.map((a) => ({ key: a.cdrId, value: codecs.adjustment.encode(a) })) },
+      // Keyed by what the adjustment is, so that one republished after a crash is recognised as the same.
+      { topic: this.topics.adjustments, messages: adjustments.map((a) => ({ key: `${a.cdrId}|${a.previousAmount}|${a.newAmount}`, value: codecs.adjustment.encode(a) })) },
       { topic: this.topics.alerts, messages: alerts.map((a) => ({ key: a.clientId, value: codecs.alert.encode(a) })) },
+      { topic: this.topics.rejected, messages: rejects.map((r) => ({ key: r.source, value: codecs.reject.encode(r) })) },
       deadLetters.publishTo(this.topics.deadLetter, dead),
     ];
     return {
       processed: messages.length,
       publish,
       write: async (tx) => {
-        await writeResults(tx, { rated, adjustments, alerts });
+        await writeResults(tx, { rated, adjustments, alerts, rejects });
         await deadLetters.write(tx, dead);
       },
     };
@@ -72,7 +83,10 @@ export class RaterStage implements Stage {
       if (!this.loaded.has(key)) wanted.set(key, { clientId: cdr.subscriber.clientId, period });
     }
     if (wanted.size === 0) return;
-    for await (const stored of this.store.loadMonths([...wanted.values()])) this.stage.restore(stored.cdr, new Money(stored.amount));
+    for await (const stored of this.store.loadMonths([...wanted.values()])) {
+      // A month billed under a plan since removed cannot be re-rated: its calls keep their stored prices.
+      if (this.ctx.plans.has(stored.cdr.subscriber.planId)) this.stage.restore(stored.cdr, new Money(stored.amount));
+    }
     this.stage.restored();
     for (const key of wanted.keys()) this.loaded.add(key);
   }

@@ -130,6 +130,18 @@ describe('cdr rate on the embedded runtime', () => {
     expect(json(join(work, 'c', 'summary.json')).adjustments).toBe(0);
   });
 
+  it('commits nothing when it cannot write its outputs, so that a second run bills everything', async () => {
+    const work = dir();
+    const f1 = join(work, 'day-1.csv');
+    writeFileSync(f1, day1());
+    const blocked = join(work, 'not-a-dir');
+    writeFileSync(blocked, 'a file where the output directory should be');
+    const failed = await rate(join(work, 'state'), join(blocked, 'out'), f1).catch((e: { code: number }) => e);
+    expect(failed).toMatchObject({ code: 1 });
+    await rate(join(work, 'state'), join(work, 'out'), f1);
+    expect(json(join(work, 'out', 'summary.json'))).toMatchObject({ rated: 151, duplicates: 0 });
+  });
+
   it('exits 2 with the file and field when the configuration is wrong, and rates nothing', async () => {
     const work = dir();
     const subscribers = join(work, 'subscribers.csv');

@@ -66,18 +66,26 @@ describe('fraud.call_setup_rate (more than 10 setups in one second)', () => {
     expect(alertsOf(setups(11, T0, 1100)).filter((a) => a.rule === 'fraud.call_setup_rate')).toEqual([]);
   });
 
-  it('finds the same burst and peak whatever the arrival order', () => {
-    const burst = [...setups(30, T0, 10_000), ...setups(14, T0 + 20_000, 900)];
+  it('finds the same alert (id, peak, start) whatever the arrival order', () => {
+    const burst = [...setups(30, T0, 10_000), ...setups(14, T0 + 20_000, 900), ...setups(12, T0 + 40_000, 900)];
+    const reference = alertsOf(burst).filter((a) => a.rule === 'fraud.call_setup_rate');
+    expect(reference.map((a) => [a.value, a.firstSeenMs])).toEqual([[14, T0 + 20_000]]);
     fc.assert(
       fc.property(fc.shuffledSubarray(burst, { minLength: burst.length, maxLength: burst.length }), (shuffled) => {
         const alerts = alertsOf(shuffled).filter((a) => a.rule === 'fraud.call_setup_rate');
-        expect(alerts.map((a) => [a.value, a.firstSeenMs])).toEqual([[14, T0 + 20_000]]);
+        expect(alerts.map((a) => [a.alertId, a.value, a.firstSeenMs])).toEqual(reference.map((a) => [a.alertId, a.value, a.firstSeenMs]));
       }),
       { numRuns: 50 },
     );
   });
 
-  it('raises one alert for a ten-minute dialler burst, updated with its peak and end', () => {
+  it('counts a burst that arrives a day late, after CDRs of later days', () => {
+    const later = setups(3, T0 + 30 * 3_600_000, 60_000);
+    const alerts = alertsOf([...later, ...setups(15, T0, 750)]).filter((a) => a.rule === 'fraud.call_setup_rate');
+    expect(alerts.map((a) => a.value)).toEqual([15]);
+  });
+
+  it('raises one alert for a ten-minute dialler burst, updated with its peak and end, whatever the order', () => {
     const burst = setups(12_000, T0, 600_000); // 20 setups a second for 10 minutes
     const alerts = alertsOf(burst).filter((a) => a.rule === 'fraud.call_setup_rate');
     expect(alerts).toHaveLength(1);

@@ -1,20 +1,19 @@
 /**
  * More than N call setups in one second (R-CAP-CAPS-10: « 10 sessions par seconde »), as a sliding
- * one-second window in event time. Setups are kept sorted, so a CDR that arrives late is counted in
- * the second it happened in, and the windows it joins are checked again.
+ * one-second window in event time. Setups are kept sorted in hourly buckets, so a CDR that arrives late
+ * (by seconds or by days) is counted in the second it happened in, and the windows it joins are checked
+ * again; nothing is forgotten because some other CDR carried a later clock.
  */
 
 const WINDOW_MS = 1000;
-/** Setups older than this behind the newest are forgotten: a dialler's day fits, a month does not. */
-const HORIZON_MS = 86_400_000;
+const BUCKET_MS = 3_600_000;
 
 export interface SetupWindowState {
-  times: number[];
-  newest: number;
+  buckets: Map<number, number[]>;
 }
 
 export function newSetupWindow(): SetupWindowState {
-  return { times: [], newest: -Infinity };
+  return { buckets: new Map() };
 }
 
 /**
@@ -22,14 +21,19 @@ export function newSetupWindow(): SetupWindowState {
  * A window [u, u + 1 s) is counted for every setup u less than a second before the new one.
  */
 export function addSetup(state: SetupWindowState, at: number): { windowStart: number; count: number } {
-  const { times } = state;
+  const bucket = Math.floor(at / BUCKET_MS);
+  let times = state.buckets.get(bucket);
+  if (times === undefined) {
+    times = [];
+    state.buckets.set(bucket, times);
+  }
   times.splice(upperBound(times, at), 0, at);
-  if (at > state.newest) state.newest = at;
-  if (times[0]! < state.newest - HORIZON_MS) times.splice(0, lowerBound(times, state.newest - HORIZON_MS));
+  // A window of one second touches at most the bucket before or after this one.
+  const around = [...(state.buckets.get(bucket - 1) ?? []).filter((t) => t > at - WINDOW_MS), ...times, ...(state.buckets.get(bucket + 1) ?? []).filter((t) => t < at + WINDOW_MS)];
   let best = { windowStart: at, count: 0 };
-  for (let i = lowerBound(times, at - WINDOW_MS + 1); i < times.length && times[i]! <= at; i++) {
-    const u = times[i]!;
-    const count = lowerBound(times, u + WINDOW_MS) - i;
+  for (let i = lowerBound(around, at - WINDOW_MS + 1); i < around.length && around[i]! <= at; i++) {
+    const u = around[i]!;
+    const count = lowerBound(around, u + WINDOW_MS) - i;
     if (count > best.count) best = { windowStart: u, count };
   }
   return best;

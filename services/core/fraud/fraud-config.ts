@@ -13,7 +13,6 @@ const severity = z.enum(['info', 'warning', 'critical']);
 const callSetupRate = z.object({
   max_per_second: z.number().int().positive(),
   scope: z.enum(['client', 'line', 'account']),
-  burst_gap_seconds: z.number().int().positive(),
   severity,
   provenance: provenanceSchema,
 });

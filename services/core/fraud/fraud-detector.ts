@@ -36,12 +36,6 @@ export interface FraudContext {
   isPlatform(account: string): boolean;
 }
 
-interface Burst {
-  alert: Alert;
-  startMs: number;
-  endMs: number;
-}
-
 interface Tally {
   count: number;
   matching: number;
@@ -50,7 +44,7 @@ interface Tally {
 }
 
 interface ClientFraudState {
-  setups: Map<string, { window: SetupWindowState; bursts: Burst[] }>;
+  setups: Map<string, SetupWindowState>;
   /** Counters per detector and window, keyed "rule|window start". */
   tallies: Map<string, Tally>;
   alerts: Map<string, Alert>;
@@ -94,38 +88,33 @@ export class FraudDetector {
     return s;
   }
 
-  /** fraud.call_setup_rate: one alert per burst, with its peak, however long the burst lasts. */
+  /**
+   * fraud.call_setup_rate: one alert per scope and day (Paris), whatever the order the CDRs arrive in,
+   * holding the day's peak second; a ten-minute dialler burst is one alert.
+   */
   private callSetupRate(state: ClientFraudState, cdr: Cdr): void {
     const s = cdr.subscriber;
     const cfg = settingsFor(this.ctx.config, 'call_setup_rate', s.clientId);
     const scopeKey = cfg.scope === 'client' ? s.clientId : `${s.clientId}/${cfg.scope}/${s.account}`;
-    let scope = state.setups.get(scopeKey);
-    if (scope === undefined) {
-      scope = { window: newSetupWindow(), bursts: [] };
-      state.setups.set(scopeKey, scope);
+    let window = state.setups.get(scopeKey);
+    if (window === undefined) {
+      window = newSetupWindow();
+      state.setups.set(scopeKey, window);
     }
-    const busiest = addSetup(scope.window, cdr.startMs);
+    const busiest = addSetup(window, cdr.startMs);
     if (busiest.count <= cfg.max_per_second) return;
-    const gap = cfg.burst_gap_seconds * 1000;
-    let burst = scope.bursts.find((b) => busiest.windowStart >= b.startMs - gap && busiest.windowStart <= b.endMs + gap);
-    if (burst === undefined) {
-      burst = { startMs: busiest.windowStart, endMs: busiest.windowStart, alert: this.newAlert('fraud.call_setup_rate', cfg.severity, cdr, cfg.scope === 'client', `${scopeKey}|${busiest.windowStart}`, busiest.windowStart) };
-      scope.bursts.push(burst);
-    }
-    burst.startMs = Math.min(burst.startMs, busiest.windowStart);
-    burst.endMs = Math.max(burst.endMs, busiest.windowStart);
-    const a = burst.alert;
-    const peakNow = busiest.count > Number(a.value);
-    a.firstSeenMs = burst.startMs;
+    const day = this.ctx.zone.day(busiest.windowStart);
+    const a = this.alertFor(state, 'fraud.call_setup_rate', cfg.severity, cdr, cfg.scope === 'client', `${scopeKey}|${day}`, busiest.windowStart);
+    a.firstSeenMs = Math.min(a.firstSeenMs, busiest.windowStart);
     a.lastSeenMs = Math.max(a.lastSeenMs, cdr.startMs);
     a.threshold = cfg.max_per_second;
     sample(a, cdr.cdrId);
-    if (peakNow) {
+    if (busiest.count > Number(a.value)) {
       a.value = busiest.count;
       const who = cfg.scope === 'client' ? `client ${s.clientId}` : `client ${s.clientId}, ${cfg.scope} ${s.account}`;
       a.message =
         `${who}: ${busiest.count} call setups in 1 s at ${this.clock(busiest.windowStart)}, limit ${cfg.max_per_second} — ${cite(cfg.provenance)}.` +
-        ' Peak of a burst; the alert follows the burst until it stops.';
+        ' The peak second of the day; the alert follows the traffic until the day ends.';
     }
     this.touch(a);
   }

@@ -20,6 +20,16 @@ import { priceSeconds, type TariffEntry } from '../tariff.js';
 import { bundleIncludes } from './inclusion.js';
 import { describeCounter, type CounterRule } from './explain.js';
 
+/** A CDR whose subscriber's plan this rater does not have (its configuration is older than the directory's). */
+export class UnknownPlan extends Error {
+  constructor(
+    readonly planId: string,
+    readonly account: string,
+  ) {
+    super(`plan "${planId}" of account ${account} is not in this configuration`);
+  }
+}
+
 export interface RatingContext {
   plans: ReadonlyMap<string, Plan>;
   numbering: NumberingPlan;
@@ -160,9 +170,9 @@ export class Rater {
 
   private classify(cdr: Cdr): RatedCall {
     const plan = this.ctx.plans.get(cdr.subscriber.planId);
-    if (plan === undefined) throw new Error(`plan "${cdr.subscriber.planId}" of account ${cdr.subscriber.account} is not loaded`);
+    if (plan === undefined) throw new UnknownPlan(cdr.subscriber.planId, cdr.subscriber.account);
     const dest = this.ctx.numbering.classify(cdr.callee);
-    const entry = plan.tariffTable.lookup(cdr.callee, dest.cls, cdr.startMs);
+    const entry = plan.tariffTable.lookup(cdr.callee, dest.cls, plan.calendar.day(cdr.startMs));
     const call: RatedCall = {
       cdrId: cdr.cdrId,
       startMs: cdr.startMs,
