@@ -269,30 +269,28 @@ export class FraudDetector {
     return t;
   }
 
+  /** The alert of this rule, scope and window: the one already open, or a new one. */
   private alertFor(state: ClientFraudState, rule: string, severity: Severity, cdr: Cdr, clientScope: boolean, window: string, firstSeenMs: number): Alert {
-    const scopeKey = clientScope ? cdr.subscriber.clientId : `${cdr.subscriber.clientId}/${cdr.subscriber.account}`;
-    const id = alertId(rule, scopeKey, window);
-    return state.alerts.get(id) ?? this.newAlert(rule, severity, cdr, clientScope, window, firstSeenMs, state);
-  }
-
-  private newAlert(rule: string, severity: Severity, cdr: Cdr, clientScope: boolean, window: string, firstSeenMs: number, state = this.stateOf(cdr.subscriber.clientId)): Alert {
     const s = cdr.subscriber;
-    const scopeKey = clientScope ? s.clientId : `${s.clientId}/${s.account}`;
-    const a: Alert = {
-      alertId: alertId(rule, scopeKey, window),
-      rule,
-      severity,
-      clientId: s.clientId,
-      siteId: clientScope ? '' : s.siteId,
-      userId: clientScope ? '' : s.userId,
-      firstSeenMs,
-      lastSeenMs: firstSeenMs,
-      value: 0,
-      threshold: 0,
-      cdrIds: [],
-      message: '',
-    };
-    state.alerts.set(a.alertId, a);
+    const id = alertId(rule, clientScope ? s.clientId : `${s.clientId}/${s.account}`, window);
+    let a = state.alerts.get(id);
+    if (a === undefined) {
+      a = {
+        alertId: id,
+        rule,
+        severity,
+        clientId: s.clientId,
+        siteId: clientScope ? '' : s.siteId,
+        userId: clientScope ? '' : s.userId,
+        firstSeenMs,
+        lastSeenMs: firstSeenMs,
+        value: 0,
+        threshold: 0,
+        cdrIds: [],
+        message: '',
+      };
+      state.alerts.set(id, a);
+    }
     return a;
   }
 

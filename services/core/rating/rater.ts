@@ -15,7 +15,7 @@ import type { MeteredCall, MetricLogic } from '../fair-use/metered-call.js';
 import { MonthlyCounter, type CounterMember } from '../fair-use/monthly-counter.js';
 import { Money, ZERO } from '../money.js';
 import type { Destination, NumberingPlan } from '../numbering.js';
-import { METRIC_RULE_IDS, type FairUseRule, type Plan, type Provenance } from '../plan.js';
+import { METRIC_RULE_IDS, type FairUseRule, type Plan } from '../plan.js';
 import { priceSeconds, type TariffEntry } from '../tariff.js';
 import { bundleIncludes } from './inclusion.js';
 import { describeCounter, type CounterRule } from './explain.js';
@@ -362,4 +362,3 @@ function scopeIds(scope: Scope, cdr: Cdr): { clientId: string; siteId: string; u
   };
 }
 
-export type { Provenance };
