@@ -20,7 +20,7 @@ import { normalizeRecord, type NormalizeContext } from '../ingest/normalize.js';
 import { screenCdrIds } from '../ingest/cdr-identity.js';
 import type { Reject } from '../ingest/source-record.js';
 import { openPglite } from '../store/sql.js';
-import { RatingStore, adjustmentOf, ratedRowOf } from '../store/rating-store.js';
+import { RatingStore, adjustmentOf, billedAmount, ratedRowOf } from '../store/rating-store.js';
 import { prepareOutDir, ratedCsv, writeAdjustments, writeAlerts, writeRejects, writeSummary, type RatedCsvRow } from './output-files.js';
 import type { Progress } from './progress.js';
 
@@ -182,7 +182,7 @@ function ratedCsvRow(call: RatedCall): RatedCsvRow {
     country: call.dest.country,
     billable_seconds: String(call.billableSeconds),
     in_bundle: String(call.inBundle),
-    amount: amountText(call, call.amount),
+    amount: billedAmount(call, call.amount),
     currency: call.plan.tariffTable.currency,
     reason: call.reason,
     priced_seconds: String(call.pricedSeconds),
@@ -190,10 +190,6 @@ function ratedCsvRow(call: RatedCall): RatedCsvRow {
     caller: call.cdr.caller,
     caller_original: call.cdr.callerOriginal,
   };
-}
-
-function amountText(call: RatedCall, amount: Money): string {
-  return amount.toFixed(call.entry.decimals);
 }
 
 function totalsOf(rater: Rater, config: Config): RunSummary['totals'] {

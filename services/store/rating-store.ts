@@ -49,6 +49,11 @@ export interface StoredCall {
 
 const CHUNK = 20_000;
 
+/** An amount of a call as invoicing sees it: a decimal string with the decimals of its tariff entry. */
+export function billedAmount(call: RatedCall, amount: Money): string {
+  return amount.toFixed(call.entry.decimals);
+}
+
 /** How a rated call is stored and published. */
 export function ratedRowOf(call: RatedCall): RatedRow {
   return {
@@ -58,7 +63,7 @@ export function ratedRowOf(call: RatedCall): RatedRow {
     country: call.dest.country,
     inBundle: call.inBundle,
     pricedSeconds: call.pricedSeconds,
-    amount: call.amount.toFixed(call.entry.decimals),
+    amount: billedAmount(call, call.amount),
     currency: call.plan.tariffTable.currency,
     reason: call.reason,
   };
@@ -66,7 +71,7 @@ export function ratedRowOf(call: RatedCall): RatedRow {
 
 /** The correction of a call billed at `previous`. */
 export function adjustmentOf(call: RatedCall, previous: Money): AdjustmentRow {
-  const text = (m: Money) => m.toFixed(call.entry.decimals);
+  const text = (m: Money) => billedAmount(call, m);
   return {
     cdrId: call.cdrId,
     period: call.period,

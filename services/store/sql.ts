@@ -3,10 +3,10 @@
  * schema and one set of queries serve both runtimes.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { findUp } from '../config/project-files.js';
 
 export interface Sql {
   query<R extends Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
@@ -81,25 +81,10 @@ export async function openPostgres(connectionString: string): Promise<Sql> {
   return sql;
 }
 
-const SCHEMA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'schemas', 'sql');
-
-function schemaDir(): string {
-  // Compiled code runs from dist/services/store, sources from services/store.
-  for (const dir of [SCHEMA_DIR, join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'schemas', 'sql')]) {
-    try {
-      readdirSync(dir);
-      return dir;
-    } catch {
-      /* try the next layout */
-    }
-  }
-  throw new Error(`schemas/sql not found next to ${fileURLToPath(import.meta.url)}`);
-}
-
 /** Applies schemas/sql/NNN_*.sql once each, in order. */
 async function migrate(sql: Sql): Promise<void> {
   await sql.query('CREATE TABLE IF NOT EXISTS schema_migration (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-  const dir = schemaDir();
+  const dir = findUp(join('schemas', 'sql'), import.meta.url);
   const applied = new Set((await sql.query<{ version: string }>('SELECT version FROM schema_migration')).map((r) => r.version));
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
     if (applied.has(file)) continue;

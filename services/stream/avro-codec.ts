@@ -12,9 +12,9 @@
  * `"default": null`); adding an enum symbol requires deploying the readers first.
  */
 import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import avro from 'avsc';
+import { findUp } from '../config/project-files.js';
 import type { Cdr } from '../core/cdr.js';
 import type { Alert } from '../core/alert.js';
 import type { Reject } from '../ingest/source-record.js';
@@ -284,14 +284,7 @@ export function createCodecs(registry: SchemaRegistry): Codecs {
 export function defaultSchemaDir(): string {
   const fromEnv = process.env.CDR_AVRO_SCHEMAS;
   if (fromEnv) return resolve(fromEnv);
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'schemas', 'avro');
-    if (existsSync(join(candidate, 'normalized-cdr.avsc'))) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('schemas/avro not found above ' + dirname(fileURLToPath(import.meta.url)) + '; set CDR_AVRO_SCHEMAS');
-    dir = parent;
-  }
+  return findUp(join('schemas', 'avro'), import.meta.url);
 }
 
 let shared: Codecs | undefined;

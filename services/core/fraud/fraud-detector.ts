@@ -168,11 +168,8 @@ export class FraudDetector {
       if (tally.cdrIds.length < ALERT_SAMPLE_SIZE) tally.cdrIds.push(cdr.cdrId);
     }
     const ratio = tally.matching / tally.count;
-    const existing = state.alerts.get(alertId('fraud.hyper_short_calls', s.clientId, String(start)));
-    if (existing === undefined && (tally.matching < cfg.min_count || ratio < cfg.min_ratio)) return;
-    const a = existing ?? this.alertFor(state, 'fraud.hyper_short_calls', cfg.severity, cdr, true, String(start), start);
-    a.firstSeenMs = start;
-    a.lastSeenMs = Math.max(a.lastSeenMs, cdr.startMs);
+    const a = this.windowAlert(state, 'fraud.hyper_short_calls', cfg.severity, cdr, start, tally.matching >= cfg.min_count && ratio >= cfg.min_ratio);
+    if (a === null) return;
     a.value = tally.matching;
     a.threshold = cfg.min_count;
     a.cdrIds = [...tally.cdrIds];
@@ -198,11 +195,8 @@ export class FraudDetector {
     tally.spend = tally.spend.plus(call.amount);
     if (tally.cdrIds.length < ALERT_SAMPLE_SIZE) tally.cdrIds.push(cdr.cdrId);
     const maxSpend = new Money(cfg.max_spend);
-    const existing = state.alerts.get(alertId('fraud.premium_destination', s.clientId, String(start)));
-    if (existing === undefined && tally.count <= cfg.max_calls && tally.spend.lessThanOrEqualTo(maxSpend)) return;
-    const a = existing ?? this.alertFor(state, 'fraud.premium_destination', cfg.severity, cdr, true, String(start), start);
-    a.firstSeenMs = start;
-    a.lastSeenMs = Math.max(a.lastSeenMs, cdr.startMs);
+    const a = this.windowAlert(state, 'fraud.premium_destination', cfg.severity, cdr, start, tally.count > cfg.max_calls || tally.spend.greaterThan(maxSpend));
+    if (a === null) return;
     a.value = tally.count;
     a.threshold = cfg.max_calls;
     a.cdrIds = [...tally.cdrIds];
@@ -243,12 +237,8 @@ export class FraudDetector {
       ['day', day, dayStart, history ? Money.min(new Money(cfg.day_ceiling), relative) : new Money(cfg.day_ceiling)],
     ];
     for (const [unit, tally, start, limit] of limits) {
-      const window = `${unit}|${start}`;
-      const existing = state.alerts.get(alertId('fraud.spend_velocity', s.clientId, window));
-      if (existing === undefined && tally.spend.lessThanOrEqualTo(limit)) continue;
-      const a = existing ?? this.alertFor(state, 'fraud.spend_velocity', cfg.severity, cdr, true, window, start);
-      a.firstSeenMs = start;
-      a.lastSeenMs = Math.max(a.lastSeenMs, cdr.startMs);
+      const a = this.windowAlert(state, 'fraud.spend_velocity', cfg.severity, cdr, start, tally.spend.greaterThan(limit), `${unit}|${start}`);
+      if (a === null) continue;
       a.value = tally.spend.toFixed(2);
       a.threshold = limit.toFixed(2);
       a.cdrIds = [...tally.cdrIds];
@@ -267,6 +257,18 @@ export class FraudDetector {
       state.tallies.set(key, t);
     }
     return t;
+  }
+
+  /**
+   * The client's alert of a fixed window starting at `start`: opened when the window first crosses its
+   * limit (`crossed`), then kept up to date by every later call of the window; null while none is due.
+   */
+  private windowAlert(state: ClientFraudState, rule: string, severity: Severity, cdr: Cdr, start: number, crossed: boolean, window = String(start)): Alert | null {
+    if (!crossed && !state.alerts.has(alertId(rule, cdr.subscriber.clientId, window))) return null;
+    const a = this.alertFor(state, rule, severity, cdr, true, window, start);
+    a.firstSeenMs = start;
+    a.lastSeenMs = Math.max(a.lastSeenMs, cdr.startMs);
+    return a;
   }
 
   /** The alert of this rule, scope and window: the one already open, or a new one. */
