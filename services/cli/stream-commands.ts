@@ -53,6 +53,23 @@ export function pipelineContext(config: Config): PipelineContext {
   };
 }
 
+/**
+ * A worker starting while the broker or the database restarts waits for them rather than exiting:
+ * the service comes up when its dependencies do, without a supervisor's help.
+ */
+async function untilReady<T>(what: string, attempt: () => Promise<T>, deadlineMs = 300_000): Promise<T> {
+  const giveUpAt = Date.now() + deadlineMs;
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (Date.now() > giveUpAt) throw err;
+      logger.warn({ what, attempt: n, err: (err as Error).message }, 'not ready, retrying');
+      await sleep(Math.min(10_000, 500 * n));
+    }
+  }
+}
+
 export function addStreamCommands(program: Command): void {
   withExportOptions(common(program.command('ingest')))
     .description('send switch exports to cdr.normalized (a file already ingested is skipped); --watch polls a spool directory')
@@ -97,10 +114,10 @@ export function addStreamCommands(program: Command): void {
     .action(async (stage: string, o: Common & { group?: string; metricsPort: number }) => {
       if (stage !== 'rater' && stage !== 'fraud') throw new Error(`unknown stage "${stage}": expected rater or fraud`);
       const config = loadConfig(o.config, o.subscribers);
-      const sql = await openPostgres(o.databaseUrl);
+      const sql = await untilReady('PostgreSQL', () => openPostgres(o.databaseUrl));
       const kafka = kafkaClient(`cdr-${stage}`, brokersFromEnv(o.brokers), logger);
       const topics = topicsFor(o.topicPrefix);
-      await ensureTopics(kafka, topics, o.partitions);
+      await untilReady('the Kafka topics', () => ensureTopics(kafka, topics, o.partitions));
       const groupId = o.group ?? `${o.topicPrefix}cdr-${stage}`;
       const ctx = pipelineContext(config);
       const metrics = new WorkerMetrics(stage, logger);
@@ -113,10 +130,6 @@ export function addStreamCommands(program: Command): void {
         stage: stage === 'rater' ? new RaterStage(ctx, sql, topics, groupId) : new FraudStage(ctx, sql, topics, groupId),
         log: logger,
         metrics,
-        onFatal: (err) => {
-          logger.error({ err, stage }, 'consumer stopped for good; exiting so that the supervisor restarts the worker');
-          process.exit(1);
-        },
       });
       const shutdown = async (signal: string) => {
         logger.info({ signal, stage }, 'stopping');
@@ -127,7 +140,7 @@ export function addStreamCommands(program: Command): void {
       };
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
       process.once('SIGINT', () => void shutdown('SIGINT'));
-      await worker.start();
+      await untilReady('the consumer group', () => worker.start());
       logger.info({ stage, group: groupId }, 'worker running');
     });
 }

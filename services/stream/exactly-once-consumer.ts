@@ -38,8 +38,6 @@ export interface WorkerOptions {
   stage: Stage;
   log: Logger;
   metrics?: WorkerMetrics;
-  /** Called when the consumer stopped for good. */
-  onFatal?: (error: Error) => void;
 }
 
 class FencedError extends Error {}
@@ -55,10 +53,16 @@ export class ExactlyOnceWorker {
 
   constructor(private readonly o: WorkerOptions) {}
 
+  /** Safe to call again after a failure (the broker was away): it starts what is not running yet. */
   async start(): Promise<void> {
-    const { kafka, groupId, topic, log } = this.o;
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer ??= this.o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     await this.producer.connect();
+    await this.startConsumer();
+  }
+
+  private async startConsumer(): Promise<void> {
+    const { kafka, groupId, topic, log } = this.o;
+    await this.consumer?.disconnect().catch(() => {});
     this.consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxBytesPerPartition: 4 * 1024 * 1024 });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       log.info({ group: groupId, assignment: e.payload.memberAssignment }, 'partitions assigned');
@@ -67,8 +71,9 @@ export class ExactlyOnceWorker {
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       log.warn({ group: groupId, err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
       this.forget();
-      // A consumer kafkajs will not restart leaves a process that consumes nothing: let the supervisor restart it.
-      if (!e.payload.restart) this.o.onFatal?.(e.payload.error);
+      // kafkajs gives up on some errors (the broker restarting, a database that stays away): a worker
+      // that stopped consuming is no worker, so it starts a new consumer itself, and keeps trying.
+      if (!e.payload.restart && !this.stopping) void this.restartConsumer();
     });
     await this.consumer.connect();
     await this.consumer.subscribe({ topic, fromBeginning: true });
@@ -92,6 +97,20 @@ export class ExactlyOnceWorker {
         }
       },
     });
+  }
+
+  private async restartConsumer(): Promise<void> {
+    const { groupId, log } = this.o;
+    for (let attempt = 1; !this.stopping; attempt++) {
+      await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * attempt)));
+      try {
+        await this.startConsumer();
+        log.info({ group: groupId, attempt }, 'consumer restarted');
+        return;
+      } catch (err) {
+        log.warn({ group: groupId, attempt, err: (err as Error).message }, 'consumer restart failed, retrying');
+      }
+    }
   }
 
   /** Graceful stop (SIGTERM): the batch in hand finishes and commits, then the consumer leaves the group. */

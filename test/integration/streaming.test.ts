@@ -82,6 +82,8 @@ describe('streaming runtime', () => {
     await waitFor('three fifths rated', async () => (await rated(e)) > (3 * large.cdrs) / 5, 180_000);
     execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', pgVersion(), 'main', 'restart'], { stdio: 'ignore' });
     await waitFor('the whole stream rated', async () => (await rated(e)) === large.cdrs, 240_000);
+    // Both workers rode out the restarts themselves: none had to be started again.
+    expect(e.workers.map((w) => w.exitCode)).toEqual([null, null]);
     const got = await streamingResult(e);
     expect(total(got.amounts)).toBe(total(largeExpected.amounts));
     expect(Object.fromEntries(got.amounts)).toEqual(Object.fromEntries(largeExpected.amounts));
