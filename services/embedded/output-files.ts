@@ -13,6 +13,7 @@ import { shortExplanation } from '../core/rating/explain.js';
 import { parseShares } from '../core/rating/rating-state.js';
 import type { EmbeddedLedger } from '../store/embedded-ledger.js';
 import { csvLine } from './csv-out.js';
+import { faultPoint } from './fault-points.js';
 
 export const RATED_COLUMNS = [
   'cdr_id', 'client_id', 'site_id', 'user_id', 'plan_id', 'period', 'start_time', 'callee', 'destination_class',
@@ -60,6 +61,7 @@ export async function exportRun(ledger: EmbeddedLedger, runId: number, outDir: s
   mkdirSync(staging, { recursive: true });
   try {
     await writeCsv(join(staging, 'rated.csv'), RATED_COLUMNS, ratedLines(ledger, runId, ctx));
+    faultPoint('export');
     await writeCsv(join(staging, 'adjustments.csv'), ADJUSTMENT_COLUMNS, adjustmentLines(ledger, runId));
     await writeCsv(join(staging, 'rejected.csv'), REJECT_COLUMNS, rejectLines(ledger, runId));
     writeAlerts(join(staging, 'alerts.jsonl'), ledger.alertsOfRun(runId), ctx.zone);
@@ -74,15 +76,20 @@ export async function exportRun(ledger: EmbeddedLedger, runId: number, outDir: s
 }
 
 function* ratedLines(ledger: EmbeddedLedger, runId: number, ctx: ExportContext): Generator<string[]> {
+  // Most calls share their plan, reason and shares: their explanation is made once.
+  const explanations = new Map<string, string>();
   for (const r of ledger.ratedOfRun(runId)) {
-    const plan = ctx.plans.get(String(r.plan_id));
-    const start = Number(r.start_time);
+    const [cdrId, clientId, siteId, userId, planId, period, start, callee, cls, country, billable, inBundle, amount, currency, reason, priced, shares, caller, callerOriginal] = r.map(String) as string[];
+    const plan = ctx.plans.get(planId!);
+    const key = `${planId}|${reason}|${shares}`;
+    let explanation = explanations.get(key);
+    if (explanation === undefined) {
+      explanation = plan === undefined ? reason! : shortExplanation(plan, reason!, parseShares(shares!));
+      explanations.set(key, explanation);
+    }
     yield [
-      String(r.cdr_id), String(r.client_id), String(r.site_id), String(r.user_id), String(r.plan_id), String(r.period),
-      (plan?.calendar ?? ctx.zone).iso(start), String(r.callee), String(r.destination_class), String(r.country), String(r.billable_seconds),
-      r.in_bundle === 1 ? 'true' : 'false', String(r.first_amount), String(r.currency), String(r.reason), String(r.priced_seconds),
-      plan === undefined ? String(r.reason) : shortExplanation(plan, String(r.reason), parseShares(String(r.shares))),
-      String(r.caller), String(r.caller_original),
+      cdrId!, clientId!, siteId!, userId!, planId!, period!, (plan?.calendar ?? ctx.zone).iso(Number(start)), callee!, cls!, country!, billable!,
+      inBundle === '1' ? 'true' : 'false', amount!, currency!, reason!, priced!, explanation, caller!, callerOriginal!,
     ];
   }
 }
