@@ -1,5 +1,6 @@
 /**
- * Loads a configuration directory: numbering.yaml, plans/*.yaml, tariffs/*.yaml, subscribers.csv.
+ * Loads a configuration directory: numbering.yaml, plans/*.yaml, tariffs/*.yaml, subscribers.csv and,
+ * when present, dial-plan.yaml (the customer PBXs' extensions and outside-line prefixes).
  * Everything is validated here, once; the rest of the code trusts the types.
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { NumberingPlan, numberingSchema } from '../core/numbering.js';
 import { planSchema, type Plan } from '../core/plan.js';
 import { Tariff, tariffSchema } from '../core/tariff.js';
 import { fraudConfigSchema, type FraudConfig } from '../core/fraud/fraud-config.js';
+import { DialPlan } from '../ingest/dial-plan.js';
 import { SubscriberDirectory } from '../ingest/subscriber-directory.js';
 import { ConfigError } from './config-error.js';
 import { loadYamlFile } from './yaml-file.js';
@@ -50,6 +52,7 @@ export function loadConfig(dir: string, subscribersFile = join(dir, 'subscribers
   }
 
   const directory = SubscriberDirectory.load(subscribersFile, numbering);
+  directory.dialPlan = DialPlan.loadIfPresent(join(dir, 'dial-plan.yaml'));
   directory.all.forEach((s) => {
     if (!plans.has(s.planId)) {
       throw new ConfigError(subscribersFile, `account ${s.account}, field plan_id`, `unknown plan "${s.planId}"; known: ${[...plans.keys()].join(', ')}`);

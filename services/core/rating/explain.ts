@@ -72,6 +72,8 @@ export function explainCall(call: RatedCall): string {
       return `${plan}: inbound leg, not billed`;
     case 'emergency':
       return `${plan}: emergency number, free and never sanctioned`;
+    case 'internal':
+      return `${plan}: internal call inside the customer's PBX, free and never counted`;
     case 'not_answered':
       return `${plan}: not answered, free`;
     case 'metered':

@@ -38,7 +38,7 @@ export interface RatingContext {
 }
 
 /** Why a call is priced (or free) before any counter has a say. */
-export type FixedReason = 'inbound' | 'emergency' | 'not_answered' | 'metered' | 'out_of_plan_destination' | 'fair_use.forwarding';
+export type FixedReason = 'internal' | 'inbound' | 'emergency' | 'not_answered' | 'metered' | 'out_of_plan_destination' | 'fair_use.forwarding';
 
 export interface RatedCall extends MeteredCall {
   cdr: Cdr;
@@ -105,8 +105,8 @@ export class Rater {
     const call = this.classify(cdr);
     state.calls.set(cdr.cdrId, call);
     this.touchedCalls.add(call);
-    // Emergency calls are never counted, so never sanctioned (C20).
-    const counters = call.fixedReason === 'emergency' ? [] : this.countersFor(state, call);
+    // Emergency calls are never counted, so never sanctioned (C20); calls inside the PBX are not the operator's traffic.
+    const counters = call.fixedReason === 'emergency' || call.fixedReason === 'internal' ? [] : this.countersFor(state, call);
     for (const counter of counters) {
       for (const member of counter.counter.add(call)) {
         if (member.call === call) call.memberships.push({ counter, member });
@@ -292,10 +292,11 @@ export class Rater {
   }
 }
 
-const FREE_REASONS: ReadonlySet<FixedReason> = new Set(['inbound', 'emergency', 'not_answered']);
+const FREE_REASONS: ReadonlySet<FixedReason> = new Set(['internal', 'inbound', 'emergency', 'not_answered']);
 
 function fixedReason(plan: Plan, cdr: Cdr, dest: Destination): FixedReason | null {
   if (dest.cls === 'emergency') return 'emergency';
+  if (dest.cls === 'internal') return 'internal';
   if (cdr.direction === 'in') return plan.bill_inbound ? 'metered' : 'inbound';
   if (cdr.disposition !== 'answered') return 'not_answered';
   if (plan.bundle.mode === 'metered') return 'metered';
