@@ -384,6 +384,8 @@ describe('FreeSWITCH mod_cdr_csv', () => {
       leg: 'originating',
       forwardReason: '',
       device: '',
+      // A call from the `default` context is made by a phone; this template does not say where it went.
+      callerInside: true,
     });
   });
 
@@ -417,6 +419,7 @@ describe('FreeSWITCH mod_cdr_csv', () => {
       leg: 'forwarded',
       forwardReason: 'unconditional',
       device: '',
+      internal: false,
     });
   });
 

@@ -212,7 +212,7 @@ function accountOf(row: AsteriskRow, inbound: boolean, rules: LegRules, reached:
     else if (from === 'channel') {
       const phone = inbound ? (reached?.dstchannel ?? row.dstchannel) : row.channel;
       v = isLocal(phone) || isTrunkChannel(phone, rules.trunks) ? '' : peerOf(phone);
-    } else if (!inbound) v = row.src;
+    } else if (!inbound && !/^\+?\d{7,}$/.test(row.src)) v = row.src; // a full number is matched on the subscribers' numbers instead
     if (v !== '') return v;
   }
   return '';
