@@ -485,6 +485,9 @@ describe('Cisco CUCM CDR', () => {
       leg: 'originating',
       forwardReason: '',
       device: 'SEP00AABB000001',
+      // A phone (SEP…) calling through the trunk TRUNK-SIP-ORANGE.
+      internal: false,
+      callerInside: true,
     });
   });
 

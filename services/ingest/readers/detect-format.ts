@@ -2,7 +2,8 @@
  * Which reader a file needs, from its first lines, and the one entry point that reads any export.
  *
  * Rules, tried in this order on the first non-blank lines:
- * - cucm: the first line's first field is `cdrRecordType` and the second line is data types.
+ * - cucm: the first line's first field is `cdrRecordType`, with the CDR fields (the line of data types
+ *   after it is optional: CAR and most tools strip it), or the fields of a CMR file (refused as such).
  * - canonical: a header with callee, start_time, end_time and account or cdr_id.
  * - profile (only when a profile is given): its header names, or its column count and time format.
  * - asterisk: 16 to 21 columns, start and end (columns 10 and 12) `YYYY-MM-DD HH:MM:SS`, answer
@@ -16,7 +17,7 @@ import Papa from 'papaparse';
 import { readCanonicalCsv } from '../canonical-csv.js';
 import type { ReadItem } from '../source-record.js';
 import { ASTERISK_MAX_COLUMNS, ASTERISK_MIN_COLUMNS, readAsteriskCsv } from './asterisk-csv.js';
-import { isTypesLine, readCucmCdr } from './cucm-cdr.js';
+import { isCdrHeader, isCmrHeader, isTypesLine, readCucmCdr } from './cucm-cdr.js';
 import { FREESWITCH_DEFAULT_TEMPLATE, loadFreeswitchTemplate, readFreeswitchCsv, splitFreeswitchLine, type FreeswitchTemplate } from './freeswitch-csv.js';
 import { profileMatches, readMappingProfile, type MappingProfile } from './mapping-profile.js';
 
@@ -51,7 +52,7 @@ export function detectFormat(path: string, firstLines: string[], hints: DetectHi
 
   if (first?.[0]?.trim() === 'cdrRecordType') {
     const second = lines[1] === undefined ? null : parseFields(lines[1]);
-    if (second !== null && isTypesLine(second)) return 'cucm';
+    if ((second !== null && isTypesLine(second)) || isCdrHeader(first) || isCmrHeader(first)) return 'cucm';
   }
   if (first !== null) {
     const header = first.map((f) => f.trim().toLowerCase());
@@ -105,7 +106,7 @@ export function describeExpectedFormats(hints: DetectHints = {}): string {
     'canonical CSV (a header with account, callee, start_time, end_time…)',
     `Asterisk cdr_csv Master.csv (no header, ${ASTERISK_MIN_COLUMNS}–${ASTERISK_MAX_COLUMNS} columns, start/answer/end as YYYY-MM-DD HH:MM:SS in columns 10–12)`,
     `FreeSWITCH mod_cdr_csv with ${t.name} (${t.columns.length} columns${stamp >= 0 ? `, start_stamp in column ${stamp + 1}` : ''}; pass --freeswitch-template for another template)`,
-    'Cisco CUCM CDR (a header line starting with cdrRecordType, then a line of data types)',
+    'Cisco CUCM CDR (a header line starting with cdrRecordType, with or without a line of data types)',
     hints.profile !== undefined
       ? `the mapping profile ${hints.profile.name} (${hints.profile.file})`
       : 'any other CSV through a mapping profile (--profile config/profiles/….yaml)',
