@@ -54,6 +54,7 @@ export const REJECT_REASONS = [
   'unknown_format',
   'unknown_plan',
   'cdr_id_conflict',
+  'skipped_by_profile',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

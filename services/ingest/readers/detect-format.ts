@@ -17,6 +17,7 @@ import Papa from 'papaparse';
 import { readCanonicalCsv } from '../canonical-csv.js';
 import type { ReadItem } from '../source-record.js';
 import { ASTERISK_MAX_COLUMNS, ASTERISK_MIN_COLUMNS, readAsteriskCsv } from './asterisk-csv.js';
+import type { AccountSource } from './asterisk-legs.js';
 import { isCdrHeader, isCmrHeader, isTypesLine, readCucmCdr } from './cucm-cdr.js';
 import { FREESWITCH_DEFAULT_TEMPLATE, loadFreeswitchTemplate, readFreeswitchCsv, splitFreeswitchLine, type FreeswitchTemplate } from './freeswitch-csv.js';
 import { profileMatches, readMappingProfile, type MappingProfile } from './mapping-profile.js';
@@ -37,6 +38,14 @@ export interface ReadExportOptions {
   freeswitchTemplate?: string;
   /** Asterisk wrote UTC times (usegmtime=yes). */
   asteriskUtc?: boolean;
+  /** ISO 3166 country of national numbers without a country code (default FR). */
+  country?: string;
+  /** Trunks: Asterisk channels, FreeSWITCH gateways and profiles, CUCM devices (replaces each format's default). */
+  trunks?: RegExp;
+  /** Asterisk and FreeSWITCH contexts of calls from the network (replaces the default). */
+  inboundContext?: RegExp;
+  /** Where the account comes from, first non-empty wins (default accountcode, channel, src). */
+  accountFrom?: readonly AccountSource[];
 }
 
 /** How many lines detection looks at: a header, a types line, and a few records. */
@@ -133,6 +142,17 @@ export async function readFirstLines(path: string, n = SNIFF_LINES): Promise<str
 
 /** Reads any supported export: the forced format, or the one its first lines show. */
 export async function* readExport(path: string, options: ReadExportOptions = {}): AsyncGenerator<ReadItem> {
+  if (options.country === undefined) {
+    yield* readInFormat(path, options);
+    return;
+  }
+  for await (const item of readInFormat(path, options)) {
+    if (item.kind === 'record') item.record.country = options.country;
+    yield item;
+  }
+}
+
+async function* readInFormat(path: string, options: ReadExportOptions): AsyncGenerator<ReadItem> {
   const template = options.freeswitchTemplate === undefined ? undefined : loadFreeswitchTemplate(options.freeswitchTemplate);
   const hints: DetectHints = { freeswitchTemplate: template, profile: options.profile };
   let format = options.format;
@@ -155,13 +175,13 @@ export async function* readExport(path: string, options: ReadExportOptions = {})
       yield* readCanonicalCsv(path);
       return;
     case 'asterisk':
-      yield* readAsteriskCsv(path, { utc: options.asteriskUtc });
+      yield* readAsteriskCsv(path, { utc: options.asteriskUtc, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom });
       return;
     case 'freeswitch':
-      yield* readFreeswitchCsv(path, { template });
+      yield* readFreeswitchCsv(path, { template, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom });
       return;
     case 'cucm':
-      yield* readCucmCdr(path);
+      yield* readCucmCdr(path, { trunks: options.trunks });
       return;
     case 'profile':
       if (options.profile === undefined) throw new Error('format "profile" needs a mapping profile (--profile config/profiles/….yaml)');
