@@ -1,10 +1,11 @@
 /**
  * Loads a configuration directory: numbering.yaml, plans/*.yaml, tariffs/*.yaml, subscribers.csv and,
- * when present, dial-plan.yaml (the customer PBXs' extensions and outside-line prefixes).
+ * when present, dial-plan.yaml (the customer PBXs' extensions and outside-line prefixes; the one beside the
+ * subscribers file wins).
  * Everything is validated here, once; the rest of the code trusts the types.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Zone } from '../core/calendar.js';
 import { NumberingPlan, numberingSchema } from '../core/numbering.js';
 import { planSchema, type Plan } from '../core/plan.js';
@@ -52,7 +53,9 @@ export function loadConfig(dir: string, subscribersFile = join(dir, 'subscribers
   }
 
   const directory = SubscriberDirectory.load(subscribersFile, numbering);
-  directory.dialPlan = DialPlan.loadIfPresent(join(dir, 'dial-plan.yaml'));
+  // The dial plan describes the same PBXs as the directory: beside the subscribers file, else in the configuration.
+  const beside = join(dirname(subscribersFile), 'dial-plan.yaml');
+  directory.dialPlan = DialPlan.loadIfPresent(existsSync(beside) ? beside : join(dir, 'dial-plan.yaml'));
   directory.all.forEach((s) => {
     if (!plans.has(s.planId)) {
       throw new ConfigError(subscribersFile, `account ${s.account}, field plan_id`, `unknown plan "${s.planId}"; known: ${[...plans.keys()].join(', ')}`);

@@ -106,15 +106,33 @@ export function resolveAsteriskGroup(source: string, rows: AsteriskRow[], rules:
       }
     }
   }
-  // Originate halves: `;1` folded into `;2` when nothing dialled `;1`.
+  // Originate halves, when nothing dialled `;1`: the half that reaches a trunk is the leg (else `;2`),
+  // the other one rang the phone that asked for the call.
   const originatedBy = new Map<AsteriskRow, AsteriskRow>();
   for (const [base, halves] of farHalves) {
     const first = firstHalf.get(base);
-    if (first === undefined || dialsLocal.has(base)) continue;
+    if (first === undefined || dialsLocal.has(base) || folded.has(first)) continue;
     const far = halves.find((h) => !nearOf.has(h) && !folded.has(h));
     if (far === undefined) continue;
-    originatedBy.set(far, first);
-    folded.add(first);
+    const [leg, starter] = reach(first) === 'trunk' && reach(far) !== 'trunk' ? [first, far] : [far, first];
+    originatedBy.set(leg, starter);
+    folded.add(starter);
+  }
+  // A ring group or queue dials one Local channel per member, each from its own record of the same
+  // channel and number: those records are one call, kept once (the answered one).
+  const kept = new Map<string, AsteriskRow>();
+  for (const r of ordered) {
+    if (!reachedPhone.has(r) || folded.has(r)) continue;
+    const key = `${channelKey(r.channel)}|${r.dst}`;
+    const first = kept.get(key);
+    if (first === undefined) {
+      kept.set(key, r);
+      continue;
+    }
+    const [keep, drop] = r.disposition.toUpperCase() === 'ANSWERED' && first.disposition.toUpperCase() !== 'ANSWERED' ? [r, first] : [first, r];
+    folded.add(drop);
+    push(extraRaw, keep, drop, ...(extraRaw.get(drop) ?? []));
+    kept.set(key, keep);
   }
 
   // Transfers, found in one pass: the latest earlier record that made a channel an external party.
@@ -167,7 +185,8 @@ export function resolveAsteriskGroup(source: string, rows: AsteriskRow[], rules:
       leg = 'transferred';
       direction = 'out';
       if (handedOver !== undefined) {
-        account ||= accountOf(handedOver.row, isInbound(handedOver.row), rules, undefined);
+        // The user who handed the party over pays, not the phone or trunk the party now talks to.
+        account = row.accountcode || accountOf(handedOver.row, isInbound(handedOver.row), rules, undefined);
         caller = handedOver.line || caller;
         callerInside = false;
       }
@@ -194,7 +213,8 @@ export function resolveAsteriskGroup(source: string, rows: AsteriskRow[], rules:
       device: deviceOf(row.channel) || (starter ? deviceOf(starter.dstchannel) : ''),
     };
     if (direction === 'out') {
-      const where = leg === 'originating' ? reach(row) : 'trunk';
+      // A forwarded leg reaches a trunk by construction; a transfer may hand the caller to another phone.
+      const where = leg === 'forwarded' ? 'trunk' : reach(row);
       if (where !== 'unknown') record.internal = where === 'inside';
       if (sent !== '') record.calleeSent = true;
       if (callerInside) record.callerInside = true;
@@ -252,8 +272,8 @@ function isExternalNumber(n: string): boolean {
   return n.replace(/\D/g, '').length >= 8;
 }
 
-function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+function push<K, V>(map: Map<K, V[]>, key: K, ...values: V[]): void {
   const list = map.get(key);
-  if (list === undefined) map.set(key, [value]);
-  else list.push(value);
+  if (list === undefined) map.set(key, [...values]);
+  else list.push(...values);
 }
