@@ -149,7 +149,8 @@ function unknownSubscriberAdvice(account: string, number: string, inbound: boole
       : numberPart
         ? `list ${number} in the numbers column of the subscriber it belongs to in subscribers.csv`
         : 'the export names no account: set the accountcode on the switch, or read the account from another field (--account-from)';
-  return `no subscriber for account "${account}"${numberPart}; ${fix}, then rate the file again`;
+  const trunk = account !== '' && !inbound ? `; if "${account}" is a trunk or gateway rather than a phone, the call came from the network: declare it with --trunk (or its context with --inbound-context)` : '';
+  return `no subscriber for account "${account}"${numberPart}; ${fix}, then rate the file again${trunk}`;
 }
 
 /** In the autumn overlap, a time after the start is read as its second occurrence if the first would precede the start. */
