@@ -40,6 +40,8 @@ export class SubscriberDirectory {
   private readonly byNumber = new Map<string, Subscriber>();
   private readonly clientNumbers = new Map<string, ReadonlySet<string>>();
   private readonly clientExtensions = new Map<string, Set<string>>();
+  /** Extensions given to exactly one subscriber: a CUCM directory number, a FreeSWITCH user. */
+  private readonly byUniqueExtension = new Map<string, Subscriber>();
   /** Extension ranges and outside-line prefix of each PBX (config/dial-plan.yaml). */
   dialPlan: DialPlan = DialPlan.NONE;
 
@@ -48,6 +50,7 @@ export class SubscriberDirectory {
     private readonly platformAccounts: ReadonlySet<string> = new Set(),
     extensions: ReadonlyMap<string, readonly string[]> = new Map(),
   ) {
+    const sharedExtensions = new Set<string>();
     for (const s of subscribers) {
       this.byAccount.set(s.account, s);
       for (const n of s.numbers) this.byNumber.set(n, s);
@@ -55,6 +58,11 @@ export class SubscriberDirectory {
         let set = this.clientExtensions.get(s.clientId);
         if (set === undefined) this.clientExtensions.set(s.clientId, (set = new Set()));
         set.add(e);
+        if (sharedExtensions.has(e)) continue;
+        if (this.byUniqueExtension.has(e)) {
+          this.byUniqueExtension.delete(e);
+          sharedExtensions.add(e);
+        } else this.byUniqueExtension.set(e, s);
       }
     }
   }
@@ -64,9 +72,17 @@ export class SubscriberDirectory {
     return this.clientExtensions.get(clientId)?.has(dialled) ?? false;
   }
 
-  /** By account first; a CDR without an account (or with an unknown one) is matched on its caller number. */
+  /**
+   * By account first; a CDR without an account (or with an unknown one) is matched on its caller number,
+   * then on an extension (`extensions` column) that only one subscriber of the directory has.
+   */
   resolve(account: string, callerE164: string): Subscriber | undefined {
-    return this.byAccount.get(account) ?? (callerE164 === '' ? undefined : this.byNumber.get(callerE164));
+    return (
+      this.byAccount.get(account) ??
+      (callerE164 === '' ? undefined : this.byNumber.get(callerE164)) ??
+      this.byUniqueExtension.get(account) ??
+      this.byUniqueExtension.get(callerE164.replace(/^ext:/, ''))
+    );
   }
 
   /** Every number of a client's lines: what it may present as caller ID without further consent. */

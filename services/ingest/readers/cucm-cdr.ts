@@ -109,10 +109,10 @@ export async function* readCucmCdr(path: string, opts: CucmOptions = {}): AsyncG
       const leg = legOf(get);
       const redirecting = get('lastRedirectDn');
       const isGateway = (side: 'orig' | 'dest'): boolean => trunks.test(get(`${side}DeviceName`)) || /^[1-9]\d*$/.test(get(`${side}Span`));
-      const inbound = leg.leg === 'originating' && isGateway('orig');
       // A forwarding or transfer that stays inside the cluster is no forwarding: only one to a gateway leaves.
       const leaves = isGateway('dest');
       const legKind = leg.leg !== 'originating' && !leaves && CUCM_PHONES.test(get('destDeviceName')) ? 'originating' : leg.leg;
+      const inbound = legKind === 'originating' && isGateway('orig');
       const payerIsRedirector = legKind !== 'originating' && redirecting !== '';
       const record: SourceRecord = {
         source: path,
