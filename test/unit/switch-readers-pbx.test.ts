@@ -160,3 +160,70 @@ describe('Asterisk grouping stays linear', () => {
     expect(ms).toBeLessThan(8000);
   });
 });
+
+/** A month of ordinary traffic of the PBX, as its Asterisk would write it (21 columns, one linkedid per call). */
+function ordinaryMonth(): string {
+  let seed = 42;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const users = ['101', '102', '103', '112'];
+  const outside = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? `01426853${String(i).padStart(2, '0')}` : `06123456${String(i).padStart(2, '0')}`));
+  const rows: string[] = [];
+  let id = 0;
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const stamp = (day: number, s: number): string => `2026-02-${pad(day)} ${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;
+  const record = (src: string, dst: string, ctxName: string, chan: string, dchan: string, data: string, day: number, at: number, talk: number, linked: number): void => {
+    id++;
+    rows.push(
+      `"","${src}","${dst}","${ctxName}","""x"" <${src}>","${chan.startsWith('Local/') ? chan : `${chan}-${id.toString(16).padStart(8, '0')}`}","${dchan}","Dial","${data}","${stamp(day, at)}","${stamp(day, at + 5)}","${stamp(day, at + 5 + talk)}",${talk + 5},${talk},"ANSWERED","DOCUMENTATION","1770000000.${id}","","","1770000000.${linked}",${id}`,
+    );
+  };
+  for (let day = 2; day <= 27; day++) {
+    if ([7, 8, 14, 15, 21, 22].includes(day)) continue; // weekends
+    for (const user of users) {
+      for (let i = 0; i < 25; i++) {
+        const peer = users[(users.indexOf(user) + 1 + rand(3)) % 4]!;
+        const at = 8 * 3600 + rand(9 * 3600);
+        record(user, peer, 'from-internal', `PJSIP/${user}`, `PJSIP/${peer}-0000${pad(i)}`, `PJSIP/${peer},20`, day, at, 30 + rand(600), id + 1);
+      }
+      for (let i = 0; i < 8; i++) {
+        const n = outside[rand(outside.length)]!;
+        record(user, `0${n}`, 'from-internal', `PJSIP/${user}`, `PJSIP/ovh-0001${pad(i)}`, `PJSIP/${n}@ovh,60`, day, 8 * 3600 + rand(9 * 3600), 60 + rand(900), id + 1);
+      }
+    }
+    for (let i = 0; i < 6; i++) {
+      const at = 9 * 3600 + rand(8 * 3600);
+      const linked = id + 1;
+      record('0698112233', '0478000100', 'from-ovh', 'PJSIP/ovh', `Local/112@from-internal-${linked};1`, 'Local/112@from-internal/n,25', day, at, 120, linked);
+      record('0698112233', '112', 'from-internal', `Local/112@from-internal-${linked};2`, `PJSIP/112-${linked}`, 'PJSIP/112,,tr', day, at, 120, linked);
+    }
+  }
+  // A training morning: 101 holds 41 hours of internal conference calls, four at a time, then calls out.
+  for (let i = 0; i < 41; i++) record('101', '102', 'from-internal', 'PJSIP/101', `PJSIP/102-0002${pad(i)}`, 'PJSIP/102,20', 2 + Math.floor(i / 4), 7 * 3600, 3600, id + 1);
+  record('101', '00142685300', 'from-internal', 'PJSIP/101', 'PJSIP/ovh-00030000', 'PJSIP/0142685300@ovh,60', 27, 17 * 3600, 60, id + 1);
+  // A busy hour: 80 internal calls between 10:00 and 11:00 on the 16th.
+  for (let i = 0; i < 80; i++) record(users[i % 4]!, users[(i + 1) % 4]!, 'from-internal', `PJSIP/${users[i % 4]}`, `PJSIP/${users[(i + 1) % 4]}-0004${pad(i)}`, 'PJSIP/x,20', 16, 10 * 3600 + i * 40, 35, id + 1);
+  return rows.join('\n');
+}
+
+describe('a month of ordinary PBX traffic', () => {
+  it('raises no fraud or fair-use alert: internal calls count toward nothing, even 41 hours of them, four at a time', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pbx-month-')), 'Master.csv');
+    writeFileSync(file, ordinaryMonth());
+    const { records, rejects } = await collect(readExport(file, ASTERISK_OPTIONS));
+    expect(rejects).toEqual([]);
+    const { cdrs, rejects: refused } = normalizeAll(records);
+    expect(refused).toEqual([]);
+    const internal = cdrs.filter((c) => c.callee.startsWith('ext:'));
+    expect(internal).toHaveLength(20 * 4 * 25 + 41 + 80);
+    const { bill, alerts } = rate(cdrs);
+    expect(alerts).toEqual([]);
+    const reasons = new Map<string, number>();
+    for (const b of bill) reasons.set(b.split(' | ')[2]!, (reasons.get(b.split(' | ')[2]!) ?? 0) + 1);
+    expect(Object.fromEntries(reasons)).toEqual({ internal: internal.length, bundle: 20 * 4 * 8 + 1, inbound: 20 * 6 });
+    // Nothing is priced: the outbound call after 41 hours of internal calls is still in the bundle.
+    expect(bill.every((b) => b.endsWith('| 0.0000'))).toBe(true);
+  });
+});
