@@ -37,7 +37,7 @@ describe('cdr rate on real PBX exports', () => {
     ]);
     const internal = rated.filter((r) => r.destination_class === 'internal');
     expect(internal.map((r) => r.callee).sort()).toEqual(['ext:*97', 'ext:101', 'ext:102', 'ext:103', 'ext:103', 'ext:112', 'ext:600']);
-    expect(internal.every((r) => r.reason === 'internal' && r.amount === '0.0000' && r.explanation.includes('internal call'))).toBe(true);
+    expect(internal.every((r) => r.reason === 'internal' && r.amount === '0.0000' && r.explanation!.includes('internal call'))).toBe(true);
     expect(summary.byReason).toEqual({ internal: 7, bundle: 7, emergency: 1, inbound: 4, 'fair_use.forwarding': 2, out_of_plan_destination: 1, not_answered: 1 });
     expect(summary.totals).toEqual([{ client_id: 'C-PME', period: '2026-02', amount: '0.6567', currency: 'EUR' }]);
   });
@@ -53,7 +53,7 @@ describe('cdr rate on real PBX exports', () => {
       `${PBX}/cmr_NantesCluster_01_202602041000_1.txt`,
       `${PBX}/3cx-call-log.csv`,
     );
-    expect(rejected.map((r) => [r.source.split('/').pop(), r.line, r.reason])).toEqual([
+    expect(rejected.map((r) => [r.source!.split('/').pop(), r.line, r.reason])).toEqual([
       ['3cx-call-log.csv', '4', 'skipped_by_profile'],
       ['3cx-call-log.csv', '7', 'skipped_by_profile'],
       ['cmr_NantesCluster_01_202602041000_1.txt', '0', 'unknown_format'],
