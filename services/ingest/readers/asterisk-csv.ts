@@ -10,7 +10,7 @@
  * One call can leave several records: a Local channel leaves one record per half, a transfer starts
  * new records for the parties that stay. Records are grouped by linkedid (or, on versions without it,
  * by Local channel name and time) so that each leg is billed once and is marked forwarded or
- * transferred; see call-legs.ts for the rules. Who called, what the trunk was given and whether the
+ * transferred; see asterisk-legs.ts for the rules. Who called, what the trunk was given and whether the
  * call stayed inside the PBX come from the channels (asterisk-channels.ts).
  */
 import { Buffer } from 'node:buffer';
