@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { parsePhoneNumberFromString, type NumberType } from 'libphonenumber-js/max';
+import { isInternalParty } from './internal-party.js';
 
 export const DESTINATION_CLASSES = [
   'fr_fixed',
@@ -16,6 +17,7 @@ export const DESTINATION_CLASSES = [
   'fr_short',
   'fr_directory',
   'emergency',
+  'internal',
   'international',
   'unknown',
 ] as const;
@@ -56,7 +58,8 @@ const CACHE_LIMIT = 200_000;
 
 export class NumberingPlan {
   private readonly home: string;
-  private readonly homeCountry: string;
+  /** ISO 3166 code of the plan's own country: national numbers are read in it. */
+  readonly homeCountry: string;
   private readonly abroad = new Map<string, string>();
   private readonly classes: Map<string, DestinationClass>;
   private readonly classPrefixLengths: number[];
@@ -129,6 +132,7 @@ export class NumberingPlan {
   }
 
   private classifyUncached(callee: string): Destination {
+    if (isInternalParty(callee)) return dest('internal', '', 'other');
     if (!callee.startsWith('+')) return this.classifyShort(callee);
     if (callee.startsWith('+' + this.home)) return this.classifyHome(callee.slice(1 + this.home.length));
     return this.classifyAbroad(callee);

@@ -62,9 +62,9 @@ export interface RunSummary {
 const CHUNK = 25_000;
 
 export async function rateFiles(opts: RateFilesOptions): Promise<RunSummary> {
-  preflightOutDir(opts.outDir);
   const release = await lockDataDir(opts.dataDir, `cdr rate ${opts.files.join(' ')}`.slice(0, 200));
   try {
+    preflightOutDir(opts.outDir);
     let ledger: EmbeddedLedger;
     try {
       ledger = new EmbeddedLedger(openSqlite(opts.dataDir));

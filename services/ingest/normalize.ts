@@ -15,6 +15,8 @@ import {
   type Leg,
 } from '../core/cdr.js';
 import { InvalidNumber, type NumberingPlan } from '../core/numbering.js';
+import type { Subscriber } from '../core/cdr.js';
+import { DEFAULT_COUNTRY, readCallee, readCaller, toE164 } from './dialled-number.js';
 import type { SubscriberDirectory } from './subscriber-directory.js';
 import type { Reject, RejectReason, SourceRecord } from './source-record.js';
 
@@ -47,25 +49,29 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
     reject: { source: r.source, line: r.line, reason, detail, raw: r.raw },
   });
 
-  if (r.account === '' && r.caller === '') return fail('missing_field', 'account and caller are both empty: the call cannot be charged to anyone');
+  if (r.account === '' && r.caller === '') {
+    return fail('missing_field', 'account and caller are both empty: the call cannot be charged to anyone; give the switch an accountcode, or name the phone in the channel, or declare the caller number in subscribers.csv');
+  }
   if (r.callee === '') return fail('missing_callee', 'callee is empty');
 
+  // The subscriber first: its PBX's dial plan says how to read what was dialled.
+  const inbound = r.direction.toLowerCase() === 'in';
   let callee: string;
-  let caller = '';
+  let caller: string;
+  let subscriber: Subscriber | undefined;
   try {
-    callee = ctx.numbering.normalize(r.callee);
+    if (inbound) {
+      callee = toE164(r.callee, r.country ?? DEFAULT_COUNTRY, ctx.numbering);
+      subscriber = ctx.directory.resolve(r.account, callee);
+      caller = readCaller(r, subscriber, ctx.directory, ctx.numbering);
+    } else {
+      subscriber = ctx.directory.resolve(r.account, readCaller(r, undefined, ctx.directory, ctx.numbering));
+      caller = readCaller(r, subscriber, ctx.directory, ctx.numbering);
+      callee = readCallee(r, subscriber, ctx.directory, ctx.numbering);
+    }
   } catch (e) {
     if (e instanceof InvalidNumber) return fail('invalid_number', `callee: ${e.message}`);
     throw e;
-  }
-  if (r.caller !== '') {
-    try {
-      caller = ctx.numbering.normalize(r.caller);
-    } catch (e) {
-      // An unusable presented number is a caller-ID matter for the fraud desk, not a reason to lose the call.
-      if (!(e instanceof InvalidNumber)) throw e;
-      caller = r.caller;
-    }
   }
 
   const start = parseTimestamp(r.start, ctx.sourceZone);
@@ -85,8 +91,9 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
 
   const disposition = r.disposition === '' ? (answerMs === null ? 'no_answer' : 'answered') : DISPOSITION_WORDS[r.disposition.toLowerCase()];
   if (disposition === undefined) return fail('bad_field', `disposition "${r.disposition}" is not one of answered, no_answer, busy, failed, rejected`);
-  const direction = pick<Direction>(r.direction, DIRECTIONS, 'out');
-  if (direction === undefined) return fail('bad_field', `direction "${r.direction}" is not one of ${DIRECTIONS.join(', ')}`);
+  // `internal` is a word of the exports: the call is billed as the caller's, to an internal callee.
+  const direction = r.direction.toLowerCase() === 'internal' ? 'out' : pick<Direction>(r.direction, DIRECTIONS, 'out');
+  if (direction === undefined) return fail('bad_field', `direction "${r.direction}" is not one of ${DIRECTIONS.join(', ')}, internal`);
   const leg = pick<Leg>(r.leg, LEGS, 'originating');
   if (leg === undefined) return fail('bad_field', `leg "${r.leg}" is not one of ${LEGS.join(', ')}`);
   const forwardReason = r.forwardReason === '' ? null : pick<ForwardReason>(r.forwardReason, FORWARD_REASONS, 'unconditional');
@@ -106,10 +113,7 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
     if (answerMs === null) answerMs = endMs - billableSeconds * 1000;
   }
 
-  const subscriber = ctx.directory.resolve(r.account, caller);
-  if (subscriber === undefined) {
-    return fail('unknown_subscriber', `no subscriber for account "${r.account}"${caller ? ' nor for the caller number' : ''}; add it to subscribers.csv and rate the file again`);
-  }
+  if (subscriber === undefined) return fail('unknown_subscriber', unknownSubscriberAdvice(r.account, inbound ? callee : caller, inbound));
 
   const cdrId = r.cdrId !== '' ? r.cdrId : contentId(r.account, caller, callee, startMs, endMs, billableSeconds, direction, leg);
   return {
@@ -134,6 +138,19 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
       line: r.line,
     },
   };
+}
+
+function unknownSubscriberAdvice(account: string, number: string, inbound: boolean): string {
+  const which = inbound ? 'called number' : 'caller number';
+  const numberPart = number.startsWith('+') ? ` nor for the ${which} ${number}` : '';
+  const fix =
+    account !== ''
+      ? `add a row with account "${account}" to subscribers.csv${numberPart ? `, or list ${number} in the numbers column of the subscriber it belongs to` : ''}`
+      : numberPart
+        ? `list ${number} in the numbers column of the subscriber it belongs to in subscribers.csv`
+        : 'the export names no account: set the accountcode on the switch, or read the account from another field (--account-from)';
+  const trunk = account !== '' && !inbound ? `; if "${account}" is a trunk or gateway rather than a phone, the call came from the network: declare it with --trunk (or its context with --inbound-context)` : '';
+  return `no subscriber for account "${account}"${numberPart}; ${fix}, then rate the file again${trunk}`;
 }
 
 /** In the autumn overlap, a time after the start is read as its second occurrence if the first would precede the start. */

@@ -24,6 +24,18 @@ export interface SourceRecord {
   leg: string;
   forwardReason: string;
   device: string;
+  /**
+   * What the export itself says about where the call went: true, it stayed inside the PBX (to a phone,
+   * a ring group, voicemail); false, it left toward a trunk; absent, the export does not say, and the
+   * dial plan and the directory decide.
+   */
+  internal?: boolean;
+  /** The callee is the number the trunk was given (Asterisk lastdata), without an outside-line prefix to strip. */
+  calleeSent?: boolean;
+  /** The caller is a phone of the PBX: its number is an extension, not one presented to the network. */
+  callerInside?: boolean;
+  /** ISO 3166 country of national numbers written without a country code (`--country`, default FR). */
+  country?: string;
 }
 
 export const REJECT_REASONS = [
@@ -42,6 +54,7 @@ export const REJECT_REASONS = [
   'unknown_format',
   'unknown_plan',
   'cdr_id_conflict',
+  'skipped_by_profile',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
