@@ -55,7 +55,7 @@ export interface RunSummary {
 export async function rateFiles(opts: RateFilesOptions): Promise<RunSummary> {
   const { config } = opts;
   const sourceZone = new Zone(opts.sourceZone);
-  const ctx = { numbering: config.numbering, sourceZone, directory: config.directory };
+  const ctx = { numbering: config.numbering, sourceZone, directory: config.directory, limits: config.limits };
 
   // Opened first: PGlite's start is cheaper on a small heap, and a bad data directory fails before the reading.
   const store = new RatingStore(await openPglite(opts.dataDir));
@@ -138,7 +138,7 @@ async function readFiles(opts: RateFilesOptions, ctx: NormalizeContext): Promise
   const rejects: Reject[] = [];
   let read = 0;
   for (const file of opts.files) {
-    for await (const item of readExport(file, opts.read ?? {})) {
+    for await (const item of readExport(file, { ...opts.read, limits: opts.config.limits })) {
       read++;
       if (item.kind === 'reject') {
         rejects.push(item.reject);
