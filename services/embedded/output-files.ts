@@ -3,10 +3,9 @@
  * rejected.csv and summary.json. Invoicing and the fraud desk read these; columns only get added at
  * the end, never renamed or reordered.
  */
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Papa from 'papaparse';
+import { SafeCsvWriter, type CsvColumnKind } from '../csv/safe-csv.js';
 import type { Alert } from '../core/alert.js';
 import type { Zone } from '../core/calendar.js';
 import type { AdjustmentRow } from '../store/rating-store.js';
@@ -18,36 +17,35 @@ export const RATED_COLUMNS = [
   'caller_original',
 ] as const;
 export const ADJUSTMENT_COLUMNS = ['cdr_id', 'period', 'previous_amount', 'new_amount', 'delta', 'reason'] as const;
-export const REJECT_COLUMNS = ['source', 'line', 'reason', 'raw', 'detail'] as const;
+export const REJECT_COLUMNS = ['source', 'line', 'reason', 'raw', 'detail', 'raw_encoding'] as const;
 
 export type RatedCsvRow = Record<(typeof RATED_COLUMNS)[number], string>;
 
-/** Writes a CSV file in chunks so that a million rows never sit in one string. */
+/** Columns exempt from the formula rule for their own values (README "CSV safety"): E.164 numbers and signed amounts. */
+export const CSV_COLUMN_KINDS: Readonly<Record<string, CsvColumnKind>> = {
+  callee: 'phone',
+  caller: 'phone',
+  caller_original: 'phone',
+  amount: 'amount',
+  previous_amount: 'amount',
+  new_amount: 'amount',
+  delta: 'amount',
+};
+
+/** Writes a CSV file in chunks so that a million rows never sit in one string; every field goes through safe-csv. */
 export class CsvFile<Row extends Record<string, string>> {
-  private readonly out;
-  private buffer: Row[] = [];
+  private readonly out: SafeCsvWriter;
 
   constructor(path: string, private readonly columns: readonly (keyof Row & string)[]) {
-    this.out = createWriteStream(path, { encoding: 'utf8' });
-    this.out.write(columns.join(',') + '\n');
+    this.out = new SafeCsvWriter(path, columns, CSV_COLUMN_KINDS);
   }
 
-  async add(row: Row): Promise<void> {
-    this.buffer.push(row);
-    if (this.buffer.length >= 10_000) await this.flush();
+  add(row: Row): Promise<void> {
+    return this.out.write(this.columns.map((c) => row[c] ?? ''));
   }
 
-  private async flush(): Promise<void> {
-    if (this.buffer.length === 0) return;
-    const text = Papa.unparse(this.buffer, { columns: [...this.columns], header: false, newline: '\n' }) + '\n';
-    this.buffer = [];
-    if (!this.out.write(text)) await once(this.out, 'drain');
-  }
-
-  async close(): Promise<void> {
-    await this.flush();
-    this.out.end();
-    await once(this.out, 'finish');
+  close(): Promise<void> {
+    return this.out.close();
   }
 }
 
@@ -69,7 +67,7 @@ export async function writeAdjustments(outDir: string, rows: AdjustmentRow[]): P
 
 export async function writeRejects(outDir: string, rejects: Reject[]): Promise<void> {
   const file = new CsvFile<Record<(typeof REJECT_COLUMNS)[number], string>>(join(outDir, 'rejected.csv'), REJECT_COLUMNS);
-  for (const r of rejects) await file.add({ source: r.source, line: String(r.line), reason: r.reason, raw: r.raw, detail: r.detail });
+  for (const r of rejects) await file.add({ source: r.source, line: String(r.line), reason: r.reason, raw: r.raw, detail: r.detail, raw_encoding: r.rawEncoding ?? '' });
   await file.close();
 }
 
