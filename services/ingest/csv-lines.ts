@@ -13,7 +13,7 @@
  */
 import Papa from 'papaparse';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './input-limits.js';
-import { OVERSIZE_HEAD_BYTES, frameLines, lineProblem, storableRaw, type FramedLine } from './line-bytes.js';
+import { OVERSIZE_HEAD_BYTES, cleanText, frameLines, lineProblem, storableRaw, type FramedLine } from './line-bytes.js';
 import type { ReadItem } from './source-record.js';
 
 export interface CsvLine {
@@ -57,14 +57,13 @@ function screenLine(f: FramedLine, delimiter: string, limits: IngestLimits): Csv
       `the line is ${f.oversize.length} bytes, over the limit of ${limits.maxLineBytes} (max_line_bytes in config/ingest.yaml); ` +
       `it starts at byte ${f.offset} of the file and only its first ${OVERSIZE_HEAD_BYTES} bytes are kept here: check the export ` +
       `(a file with CR-only line ends, or a runaway field) and rate it again`;
-    const kept = storableRaw(f.bytes.subarray(0, OVERSIZE_HEAD_BYTES), delimiter);
+    const kept = storableRaw(f.bytes.subarray(0, OVERSIZE_HEAD_BYTES));
     return { line: f.line, raw: kept.raw, fields: null, refused: { reason: 'too_large', detail, ...(kept.rawEncoding ? { rawEncoding: kept.rawEncoding } : {}) } };
   }
-  const problem = lineProblem(f.bytes, delimiter);
-  if (problem !== null) {
-    return { line: f.line, raw: f.bytes.toString('base64'), fields: null, refused: { reason: 'bad_encoding', detail: `${problem}; the line is kept in base64 (raw_encoding base64)`, rawEncoding: 'base64' } };
-  }
-  return { line: f.line, text: f.bytes.toString('utf8') };
+  const text = cleanText(f.bytes);
+  if (text !== null) return { line: f.line, text };
+  const problem = lineProblem(f.bytes, delimiter) ?? 'not clean text';
+  return { line: f.line, raw: f.bytes.toString('base64'), fields: null, refused: { reason: 'bad_encoding', detail: `${problem}; the line is kept in base64 (raw_encoding base64)`, rawEncoding: 'base64' } };
 }
 
 function parseBatch(items: (CsvLine | { line: number; text: string })[], delimiter: string, limits: IngestLimits): CsvLine[] {

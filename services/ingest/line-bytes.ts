@@ -66,6 +66,16 @@ export async function* frameLines(path: string, maxLineBytes: number): AsyncGene
   }
 }
 
+/** C0 controls except TAB (a delimiter some exports use), and DEL. */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/** The line's text when it is clean (well-formed UTF-8, no control character), else null: the fast path. */
+export function cleanText(bytes: Buffer): string | null {
+  if (!isUtf8(bytes)) return null;
+  const text = bytes.toString('utf8');
+  return CONTROL.test(text) ? null : text;
+}
+
 /** Why `bytes` is not a line of text we read, or null when it is. */
 export function lineProblem(bytes: Buffer, delimiter: string): string | null {
   if (!isUtf8(bytes)) {
@@ -82,11 +92,11 @@ export function lineProblem(bytes: Buffer, delimiter: string): string | null {
 }
 
 /** The line as it may be stored and shown: text when it is clean text, else base64 of its bytes. */
-export function storableRaw(bytes: Buffer, delimiter = ','): { raw: string; rawEncoding?: 'base64' } {
-  return lineProblem(bytes, delimiter) === null ? { raw: bytes.toString('utf8') } : { raw: bytes.toString('base64'), rawEncoding: 'base64' };
+export function storableRaw(bytes: Buffer): { raw: string; rawEncoding?: 'base64' } {
+  const text = cleanText(bytes);
+  return text !== null ? { raw: text } : { raw: bytes.toString('base64'), rawEncoding: 'base64' };
 }
 
-/** C0 controls except TAB (a delimiter some exports use), and DEL. */
 function firstControlByte(bytes: Buffer): number {
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
