@@ -183,3 +183,26 @@ describe('values', () => {
     expect(rejected(all[0]!).reason).toBe('bad_time');
   });
 });
+
+describe('subscriber directory ids', () => {
+  const HEAD = 'account,client_id,site_id,user_id,plan_id,line_type,channels,automated,numbers\n';
+  const load = (rows: string) => () => SubscriberDirectory.load(file('subscribers.csv', HEAD + rows), numbering);
+
+  it('accepts letters of any script, digits, . _ @ : - / and an account that is an E.164 number', () => {
+    const d = load('+33612345678,C-1,S.1,josé@pbx:5060,technicophone_centrex,centrex_user,1,false,\nsip/acc_2,C-1,S-1,U/2,technicophone_centrex,centrex_user,1,false,\n')();
+    expect(d.all.map((s) => s.account)).toEqual(['+33612345678', 'sip/acc_2']);
+  });
+
+  it.each([
+    ['account', '=cmd|/c calc,C-1,S-1,U-1,technicophone_centrex,centrex_user,1,false,', /line 3, field account: account "=cmd\|\/c calc" holds a character an id may not hold/],
+    ['client_id', 'acc-1,"=HYPERLINK(""http://x"")",S-1,U-1,technicophone_centrex,centrex_user,1,false,', /field client_id: client_id "=HYPERLINK\("http:\/\/x"\)"/],
+    ['site_id', 'acc-1,C-1,-S1,U-1,technicophone_centrex,centrex_user,1,false,', /field site_id/],
+    ['user_id', 'acc-1,C-1,S-1,@U1,technicophone_centrex,centrex_user,1,false,', /field user_id/],
+    ['plan_id', 'acc-1,C-1,S-1,U-1,plan|x,centrex_user,1,false,', /field plan_id/],
+    ['a control character', 'acc\u00071,C-1,S-1,U-1,technicophone_centrex,centrex_user,1,false,', /account "acc\\x071"/],
+    ['a client id starting with +', 'acc-1,+C1,S-1,U-1,technicophone_centrex,centrex_user,1,false,', /field client_id/],
+  ])('refuses %s outside the character set, naming the file, line and field', (_what, rows, message) => {
+    expect(load(`acc-0,C-0,S-0,U-0,technicophone_centrex,centrex_user,1,false,\n${rows}\n`)).toThrow(message);
+    expect(load(`acc-0,C-0,S-0,U-0,technicophone_centrex,centrex_user,1,false,\n${rows}\n`)).toThrow(/subscribers\.csv/);
+  });
+});
