@@ -33,8 +33,9 @@ bench: build
 # is kept under test/fixtures/fuzz/, which the fuzz test of `make test` replays from then on. No broker needed.
 FUZZ_RUNS ?= 5000
 FUZZ_SEED ?= $(shell date +%s)
+FUZZ_RATE_RUNS ?= 10
 fuzz: build
-	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SEED=$(FUZZ_SEED) FUZZ_KEEP=1 npx vitest run test/unit/fuzz-readers.test.ts
+	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SEED=$(FUZZ_SEED) FUZZ_RATE_RUNS=$(FUZZ_RATE_RUNS) FUZZ_KEEP=1 npx vitest run test/unit/fuzz-readers.test.ts
 
 clean:
 	rm -rf dist out .cdr-data bench/work

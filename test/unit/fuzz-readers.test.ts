@@ -18,6 +18,8 @@ import { tempDir } from '../support/tmp.js';
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
 const KEEP = process.env.FUZZ_KEEP === '1';
+/** Full `cdr rate` runs, each on one file per format of several mutated exports and the hostile lines. */
+const RATE_RUNS = Number(process.env.FUZZ_RATE_RUNS ?? 1);
 const CAMPAIGN_TIMEOUT = Math.max(60_000, RUNS * 1000);
 const dir = tempDir();
 
@@ -60,34 +62,48 @@ describe('fuzzing the readers', () => {
     expect(await check({ format, bytes: readFileSync(join(FUZZ_FIXTURES, name)) })).toBeNull();
   });
 
-  it('rates mutated exports of every format in one cdr rate run: read = rated + rejected + duplicates, outputs parse back', async () => {
-    const files: string[] = [];
-    for (const format of FUZZ_FORMATS) {
-      // Several inputs of one format, concatenated after the first one's header lines: many bad lines in one file.
-      const inputs = fc.sample(fuzzInput.filter((i) => i.format.name === format.name), { numRuns: 3, seed: SEED + 2 });
-      const bodies = inputs.map((i, k) => (k === 0 ? i.bytes : dropLines(i.bytes, format.fixedLines)));
-      bodies.push(...hostileLines(format));
-      const path = dir(`fuzz-${format.name}.csv`);
-      writeFileSync(path, Buffer.concat(bodies.flatMap((b) => [b, Buffer.from('\n')])));
-      files.push(path);
+  it(`rates mutated exports of every format in ${RATE_RUNS} cdr rate run(s): read = rated + rejected + duplicates, outputs parse back`, async () => {
+    const totals = { read: 0, rated: 0, rejected: 0, duplicates: 0 };
+    for (let run = 0; run < RATE_RUNS; run++) {
+      const s = await rateRun(SEED + 2 + run);
+      totals.read += s.read;
+      totals.rated += s.rated;
+      totals.rejected += s.rejected.total;
+      totals.duplicates += s.duplicates;
     }
-    const subscribers = dir('subscribers.csv', 'account,client_id,site_id,user_id,plan_id,line_type,channels,automated,numbers\n' + FUZZ_SUBSCRIBERS.map((s) => `${s.account},${s.clientId},${s.siteId},${s.userId},${s.planId},${s.lineType},1,false,${s.numbers[0]}`).join('\n') + '\n');
-    const out = join(dir(), 'out');
-    const base = loadConfig('config', subscribers);
-    const summary = await rateFiles({
-      config: base, dataDir: join(dir(), 'state'), outDir: out, sourceZone: 'Europe/Paris', files,
-      read: { freeswitchTemplate: FUZZ_FORMATS.find((f) => f.name === 'freeswitch')!.options.freeswitchTemplate },
-    });
-    expect(summary.read).toBeGreaterThan(0);
-    expect(summary.rated + summary.rejected.total + summary.duplicates).toBe(summary.read);
-    for (const f of ['rated.csv', 'rejected.csv']) {
-      const parsed = Papa.parse<string[]>(readFileSync(join(out, f), 'utf8'), { skipEmptyLines: true });
-      expect(parsed.errors, f).toEqual([]);
-    }
-    const rejected = Papa.parse<string[]>(readFileSync(join(out, 'rejected.csv'), 'utf8'), { skipEmptyLines: true }).data;
-    expect(rejected.length - 1).toBe(summary.rejected.total);
-  }, 60_000);
+    console.log(`fuzz: ${RATE_RUNS} cdr rate run(s): ${totals.read} records read = ${totals.rated} rated + ${totals.rejected} rejected + ${totals.duplicates} duplicates`);
+    expect(totals.rated + totals.rejected + totals.duplicates).toBe(totals.read);
+  }, 60_000 * RATE_RUNS);
 });
+
+async function rateRun(seed: number) {
+  const files: string[] = [];
+  for (const format of FUZZ_FORMATS) {
+    // Several inputs of one format, concatenated after the first one's header lines: many bad lines in one file.
+    const inputs = fc.sample(fuzzInput.filter((i) => i.format.name === format.name), { numRuns: 3, seed });
+    const bodies = inputs.map((i, k) => (k === 0 ? i.bytes : dropLines(i.bytes, format.fixedLines)));
+    bodies.push(...hostileLines(format));
+    const path = dir(`fuzz-${format.name}.csv`);
+    writeFileSync(path, Buffer.concat(bodies.flatMap((b) => [b, Buffer.from('\n')])));
+    files.push(path);
+  }
+  const subscribers = dir('subscribers.csv', 'account,client_id,site_id,user_id,plan_id,line_type,channels,automated,numbers\n' + FUZZ_SUBSCRIBERS.map((s) => `${s.account},${s.clientId},${s.siteId},${s.userId},${s.planId},${s.lineType},1,false,${s.numbers[0]}`).join('\n') + '\n');
+  const out = join(dir(), 'out');
+  const base = loadConfig('config', subscribers);
+  const summary = await rateFiles({
+    config: base, dataDir: join(dir(), 'state'), outDir: out, sourceZone: 'Europe/Paris', files,
+    read: { freeswitchTemplate: FUZZ_FORMATS.find((f) => f.name === 'freeswitch')!.options.freeswitchTemplate },
+  });
+  expect(summary.read).toBeGreaterThan(0);
+  expect(summary.rated + summary.rejected.total + summary.duplicates).toBe(summary.read);
+  for (const f of ['rated.csv', 'rejected.csv']) {
+    const parsed = Papa.parse<string[]>(readFileSync(join(out, f), 'utf8'), { skipEmptyLines: true });
+    expect(parsed.errors, f).toEqual([]);
+  }
+  const rejected = Papa.parse<string[]>(readFileSync(join(out, 'rejected.csv'), 'utf8'), { skipEmptyLines: true }).data;
+  expect(rejected.length - 1).toBe(summary.rejected.total);
+  return summary;
+}
 
 /**
  * What made whole runs fail before (issue 12), on a valid line of each format: a NUL byte, invalid
