@@ -32,7 +32,9 @@ export async function* frameLines(path: string, maxLineBytes: number): AsyncGene
     let bytes: Buffer = head ?? (parts.length === 1 ? parts[0]! : Buffer.concat(parts, length));
     if (head === null && bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
     if (lineNo === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
-    const framed: FramedLine = head === null ? { line: lineNo, offset: lineStart, bytes } : { line: lineNo, offset: lineStart, bytes, oversize: { length } };
+    // The slack byte kept for a CR is not a byte more for the line itself.
+    if (head === null && bytes.length > maxLineBytes) head = bytes.subarray(0, OVERSIZE_HEAD_BYTES);
+    const framed: FramedLine = head === null ? { line: lineNo, offset: lineStart, bytes } : { line: lineNo, offset: lineStart, bytes: head, oversize: { length } };
     parts = [];
     length = 0;
     head = null;

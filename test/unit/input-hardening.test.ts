@@ -117,6 +117,15 @@ describe('sizes', () => {
     expect(lines[2]!.detail).toContain(`starts at byte ${HEADER.length + 1 + row('x-1').length + 1} of the file`);
   });
 
+  it('reads a line of exactly max_line_bytes, with or without its CR, and rejects one byte more', async () => {
+    const limits = ingestLimits({ max_line_bytes: 1024 });
+    const line = (n: number) => row('x-1', { account: 'a'.repeat(n - row('x-1', { account: '' }).length) });
+    const path = writeTo(`${HEADER}\n${line(1024)}\n${line(1024)}\r\n${line(1025)}\n${line(1025)}\r\n`);
+    const seen: string[] = [];
+    for await (const batch of readCsvLines(path, ',', limits)) for (const l of batch.slice(l0(batch))) seen.push(l.refused?.reason ?? String(Buffer.byteLength(l.raw)));
+    expect(seen).toEqual(['1024', '1024', 'too_large', 'too_large']);
+  });
+
   it('rejects a field over max_field_bytes (4096 by default): 4096 bytes pass, 4097 do not', async () => {
     const all = await normalized(`${HEADER}\n${row('x-1', { account: 'é'.repeat(2048) })}\n${row('x-2', { account: 'a'.repeat(4097) })}\n`);
     // 2048 × "é" is 4096 bytes: read (the account is unknown, the caller's number finds the subscriber).
@@ -136,6 +145,9 @@ describe('sizes', () => {
     expect(all.map((n) => (n.ok ? 'rated' : n.reject.reason))).toEqual(['rated', 'too_large', 'too_large']);
   });
 });
+
+/** Index of the first data line in the first batch (the header is line 1). */
+const l0 = (batch: { line: number }[]) => (batch[0]?.line === 1 ? 1 : 0);
 
 describe('values', () => {
   const reasons = async (...rows: string[]) => (await normalized(`${HEADER}\n${rows.join('\n')}\n`)).map((n) => (n.ok ? 'rated' : `${n.reject.reason}: ${n.reject.detail}`));
