@@ -2,7 +2,7 @@
  * Reader of the project's canonical CSV: a header row naming the columns below (any order, extra
  * columns ignored), then one call per line. The columns are documented in the README.
  */
-import { readCsvLines, refusedItem } from './csv-lines.js';
+import { readCsvLines, refusedHeaderItem, refusedItem } from './csv-lines.js';
 import type { IngestLimits } from './input-limits.js';
 import type { ReadItem, SourceRecord } from './source-record.js';
 
@@ -34,8 +34,11 @@ export async function* readCanonicalCsv(path: string, opts: { limits?: IngestLim
       const { line, raw, fields, error } = l;
       if (raw.trim() === '') continue; // blank lines carry no call
       if (l.refused) {
+        if (!sawHeader) {
+          yield refusedHeaderItem(path, l);
+          return;
+        }
         yield refusedItem(path, l);
-        if (!sawHeader) return; // without its header no line of the file can be read
         continue;
       }
       if (!sawHeader) {

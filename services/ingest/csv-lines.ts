@@ -51,6 +51,13 @@ export function refusedItem(source: string, l: CsvLine): ReadItem {
   return { kind: 'reject', reject: { source, line: l.line, reason: r.reason, detail: r.detail, raw: l.raw, ...(r.rawEncoding ? { rawEncoding: r.rawEncoding } : {}) } };
 }
 
+/** A refused header line: without it no line of the file can be read, so the file is this one reject. */
+export function refusedHeaderItem(source: string, l: CsvLine): ReadItem {
+  const r = l.refused!;
+  const detail = `the header line cannot be read (${r.reason}): ${r.detail}; no line of the file is read until the header is fixed`;
+  return { kind: 'reject', reject: { source, line: l.line, reason: 'bad_header', detail, raw: l.raw, ...(r.rawEncoding ? { rawEncoding: r.rawEncoding } : {}) } };
+}
+
 function screenLine(f: FramedLine, delimiter: string, limits: IngestLimits): CsvLine | { line: number; text: string } {
   if (f.oversize !== undefined) {
     const detail =

@@ -3,12 +3,13 @@
  * documentation), mutated line by line with fast-check, read and normalised as a run reads them. An
  * input fails when reading throws, hangs, or leaves a line accounted for by nothing (neither a record,
  * nor a reject, nor a whole-file reject). Failing inputs are kept under test/fixtures/fuzz/ as
- * `<format>-<hash>.bin` and replayed by the fuzz test ever after.
+ * `<format>-<hash>.bin.gz` (gzip: a 1 MB field is a few bytes) and replayed by the fuzz test ever after.
  */
 import { Buffer, isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { Zone } from '../../services/core/calendar.js';
@@ -94,15 +95,21 @@ export interface FuzzInput {
   bytes: Buffer;
 }
 
-/** A seed export with one to four of its data lines mutated, each by one to three mutations. */
+/**
+ * A seed export with one to four of its lines mutated, each by one to three mutations; one edit in ten
+ * may hit the header lines too (the file is then one whole-file reject, or still read).
+ */
 export const fuzzInput: fc.Arbitrary<FuzzInput> = fc
-  .tuple(fc.constantFrom(...FUZZ_FORMATS), fc.array(fc.tuple(fc.nat(), fc.array(mutation, { minLength: 1, maxLength: 3 })), { minLength: 1, maxLength: 4 }))
+  .tuple(
+    fc.constantFrom(...FUZZ_FORMATS),
+    fc.array(fc.tuple(fc.nat(), fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.integer({ min: 0, max: 9 })), { minLength: 1, maxLength: 4 }),
+  )
   .map(([format, edits]) => {
     const lines = splitBytes(format.seed, 0x0a);
     const data = lines.length - format.fixedLines;
-    for (const [i, ms] of edits) {
+    for (const [i, ms, anywhere] of edits) {
       if (data <= 0) break;
-      const k = format.fixedLines + (i % data);
+      const k = anywhere === 0 ? i % lines.length : format.fixedLines + (i % data);
       lines[k] = ms.reduce((l, m) => m(l, format.delimiter), lines[k]!);
     }
     return { format, bytes: joinBytes(lines, 0x0a) };
@@ -175,12 +182,24 @@ function dataLines(input: FuzzInput): { line: number; text: string }[] {
   return out;
 }
 
-/** Keeps a failing input where the fuzz test replays it: `<format>-<sha256 prefix>.bin`. */
+/** Keeps a failing input where the fuzz test replays it: `<format>-<sha256 prefix>.bin.gz`. */
 export function keepFailingInput(input: FuzzInput): string {
   mkdirSync(FUZZ_FIXTURES, { recursive: true });
-  const path = join(FUZZ_FIXTURES, `${input.format.name}-${createHash('sha256').update(input.bytes).digest('hex').slice(0, 16)}.bin`);
-  writeFileSync(path, input.bytes);
+  const path = join(FUZZ_FIXTURES, `${input.format.name}-${createHash('sha256').update(input.bytes).digest('hex').slice(0, 16)}.bin.gz`);
+  writeFileSync(path, gzipSync(input.bytes));
   return path;
+}
+
+/** The inputs kept by `keepFailingInput`, by file name. */
+export function keptInputs(): { name: string; input: FuzzInput }[] {
+  if (!existsSync(FUZZ_FIXTURES)) return [];
+  return readdirSync(FUZZ_FIXTURES)
+    .filter((f) => f.endsWith('.bin.gz'))
+    .map((name) => {
+      const format = FUZZ_FORMATS.find((f) => name.startsWith(`${f.name}-`));
+      if (format === undefined) throw new Error(`${FUZZ_FIXTURES}/${name}: the name must start with a format (${FUZZ_FORMATS.map((f) => f.name).join(', ')})`);
+      return { name, input: { format, bytes: gunzipSync(readFileSync(join(FUZZ_FIXTURES, name))) } };
+    });
 }
 
 export function splitBytes(buf: Buffer, byte: number): Buffer[] {

@@ -5,14 +5,14 @@
  * line is accounted for. `make fuzz` runs the same with FUZZ_RUNS inputs and keeps each failing one
  * under test/fixtures/fuzz/, which this file replays on every run.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import Papa from 'papaparse';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../services/config/load-config.js';
 import { rateFiles } from '../../services/embedded/rate-files.js';
-import { FUZZ_FIXTURES, FUZZ_FORMATS, FUZZ_SUBSCRIBERS, fuzzInput, keepFailingInput, runFuzzInput, splitBytes, type FuzzInput } from '../support/fuzz.js';
+import { FUZZ_FORMATS, FUZZ_SUBSCRIBERS, fuzzInput, keepFailingInput, keptInputs, runFuzzInput, splitBytes, type FuzzInput } from '../support/fuzz.js';
 import { tempDir } from '../support/tmp.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
@@ -55,11 +55,9 @@ describe('fuzzing the readers', () => {
     expect(failures).toEqual([]);
   }, CAMPAIGN_TIMEOUT);
 
-  const kept = existsSync(FUZZ_FIXTURES) ? readdirSync(FUZZ_FIXTURES).filter((f) => f.endsWith('.bin')) : [];
-  it.runIf(kept.length > 0).each(kept)('replays the kept failing input %s', async (name) => {
-    const format = FUZZ_FORMATS.find((f) => name.startsWith(`${f.name}-`));
-    if (format === undefined) throw new Error(`${name}: the file name must start with a format (${FUZZ_FORMATS.map((f) => f.name).join(', ')})`);
-    expect(await check({ format, bytes: readFileSync(join(FUZZ_FIXTURES, name)) })).toBeNull();
+  const kept = keptInputs();
+  it.runIf(kept.length > 0).each(kept)('replays the kept failing input $name', async ({ input }) => {
+    expect(await check(input)).toBeNull();
   });
 
   it(`rates mutated exports of every format in ${RATE_RUNS} cdr rate run(s): read = rated + rejected + duplicates, outputs parse back`, async () => {

@@ -8,7 +8,7 @@
  * redirecting number) and three for a transfer (original call, consultation, and the final call
  * flagged joinOnBehalfOf = Transfer); the reader marks legs from those fields, see legOf.
  */
-import { readCsvLines, refusedItem } from '../csv-lines.js';
+import { readCsvLines, refusedHeaderItem, refusedItem } from '../csv-lines.js';
 import { epochSecondsToIso } from '../epoch-time.js';
 import type { IngestLimits } from '../input-limits.js';
 import type { ReadItem, SourceRecord } from '../source-record.js';
@@ -51,8 +51,11 @@ export async function* readCucmCdr(path: string, opts: CucmOptions = {}): AsyncG
       const { line, raw, fields, error } = l;
       if (raw.trim() === '') continue;
       if (l.refused) {
+        if (index === null) {
+          yield refusedHeaderItem(path, l);
+          return;
+        }
         yield refusedItem(path, l);
-        if (index === null) return; // without its header no line of the file can be read
         lookForTypes = false;
         continue;
       }

@@ -10,7 +10,7 @@ import { Zone } from '../../core/calendar.js';
 import { DIRECTIONS, DISPOSITIONS, FORWARD_REASONS, LEGS } from '../../core/cdr.js';
 import { loadYamlFile } from '../../config/yaml-file.js';
 import { CANONICAL_COLUMNS } from '../canonical-csv.js';
-import { readCsvLines, refusedItem } from '../csv-lines.js';
+import { readCsvLines, refusedHeaderItem, refusedItem } from '../csv-lines.js';
 import { epochSecondsToIso } from '../epoch-time.js';
 import type { IngestLimits } from '../input-limits.js';
 import type { ReadItem, SourceRecord } from '../source-record.js';
@@ -214,8 +214,11 @@ export async function* readMappingProfile(path: string, opts: { profile: Mapping
       if (line <= p.skip_lines || raw.trim() === '') continue;
       if (l.refused) {
         sawRecordOrHeader = true;
+        if (index === null) {
+          yield refusedHeaderItem(path, l);
+          return;
+        }
         yield refusedItem(path, l);
-        if (index === null) return; // without its header no line of the file can be read
         continue;
       }
       if (index === null) {
