@@ -92,6 +92,16 @@ describe('bytes that are not text', () => {
     expect(rejected(all[1]!).detail).toMatch(/carriage return/);
   });
 
+  it('makes a file whose header is not clean text one bad_header reject, its bytes kept', async () => {
+    const header = Buffer.concat([Buffer.from(HEADER.slice(0, 10)), Buffer.from([0xff]), Buffer.from(HEADER.slice(10))]);
+    const all = await normalized(Buffer.concat([header, Buffer.from(`\n${row('x-1')}\n${row('x-2')}\n`)]), { format: 'canonical' });
+    expect(all).toHaveLength(1);
+    const r = rejected(all[0]!);
+    expect([r.line, r.reason, r.rawEncoding]).toEqual([1, 'bad_header', 'base64']);
+    expect(r.detail).toMatch(/^the header line cannot be read \(bad_encoding\): invalid UTF-8 at byte 11 .* no line of the file is read until the header is fixed$/);
+    expect(Buffer.from(r.raw, 'base64').equals(header)).toBe(true);
+  });
+
   it('rejects a NUL-padded line in every switch format', async () => {
     const padded = (line: string) => Buffer.concat([Buffer.alloc(64), Buffer.from(line + '\n')]);
     const asterisk = await collect(readExport(writeTo(Buffer.concat([Buffer.from(ASTERISK + '\n'), padded(ASTERISK.replace('1709366400.1', '1709366400.2'))]))));
