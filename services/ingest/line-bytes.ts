@@ -87,8 +87,10 @@ export function lineProblem(bytes: Buffer, delimiter: string): string | null {
   const control = firstControlByte(bytes);
   if (control >= 0) {
     const b = bytes[control]!;
-    const name = b === 0 ? 'NUL byte (0x00)' : b === 0x0d ? 'carriage return (0x0D) inside the line' : `control byte 0x${b.toString(16).padStart(2, '0').toUpperCase()}`;
-    return `${name} at byte ${control + 1} of the line (${columnAt(bytes, control, delimiter)}): a record never holds one (a file padded after a crash, or a corrupted copy); fix or drop the line and rate it again`;
+    const at = `at byte ${control + 1} of the line (${columnAt(bytes, control, delimiter)})`;
+    if (b === 0x0d) return `carriage return (0x0D) inside the line ${at}: lines end with LF or CRLF (a file with CR-only line ends must be converted, e.g. tr '\\r' '\\n')`;
+    const name = b === 0 ? 'NUL byte (0x00)' : `control byte 0x${b.toString(16).padStart(2, '0').toUpperCase()}`;
+    return `${name} ${at}: a record never holds one (a file padded after a crash, or a corrupted copy); fix or drop the line and rate it again`;
   }
   return null;
 }
