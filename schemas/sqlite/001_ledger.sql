@@ -129,6 +129,8 @@ CREATE TABLE IF NOT EXISTS rejected_record (
   reason          TEXT NOT NULL,
   detail          TEXT NOT NULL,
   raw             TEXT NOT NULL,
+  -- '' when raw is the record's text; 'base64' when the bytes were not clean text (bad_encoding).
+  raw_encoding    TEXT NOT NULL DEFAULT '',
   run_id          INTEGER,
   seen_at         INTEGER NOT NULL,
   PRIMARY KEY (source_checksum, line)

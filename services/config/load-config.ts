@@ -1,7 +1,7 @@
 /**
- * Loads a configuration directory: numbering.yaml, plans/*.yaml, tariffs/*.yaml, subscribers.csv and,
- * when present, dial-plan.yaml (the customer PBXs' extensions and outside-line prefixes; the one beside the
- * subscribers file wins).
+ * Loads a configuration directory: numbering.yaml, plans/*.yaml, tariffs/*.yaml, subscribers.csv, fraud.yaml,
+ * ingest.yaml (input limits; optional) and, when present, dial-plan.yaml (the customer PBXs' extensions and
+ * outside-line prefixes; the one beside the subscribers file wins).
  * Everything is validated here, once; the rest of the code trusts the types.
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { planSchema, type Plan } from '../core/plan.js';
 import { Tariff, tariffSchema } from '../core/tariff.js';
 import { fraudConfigSchema, type FraudConfig } from '../core/fraud/fraud-config.js';
 import { DialPlan } from '../ingest/dial-plan.js';
+import { loadIngestLimits, type IngestLimits } from '../ingest/input-limits.js';
 import { SubscriberDirectory } from '../ingest/subscriber-directory.js';
 import { ConfigError } from './config-error.js';
 import { loadYamlFile } from './yaml-file.js';
@@ -23,6 +24,8 @@ export interface Config {
   tariffs: Map<string, Tariff>;
   directory: SubscriberDirectory;
   fraud: FraudConfig;
+  /** What one input record may hold (config/ingest.yaml). */
+  limits: IngestLimits;
 }
 
 /** `subscribersFile` replaces the directory's subscribers.csv (a generated workload brings its own). */
@@ -62,7 +65,7 @@ export function loadConfig(dir: string, subscribersFile = join(dir, 'subscribers
     }
   });
   const fraud = loadYamlFile(join(dir, 'fraud.yaml'), fraudConfigSchema);
-  return { dir, numbering, plans, tariffs, directory, fraud };
+  return { dir, numbering, plans, tariffs, directory, fraud, limits: loadIngestLimits(dir) };
 }
 
 function yamlFiles(dir: string): string[] {

@@ -12,9 +12,20 @@ export const DESTINATION_CLASSES = [
   'fr_mobile',
   'fr_drom_fixed',
   'fr_drom_mobile',
+  /** 08 SVA not otherwise told apart (083–088). */
   'fr_special',
+  /** 0800–0805: free to the caller (ARCEP « numéro vert »). */
+  'fr_freephone',
+  /** 0806–0809: SVA at the price of an ordinary call. */
+  'fr_special_normal',
+  /** 081, 082 (but 0825): shared-cost SVA. */
+  'fr_shared_cost',
+  /** 089 and 0825: premium rate (« tarification majorée »). */
   'fr_premium',
+  /** 3BPQ with B = 2–9, and 1XY short numbers: paid. */
   'fr_short',
+  /** 30PQ and 31PQ: free to the caller. */
+  'fr_short_free',
   'fr_directory',
   'emergency',
   'internal',

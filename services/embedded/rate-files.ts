@@ -110,7 +110,7 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
     ratingState: ledger,
     fraudState: ledger,
   });
-  const ctx: NormalizeContext = { numbering: config.numbering, sourceZone, directory: config.directory };
+  const ctx: NormalizeContext = { numbering: config.numbering, sourceZone, directory: config.directory, limits: config.limits };
   const counts = new RunCounts();
   const touched = new Map<string, { clientId: string; period: string }>();
   const checksums = new Map<string, string>();
@@ -166,7 +166,7 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
     const checksum = await checksumOf(file).catch(() => `unreadable:${file}`);
     checksums.set(file, checksum);
     if (ledger.hasRejects(checksum)) replayable.set(file, checksum);
-    for await (const item of readExport(file, opts.read ?? {})) {
+    for await (const item of readExport(file, { ...opts.read, limits: config.limits })) {
       counts.read++;
       faultPoint('read');
       if (item.kind === 'reject') rejects.push(item.reject);

@@ -17,6 +17,7 @@ import {
 import { InvalidNumber, type NumberingPlan } from '../core/numbering.js';
 import type { Subscriber } from '../core/cdr.js';
 import { DEFAULT_COUNTRY, readCallee, readCaller, toE164 } from './dialled-number.js';
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './input-limits.js';
 import type { SubscriberDirectory } from './subscriber-directory.js';
 import type { Reject, RejectReason, SourceRecord } from './source-record.js';
 
@@ -25,6 +26,10 @@ export interface NormalizeContext {
   /** Zone of timestamps written without an offset. */
   sourceZone: Zone;
   directory: SubscriberDirectory;
+  /** Time window, longest call, longest cdr_id (config/ingest.yaml); the defaults otherwise. */
+  limits?: IngestLimits;
+  /** The time of the run, for the window's upper end; the clock otherwise. */
+  nowMs?: number;
 }
 
 export type Normalized = { ok: true; cdr: Cdr } | { ok: false; reject: Reject };
@@ -49,6 +54,10 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
     reject: { source: r.source, line: r.line, reason, detail, raw: r.raw },
   });
 
+  const limits = ctx.limits ?? DEFAULT_INGEST_LIMITS;
+  if (Buffer.byteLength(r.cdrId, 'utf8') > limits.maxCdrIdBytes) {
+    return fail('bad_field', `cdr_id is ${Buffer.byteLength(r.cdrId, 'utf8')} bytes, over the limit of ${limits.maxCdrIdBytes} (max_cdr_id_bytes in config/ingest.yaml): no switch writes ids that long; check the export`);
+  }
   if (r.account === '' && r.caller === '') {
     return fail('missing_field', 'account and caller are both empty: the call cannot be charged to anyone; give the switch an accountcode, or name the phone in the channel, or declare the caller number in subscribers.csv');
   }
@@ -77,10 +86,15 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
   const start = parseTimestamp(r.start, ctx.sourceZone);
   if (!start.ok) return fail('bad_time', `start_time: ${start.error}`);
   const startMs = start.resolution.ms;
+  const latestMs = (ctx.nowMs ?? Date.now()) + limits.latestAheadMs;
+  if (startMs < limits.earliestMs || startMs > latestMs) return fail('bad_time', `start_time ${r.start} is outside the accepted window ${windowText(limits.earliestMs, latestMs)}; check the switch's clock (window: earliest_time and latest_ahead_hours in config/ingest.yaml)`);
   const end = parseTimestamp(r.end, ctx.sourceZone);
   if (!end.ok) return fail('bad_time', `end_time: ${end.error}`);
   const endMs = notBefore(end.resolution, startMs);
   if (endMs < startMs) return fail('end_before_start', `end_time ${r.end} is before start_time ${r.start}`);
+  if (endMs - startMs > limits.maxCallSeconds * 1000) {
+    return fail('bad_field', `the call lasts ${Math.round((endMs - startMs) / 1000)} s from start_time to end_time, more than the ${limits.maxCallSeconds} s a call may last (max_call_seconds in config/ingest.yaml); check the times`);
+  }
   let answerMs: number | null = null;
   if (r.answer !== '') {
     const answer = parseTimestamp(r.answer, ctx.sourceZone);
@@ -104,6 +118,9 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
     if (r.billableSeconds !== '') {
       if (!/^\d+$/.test(r.billableSeconds)) return fail('bad_field', `billable_seconds "${r.billableSeconds}" is not a whole number of seconds`);
       billableSeconds = Number(r.billableSeconds);
+      if (billableSeconds > limits.maxCallSeconds) {
+        return fail('bad_field', `billable_seconds ${r.billableSeconds.length > 20 ? r.billableSeconds.slice(0, 20) + '…' : r.billableSeconds} is more than the ${limits.maxCallSeconds} s a call may last (max_call_seconds in config/ingest.yaml); check the export`);
+      }
       if (billableSeconds * 1000 > endMs - startMs + 1000) {
         return fail('bad_field', `billable_seconds ${billableSeconds} is longer than the call (${Math.round((endMs - startMs) / 1000)} s from start to end)`);
       }
@@ -151,6 +168,10 @@ function unknownSubscriberAdvice(account: string, number: string, inbound: boole
         : 'the export names no account: set the accountcode on the switch, or read the account from another field (--account-from)';
   const trunk = account !== '' && !inbound ? `; if "${account}" is a trunk or gateway rather than a phone, the call came from the network: declare it with --trunk (or its context with --inbound-context)` : '';
   return `no subscriber for account "${account}"${numberPart}; ${fix}, then rate the file again${trunk}`;
+}
+
+function windowText(fromMs: number, toMs: number): string {
+  return `${new Date(fromMs).toISOString()} .. ${new Date(toMs).toISOString()}`;
 }
 
 /** In the autumn overlap, a time after the start is read as its second occurrence if the first would precede the start. */

@@ -55,6 +55,8 @@ export const REJECT_REASONS = [
   'unknown_plan',
   'cdr_id_conflict',
   'skipped_by_profile',
+  'bad_encoding',
+  'too_large',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -66,7 +68,10 @@ export interface Reject {
   reason: RejectReason;
   /** Plain words: the field and what to do. */
   detail: string;
+  /** The record as read; base64 of its bytes when `rawEncoding` says so (it was not clean UTF-8 text). */
   raw: string;
+  /** Absent: `raw` is the text itself. */
+  rawEncoding?: 'base64';
 }
 
 export type ReadItem = { kind: 'record'; record: SourceRecord } | { kind: 'reject'; reject: Reject };

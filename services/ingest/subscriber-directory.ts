@@ -17,12 +17,36 @@ export const SUBSCRIBER_COLUMNS = ['account', 'client_id', 'site_id', 'user_id',
  */
 export const OPTIONAL_SUBSCRIBER_COLUMNS = ['platform', 'extensions'] as const;
 
+/**
+ * The characters an id may hold (README "Subscriber directory"): ids travel into every output file,
+ * the store and the alerts, so none may start like a spreadsheet formula, hold a control character,
+ * a delimiter (`,`, `;`, `|`) or a quote. Accounts take `+` too, also first: SIP accounts are often
+ * the line's E.164 number. Letters are any script's; at most 128 characters.
+ */
+export const ACCOUNT_ID = /^[\p{L}\p{N}+][\p{L}\p{N}._@:+\-/]{0,127}$/u;
+export const OTHER_ID = /^[\p{L}\p{N}][\p{L}\p{N}._@:\-/]{0,127}$/u;
+const ID_HELP = "letters, digits and . _ @ : - / (accounts also +), starting with a letter or a digit (an account may start with +), at most 128 characters";
+
+const id = (name: string, pattern: RegExp) =>
+  z
+    .string()
+    .min(1, `${name} is empty`)
+    .superRefine((v, ctx) => {
+      if (v !== '' && !pattern.test(v)) ctx.addIssue({ code: 'custom', message: `${name} "${shown(v)}" holds a character an id may not hold: use ${ID_HELP}` });
+    });
+
+/** The offending value, with control characters made visible and cut to a readable length. */
+function shown(v: string): string {
+  const visible = v.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return visible.length > 60 ? `${visible.slice(0, 60)}…` : visible;
+}
+
 const rowSchema = z.object({
-  account: z.string().min(1, 'account is empty'),
-  client_id: z.string().min(1, 'client_id is empty'),
-  site_id: z.string().min(1, 'site_id is empty'),
-  user_id: z.string().min(1, 'user_id is empty'),
-  plan_id: z.string().min(1, 'plan_id is empty'),
+  account: id('account', ACCOUNT_ID),
+  client_id: id('client_id', OTHER_ID),
+  site_id: id('site_id', OTHER_ID),
+  user_id: id('user_id', OTHER_ID),
+  plan_id: id('plan_id', OTHER_ID),
   line_type: z.enum(LINE_TYPES),
   channels: z.string().regex(/^[1-9]\d*$/, 'channels must be a whole number ≥ 1').transform(Number),
   automated: z.enum(['true', 'false', '']).transform((v) => v === 'true'),

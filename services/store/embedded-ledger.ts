@@ -105,9 +105,9 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
            run_id = excluded.run_id, updated_at = excluded.updated_at`,
       ),
       upsertReject: db.prepare(
-        `INSERT INTO rejected_record (source_checksum, line, source, reason, detail, raw, run_id, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO rejected_record (source_checksum, line, source, reason, detail, raw, raw_encoding, run_id, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (source_checksum, line) DO UPDATE SET source = excluded.source, reason = excluded.reason, detail = excluded.detail,
-           raw = excluded.raw, run_id = excluded.run_id, seen_at = excluded.seen_at`,
+           raw = excluded.raw, raw_encoding = excluded.raw_encoding, run_id = excluded.run_id, seen_at = excluded.seen_at`,
       ),
       // A record rated now that was rejected before (unknown subscriber since added) leaves the rejects.
       unreject: db.prepare("DELETE FROM rejected_record WHERE source_checksum = ? AND line = ? AND reason IN ('unknown_subscriber', 'unknown_plan')"),
@@ -235,7 +235,7 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
         for (const a of chunk.alerts) {
           s.upsertAlert.run(a.alertId, a.rule, a.severity, a.clientId, a.siteId, a.userId, a.firstSeenMs, a.lastSeenMs, String(a.value), String(a.threshold), JSON.stringify(a.cdrIds), a.message, chunk.runId, now, now);
         }
-        for (const { reject: r, checksum } of chunk.rejects) s.upsertReject.run(checksum, r.line, r.source, r.reason, r.detail, r.raw, chunk.runId, now);
+        for (const { reject: r, checksum } of chunk.rejects) s.upsertReject.run(checksum, r.line, r.source, r.reason, r.detail, r.raw, r.rawEncoding ?? '', chunk.runId, now);
         for (const [clientId, periods] of chunk.moved) {
           for (const [period, delta] of periods) s.upsertTotal.run(clientId, period, this.monthTotal(clientId, period).plus(delta).toString());
         }

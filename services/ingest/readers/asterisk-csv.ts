@@ -14,7 +14,8 @@
  * call stayed inside the PBX come from the channels (asterisk-channels.ts).
  */
 import { Buffer } from 'node:buffer';
-import { readCsvLines } from '../csv-lines.js';
+import { readCsvLines, refusedItem } from '../csv-lines.js';
+import type { IngestLimits } from '../input-limits.js';
 import type { ReadItem, RejectReason, SourceRecord } from '../source-record.js';
 import { ASTERISK_DEFAULT_TRUNKS } from './asterisk-channels.js';
 export { numberFromClid } from './asterisk-channels.js';
@@ -31,6 +32,7 @@ export interface AsteriskOptions {
   accountFrom?: readonly AccountSource[];
   /** A group is complete once this many lines have passed since its last record. */
   groupWindow?: number;
+  limits?: IngestLimits;
 }
 
 export const ASTERISK_INBOUND_CONTEXT = /^(from-pstn|from-trunk|inbound|from-did|ext-did)/;
@@ -102,10 +104,15 @@ export async function* readAsteriskCsv(path: string, opts: AsteriskOptions = {})
   let sinceSweep = 0;
   let sawLine = false;
 
-  for await (const batch of readCsvLines(path)) {
-    for (const { line, raw, fields, error } of batch) {
+  for await (const batch of readCsvLines(path, ',', opts.limits)) {
+    for (const l of batch) {
+      const { line, raw, fields, error } = l;
       if (raw.trim() === '') continue;
       sawLine = true;
+      if (l.refused) {
+        yield refusedItem(path, l);
+        continue;
+      }
       const parsed = parseAsteriskLine(line, raw, fields, error, fileWidth, opts.utc === true);
       if (!parsed.ok) {
         yield { kind: 'reject', reject: { source: path, line, reason: parsed.reason, detail: parsed.detail, raw } };

@@ -10,13 +10,18 @@
  * redirecting number) and three for a transfer (original call, consultation, and the final call
  * flagged joinOnBehalfOf = Transfer); the reader marks legs from those fields, see legOf.
  */
-import { readCsvLines } from '../csv-lines.js';
+import { readCsvLines, refusedHeaderItem, refusedItem } from '../csv-lines.js';
+import { epochSecondsToIso } from '../epoch-time.js';
+import type { IngestLimits } from '../input-limits.js';
 import type { ReadItem, SourceRecord } from '../source-record.js';
 import { ON_BEHALF_OF, REDIRECT_REASONS, type RedirectKind } from './cucm-codes.js';
 
 export interface CucmOptions {
   /** Device names of gateways and trunks: calls they originate are inbound, calls to them left the PBX. */
   trunks?: RegExp;
+  /** origDeviceName of gateways and trunks: calls they originate are inbound. */
+  inboundDevice?: RegExp;
+  limits?: IngestLimits;
 }
 
 /**
@@ -52,9 +57,19 @@ export async function* readCucmCdr(path: string, opts: CucmOptions = {}): AsyncG
   let index: Map<string, number> | null = null;
   let width = 0;
   let lookForTypes = false;
-  for await (const batch of readCsvLines(path)) {
-    for (const { line, raw, fields, error } of batch) {
+  for await (const batch of readCsvLines(path, ',', opts.limits)) {
+    for (const l of batch) {
+      const { line, raw, fields, error } = l;
       if (raw.trim() === '') continue;
+      if (l.refused) {
+        if (index === null) {
+          yield refusedHeaderItem(path, l);
+          return;
+        }
+        yield refusedItem(path, l);
+        lookForTypes = false;
+        continue;
+      }
       if (index === null) {
         // Releases disagree on the case of some names (globalCallId_ClusterID / …ClusterId).
         if (fields !== null && isCmrHeader(fields)) {
@@ -203,7 +218,7 @@ function cdrIdOf(get: (name: string) => string): string {
 /** Epoch seconds → ISO 8601 in UTC; '' for 0 or empty (never happened). */
 function epoch(text: string): string {
   if (!/^\d+$/.test(text) || Number(text) === 0) return '';
-  return new Date(Number(text) * 1000).toISOString().replace('.000Z', 'Z');
+  return epochSecondsToIso(Number(text), text);
 }
 
 function reject(source: string, line: number, reason: 'bad_header' | 'malformed_csv' | 'column_count' | 'bad_field' | 'bad_time' | 'empty_file' | 'unknown_format', detail: string, raw: string): ReadItem {

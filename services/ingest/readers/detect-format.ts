@@ -11,10 +11,10 @@
  * - freeswitch: the template's column count, with its start and end stamps where the template puts them.
  * A file that fits none is refused with one `unknown_format` reject that says what was expected.
  */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import Papa from 'papaparse';
 import { readCanonicalCsv } from '../canonical-csv.js';
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../input-limits.js';
+import { frameLines } from '../line-bytes.js';
 import type { ReadItem } from '../source-record.js';
 import { ASTERISK_MAX_COLUMNS, ASTERISK_MIN_COLUMNS, readAsteriskCsv } from './asterisk-csv.js';
 import type { AccountSource } from './asterisk-legs.js';
@@ -46,6 +46,8 @@ export interface ReadExportOptions {
   inboundContext?: RegExp;
   /** Where the account comes from, first non-empty wins (default accountcode, channel, src). */
   accountFrom?: readonly AccountSource[];
+  /** Sizes a line or field may have (config/ingest.yaml); the defaults otherwise. */
+  limits?: IngestLimits;
 }
 
 /** How many lines detection looks at: a header, a types line, and a few records. */
@@ -123,19 +125,14 @@ export function describeExpectedFormats(hints: DetectHints = {}): string {
   return `expected one of: ${expected.join('; ')}`;
 }
 
-/** The first `n` lines of a file, read without loading the file. */
-export async function readFirstLines(path: string, n = SNIFF_LINES): Promise<string[]> {
-  const stream = createReadStream(path, { encoding: 'utf8' });
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+/** The first `n` lines of a file, read without loading the file (nor a whole overlong line: its head only). */
+export async function readFirstLines(path: string, n = SNIFF_LINES, maxLineBytes = DEFAULT_INGEST_LIMITS.maxLineBytes): Promise<string[]> {
   const lines: string[] = [];
-  try {
-    for await (const line of rl) {
-      lines.push(line);
-      if (lines.length >= n) break;
+  for await (const framed of frameLines(path, maxLineBytes)) {
+    for (const f of framed) {
+      lines.push(f.bytes.toString('utf8'));
+      if (lines.length >= n) return lines;
     }
-  } finally {
-    rl.close();
-    stream.destroy();
   }
   return lines;
 }
@@ -157,7 +154,7 @@ async function* readInFormat(path: string, options: ReadExportOptions): AsyncGen
   const hints: DetectHints = { freeswitchTemplate: template, profile: options.profile };
   let format = options.format;
   if (format === undefined) {
-    const first = await readFirstLines(path);
+    const first = await readFirstLines(path, SNIFF_LINES, options.limits?.maxLineBytes);
     if (first.every((l) => l.trim() === '')) {
       yield { kind: 'reject', reject: { source: path, line: 0, reason: 'empty_file', detail: 'the file has no record', raw: '' } };
       return;
@@ -172,20 +169,20 @@ async function* readInFormat(path: string, options: ReadExportOptions): AsyncGen
   }
   switch (format) {
     case 'canonical':
-      yield* readCanonicalCsv(path);
+      yield* readCanonicalCsv(path, { limits: options.limits });
       return;
     case 'asterisk':
-      yield* readAsteriskCsv(path, { utc: options.asteriskUtc, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom });
+      yield* readAsteriskCsv(path, { utc: options.asteriskUtc, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits });
       return;
     case 'freeswitch':
-      yield* readFreeswitchCsv(path, { template, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom });
+      yield* readFreeswitchCsv(path, { template, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits });
       return;
     case 'cucm':
-      yield* readCucmCdr(path, { trunks: options.trunks });
+      yield* readCucmCdr(path, { trunks: options.trunks, limits: options.limits });
       return;
     case 'profile':
       if (options.profile === undefined) throw new Error('format "profile" needs a mapping profile (--profile config/profiles/….yaml)');
-      yield* readMappingProfile(path, { profile: options.profile });
+      yield* readMappingProfile(path, { profile: options.profile, limits: options.limits });
       return;
   }
 }

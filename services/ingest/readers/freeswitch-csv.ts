@@ -9,7 +9,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../config/config-error.js';
-import { readCsvLines } from '../csv-lines.js';
+import { readCsvLines, refusedItem } from '../csv-lines.js';
+import { epochSecondsToIso } from '../epoch-time.js';
+import type { IngestLimits } from '../input-limits.js';
 import type { ReadItem, RejectReason, SourceRecord } from '../source-record.js';
 
 /** The `example` template shipped in FreeSWITCH's vanilla cdr_csv.conf.xml. */
@@ -37,6 +39,7 @@ export interface FreeswitchOptions {
   accountFrom?: readonly ('accountcode' | 'channel' | 'src')[];
   /** A record waits this many lines for the other leg of its call. */
   pairWindow?: number;
+  limits?: IngestLimits;
 }
 
 export const FREESWITCH_INBOUND_CONTEXT = /^(public|from-pstn|from-trunk|inbound)/;
@@ -165,10 +168,15 @@ export async function* readFreeswitchCsv(path: string, opts: FreeswitchOptions =
     if (byBleg.get(r.bleg) === r) byBleg.delete(r.bleg);
   };
 
-  for await (const batch of readCsvLines(path)) {
-    for (const { line, raw, fields, error } of batch) {
+  for await (const batch of readCsvLines(path, ',', opts.limits)) {
+    for (const l of batch) {
+      const { line, raw, fields, error } = l;
       if (raw.trim() === '') continue;
       sawLine = true;
+      if (l.refused) {
+        yield refusedItem(path, l);
+        continue;
+      }
       const cells = splitFreeswitchLine(raw, fields, template);
       if (cells === null) {
         const reason: RejectReason = fields === null ? 'malformed_csv' : 'column_count';
@@ -241,7 +249,7 @@ function toRow(
   };
   const stamp = (name: 'start' | 'answer' | 'end'): string => {
     const epoch = get(`${name}_epoch`);
-    if (/^\d+$/.test(epoch)) return epoch === '0' ? '' : new Date(Number(epoch) * 1000).toISOString().replace('.000Z', 'Z');
+    if (/^\d+$/.test(epoch)) return epoch === '0' ? '' : epochSecondsToIso(Number(epoch), epoch);
     const text = get(`${name}_stamp`);
     // Old mod_cdr_csv formatted a never-set answer time as the epoch itself.
     if (text === '' || text.startsWith('1970-01-01') || text.startsWith('1969-12-31')) return '';

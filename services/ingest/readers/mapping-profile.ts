@@ -10,7 +10,9 @@ import { Zone } from '../../core/calendar.js';
 import { DIRECTIONS, DISPOSITIONS, FORWARD_REASONS, LEGS } from '../../core/cdr.js';
 import { loadYamlFile } from '../../config/yaml-file.js';
 import { CANONICAL_COLUMNS } from '../canonical-csv.js';
-import { readCsvLines } from '../csv-lines.js';
+import { readCsvLines, refusedHeaderItem, refusedItem } from '../csv-lines.js';
+import { epochSecondsToIso } from '../epoch-time.js';
+import type { IngestLimits } from '../input-limits.js';
 import type { ReadItem, SourceRecord } from '../source-record.js';
 
 type Field = (typeof CANONICAL_COLUMNS)[number];
@@ -145,8 +147,7 @@ export function compileTimeFormat(format: string): TimeParser | null {
     const scale = format === 'epoch_seconds' ? 1000 : 1;
     return (t) => {
       if (!/^\d+(\.\d+)?$/.test(t)) return null;
-      const ms = Math.round(Number(t) * scale);
-      return { iso: new Date(ms).toISOString().replace('.000Z', 'Z') };
+      return { iso: epochSecondsToIso((Number(t) * scale) / 1000, t) };
     };
   }
   const order: (keyof WallParts)[] = [];
@@ -208,10 +209,16 @@ const wallText = (w: WallParts): string => `${pad(w.y, 4)}-${pad(w.mo)}-${pad(w.
 function toSourceTime(parsed: { wall: WallParts } | { iso: string }, zone: Zone | null, notBeforeMs: number | null): { text: string; ms: number | null } {
   if ('iso' in parsed) return { text: parsed.iso, ms: Date.parse(parsed.iso.replace(' ', 'T')) };
   const w = parsed.wall;
-  if (zone === null) return { text: wallText(w), ms: null };
+  // An impossible wall time (31/02, 25:00) goes on as text for the normaliser to reject, not rolled over.
+  if (zone === null || !isRealWallTime(w)) return { text: wallText(w), ms: null };
   const res = zone.resolveLocal(Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s));
   const ms = res.kind === 'overlap' && notBeforeMs !== null && res.ms < notBeforeMs ? res.laterMs : res.ms;
   return { text: zone.iso(ms), ms };
+}
+
+function isRealWallTime(w: WallParts): boolean {
+  const d = new Date(Date.UTC(w.y, w.mo - 1, w.d));
+  return d.getUTCMonth() === w.mo - 1 && d.getUTCDate() === w.d && w.h < 24 && w.mi < 60 && w.s < 60;
 }
 
 /** Whole seconds, from `180`, `3:00` or `0:03:00`. */
@@ -241,7 +248,7 @@ function lookup(map: Record<string, string> | undefined, value: string): string 
 
 // ---- reading ----
 
-export async function* readMappingProfile(path: string, opts: { profile: MappingProfile }): AsyncGenerator<ReadItem> {
+export async function* readMappingProfile(path: string, opts: { profile: MappingProfile; limits?: IngestLimits }): AsyncGenerator<ReadItem> {
   const p = opts.profile;
   const parseTime = compileTimeFormat(p.time.format)!;
   const zone = p.time.zone === undefined ? null : new Zone(p.time.zone);
@@ -253,9 +260,19 @@ export async function* readMappingProfile(path: string, opts: { profile: Mapping
   const filters = p.skip_rows.map((c) => ({ ...c, re: c.matches === undefined ? null : new RegExp(c.matches), at: typeof c.column === 'number' ? c.column - 1 : -1 }));
   const transforms = Object.entries(p.transforms).map(([f, t]) => [f as Field, { ...t, re: t.regex === undefined ? null : new RegExp(t.regex) }] as const);
 
-  for await (const batch of readCsvLines(path, p.delimiter)) {
-    for (const { line, raw, fields, error } of batch) {
+  for await (const batch of readCsvLines(path, p.delimiter, opts.limits)) {
+    for (const l of batch) {
+      const { line, raw, fields, error } = l;
       if (line <= p.skip_lines || raw.trim() === '') continue;
+      if (l.refused) {
+        sawRecordOrHeader = true;
+        if (index === null) {
+          yield refusedHeaderItem(path, l);
+          return;
+        }
+        yield refusedItem(path, l);
+        continue;
+      }
       if (index === null) {
         sawRecordOrHeader = true;
         const header = (fields ?? []).map((f) => f.trim().toLowerCase());
