@@ -17,7 +17,7 @@ demo: build
 	rm -rf .cdr-data/demo out/demo
 	$(CDR) rate --data .cdr-data/demo --out out/demo/day-1 --subscribers samples/subscribers.csv samples/cdrs-2026-03-02.csv
 	$(CDR) rate --data .cdr-data/demo --out out/demo/day-2 --subscribers samples/subscribers.csv samples/cdrs-2026-03-03.csv
-	@echo "Outputs: out/demo/day-1/ and out/demo/day-2/ (rated.csv, adjustments.csv, alerts.jsonl, rejected.csv, summary.json)"
+	@echo "Outputs: out/demo/day-1/run-000001/ and out/demo/day-2/run-000002/ (rated.csv, adjustments.csv, alerts.jsonl, rejected.csv, summary.json)"
 
 # Starts the local Kafka broker (integration tests use it with PostgreSQL) and stops it whatever the result.
 test: build

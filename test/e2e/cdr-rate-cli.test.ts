@@ -1,5 +1,5 @@
 /**
- * `cdr rate` end to end, as an operator runs it: the built command on export files, state in PGlite,
+ * `cdr rate` end to end, as an operator runs it: the built command on export files, state in SQLite,
  * every output file read back and checked field by field.
  */
 import { execFile } from 'node:child_process';
