@@ -50,6 +50,7 @@ export function pipelineContext(config: Config): PipelineContext {
     usersOf: (c, s) => config.directory.usersOf(c, s),
     numbersOf: (c) => config.directory.numbersOfClient(c),
     isPlatform: (a) => config.directory.isPlatform(a),
+    limits: config.limits,
   };
 }
 

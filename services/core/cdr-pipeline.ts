@@ -13,6 +13,7 @@ import { settingsFor, type FraudConfig } from './fraud/fraud-config.js';
 import { FraudDetector, type FraudStateSource, type SavedFraudState } from './fraud/fraud-detector.js';
 import type { NumberingPlan } from './numbering.js';
 import type { Plan } from './plan.js';
+import type { IngestLimits } from '../ingest/input-limits.js';
 import { Rater, type Drained, type RatedCall } from './rating/rater.js';
 import type { RatingState } from './rating/rating-state.js';
 
@@ -29,6 +30,8 @@ export interface PipelineContext {
   ratingState?: RatingState;
   /** Saved detector states; none when absent. */
   fraudState?: FraudStateSource;
+  /** What a record may hold (config/ingest.yaml): the workers set aside what exceeds it. */
+  limits?: IngestLimits;
 }
 
 /** Caller-ID rewrite and rating. */

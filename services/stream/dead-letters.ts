@@ -17,16 +17,31 @@ export interface DeadLetter {
 }
 
 /** Decodes a batch; what does not decode becomes a dead letter instead of stopping the worker. */
-export function decodeBatch<T>(codec: AvroCodec<T>, messages: KafkaMessage[], at: { topic: string; partition: number; groupId: string }): { values: T[]; dead: DeadLetter[] } {
+/**
+ * Decodes a batch; what does not decode, or what `poison` finds unfit to rate or store, becomes a dead
+ * letter instead of stopping the worker.
+ */
+export function decodeBatch<T>(
+  codec: AvroCodec<T>,
+  messages: KafkaMessage[],
+  at: { topic: string; partition: number; groupId: string },
+  poison: (value: T) => string | null = () => null,
+): { values: T[]; dead: DeadLetter[] } {
   const values: T[] = [];
   const dead: DeadLetter[] = [];
   for (const m of messages) {
+    const letter = (error: string) => dead.push({ ...at, offset: m.offset, error, key: m.key?.toString() ?? null, payload: m.value });
+    let value: T;
     try {
-      values.push(codec.decode(m.value ?? Buffer.alloc(0)));
+      value = codec.decode(m.value ?? Buffer.alloc(0));
     } catch (err) {
       if (!(err instanceof AvroCodecError)) throw err;
-      dead.push({ ...at, offset: m.offset, error: `${err.code}: ${err.message}`, key: m.key?.toString() ?? null, payload: m.value });
+      letter(`${err.code}: ${err.message}`);
+      continue;
     }
+    const why = poison(value);
+    if (why === null) values.push(value);
+    else letter(`poison_value: ${why}`);
   }
   return { values, dead };
 }

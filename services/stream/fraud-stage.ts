@@ -12,6 +12,7 @@ import { RatingStore, writeResults, type RatedRow } from '../store/rating-store.
 import type { Sql } from '../store/sql.js';
 import { codecs } from './avro-codec.js';
 import { deadLetters, decodeBatch } from './dead-letters.js';
+import { poisonIn } from './poison.js';
 import type { Stage, StageOutput } from './exactly-once-consumer.js';
 import type { Topics } from './kafka-setup.js';
 import { PgFraudState } from './stage-state.js';
@@ -41,7 +42,7 @@ export class FraudStage implements Stage {
   }
 
   async process(messages: KafkaMessage[], topic: string, partition: number): Promise<StageOutput> {
-    const { values: rows, dead } = decodeBatch(codecs.ratedCdr, messages, { topic, partition, groupId: this.groupId });
+    const { values: rows, dead } = decodeBatch(codecs.ratedCdr, messages, { topic, partition, groupId: this.groupId }, (row) => poisonIn(row.cdr, this.ctx.limits));
     const seen = await this.seen(rows.map((r) => r.cdr.cdrId));
     const fresh: RatedRow[] = [];
     for (const row of rows) {

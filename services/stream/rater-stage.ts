@@ -16,6 +16,7 @@ import { RatingStore, adjustmentOf, ratedRowOf, writeResults } from '../store/ra
 import type { Sql } from '../store/sql.js';
 import { codecs } from './avro-codec.js';
 import { deadLetters, decodeBatch } from './dead-letters.js';
+import { poisonIn } from './poison.js';
 import type { Stage, StageOutput } from './exactly-once-consumer.js';
 import type { Topics } from './kafka-setup.js';
 import { BYTES_PER_COUNTER, ClientRecency, PgRatingState } from './stage-state.js';
@@ -48,7 +49,7 @@ export class RaterStage implements Stage {
   }
 
   async process(messages: KafkaMessage[], topic: string, partition: number): Promise<StageOutput> {
-    const { values: cdrs, dead } = decodeBatch(codecs.normalizedCdr, messages, { topic, partition, groupId: this.groupId });
+    const { values: cdrs, dead } = decodeBatch(codecs.normalizedCdr, messages, { topic, partition, groupId: this.groupId }, (cdr) => poisonIn(cdr, this.ctx.limits));
     const known = await this.store.knownCdrIds(cdrs.map((c) => c.cdrId));
     const { fresh, conflicts } = screenCdrIds(cdrs, (id) => known.get(id));
     const rejects: Reject[] = [...conflicts];

@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Cdr } from '../../services/core/cdr.js';
 import { generateWorkload, type GenerateResult } from '../../services/generator/generate-workload.js';
+import { codecs } from '../../services/stream/avro-codec.js';
 import { BROKERS, count, embeddedResult, environment, ingest, startWorker, streamingResult, total, waitFor, type Environment, type Settled } from '../support/streaming.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cdr-stream-'));
@@ -130,6 +132,49 @@ describe('streaming runtime', () => {
     expect(dead.rows).toHaveLength(1);
     expect(dead.rows[0]!.error).toMatch(/^bad_header/);
     expect(dead.rows[0]!.payload.toString()).toBe('not an avro message');
+  });
+
+  it('sets aside records holding NUL, bytes that were not UTF-8 or values out of range, whoever produced them, and the partition moves on', async () => {
+    env = await environment(small.subscribersFile);
+    const e = env;
+    await ingest(e, small.files[0]!); // creates the topics
+    const call: Cdr = {
+      cdrId: 'poison-ok', account: 'acc-poison', caller: '+33142000001', callerOriginal: '', callee: '+33247010000',
+      startMs: Date.parse('2026-03-02T10:00:00+01:00'), answerMs: Date.parse('2026-03-02T10:00:05+01:00'), endMs: Date.parse('2026-03-02T10:01:05+01:00'),
+      billableSeconds: 60, disposition: 'answered', direction: 'out', leg: 'originating', forwardReason: null, device: 'desk',
+      subscriber: { account: 'acc-poison', clientId: 'C-0001', siteId: 'S-1', userId: 'U-poison', planId: 'technicophone_centrex', lineType: 'centrex_user', channels: 1, automated: false, numbers: [] },
+      source: 'producer-x', line: 1,
+    };
+    // Bytes that are not UTF-8 cannot be written by the encoder: they are patched into an encoded message.
+    const notUtf8 = codecs.normalizedCdr.encode({ ...call, cdrId: 'poison-latin1', device: 'cafe-XX' });
+    const at = notUtf8.indexOf(Buffer.from('XX'));
+    notUtf8[at] = 0xe9;
+    notUtf8[at + 1] = 0x28;
+    const poison = [
+      codecs.normalizedCdr.encode({ ...call, cdrId: 'poison-nul', account: 'acc\u0000x', subscriber: { ...call.subscriber, account: 'acc\u0000x' } }),
+      notUtf8,
+      codecs.normalizedCdr.encode({ ...call, cdrId: 'poison-seconds', billableSeconds: 2_000_000_000 }),
+      codecs.normalizedCdr.encode({ ...call, cdrId: 'poison-year', startMs: Date.parse('9999-01-01T00:00:00Z'), answerMs: null, endMs: Date.parse('9999-01-01T00:01:00Z') }),
+      codecs.normalizedCdr.encode(call),
+    ];
+    const kafka = new Kafka({ clientId: 'poison-values', brokers: BROKERS.split(','), logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: `${e.topicPrefix}cdr.normalized`, messages: poison.map((value) => ({ key: 'C-0001', value })) });
+    await producer.disconnect();
+    await ingest(e, small.files[1]!);
+    startWorker(e, 'rater');
+    startWorker(e, 'fraud');
+    const expected = [...smallExpected.amounts.keys()].filter((id) => /^g3-2026030[23]-/.test(id)).length + 1;
+    await waitFor('both days and the good record rated, and watched, around the poison', async () => (await rated(e)) === expected && (await count(e, 'SELECT count(*) FROM fraud_seen')) === expected);
+    const dead = await e.db.query<{ error: string }>('SELECT error FROM dead_letter ORDER BY "offset"');
+    expect(dead.rows.map((r) => r.error)).toEqual([
+      expect.stringMatching(/^poison_value: account holds a control character/),
+      expect.stringMatching(/^poison_value: device holds a control character or bytes that were not UTF-8/),
+      expect.stringMatching(/^poison_value: billableSeconds is not 0 \.\. 86400/),
+      expect.stringMatching(/^poison_value: startMs or endMs outside/),
+    ]);
+    expect(await count(e, "SELECT count(*) FROM rated_cdr WHERE cdr_id = 'poison-ok'")).toBe(1);
   });
 });
 
