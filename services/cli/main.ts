@@ -11,6 +11,7 @@ import { rateFiles, type RunSummary } from '../embedded/rate-files.js';
 import { RunError } from '../embedded/run-errors.js';
 import { DataDirLocked } from '../store/data-dir-lock.js';
 import { addLedgerCommands } from './ledger-commands.js';
+import { addRejectCommands } from './reject-commands.js';
 import { SCENARIOS, generateWorkload, type Scenario } from '../generator/generate-workload.js';
 import { readOptions, withExportOptions, type ExportFlags } from './export-options.js';
 import { logger } from './logger.js';
@@ -69,6 +70,7 @@ interface RateOptions extends ExportFlags {
 
 addStreamCommands(program);
 addLedgerCommands(program);
+addRejectCommands(program);
 
 function toInt(v: string): number {
   const n = Number(v);

@@ -16,6 +16,8 @@ import { brokersFromEnv, ensureTopics, kafkaClient, topicsFor } from '../stream/
 import { WorkerMetrics } from '../stream/metrics.js';
 import { RaterStage } from '../stream/rater-stage.js';
 import { readOptions, withExportOptions, type ExportFlags } from './export-options.js';
+import { replayTargets } from './reject-commands.js';
+import { REPLAYABLE_REASONS } from '../store/rejects.js';
 import { logger } from './logger.js';
 
 const DEFAULT_DATABASE = 'postgres://postgres@127.0.0.1:5432/test';
@@ -74,9 +76,10 @@ async function untilReady<T>(what: string, attempt: () => Promise<T>, deadlineMs
 export function addStreamCommands(program: Command): void {
   withExportOptions(common(program.command('ingest')))
     .description('send switch exports to cdr.normalized (a file already ingested is skipped); --watch polls a spool directory')
-    .argument('<paths...>', 'export files, or spool directories with --watch')
+    .argument('[paths...]', 'export files, or spool directories with --watch')
     .option('--watch <seconds>', 'keep polling the directories every N seconds', (v) => Number(v))
-    .action(async (paths: string[], o: Common & ExportFlags & { watch?: number }) => {
+    .option('--replay', `send again the files whose records were rejected as ${REPLAYABLE_REASONS.join(' or ')}, once the directory or configuration knows them (the rater bills each CDR once)`)
+    .action(async (paths: string[], o: Common & ExportFlags & { watch?: number; replay?: boolean }) => {
       const config = loadConfig(o.config, o.subscribers);
       const sql = await openPostgres(o.databaseUrl);
       const kafka = kafkaClient('cdr-ingest', brokersFromEnv(o.brokers), logger);
@@ -85,6 +88,22 @@ export function addStreamCommands(program: Command): void {
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
       const opts = { config, sql, producer, topics, sourceZone: new Zone(o.tz), log: logger, read: readOptions(o) };
+      if (o.replay) {
+        try {
+          const targets = await replayTargets(sql, REPLAYABLE_REASONS);
+          for (const c of targets.changed) process.stdout.write(`${c.path}: ${c.why}; ingest the original file again to replay its rejects\n`);
+          for (const file of targets.ready) {
+            const r = await ingestFile(file, opts, true);
+            process.stdout.write(`${r.path}: replayed, ${r.records} CDRs, ${r.rejected} still rejected\n`);
+          }
+          if (targets.ready.length === 0) process.stdout.write('nothing to replay\n');
+        } finally {
+          await producer.disconnect();
+          await sql.close();
+        }
+        return;
+      }
+      if (paths.length === 0) throw new Error('give the export files (or spool directories with --watch) to ingest, or --replay');
       let stop = false;
       process.once('SIGTERM', () => void (stop = true));
       process.once('SIGINT', () => void (stop = true));

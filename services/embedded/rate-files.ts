@@ -8,8 +8,7 @@
  * the counters it moved and the run's progress in one transaction. The run's output folder is then an
  * export of what it committed, so neither a re-run nor a crash can lose or double a line of it.
  */
-import { createHash } from 'node:crypto';
-import { accessSync, constants, createReadStream, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { Zone } from '../core/calendar.js';
 import type { Cdr } from '../core/cdr.js';
 import { CdrPipeline } from '../core/cdr-pipeline.js';
@@ -17,6 +16,7 @@ import { Money, ZERO } from '../core/money.js';
 import { UnknownPlan } from '../core/rating/rater.js';
 import type { Config } from '../config/load-config.js';
 import { screenCdrIds } from '../ingest/cdr-identity.js';
+import { fileChecksum } from '../ingest/file-checksum.js';
 import { normalizeRecord, type NormalizeContext } from '../ingest/normalize.js';
 import { readExport, type ReadExportOptions } from '../ingest/readers/detect-format.js';
 import type { Reject } from '../ingest/source-record.js';
@@ -163,7 +163,7 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
   opts.progress?.start(opts.files.length);
   for (const [i, file] of opts.files.entries()) {
     opts.progress?.file(i + 1, file);
-    const checksum = await checksumOf(file).catch(() => `unreadable:${file}`);
+    const checksum = await fileChecksum(file).catch(() => `unreadable:${file}`);
     checksums.set(file, checksum);
     if (ledger.hasRejects(checksum)) replayable.set(file, checksum);
     for await (const item of readExport(file, { ...opts.read, limits: config.limits })) {
@@ -244,13 +244,6 @@ function movedBy(changes: { call: { cdr: Cdr; period: string; amount: Money }; p
     periods.set(call.period, (periods.get(call.period) ?? ZERO).plus(call.amount.minus(previous ?? ZERO)));
   }
   return moved;
-}
-
-/** The file's content identity: rejects are keyed by it, so a rotated file never overwrites older rejects. */
-async function checksumOf(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const block of createReadStream(file)) hash.update(block as Buffer);
-  return hash.digest('hex');
 }
 
 /** A run that cannot write its outputs must say so before it rates anything. */

@@ -35,19 +35,22 @@ export function openSqlite(dataDir: string, opts: { readonly?: boolean } = {}): 
 
 /** The shared store contract over SQLite: `$1…$n` placeholders, one transaction at a time. */
 export function sqliteSql(db: SqliteDb): Sql {
-  const statements = new Map<string, Database.Statement>();
+  // `$n` becomes `?` in order of appearance, with the parameters reordered (and repeated) to match.
+  const statements = new Map<string, { statement: Database.Statement; order: number[] }>();
   const prepare = (text: string) => {
     let s = statements.get(text);
     if (s === undefined) {
-      s = db.prepare(text.replace(/\$(\d+)/g, '?$1'));
+      const order: number[] = [];
+      const statement = db.prepare(text.replace(/\$(\d+)/g, (_, n: string) => (order.push(Number(n) - 1), '?')));
+      s = { statement, order };
       statements.set(text, s);
     }
     return s;
   };
   const sql: Sql = {
     async query<R extends Record<string, unknown>>(text: string, params: unknown[] = []) {
-      const s = prepare(text);
-      const values = params.map(toSqlite);
+      const { statement: s, order } = prepare(text);
+      const values = order.map((i) => toSqlite(params[i]));
       if (s.reader) return s.all(...values) as R[];
       s.run(...values);
       return [];

@@ -4,8 +4,7 @@
  * broker has acknowledged every one of its records, so a crash re-sends it whole; the rater then
  * recognises the CDRs it already billed by their cdr_id.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -13,6 +12,7 @@ import type { Zone } from '../core/calendar.js';
 import type { Config } from '../config/load-config.js';
 import { normalizeRecord } from '../ingest/normalize.js';
 import { readExport, type ReadExportOptions } from '../ingest/readers/detect-format.js';
+import { fileChecksum } from '../ingest/file-checksum.js';
 import type { Reject } from '../ingest/source-record.js';
 import { writeResults } from '../store/rating-store.js';
 import type { Sql } from '../store/sql.js';
@@ -38,10 +38,11 @@ export interface FileIngestion {
 
 const SEND_BATCH = 5000;
 
-export async function ingestFile(path: string, o: IngestOptions): Promise<FileIngestion> {
-  const checksum = await sha256(path);
+/** Sends a file; `replay` sends one already ingested again (its rejected records may now be rated; the rater bills each CDR once). */
+export async function ingestFile(path: string, o: IngestOptions, replay = false): Promise<FileIngestion> {
+  const checksum = await fileChecksum(path);
   const done = await o.sql.query<{ records: number; rejected: number }>('SELECT records, rejected FROM ingested_file WHERE checksum = $1', [checksum]);
-  if (done.length > 0) {
+  if (done.length > 0 && !replay) {
     o.log.info({ file: path, checksum }, 'file already ingested, skipped');
     return { path, status: 'already_ingested', records: done[0]!.records, rejected: done[0]!.rejected };
   }
@@ -54,7 +55,7 @@ export async function ingestFile(path: string, o: IngestOptions): Promise<FileIn
     if (pending.length > 0) await o.producer.send({ topic: o.topics.normalized, messages: pending, acks: -1 });
     if (rejects.length > 0) {
       await o.producer.send({ topic: o.topics.rejected, messages: rejects.map((r) => ({ key: r.source, value: codecs.reject.encode(r) })), acks: -1 });
-      await o.sql.transaction((tx) => writeResults(tx, { rejects }));
+      await o.sql.transaction((tx) => writeResults(tx, { rejects: rejects.map((r) => ({ ...r, checksum })) }));
     }
     pending = [];
     rejects = [];
@@ -83,14 +84,4 @@ export function spoolFiles(dir: string): string[] {
     .map((f) => join(dir, f))
     .filter((p) => statSync(p).isFile())
     .sort();
-}
-
-function sha256(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('end', () => resolve(hash.digest('hex')))
-      .on('error', reject);
-  });
 }

@@ -3,8 +3,9 @@
  * exactly once through a kill -9, a rebalance, broker and database restarts, duplicate files and a
  * poison message.
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -14,6 +15,7 @@ import { generateWorkload, type GenerateResult } from '../../services/generator/
 import { codecs } from '../../services/stream/avro-codec.js';
 import { BROKERS, count, embeddedResult, environment, ingest, startWorker, streamingResult, total, waitFor, type Environment, type Settled } from '../support/streaming.js';
 
+const execFileAsync = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'cdr-stream-'));
 let small: GenerateResult;
 let smallExpected: Settled;
@@ -175,6 +177,30 @@ describe('streaming runtime', () => {
       expect.stringMatching(/^poison_value: startMs or endMs outside/),
     ]);
     expect(await count(e, "SELECT count(*) FROM rated_cdr WHERE cdr_id = 'poison-ok'")).toBe(1);
+  });
+
+  it('replays through Kafka the records of an account the directory did not know, once it is declared, billing each CDR once', async () => {
+    // The directory without one account: its calls are rejected at ingest.
+    const lines = readFileSync(small.subscribersFile, 'utf8').trimEnd().split('\n');
+    const missing = lines[1]!.split(',')[0]!;
+    const partial = join(dir, 'subscribers-partial.csv');
+    writeFileSync(partial, [lines[0], ...lines.slice(2)].join('\n') + '\n');
+    env = await environment(partial);
+    const e = env;
+    const day = join(dir, 'replay-day.csv');
+    copyFileSync(small.files[0]!, day);
+    await ingest(e, day);
+    const rejected = await count(e, "SELECT count(*) FROM rejected_record WHERE reason = 'unknown_subscriber'");
+    expect(rejected).toBeGreaterThan(0);
+    startWorker(e, 'rater');
+    const dayIds = [...smallExpected.amounts.keys()].filter((id) => /^g3-20260302-/.test(id));
+    await waitFor('the known accounts rated', async () => (await rated(e)) === dayIds.length - rejected);
+    // Declared now: the replay sends the file again; what was rated is a duplicate, the rest is billed.
+    const { stdout } = await execFileAsync('node', ['dist/services/cli/main.js', 'ingest', '--replay', '--subscribers', small.subscribersFile], { env: e.env });
+    expect(stdout).toMatch(/replay-day\.csv: replayed, \d+ CDRs, 0 still rejected/);
+    await waitFor('every CDR of the day rated once', async () => (await rated(e)) === dayIds.length);
+    expect(await count(e, "SELECT count(*) FROM rejected_record WHERE reason = 'unknown_subscriber'")).toBe(0);
+    expect(await count(e, `SELECT count(*) FROM rated_cdr WHERE account = '${missing}'`)).toBe(rejected);
   });
 });
 
