@@ -6,8 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { Partitioners } from 'kafkajs';
 import { Zone } from '../core/calendar.js';
-import type { PipelineContext } from '../core/cdr-pipeline.js';
-import { loadConfig, type Config } from '../config/load-config.js';
+import { loadConfig } from '../config/load-config.js';
+import { pipelineContext } from '../config/pipeline-context.js';
 import { openPostgres } from '../store/sql.js';
 import { ExactlyOnceWorker } from '../stream/exactly-once-consumer.js';
 import { FraudStage } from '../stream/fraud-stage.js';
@@ -43,18 +43,6 @@ function common(cmd: Command): Command {
     .option('--partitions <n>', 'partitions of topics this command creates', (v) => Number(v), 4);
 }
 
-export function pipelineContext(config: Config): PipelineContext {
-  return {
-    plans: config.plans,
-    numbering: config.numbering,
-    fraud: config.fraud,
-    zone: config.plans.values().next().value?.calendar ?? new Zone('Europe/Paris'),
-    usersOf: (c, s) => config.directory.usersOf(c, s),
-    numbersOf: (c) => config.directory.numbersOfClient(c),
-    isPlatform: (a) => config.directory.isPlatform(a),
-    limits: config.limits,
-  };
-}
 
 /**
  * A worker starting while the broker or the database restarts waits for them rather than exiting:

@@ -15,6 +15,7 @@ import { CdrPipeline } from '../core/cdr-pipeline.js';
 import { Money, ZERO } from '../core/money.js';
 import { UnknownPlan } from '../core/rating/rater.js';
 import type { Config } from '../config/load-config.js';
+import { pipelineContext } from '../config/pipeline-context.js';
 import { screenCdrIds } from '../ingest/cdr-identity.js';
 import { fileChecksum } from '../ingest/file-checksum.js';
 import { normalizeRecord, type NormalizeContext } from '../ingest/normalize.js';
@@ -99,17 +100,7 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
   }
 
   const runId = ledger.startRun(opts.files, opts.outDir);
-  const pipeline = new CdrPipeline({
-    plans: config.plans,
-    numbering: config.numbering,
-    fraud: config.fraud,
-    zone,
-    usersOf: (c, s) => config.directory.usersOf(c, s),
-    numbersOf: (c) => config.directory.numbersOfClient(c),
-    isPlatform: (a) => config.directory.isPlatform(a),
-    ratingState: ledger,
-    fraudState: ledger,
-  });
+  const pipeline = new CdrPipeline(pipelineContext(config, { zone, ratingState: ledger, fraudState: ledger }));
   const ctx: NormalizeContext = { numbering: config.numbering, sourceZone, directory: config.directory, limits: config.limits };
   const counts = new RunCounts();
   const touched = new Map<string, { clientId: string; period: string }>();

@@ -6,7 +6,8 @@
  */
 import { hostname } from 'node:os';
 import type { Alert } from '../core/alert.js';
-import type { Cdr, Direction, Disposition, ForwardReason, Leg, LineType, Subscriber } from '../core/cdr.js';
+import type { Cdr, LineType, Subscriber } from '../core/cdr.js';
+import { cdrOfLedgerRow } from './ledger-row.js';
 import type { SavedCounter } from '../core/fair-use/monthly-counter.js';
 import type { FraudStateSource, SavedFraudState } from '../core/fraud/fraud-detector.js';
 import { Money } from '../core/money.js';
@@ -307,27 +308,9 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
   }
 
   private cdrOf(row: Record<string, unknown>): Cdr {
-    const subscriber = this.subscriberOf(Number(row.party_id));
-    return {
-      cdrId: String(row.cdr_id),
-      account: subscriber.account,
-      caller: String(row.caller),
-      callerOriginal: String(row.caller_original),
-      callee: String(row.callee),
-      startMs: Number(row.start_time),
-      answerMs: row.answer_time === null ? null : Number(row.answer_time),
-      endMs: Number(row.end_time),
-      billableSeconds: Number(row.billable_seconds),
-      disposition: row.disposition as Disposition,
-      direction: row.direction as Direction,
-      leg: row.leg as Leg,
-      forwardReason: (row.forward_reason ?? null) as ForwardReason | null,
-      device: String(row.device),
-      subscriber,
-      source: this.sourcePath(Number(row.source_id)),
-      line: Number(row.source_line),
-    };
+    return cdrOfLedgerRow(row, this.subscriberOf(Number(row.party_id)), this.sourcePath(Number(row.source_id)));
   }
+
 }
 
 const OWNER_BATCH = 500;

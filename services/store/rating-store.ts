@@ -10,7 +10,8 @@ import { Money } from '../core/money.js';
 import type { ScopeMonth } from '../core/rating/plan-counters.js';
 import { sharesOf, type CounterRow, type RatedCall } from '../core/rating/rater.js';
 import type { StoredCall } from '../core/rating/rating-state.js';
-import type { Cdr, Direction, Disposition, ForwardReason, Leg, LineType } from '../core/cdr.js';
+import type { Cdr, LineType, Subscriber } from '../core/cdr.js';
+import { cdrOfLedgerRow } from './ledger-row.js';
 import type { Reject } from '../ingest/source-record.js';
 import type { Sql } from './sql.js';
 
@@ -269,34 +270,16 @@ async function upsertRejects(tx: Sql, rows: (Reject & { checksum?: string })[]):
 }
 
 function cdrOfRow(row: Record<string, unknown>): Cdr {
-  const ms = (v: unknown): number => (v instanceof Date ? v.getTime() : Date.parse(String(v)));
-  return {
-    cdrId: String(row.cdr_id),
+  const subscriber: Subscriber = {
     account: String(row.account),
-    caller: String(row.caller),
-    callerOriginal: String(row.caller_original ?? ''),
-    callee: String(row.callee),
-    startMs: ms(row.start_time),
-    answerMs: row.answer_time === null ? null : ms(row.answer_time),
-    endMs: ms(row.end_time),
-    billableSeconds: Number(row.billable_seconds),
-    disposition: row.disposition as Disposition,
-    direction: row.direction as Direction,
-    leg: row.leg as Leg,
-    forwardReason: (row.forward_reason ?? null) as ForwardReason | null,
-    device: String(row.device),
-    subscriber: {
-      account: String(row.account),
-      clientId: String(row.client_id),
-      siteId: String(row.site_id),
-      userId: String(row.user_id),
-      planId: String(row.plan_id),
-      lineType: row.line_type as LineType,
-      channels: Number(row.channels),
-      automated: Boolean(row.automated),
-      numbers: [],
-    },
-    source: String(row.source),
-    line: Number(row.source_line),
+    clientId: String(row.client_id),
+    siteId: String(row.site_id),
+    userId: String(row.user_id),
+    planId: String(row.plan_id),
+    lineType: row.line_type as LineType,
+    channels: Number(row.channels),
+    automated: Boolean(row.automated),
+    numbers: [],
   };
+  return cdrOfLedgerRow(row, subscriber, String(row.source));
 }

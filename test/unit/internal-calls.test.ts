@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../services/config/load-config.js';
 import { Zone } from '../../services/core/calendar.js';
-import { CdrPipeline } from '../../services/core/cdr-pipeline.js';
+import { pipelineFor } from '../support/pipeline.js';
 import { normalizeRecord } from '../../services/ingest/normalize.js';
 import { readExport } from '../../services/ingest/readers/detect-format.js';
 
@@ -26,15 +26,7 @@ const config = loadConfig('config', subscribers);
 async function rateCsv(rows: string[]) {
   const file = join(dir, `calls-${rows.length}.csv`);
   writeFileSync(file, ['cdr_id,account,caller,callee,start_time,answer_time,end_time,direction', ...rows].join('\n') + '\n');
-  const pipeline = new CdrPipeline({
-    plans: config.plans,
-    numbering: config.numbering,
-    fraud: config.fraud,
-    zone: new Zone('Europe/Paris'),
-    usersOf: (c, s) => config.directory.usersOf(c, s),
-    numbersOf: (c) => config.directory.numbersOfClient(c),
-    isPlatform: (a) => config.directory.isPlatform(a),
-  });
+  const pipeline = pipelineFor(config);
   const ctx = { numbering: config.numbering, sourceZone: new Zone('Europe/Paris'), directory: config.directory };
   for await (const item of readExport(file)) {
     if (item.kind !== 'record') throw new Error(item.reject.detail);

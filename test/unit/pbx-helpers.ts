@@ -1,7 +1,7 @@
 /** Shared by the PBX export tests: the PBX fixtures' configuration, reading, normalising and rating. */
 import { loadConfig } from '../../services/config/load-config.js';
 import { Zone } from '../../services/core/calendar.js';
-import { CdrPipeline } from '../../services/core/cdr-pipeline.js';
+import { pipelineFor } from '../support/pipeline.js';
 import type { Cdr } from '../../services/core/cdr.js';
 import { normalizeRecord, type NormalizeContext } from '../../services/ingest/normalize.js';
 import type { ReadItem, Reject, SourceRecord } from '../../services/ingest/source-record.js';
@@ -39,15 +39,7 @@ export const line = (c: Cdr): string =>
 
 /** Rates CDRs through both stages and returns the bill line by line, and the alerts. */
 export function rate(cdrs: Cdr[]): { bill: string[]; alerts: string[] } {
-  const pipeline = new CdrPipeline({
-    plans: config.plans,
-    numbering: config.numbering,
-    fraud: config.fraud,
-    zone: new Zone('Europe/Paris'),
-    usersOf: (c, s) => config.directory.usersOf(c, s),
-    numbersOf: (c) => config.directory.numbersOfClient(c),
-    isPlatform: (a) => config.directory.isPlatform(a),
-  });
+  const pipeline = pipelineFor(config);
   for (const c of [...cdrs].sort((a, b) => a.startMs - b.startMs)) pipeline.process(c);
   const { changes, alerts } = pipeline.drain();
   return {

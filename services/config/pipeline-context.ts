@@ -1,0 +1,19 @@
+/** What the rating and fraud stages need of a loaded configuration, the same in every runtime. */
+import { Zone } from '../core/calendar.js';
+import type { PipelineContext } from '../core/cdr-pipeline.js';
+import type { Config } from './load-config.js';
+
+export function pipelineContext(config: Config, extra: Partial<PipelineContext> = {}): PipelineContext {
+  return {
+    plans: config.plans,
+    numbering: config.numbering,
+    fraud: config.fraud,
+    // Alerts are read by a French fraud desk: their times are shown in the plans' zone.
+    zone: config.plans.values().next().value?.calendar ?? new Zone('Europe/Paris'),
+    usersOf: (c, s) => config.directory.usersOf(c, s),
+    numbersOf: (c) => config.directory.numbersOfClient(c),
+    isPlatform: (a) => config.directory.isPlatform(a),
+    limits: config.limits,
+    ...extra,
+  };
+}
