@@ -12,6 +12,7 @@ import { SCENARIOS, generateWorkload, type Scenario } from '../generator/generat
 import { readOptions, withExportOptions, type ExportFlags } from './export-options.js';
 import { logger } from './logger.js';
 import { addStreamCommands } from './stream-commands.js';
+import { UsageError, addDeskCommands } from './desk-commands.js';
 
 const program = new Command('cdr').description('CDR rating and fair-use / fraud enforcement for French telephony forfaits');
 
@@ -63,6 +64,7 @@ interface RateOptions extends ExportFlags {
 }
 
 addStreamCommands(program);
+addDeskCommands(program);
 
 function toInt(v: string): number {
   const n = Number(v);
@@ -91,6 +93,10 @@ function fmtCounts(c: Record<string, number>): string {
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof ConfigError) {
     process.stderr.write(`configuration error: ${e.message}\n`);
+    process.exit(2);
+  }
+  if (e instanceof UsageError) {
+    process.stderr.write(`error: ${e.message}\n`);
     process.exit(2);
   }
   logger.error({ err: e }, 'run failed');

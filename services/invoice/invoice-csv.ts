@@ -1,0 +1,24 @@
+/**
+ * An invoice as CSV: one row per line, then the totals. Every field goes through the formula-safe
+ * cell writer, so a spreadsheet never runs what a CDR field smuggled in.
+ */
+import Papa from 'papaparse';
+import type { Invoice } from '../core/invoice/compose-invoice.js';
+import { safeCsvCell } from './safe-csv-cell.js';
+
+export const INVOICE_CSV_COLUMNS = [
+  'client_id', 'period', 'kind', 'corrects_period', 'destination_class', 'country', 'rule', 'calls', 'minutes',
+  'in_bundle_calls', 'out_of_bundle_calls', 'amount', 'currency', 'cdr_ids',
+] as const;
+
+export function invoiceCsv(invoice: Invoice): string {
+  const rows: (string | number)[][] = invoice.lines.map((l) => [
+    invoice.client_id, invoice.period, l.kind, l.corrects_period, l.destination_class, l.country, l.rule, l.calls, l.minutes,
+    l.in_bundle_calls, l.out_of_bundle_calls, l.amount, invoice.currency, l.cdr_ids.join(' '),
+  ]);
+  const t = invoice.totals;
+  for (const [kind, amount] of [['total_usage', t.usage], ['total_sanctions', t.sanctions], ['total_late_calls', t.late_calls], ['total_adjustments', t.adjustments], ['total_exact', t.total_exact], ['total', t.total]] as const) {
+    rows.push([invoice.client_id, invoice.period, kind, '', '', '', '', '', '', '', '', amount, invoice.currency, '']);
+  }
+  return Papa.unparse({ fields: [...INVOICE_CSV_COLUMNS], data: rows.map((r) => r.map((v) => safeCsvCell(String(v)))) }, { newline: '\n' }) + '\n';
+}
