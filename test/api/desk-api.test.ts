@@ -205,7 +205,7 @@ describe.each(STORE_KINDS)('fraud desk API over %s', (kind) => {
     expect(c.alerts_per_rule['pool_exhausted'][day('2026-03-05')]).toBe(1);
     // r2 (0.12, adjusted) and r3 (0.75) on the 10th, r4 (0.50) on the 11th
     expect(c.out_of_bundle_spend[day('2026-03-10')]).toMatchObject({ amount: '0.87', amount_display: '0.87' });
-    expect(c.out_of_bundle_spend[day('2026-03-11')]).toMatchObject({ amount: '0.5000', amount_display: '0.50' });
+    expect(c.out_of_bundle_spend[day('2026-03-11')]).toMatchObject({ amount: '0.5', amount_display: '0.50' });
     expect((await get('/api/v1/charts/daily?days=400', 'analyst')).json().field).toBe('days');
   });
 
