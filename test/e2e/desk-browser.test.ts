@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The fraud desk in a real headless browser (Debian's chromium through playwright-core), against
  * `cdr serve` started from the build on a data directory rated from generated traffic with injected

@@ -60,7 +60,8 @@ export async function alertRoutes(api: FastifyInstance, ctx: DeskContext): Promi
     const period = DateTime.fromISO(alert.first_seen, { zone: ZONE }).toFormat('yyyy-MM');
     const [evidence, counters, audit] = await Promise.all([
       callsByIds(ctx.sql, alert.cdr_ids),
-      countersOf(ctx.sql, { client: alert.client_id, site: alert.site_id, user: alert.user_id }, period),
+      // A client-wide alert (no site, no user) shows the client's counters.
+      countersOf(ctx.sql, { client: alert.client_id, site: alert.site_id || undefined, user: alert.user_id || undefined }, period),
       listAudit(ctx.sql, { subjectType: 'alert', subjectId: alert.alert_id, limit: 500, offset: 0 }),
     ]);
     const account = evidence[0]?.account;
