@@ -6,7 +6,7 @@
  * in flight (more get 503 and Retry-After), a 30 s request timeout, and on PostgreSQL a statement
  * timeout (open-store.ts).
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import type { SubscriberDirectory } from '../ingest/subscriber-directory.js';
@@ -51,7 +51,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     connectionTimeout: 60_000,
     // Unknown query or body fields are an error, not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
-    disableRequestLogging: true,
+    // Our own request log line (onResponse below) masks phone numbers in the URL; fastify's is off.
+    logController: new LogController({ disableRequestLogging: true }),
   });
   const tokens = new TokenCache(o.sql);
   const ctx: DeskContext = { sql: o.sql, directory: o.directory, now: o.now ?? Date.now, forgetTokens: () => tokens.forget() };
@@ -66,6 +67,10 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req, reply) => {
     (req as { startedAt?: number }).startedAt = performance.now();
     inFlight += 1;
+    // 'close' fires once whether the response was sent or the client went away.
+    reply.raw.once('close', () => {
+      inFlight -= 1;
+    });
     if (inFlight > maxInFlight) {
       reply.header('retry-after', '1');
       return sendError(reply, 503, { error: 'busy', message: `more than ${maxInFlight} requests in flight; retry in a second` });
@@ -86,7 +91,6 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   });
 
   app.addHook('onResponse', async (req, reply) => {
-    inFlight -= 1;
     const route = req.routeOptions.url ?? 'unmatched';
     const started = (req as { startedAt?: number }).startedAt ?? performance.now();
     const seconds = (performance.now() - started) / 1000;

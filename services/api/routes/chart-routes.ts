@@ -10,8 +10,11 @@ import type { DeskContext } from '../server.js';
 const ZONE = 'Europe/Paris';
 /** At most this many rows feed one chart; beyond, the answer says it is truncated. */
 const CAP = 500_000;
+/** The chart scans a month of calls: its answer is kept this long, so a room of desks does not rescan. */
+const CACHE_MS = 60_000;
 
 export async function chartRoutes(api: FastifyInstance, ctx: DeskContext): Promise<void> {
+  const cache = new Map<string, { at: number; answer: Promise<unknown> }>();
   api.get<{ Querystring: { days: number; until?: string } }>('/charts/daily', {
     config: { roles: ANALYST },
     schema: {
@@ -25,9 +28,19 @@ export async function chartRoutes(api: FastifyInstance, ctx: DeskContext): Promi
       },
     },
   }, async (req) => {
-    const latest = req.query.until !== undefined ? DateTime.fromISO(req.query.until, { zone: ZONE }) : DateTime.fromMillis((await latestAlertMs(ctx.sql)) ?? ctx.now(), { zone: ZONE });
+    const key = `${req.query.days}|${req.query.until ?? ''}`;
+    const hit = cache.get(key);
+    if (hit !== undefined && ctx.now() - hit.at < CACHE_MS && ctx.now() >= hit.at) return hit.answer;
+    const answer = daily(req.query.days, req.query.until);
+    cache.set(key, { at: ctx.now(), answer });
+    answer.catch(() => cache.delete(key));
+    return answer;
+  });
+
+  async function daily(daysWanted: number, until: string | undefined) {
+    const latest = until !== undefined ? DateTime.fromISO(until, { zone: ZONE }) : DateTime.fromMillis((await latestAlertMs(ctx.sql)) ?? ctx.now(), { zone: ZONE });
     const end = latest.startOf('day').plus({ days: 1 });
-    const start = end.minus({ days: req.query.days });
+    const start = end.minus({ days: daysWanted });
     const days: string[] = [];
     for (let d = start; d < end; d = d.plus({ days: 1 })) days.push(d.toFormat('yyyy-MM-dd'));
     const dayOf = (ms: number) => DateTime.fromMillis(ms, { zone: ZONE }).toFormat('yyyy-MM-dd');
@@ -56,5 +69,5 @@ export async function chartRoutes(api: FastifyInstance, ctx: DeskContext): Promi
       currency: calls[0]?.currency ?? 'EUR',
       truncated: alerts.length >= CAP || calls.length >= CAP,
     };
-  });
+  }
 }
