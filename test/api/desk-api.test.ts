@@ -169,6 +169,17 @@ describe.each(STORE_KINDS)('fraud desk API over %s', (kind) => {
     expect(history.audit[3].comment).toBe('cleared with the customer');
   });
 
+  it('says who holds the token, and lists locks in force with the levels known', async () => {
+    expect((await get('/api/v1/me', 'invoicing')).json()).toEqual({ name: 'ines', role: 'invoicing' });
+    const locks = (await get('/api/v1/locks', 'analyst')).json();
+    expect(locks.levels.map((l: { level: string }) => l.level)).toEqual(['none', 'foreign', 'outgoing', 'all']);
+    expect(locks.locks).toEqual([]);
+    await send('PUT', '/api/v1/locks/mob01-1', { level: 'foreign', reason: 'roaming fraud suspected' });
+    expect((await get('/api/v1/locks', 'analyst')).json().locks).toEqual([expect.objectContaining({ account: 'mob01-1', level: 'foreign', meaning: expect.stringContaining('abroad') })]);
+    await send('PUT', '/api/v1/locks/mob01-1', { level: 'none', reason: 'customer travelling, confirmed' });
+    expect((await get('/api/v1/locks', 'analyst')).json().locks).toEqual([]);
+  });
+
   it("shows a user's counters against thresholds and recent calls", async () => {
     const s = (await get(`/api/v1/subscribers/${CLIENT}?site=S-TOURS&user=U1001&period=${PERIOD}&calls=2`, 'analyst')).json();
     expect(s.counters.map((c: { rule: string }) => c.rule)).toEqual(['fair_use.distinct_numbers', 'fair_use.duration']);
