@@ -8,6 +8,9 @@ import { ConfigError } from '../config/config-error.js';
 import { loadConfig } from '../config/load-config.js';
 import { terminalProgress } from '../embedded/progress.js';
 import { rateFiles, type RunSummary } from '../embedded/rate-files.js';
+import { RunError } from '../embedded/run-errors.js';
+import { DataDirLocked } from '../store/data-dir-lock.js';
+import { addLedgerCommands } from './ledger-commands.js';
 import { SCENARIOS, generateWorkload, type Scenario } from '../generator/generate-workload.js';
 import { readOptions, withExportOptions, type ExportFlags } from './export-options.js';
 import { logger } from './logger.js';
@@ -17,11 +20,11 @@ import { UsageError, addDeskCommands } from './desk-commands.js';
 const program = new Command('cdr').description('CDR rating and fair-use / fraud enforcement for French telephony forfaits');
 
 withExportOptions(program.command('rate'))
-  .description('rate switch exports on the embedded runtime (state in PGlite under --data)')
+  .description('rate switch exports on the embedded runtime (state in SQLite under --data; outputs in a folder of the run under --out)')
   .argument('<files...>', 'switch exports: canonical CSV, Asterisk Master.csv, FreeSWITCH cdr_csv, Cisco CUCM CDR, or a profiled CSV (detected per file)')
   .option('--config <dir>', 'configuration directory (plans, tariffs, subscribers, fraud)', 'config')
-  .option('--data <dir>', 'state directory (embedded PostgreSQL)', '.cdr-data')
-  .option('--out <dir>', 'output directory', 'out')
+  .option('--data <dir>', 'state directory (the embedded store; one cdr rate at a time)', '.cdr-data')
+  .option('--out <dir>', 'output directory: each run writes run-NNNNNN/ in it', 'out')
   .option('--subscribers <file>', 'subscriber directory to use instead of <config>/subscribers.csv')
   .action(async (files: string[], o: RateOptions) => {
     const config = loadConfig(o.config, o.subscribers);
@@ -64,6 +67,7 @@ interface RateOptions extends ExportFlags {
 }
 
 addStreamCommands(program);
+addLedgerCommands(program);
 addDeskCommands(program);
 
 function toInt(v: string): number {
@@ -78,9 +82,11 @@ function formatSummary(s: RunSummary): string {
     `rated ${s.rated}${fmtCounts(s.byReason)}, ${s.duplicates} duplicate(s) skipped`,
     `rejected ${s.rejected.total}${fmtCounts(s.rejected.byReason)}`,
     `adjustments ${s.adjustments}, alerts ${s.alerts.total}${fmtCounts(s.alerts.byRule)}`,
+    ...(s.rated === 0 && s.adjustments === 0 ? ['nothing new to bill: earlier runs\' outputs are unchanged'] : []),
+    ...(s.recovered.length > 0 ? [`recovered the outputs of interrupted run(s) ${s.recovered.join(', ')} from the store`] : []),
     ...s.totals.slice(0, 20).map((t) => `  ${t.client_id} ${t.period}: ${t.amount} ${t.currency}`),
     ...(s.totals.length > 20 ? [`  … ${s.totals.length - 20} more client months in summary.json`] : []),
-    `outputs: ${Object.values(s.outputs).join(', ')}`,
+    `run ${s.run_id}: outputs in ${Object.values(s.outputs)[0]?.replace(/\/[^/]+$/, '/') ?? ''}`,
   ];
   return lines.join('\n') + '\n';
 }
@@ -98,6 +104,10 @@ program.parseAsync().catch((e: unknown) => {
   if (e instanceof UsageError) {
     process.stderr.write(`error: ${e.message}\n`);
     process.exit(2);
+  }
+  if (e instanceof RunError || e instanceof DataDirLocked) {
+    process.stderr.write(`cdr: ${e.message}\n`);
+    process.exit(e instanceof DataDirLocked ? 3 : 1);
   }
   logger.error({ err: e }, 'run failed');
   process.exit(1);

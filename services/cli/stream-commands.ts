@@ -111,7 +111,8 @@ export function addStreamCommands(program: Command): void {
     .argument('<stage>', 'rater (cdr.normalized → rated CDRs) or fraud (cdr.rated → alerts)')
     .option('--group <id>', 'consumer group (default <topic-prefix>cdr-<stage>)')
     .option('--metrics-port <port>', 'serve /metrics and /health on this port (0 = off)', (v) => Number(v), 0)
-    .action(async (stage: string, o: Common & { group?: string; metricsPort: number }) => {
+    .option('--state-budget <mb>', 'memory the rater\'s counters may take; clients seen least recently are evicted past it', (v) => Number(v), 512)
+    .action(async (stage: string, o: Common & { group?: string; metricsPort: number; stateBudget: number }) => {
       if (stage !== 'rater' && stage !== 'fraud') throw new Error(`unknown stage "${stage}": expected rater or fraud`);
       const config = loadConfig(o.config, o.subscribers);
       const sql = await untilReady('PostgreSQL', () => openPostgres(o.databaseUrl));
@@ -127,7 +128,7 @@ export function addStreamCommands(program: Command): void {
         sql,
         groupId,
         topic: stage === 'rater' ? topics.normalized : topics.rated,
-        stage: stage === 'rater' ? new RaterStage(ctx, sql, topics, groupId) : new FraudStage(ctx, sql, topics, groupId),
+        stage: stage === 'rater' ? new RaterStage(ctx, sql, topics, groupId, o.stateBudget) : new FraudStage(ctx, sql, topics, groupId),
         log: logger,
         metrics,
       });

@@ -67,6 +67,12 @@ export class Zone {
     return `${d.getUTCFullYear()}-${m < 10 ? '0' : ''}${m}`;
   }
 
+  /** The first instant of the calendar month after the one containing `ms`, in this zone. */
+  monthEnd(ms: number): number {
+    const d = new Date(ms + this.offsetAt(ms));
+    return this.resolveLocal(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)).ms;
+  }
+
   /** Calendar day "YYYY-MM-DD" of an instant in this zone. */
   day(ms: number): string {
     return new Date(ms + this.offsetAt(ms)).toISOString().slice(0, 10);

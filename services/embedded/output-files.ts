@@ -1,99 +1,139 @@
 /**
  * The output contract of `cdr rate` (README "Outputs"): rated.csv, adjustments.csv, alerts.jsonl,
- * rejected.csv and summary.json. Invoicing and the fraud desk read these; columns only get added at
- * the end, never renamed or reordered.
+ * rejected.csv and summary.json, in a folder of the run's own. They are an export of what the run
+ * committed to the store, so `cdr export --run N` rebuilds them byte for byte after any crash.
+ * Invoicing and the fraud desk read these; columns only get added at the end, never renamed or reordered.
  */
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import Papa from 'papaparse';
-import type { Alert } from '../core/alert.js';
 import type { Zone } from '../core/calendar.js';
-import type { AdjustmentRow } from '../store/rating-store.js';
-import type { Reject } from '../ingest/source-record.js';
+import type { Plan } from '../core/plan.js';
+import { shortExplanation } from '../core/rating/explain.js';
+import { parseShares } from '../core/rating/rating-state.js';
+import type { EmbeddedLedger } from '../store/embedded-ledger.js';
+import { csvLine } from './csv-out.js';
 
 export const RATED_COLUMNS = [
   'cdr_id', 'client_id', 'site_id', 'user_id', 'plan_id', 'period', 'start_time', 'callee', 'destination_class',
   'country', 'billable_seconds', 'in_bundle', 'amount', 'currency', 'reason', 'priced_seconds', 'explanation', 'caller',
   'caller_original',
 ] as const;
-export const ADJUSTMENT_COLUMNS = ['cdr_id', 'period', 'previous_amount', 'new_amount', 'delta', 'reason'] as const;
+export const ADJUSTMENT_COLUMNS = ['cdr_id', 'period', 'previous_amount', 'new_amount', 'delta', 'reason', 'client_id', 'site_id', 'user_id', 'plan_id'] as const;
 export const REJECT_COLUMNS = ['source', 'line', 'reason', 'raw', 'detail'] as const;
+export const OUTPUT_FILES = ['rated.csv', 'adjustments.csv', 'alerts.jsonl', 'rejected.csv', 'summary.json'] as const;
 
-export type RatedCsvRow = Record<(typeof RATED_COLUMNS)[number], string>;
+/** The folder of a run's outputs under --out. */
+export function runFolder(outDir: string, runId: number): string {
+  return join(outDir, `run-${String(runId).padStart(6, '0')}`);
+}
 
-/** Writes a CSV file in chunks so that a million rows never sit in one string. */
-export class CsvFile<Row extends Record<string, string>> {
-  private readonly out;
-  private buffer: Row[] = [];
+const STAGING_PREFIX = '.staging-run-';
 
-  constructor(path: string, private readonly columns: readonly (keyof Row & string)[]) {
-    this.out = createWriteStream(path, { encoding: 'utf8' });
-    this.out.write(columns.join(',') + '\n');
+/** Removes staging folders a crashed run left under --out (their run is exported again from the store). */
+export function cleanStaging(outDir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(outDir);
+  } catch {
+    return [];
   }
+  const stale = names.filter((n) => n.startsWith(STAGING_PREFIX));
+  for (const n of stale) rmSync(join(outDir, n), { recursive: true, force: true });
+  return stale;
+}
 
-  async add(row: Row): Promise<void> {
-    this.buffer.push(row);
-    if (this.buffer.length >= 10_000) await this.flush();
+export interface ExportContext {
+  plans: ReadonlyMap<string, Plan>;
+  /** Zone of times when a row's plan is no longer configured, and of alert times. */
+  zone: Zone;
+}
+
+/**
+ * Writes a run's files from the store into a staging folder, then moves it into place: a reader sees
+ * the whole folder or none of it. Returns the folder.
+ */
+export async function exportRun(ledger: EmbeddedLedger, runId: number, outDir: string, summary: unknown, ctx: ExportContext): Promise<string> {
+  const staging = join(outDir, `${STAGING_PREFIX}${runId}-${process.pid}`);
+  const final = runFolder(outDir, runId);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  try {
+    await writeCsv(join(staging, 'rated.csv'), RATED_COLUMNS, ratedLines(ledger, runId, ctx));
+    await writeCsv(join(staging, 'adjustments.csv'), ADJUSTMENT_COLUMNS, adjustmentLines(ledger, runId));
+    await writeCsv(join(staging, 'rejected.csv'), REJECT_COLUMNS, rejectLines(ledger, runId));
+    writeAlerts(join(staging, 'alerts.jsonl'), ledger.alertsOfRun(runId), ctx.zone);
+    writeFileSync(join(staging, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+    rmSync(final, { recursive: true, force: true });
+    renameSync(staging, final);
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
   }
+  return final;
+}
 
-  private async flush(): Promise<void> {
-    if (this.buffer.length === 0) return;
-    const text = Papa.unparse(this.buffer, { columns: [...this.columns], header: false, newline: '\n' }) + '\n';
-    this.buffer = [];
-    if (!this.out.write(text)) await once(this.out, 'drain');
-  }
-
-  async close(): Promise<void> {
-    await this.flush();
-    this.out.end();
-    await once(this.out, 'finish');
+function* ratedLines(ledger: EmbeddedLedger, runId: number, ctx: ExportContext): Generator<string[]> {
+  for (const r of ledger.ratedOfRun(runId)) {
+    const plan = ctx.plans.get(String(r.plan_id));
+    const start = Number(r.start_time);
+    yield [
+      String(r.cdr_id), String(r.client_id), String(r.site_id), String(r.user_id), String(r.plan_id), String(r.period),
+      (plan?.calendar ?? ctx.zone).iso(start), String(r.callee), String(r.destination_class), String(r.country), String(r.billable_seconds),
+      r.in_bundle === 1 ? 'true' : 'false', String(r.first_amount), String(r.currency), String(r.reason), String(r.priced_seconds),
+      plan === undefined ? String(r.reason) : shortExplanation(plan, String(r.reason), parseShares(String(r.shares))),
+      String(r.caller), String(r.caller_original),
+    ];
   }
 }
 
-export function prepareOutDir(outDir: string): void {
-  mkdirSync(outDir, { recursive: true });
-}
-
-export function ratedCsv(outDir: string): CsvFile<RatedCsvRow> {
-  return new CsvFile<RatedCsvRow>(join(outDir, 'rated.csv'), RATED_COLUMNS);
-}
-
-export async function writeAdjustments(outDir: string, rows: AdjustmentRow[]): Promise<void> {
-  const file = new CsvFile<Record<(typeof ADJUSTMENT_COLUMNS)[number], string>>(join(outDir, 'adjustments.csv'), ADJUSTMENT_COLUMNS);
-  for (const r of rows) {
-    await file.add({ cdr_id: r.cdrId, period: r.period, previous_amount: r.previousAmount, new_amount: r.newAmount, delta: r.delta, reason: r.reason });
+function* adjustmentLines(ledger: EmbeddedLedger, runId: number): Generator<string[]> {
+  for (const a of ledger.adjustmentsOfRun(runId)) {
+    yield [a.cdr_id, a.period, a.previous_amount, a.new_amount, a.delta, a.reason, a.client_id, a.site_id, a.user_id, a.plan_id].map(String);
   }
-  await file.close();
 }
 
-export async function writeRejects(outDir: string, rejects: Reject[]): Promise<void> {
-  const file = new CsvFile<Record<(typeof REJECT_COLUMNS)[number], string>>(join(outDir, 'rejected.csv'), REJECT_COLUMNS);
-  for (const r of rejects) await file.add({ source: r.source, line: String(r.line), reason: r.reason, raw: r.raw, detail: r.detail });
-  await file.close();
+function* rejectLines(ledger: EmbeddedLedger, runId: number): Generator<string[]> {
+  for (const r of ledger.rejectsOfRun(runId)) yield [String(r.source), String(r.line), String(r.reason), String(r.raw), String(r.detail)];
+}
+
+/** Writes CSV in blocks, so that a million rows never sit in one string. */
+async function writeCsv(path: string, columns: readonly string[], rows: Iterable<string[]>): Promise<void> {
+  const out = createWriteStream(path, { encoding: 'utf8' });
+  let block = csvLine(columns);
+  for (const row of rows) {
+    block += csvLine(row);
+    if (block.length > 1 << 20) {
+      if (!out.write(block)) await once(out, 'drain');
+      block = '';
+    }
+  }
+  out.end(block);
+  await once(out, 'finish');
 }
 
 /** One JSON object a line; times in ISO 8601 with the offset of the reporting zone. */
-export function writeAlerts(outDir: string, alerts: Alert[], zone: Zone): void {
+function writeAlerts(path: string, alerts: Record<string, unknown>[], zone: Zone): void {
   const lines = alerts.map((a) =>
     JSON.stringify({
-      alert_id: a.alertId,
+      alert_id: a.alert_id,
       rule: a.rule,
       severity: a.severity,
-      client_id: a.clientId,
-      site_id: a.siteId,
-      user_id: a.userId,
-      first_seen: zone.iso(a.firstSeenMs),
-      last_seen: zone.iso(a.lastSeenMs),
-      value: a.value,
-      threshold: a.threshold,
-      cdr_ids: a.cdrIds,
+      client_id: a.client_id,
+      site_id: a.site_id,
+      user_id: a.user_id,
+      first_seen: zone.iso(Number(a.first_seen)),
+      last_seen: zone.iso(Number(a.last_seen)),
+      value: numberOrText(String(a.value)),
+      threshold: numberOrText(String(a.threshold)),
+      cdr_ids: JSON.parse(String(a.cdr_ids)) as string[],
       message: a.message,
     }),
   );
-  writeFileSync(join(outDir, 'alerts.jsonl'), lines.length === 0 ? '' : lines.join('\n') + '\n');
+  writeFileSync(path, lines.length === 0 ? '' : lines.join('\n') + '\n');
 }
 
-export function writeSummary(outDir: string, summary: unknown): void {
-  writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+/** Counts stay numbers in alerts.jsonl; amounts (decimal text such as "61.20") stay text. */
+function numberOrText(v: string): number | string {
+  return /^-?\d+$/.test(v) ? Number(v) : v;
 }

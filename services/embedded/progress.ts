@@ -1,34 +1,33 @@
 /**
- * Progress of a long run: a bar on a terminal, nothing when the output is a pipe or a file (CI, cron),
- * so that logs stay quiet apart from the final summary.
+ * Progress of a long run: a line on a terminal that follows the files and the records, nothing when the
+ * output is a pipe or a file (CI, cron), so that logs stay quiet apart from the final summary.
  */
-import cliProgress from 'cli-progress';
-
 export interface Progress {
-  reading(records: number): void;
-  start(total: number): void;
-  update(done: number): void;
+  start(files: number): void;
+  file(index: number, path: string): void;
+  update(read: number, rated: number): void;
   stop(): void;
 }
 
 export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): Progress | undefined {
   if (!stream.isTTY) return undefined;
-  let bar: cliProgress.SingleBar | null = null;
+  let files = 0;
+  let current = '';
+  let started = 0;
   return {
-    reading(records) {
-      stream.write(`\rreading… ${records.toLocaleString('en')} records`);
+    start(n) {
+      files = n;
+      started = performance.now();
     },
-    start(total) {
-      stream.write('\n');
-      if (total < 50_000) return;
-      bar = new cliProgress.SingleBar({ stream, format: 'rating [{bar}] {percentage}% {value}/{total} CDRs, eta {eta}s' }, cliProgress.Presets.shades_classic);
-      bar.start(total, 0);
+    file(index) {
+      current = `file ${index}/${files}`;
     },
-    update(done) {
-      bar?.update(done);
+    update(read, rated) {
+      const perSecond = Math.round(read / Math.max(0.001, (performance.now() - started) / 1000));
+      stream.write(`\r${current}: ${read.toLocaleString('en')} records read, ${rated.toLocaleString('en')} rated (${perSecond.toLocaleString('en')}/s)   `);
     },
     stop() {
-      bar?.stop();
+      stream.write('\n');
     },
   };
 }

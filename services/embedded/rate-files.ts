@@ -1,28 +1,31 @@
 /**
  * The embedded runtime: switch exports in, rated CDRs, adjustments, alerts and rejects out, with the
- * monthly state kept in PGlite so that daily files rated one after another share their counters
- * exactly as if they had been rated together.
+ * monthly state kept in SQLite under --data so that daily files rated one after another share their
+ * counters exactly as if they had been rated together.
  *
- * One run is one batch: read and normalise every file, restore the months the batch touches, rate
- * (per client, in event-time order), then write results and state in one transaction.
+ * A run streams its files in chunks. Each chunk is screened against the ledger (duplicates, conflicts),
+ * rated per client in event-time order against counters loaded per scope on demand, and committed with
+ * the counters it moved and the run's progress in one transaction. The run's output folder is then an
+ * export of what it committed, so neither a re-run nor a crash can lose or double a line of it.
  */
-import { renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, createReadStream, mkdirSync } from 'node:fs';
 import { Zone } from '../core/calendar.js';
 import type { Cdr } from '../core/cdr.js';
-import { Money } from '../core/money.js';
-import { explainCall } from '../core/rating/explain.js';
 import { CdrPipeline } from '../core/cdr-pipeline.js';
-import type { Rater, RatedCall } from '../core/rating/rater.js';
+import { Money, ZERO } from '../core/money.js';
+import { UnknownPlan } from '../core/rating/rater.js';
 import type { Config } from '../config/load-config.js';
-import { readExport, type ReadExportOptions } from '../ingest/readers/detect-format.js';
-import { normalizeRecord, type NormalizeContext } from '../ingest/normalize.js';
 import { screenCdrIds } from '../ingest/cdr-identity.js';
+import { normalizeRecord, type NormalizeContext } from '../ingest/normalize.js';
+import { readExport, type ReadExportOptions } from '../ingest/readers/detect-format.js';
 import type { Reject } from '../ingest/source-record.js';
-import { openPglite } from '../store/sql.js';
-import { RatingStore, adjustmentOf, billedAmount, ratedRowOf } from '../store/rating-store.js';
-import { prepareOutDir, ratedCsv, writeAdjustments, writeAlerts, writeRejects, writeSummary, type RatedCsvRow } from './output-files.js';
+import { lockDataDir } from '../store/data-dir-lock.js';
+import { EmbeddedLedger } from '../store/embedded-ledger.js';
+import { openSqlite } from '../store/sqlite.js';
+import { cleanStaging, exportRun, OUTPUT_FILES } from './output-files.js';
 import type { Progress } from './progress.js';
+import { RunError, storeError } from './run-errors.js';
 
 export interface RateFilesOptions {
   config: Config;
@@ -33,11 +36,12 @@ export interface RateFilesOptions {
   files: string[];
   read?: ReadExportOptions;
   progress?: Progress;
+  /** CDRs per committed chunk. */
+  chunkSize?: number;
 }
 
-const OUTPUT_FILES = ['rated.csv', 'adjustments.csv', 'alerts.jsonl', 'rejected.csv', 'summary.json'] as const;
-
 export interface RunSummary {
+  run_id: number;
   files: string[];
   read: number;
   rated: number;
@@ -47,168 +51,214 @@ export interface RunSummary {
   alerts: { total: number; byRule: Record<string, number> };
   /** Rated calls by `reason`: bundle, out_of_plan_destination, fair_use.…, not_answered … */
   byReason: Record<string, number>;
-  /** Month totals after adjustments, for every client month this run touched. */
+  /** Month totals after adjustments, for every client month this run read a call of. */
   totals: { client_id: string; period: string; amount: string; currency: string }[];
+  /** Runs that had died before committing all their files, whose outputs this run exported. */
+  recovered: number[];
   outputs: Record<string, string>;
 }
 
-export async function rateFiles(opts: RateFilesOptions): Promise<RunSummary> {
-  const { config } = opts;
-  const sourceZone = new Zone(opts.sourceZone);
-  const ctx = { numbering: config.numbering, sourceZone, directory: config.directory };
+const CHUNK = 25_000;
 
-  // Opened first: PGlite's start is cheaper on a small heap, and a bad data directory fails before the reading.
-  const store = new RatingStore(await openPglite(opts.dataDir));
+export async function rateFiles(opts: RateFilesOptions): Promise<RunSummary> {
+  preflightOutDir(opts.outDir);
+  const release = await lockDataDir(opts.dataDir, `cdr rate ${opts.files.join(' ')}`.slice(0, 200));
   try {
-    return await rateWith(store, opts, ctx);
+    let ledger: EmbeddedLedger;
+    try {
+      ledger = new EmbeddedLedger(openSqlite(opts.dataDir));
+    } catch (e) {
+      throw storeError(e, opts.dataDir, 'open');
+    }
+    try {
+      return await runWith(ledger, opts);
+    } catch (e) {
+      throw storeError(e, opts.dataDir, 'write');
+    } finally {
+      ledger.db.close();
+    }
   } finally {
-    await store.sql.close();
+    await release();
   }
 }
 
-async function rateWith(store: RatingStore, opts: RateFilesOptions, ctx: NormalizeContext): Promise<RunSummary> {
+async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<RunSummary> {
   const { config } = opts;
-  const { cdrs, rejects, read } = await readFiles(opts, ctx);
+  const sourceZone = new Zone(opts.sourceZone);
+  const zone = reportingZone(config, sourceZone);
+  const exportCtx = { plans: config.plans, zone };
+
+  // A run that died left committed chunks and perhaps a staging folder: its outputs are rebuilt first.
+  cleanStaging(opts.outDir);
+  const recovered: number[] = [];
+  for (const dead of ledger.markInterrupted()) {
+    await exportRun(ledger, dead.runId, dead.outDir, { ...dead.counts, run_id: dead.runId, interrupted: true }, exportCtx);
+    recovered.push(dead.runId);
+  }
+
+  const runId = ledger.startRun(opts.files, opts.outDir);
   const pipeline = new CdrPipeline({
     plans: config.plans,
     numbering: config.numbering,
     fraud: config.fraud,
-    zone: reportingZone(config, ctx.sourceZone),
+    zone,
     usersOf: (c, s) => config.directory.usersOf(c, s),
     numbersOf: (c) => config.directory.numbersOfClient(c),
     isPlatform: (a) => config.directory.isPlatform(a),
+    ratingState: ledger,
+    fraudState: ledger,
   });
-  await restoreMonths(store, pipeline, config, cdrs);
+  const ctx: NormalizeContext = { numbering: config.numbering, sourceZone, directory: config.directory };
+  const counts = new RunCounts();
+  const touched = new Map<string, { clientId: string; period: string }>();
+  const checksums = new Map<string, string>();
 
-  // Event-time order per client keeps counters on their fast path; the result does not depend on it.
-  cdrs.sort((a, b) => (a.subscriber.clientId < b.subscriber.clientId ? -1 : a.subscriber.clientId > b.subscriber.clientId ? 1 : a.startMs - b.startMs || (a.cdrId < b.cdrId ? -1 : 1)));
-  const known = await store.knownCdrIds(cdrs.map((c) => c.cdrId));
-  const { fresh, duplicates, conflicts } = screenCdrIds(cdrs, (id) => known.get(id));
-  rejects.push(...conflicts);
-  opts.progress?.start(fresh.length);
-  for (let i = 0; i < fresh.length; i++) {
-    pipeline.process(fresh[i]!);
-    if (i % 10_000 === 0) opts.progress?.update(i);
-  }
-  opts.progress?.stop();
-
-  const { changes, alerts } = pipeline.drain();
-  const billed = changes.filter((c) => c.previous === null).map((c) => c.call);
-  const adjustments = changes.filter((c) => c.previous !== null).map((c) => adjustmentOf(c.call, c.previous!));
-  rejects.sort((a, b) => (a.source === b.source ? a.line - b.line : a.source < b.source ? -1 : 1));
-  const summary: RunSummary = {
-    files: opts.files,
-    read,
-    rated: billed.length,
-    duplicates,
-    rejected: { total: rejects.length, byReason: countBy(rejects, (r) => r.reason) },
-    adjustments: adjustments.length,
-    alerts: { total: alerts.length, byRule: countBy(alerts, (a) => a.rule) },
-    byReason: countBy(billed, (c) => c.reason),
-    totals: totalsOf(pipeline.rater, config),
-    outputs: Object.fromEntries(OUTPUT_FILES.map((f) => [f, join(opts.outDir, f)])),
+  let chunk: Cdr[] = [];
+  let rejects: Reject[] = [];
+  const commitChunk = () => {
+    const owners = ledger.owners(chunk.map((c) => c.cdrId));
+    const { fresh, duplicates, conflicts } = screenCdrIds(sortForRating(chunk), (id) => owners.get(id));
+    counts.duplicates += duplicates;
+    rejects.push(...conflicts);
+    for (const cdr of fresh) {
+      try {
+        pipeline.process(cdr);
+      } catch (err) {
+        if (!(err instanceof UnknownPlan)) throw err;
+        rejects.push({ source: cdr.source, line: cdr.line, reason: 'unknown_plan', detail: `${err.message}: add the plan to the configuration (or fix the subscriber's plan_id), then rate the file again`, raw: JSON.stringify({ ...cdr, subscriber: cdr.subscriber.account }) });
+      }
+    }
+    const drained = pipeline.drain();
+    const billed = drained.changes.filter((c) => c.previous === null).map((c) => c.call);
+    const adjusted = drained.changes.filter((c) => c.previous !== null);
+    for (const cdr of chunk) {
+      const period = config.plans.get(cdr.subscriber.planId)?.calendar.period(cdr.startMs);
+      if (period !== undefined) touched.set(`${cdr.subscriber.clientId}|${period}`, { clientId: cdr.subscriber.clientId, period });
+    }
+    for (const c of drained.changes) touched.set(`${c.call.cdr.subscriber.clientId}|${c.call.period}`, { clientId: c.call.cdr.subscriber.clientId, period: c.call.period });
+    counts.add(billed, adjusted.length, drained.alerts, rejects);
+    ledger.commit({
+      runId,
+      billed,
+      adjusted,
+      restated: drained.restated,
+      counters: drained.counters,
+      fraudStates: drained.fraudStates,
+      alerts: drained.alerts,
+      rejects: rejects.map((reject) => ({ reject, checksum: checksums.get(reject.source) ?? `path:${reject.source}` })),
+      checksums,
+      moved: movedBy(drained.changes),
+      counts: counts.json(runId, opts.files),
+    });
+    chunk = [];
+    rejects = [];
+    opts.progress?.update(counts.read, counts.rated);
   };
 
-  // Files first, in a directory of their own, then the state, then the files take their place: a run
-  // either commits and leaves its outputs for invoicing, or commits nothing.
-  const staging = join(opts.outDir, `.partial-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
-  try {
-    prepareOutDir(staging);
-    const ratedFile = ratedCsv(staging);
-    for (const call of billed) await ratedFile.add(ratedCsvRow(call));
-    await ratedFile.close();
-    await writeAdjustments(staging, adjustments);
-    writeAlerts(staging, alerts, reportingZone(config, ctx.sourceZone));
-    await writeRejects(staging, rejects);
-    writeSummary(staging, summary);
-    await store.write({ rated: billed.map(ratedRowOf), adjustments, alerts, rejects });
-  } catch (e) {
-    rmSync(staging, { recursive: true, force: true });
-    throw e;
+  opts.progress?.start(opts.files.length);
+  for (const [i, file] of opts.files.entries()) {
+    opts.progress?.file(i + 1, file);
+    checksums.set(file, await checksumOf(file).catch(() => `unreadable:${file}`));
+    for await (const item of readExport(file, opts.read ?? {})) {
+      counts.read++;
+      if (item.kind === 'reject') rejects.push(item.reject);
+      else {
+        const n = normalizeRecord(item.record, ctx);
+        if (n.ok) chunk.push(n.cdr);
+        else rejects.push(n.reject);
+      }
+      if (chunk.length + rejects.length >= (opts.chunkSize ?? CHUNK)) commitChunk();
+    }
   }
-  // File by file: --out may hold other things, which stay.
-  for (const f of OUTPUT_FILES) renameSync(join(staging, f), join(opts.outDir, f));
-  rmSync(staging, { recursive: true, force: true });
+  commitChunk();
+  opts.progress?.stop();
+
+  const totals = [...touched.values()]
+    .map(({ clientId, period }) => ({ client_id: clientId, period, amount: ledger.monthTotal(clientId, period).toFixed(4), currency: currencyOf(config) }))
+    .sort((a, b) => (a.client_id === b.client_id ? (a.period < b.period ? -1 : 1) : a.client_id < b.client_id ? -1 : 1));
+  const summary: RunSummary = { ...counts.json(runId, opts.files), totals, recovered, outputs: {} };
+  ledger.finishRun(runId, summary);
+  const folder = await exportRun(ledger, runId, opts.outDir, summary, exportCtx);
+  summary.outputs = Object.fromEntries(OUTPUT_FILES.map((f) => [f, `${folder}/${f}`]));
   return summary;
 }
 
-async function readFiles(opts: RateFilesOptions, ctx: NormalizeContext): Promise<{ cdrs: Cdr[]; rejects: Reject[]; read: number }> {
-  const cdrs: Cdr[] = [];
-  const rejects: Reject[] = [];
-  let read = 0;
-  for (const file of opts.files) {
-    for await (const item of readExport(file, opts.read ?? {})) {
-      read++;
-      if (item.kind === 'reject') {
-        rejects.push(item.reject);
-      } else {
-        const n = normalizeRecord(item.record, ctx);
-        if (n.ok) cdrs.push(n.cdr);
-        else rejects.push(n.reject);
-      }
-      if (read % 50_000 === 0) opts.progress?.reading(read);
+/** What a run has done so far: recorded with every chunk, so an interrupted run's summary says it too. */
+class RunCounts {
+  read = 0;
+  rated = 0;
+  duplicates = 0;
+  adjustments = 0;
+  private readonly rejectReasons: Record<string, number> = {};
+  private readonly alertRules = new Map<string, Set<string>>();
+  private readonly reasons: Record<string, number> = {};
+
+  add(billed: { reason: string }[], adjustments: number, alerts: { alertId: string; rule: string }[], rejects: Reject[]): void {
+    this.rated += billed.length;
+    this.adjustments += adjustments;
+    for (const c of billed) this.reasons[c.reason] = (this.reasons[c.reason] ?? 0) + 1;
+    for (const r of rejects) this.rejectReasons[r.reason] = (this.rejectReasons[r.reason] ?? 0) + 1;
+    for (const a of alerts) {
+      if (!this.alertRules.has(a.rule)) this.alertRules.set(a.rule, new Set());
+      this.alertRules.get(a.rule)!.add(a.alertId);
     }
   }
-  return { cdrs, rejects, read };
-}
 
-/** Rebuilds the counters of every client month the batch touches from the calls already billed. */
-async function restoreMonths(store: RatingStore, pipeline: CdrPipeline, config: Config, cdrs: Cdr[]): Promise<void> {
-  const months = new Map<string, { clientId: string; period: string }>();
-  for (const cdr of cdrs) {
-    const period = config.plans.get(cdr.subscriber.planId)!.calendar.period(cdr.startMs);
-    months.set(`${cdr.subscriber.clientId}|${period}`, { clientId: cdr.subscriber.clientId, period });
+  json(runId: number, files: string[]): Omit<RunSummary, 'totals' | 'recovered' | 'outputs'> {
+    const byRule = Object.fromEntries([...this.alertRules].map(([rule, ids]) => [rule, ids.size]));
+    return {
+      run_id: runId,
+      files,
+      read: this.read,
+      rated: this.rated,
+      duplicates: this.duplicates,
+      rejected: { total: Object.values(this.rejectReasons).reduce((a, b) => a + b, 0), byReason: this.rejectReasons },
+      adjustments: this.adjustments,
+      alerts: { total: Object.values(byRule).reduce((a, b) => a + b, 0), byRule },
+      byReason: this.reasons,
+    };
   }
-  for await (const stored of store.loadMonths([...months.values()])) {
-    // A month billed under a plan since removed cannot be re-rated: its calls keep their stored prices.
-    if (config.plans.has(stored.cdr.subscriber.planId)) pipeline.restore(stored.cdr, new Money(stored.amount));
+}
+
+/** Event-time order per client keeps counters on their fast path; the result does not depend on it. */
+function sortForRating(cdrs: Cdr[]): Cdr[] {
+  return cdrs.sort((a, b) => (a.subscriber.clientId < b.subscriber.clientId ? -1 : a.subscriber.clientId > b.subscriber.clientId ? 1 : a.startMs - b.startMs || (a.cdrId < b.cdrId ? -1 : 1)));
+}
+
+function movedBy(changes: { call: { cdr: Cdr; period: string; amount: Money }; previous: Money | null }[]): Map<string, Map<string, Money>> {
+  const moved = new Map<string, Map<string, Money>>();
+  for (const { call, previous } of changes) {
+    const clientId = call.cdr.subscriber.clientId;
+    if (!moved.has(clientId)) moved.set(clientId, new Map());
+    const periods = moved.get(clientId)!;
+    periods.set(call.period, (periods.get(call.period) ?? ZERO).plus(call.amount.minus(previous ?? ZERO)));
   }
-  pipeline.restored();
+  return moved;
 }
 
-function ratedCsvRow(call: RatedCall): RatedCsvRow {
-  const s = call.cdr.subscriber;
-  return {
-    cdr_id: call.cdrId,
-    client_id: s.clientId,
-    site_id: s.siteId,
-    user_id: s.userId,
-    plan_id: s.planId,
-    period: call.period,
-    start_time: call.plan.calendar.iso(call.startMs),
-    callee: call.callee,
-    destination_class: call.dest.cls,
-    country: call.dest.country,
-    billable_seconds: String(call.billableSeconds),
-    in_bundle: String(call.inBundle),
-    amount: billedAmount(call, call.amount),
-    currency: call.plan.tariffTable.currency,
-    reason: call.reason,
-    priced_seconds: String(call.pricedSeconds),
-    explanation: explainCall(call),
-    caller: call.cdr.caller,
-    caller_original: call.cdr.callerOriginal,
-  };
+/** The file's content identity: rejects are keyed by it, so a rotated file never overwrites older rejects. */
+async function checksumOf(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const block of createReadStream(file)) hash.update(block as Buffer);
+  return hash.digest('hex');
 }
 
-function totalsOf(rater: Rater, config: Config): RunSummary['totals'] {
+/** A run that cannot write its outputs must say so before it rates anything. */
+function preflightOutDir(outDir: string): void {
+  try {
+    mkdirSync(outDir, { recursive: true });
+    accessSync(outDir, constants.W_OK);
+  } catch (e) {
+    throw new RunError(`cannot write the output folder ${outDir} (${(e as NodeJS.ErrnoException).code ?? String(e)}): create it or make it writable, or choose another --out`);
+  }
+}
+
+function currencyOf(config: Config): string {
   const currencies = new Set([...config.tariffs.values()].map((t) => t.currency));
-  const currency = currencies.size === 1 ? [...currencies][0]! : '';
-  const out: RunSummary['totals'] = [];
-  for (const [clientId, periods] of rater.totals()) {
-    for (const [period, amount] of periods) out.push({ client_id: clientId, period, amount: amount.toFixed(4), currency });
-  }
-  return out.sort((a, b) => (a.client_id === b.client_id ? (a.period < b.period ? -1 : 1) : a.client_id < b.client_id ? -1 : 1));
+  return currencies.size === 1 ? [...currencies][0]! : '';
 }
 
 /** Alerts are read by a French fraud desk: their times are shown in the plans' zone. */
 function reportingZone(config: Config, fallback: Zone): Zone {
   return config.plans.values().next().value?.calendar ?? fallback;
-}
-
-function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const i of items) out[key(i)] = (out[key(i)] ?? 0) + 1;
-  return out;
 }

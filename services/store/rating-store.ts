@@ -1,14 +1,17 @@
 /**
- * Where rating results live, and how a rater gets its state back: the rated calls of a client's month
- * are the month's state (counters are rebuilt from them), so results and state are written together,
- * in one transaction, and can never disagree.
+ * The PostgreSQL store of the streaming runtime: rating results (the ledger), and the state the stages
+ * read back — saved counters per clause, scope and month, detector windows per client, and, rarely, one
+ * scope's month of calls. Results, state and offsets are written in one transaction and never disagree.
  */
 import type { Alert } from '../core/alert.js';
-import type { Money } from '../core/money.js';
-import type { RatedCall } from '../core/rating/rater.js';
+import type { SavedCounter } from '../core/fair-use/monthly-counter.js';
+import type { SavedFraudState } from '../core/fraud/fraud-detector.js';
+import { Money } from '../core/money.js';
+import type { ScopeMonth } from '../core/rating/plan-counters.js';
+import { sharesOf, type CounterRow, type RatedCall } from '../core/rating/rater.js';
+import type { StoredCall } from '../core/rating/rating-state.js';
 import type { Cdr, Direction, Disposition, ForwardReason, Leg, LineType } from '../core/cdr.js';
 import type { Reject } from '../ingest/source-record.js';
-import Papa from 'papaparse';
 import type { Sql } from './sql.js';
 
 /** A rated call as stored and as written to rated.csv. */
@@ -22,10 +25,16 @@ export interface RatedRow {
   amount: string;
   currency: string;
   reason: string;
+  /** The call's shares per clause (stored, not published). */
+  shares?: string;
 }
 
 export interface AdjustmentRow {
   cdrId: string;
+  clientId: string;
+  siteId: string;
+  userId: string;
+  planId: string;
   period: string;
   previousAmount: string;
   newAmount: string;
@@ -33,18 +42,19 @@ export interface AdjustmentRow {
   reason: string;
   inBundle: boolean;
   pricedSeconds: number;
+  shares: string;
 }
 
 export interface ResultBatch {
   rated: RatedRow[];
   adjustments: AdjustmentRow[];
+  /** Calls whose shares or reason moved but not their price. */
+  restated: RatedRow[];
   alerts: Alert[];
-  rejects: Reject[];
-}
-
-export interface StoredCall {
-  cdr: Cdr;
-  amount: string;
+  /** With the checksum of the file they come from, where the shell knows it. */
+  rejects: (Reject & { checksum?: string })[];
+  counters: CounterRow[];
+  fraudStates: { clientId: string; saved: SavedFraudState }[];
 }
 
 const CHUNK = 20_000;
@@ -66,14 +76,20 @@ export function ratedRowOf(call: RatedCall): RatedRow {
     amount: billedAmount(call, call.amount),
     currency: call.plan.tariffTable.currency,
     reason: call.reason,
+    shares: sharesOf(call),
   };
 }
 
 /** The correction of a call billed at `previous`. */
 export function adjustmentOf(call: RatedCall, previous: Money): AdjustmentRow {
   const text = (m: Money) => billedAmount(call, m);
+  const s = call.cdr.subscriber;
   return {
     cdrId: call.cdrId,
+    clientId: s.clientId,
+    siteId: s.siteId,
+    userId: s.userId,
+    planId: s.planId,
     period: call.period,
     previousAmount: text(previous),
     newAmount: text(call.amount),
@@ -81,6 +97,7 @@ export function adjustmentOf(call: RatedCall, previous: Money): AdjustmentRow {
     reason: call.reason,
     inBundle: call.inBundle,
     pricedSeconds: call.pricedSeconds,
+    shares: sharesOf(call),
   };
 }
 
@@ -88,18 +105,32 @@ export function adjustmentOf(call: RatedCall, previous: Money): AdjustmentRow {
 export class RatingStore {
   constructor(readonly sql: Sql) {}
 
-  /** The calls of these client months, in event-time order, to rebuild the rater's counters. */
-  async *loadMonths(clientPeriods: { clientId: string; period: string }[]): AsyncGenerator<StoredCall> {
+  /** Saved counters of these client months, by key. */
+  async countersOf(clientPeriods: { clientId: string; period: string }[]): Promise<Map<string, SavedCounter>> {
+    const out = new Map<string, SavedCounter>();
     for (let i = 0; i < clientPeriods.length; i += 500) {
       const chunk = clientPeriods.slice(i, i + 500);
-      const rows = await this.sql.query<Record<string, unknown>>(
-        `SELECT r.* FROM rated_cdr r JOIN unnest($1::text[], $2::text[]) AS k(client_id, period)
-           ON r.client_id = k.client_id AND r.period = k.period
-         ORDER BY r.client_id, r.start_time, r.cdr_id`,
+      const rows = await this.sql.query<{ key: string; state: string }>(
+        `SELECT c.key, c.state FROM counter_state c JOIN unnest($1::text[], $2::text[]) AS k(client_id, period)
+           ON c.client_id = k.client_id AND c.period = k.period`,
         [chunk.map((c) => c.clientId), chunk.map((c) => c.period)],
       );
-      for (const row of rows) yield { cdr: cdrOfRow(row), amount: String(row.amount) };
+      for (const r of rows) out.set(r.key, JSON.parse(r.state) as SavedCounter);
     }
+    return out;
+  }
+
+  /** The billed calls of one scope's month (a late call or a retroactive crossing re-prices them). */
+  async callsOf(scope: ScopeMonth): Promise<StoredCall[]> {
+    const column = scope.scope === 'user' ? 'user_id' : scope.scope === 'line' ? 'account' : scope.scope === 'site' ? 'site_id' : 'client_id';
+    const rows = await this.sql.query<Record<string, unknown>>(`SELECT * FROM rated_cdr WHERE client_id = $1 AND period = $2 AND ${column} = $3`, [scope.clientId, scope.period, scope.scopeId]);
+    return rows.map((row) => ({ cdr: cdrOfRow(row), billed: new Money(String(row.amount)), shares: String(row.shares ?? '') }));
+  }
+
+  /** Saved detector states of these clients. */
+  async fraudStatesOf(clientIds: string[]): Promise<Map<string, SavedFraudState>> {
+    const rows = await this.sql.query<{ client_id: string; state: string }>('SELECT client_id, state FROM fraud_state WHERE client_id = ANY($1::text[])', [clientIds]);
+    return new Map(rows.map((r) => [r.client_id, JSON.parse(r.state) as SavedFraudState]));
   }
 
   /** Which of these cdr_ids were rated before, and for which client (a duplicate may be in a month not loaded). */
@@ -111,32 +142,60 @@ export class RatingStore {
     }
     return known;
   }
-
-  /** Writes a batch of results in one transaction. */
-  async write(batch: ResultBatch): Promise<void> {
-    await this.sql.transaction((tx) => writeResults(tx, batch));
-  }
 }
 
 /** Writes a batch of results inside the caller's transaction (a worker adds its consumed offsets to it). */
 export async function writeResults(tx: Sql, batch: Partial<ResultBatch>): Promise<void> {
-  const { rated = [], adjustments = [], alerts = [], rejects = [] } = batch;
+  const { rated = [], adjustments = [], restated = [], alerts = [], rejects = [], counters = [], fraudStates = [] } = batch;
   for (let i = 0; i < rated.length; i += CHUNK) await insertRated(tx, rated.slice(i, i + CHUNK));
   for (let i = 0; i < adjustments.length; i += CHUNK) await insertAdjustments(tx, adjustments.slice(i, i + CHUNK));
+  if (restated.length > 0) await restate(tx, restated);
   for (const a of alerts) await upsertAlert(tx, a);
   for (let i = 0; i < rejects.length; i += CHUNK) await upsertRejects(tx, rejects.slice(i, i + CHUNK));
+  for (let i = 0; i < counters.length; i += CHUNK) await upsertCounters(tx, counters.slice(i, i + CHUNK));
+  if (fraudStates.length > 0) {
+    await tx.query(
+      `INSERT INTO fraud_state (client_id, state) SELECT * FROM unnest($1::text[], $2::text[])
+       ON CONFLICT (client_id) DO UPDATE SET state = EXCLUDED.state`,
+      [fraudStates.map((f) => f.clientId), fraudStates.map((f) => JSON.stringify(f.saved))],
+    );
+  }
+}
+
+async function upsertCounters(tx: Sql, rows: CounterRow[]): Promise<void> {
+  const col = <T>(f: (r: CounterRow) => T): T[] => rows.map(f);
+  await tx.query(
+    `INSERT INTO counter_state (key, client_id, site_id, user_id, scope, scope_key, period, rule, value, threshold, crossed_at, state)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::float8[], $11::timestamptz[], $12::text[])
+     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, threshold = EXCLUDED.threshold, crossed_at = EXCLUDED.crossed_at, state = EXCLUDED.state`,
+    [
+      col((r) => r.key), col((r) => r.clientId), col((r) => r.siteId), col((r) => r.userId), col((r) => r.scope), col((r) => r.scopeKey),
+      col((r) => r.period), col((r) => r.rule), col((r) => r.value), col((r) => r.threshold),
+      col((r) => (r.crossedAtMs === null ? null : new Date(r.crossedAtMs).toISOString())), col((r) => JSON.stringify(r.saved)),
+    ],
+  );
+}
+
+async function restate(tx: Sql, rows: RatedRow[]): Promise<void> {
+  const col = <T>(f: (r: RatedRow) => T): T[] => rows.map(f);
+  await tx.query(
+    `UPDATE rated_cdr c SET reason = k.reason, in_bundle = k.in_bundle, priced_seconds = k.priced, shares = k.shares, updated_at = now()
+       FROM unnest($1::text[], $2::text[], $3::boolean[], $4::int[], $5::text[]) AS k(cdr_id, reason, in_bundle, priced, shares)
+      WHERE c.cdr_id = k.cdr_id`,
+    [col((r) => r.cdr.cdrId), col((r) => r.reason), col((r) => r.inBundle), col((r) => r.pricedSeconds), col((r) => r.shares ?? '')],
+  );
 }
 
 const RATED_COLUMNS = [
   'cdr_id', 'client_id', 'site_id', 'user_id', 'plan_id', 'account', 'line_type', 'channels', 'automated', 'period',
   'start_time', 'answer_time', 'end_time', 'caller', 'callee', 'destination_class', 'country', 'billable_seconds', 'disposition',
   'direction', 'leg', 'forward_reason', 'device', 'in_bundle', 'priced_seconds', 'amount', 'currency', 'reason', 'source', 'source_line',
-  'caller_original',
+  'caller_original', 'first_amount', 'shares',
 ] as const;
 const RATED_TYPES = [
   'text', 'text', 'text', 'text', 'text', 'text', 'text', 'int', 'boolean', 'text', 'timestamptz', 'timestamptz', 'timestamptz',
   'text', 'text', 'text', 'text', 'int', 'text', 'text', 'text', 'text', 'text', 'boolean', 'int', 'numeric', 'text', 'text', 'text', 'int',
-  'text',
+  'text', 'numeric', 'text',
 ] as const;
 
 function ratedValues(r: RatedRow): (string | number | boolean | null)[] {
@@ -146,28 +205,23 @@ function ratedValues(r: RatedRow): (string | number | boolean | null)[] {
     c.cdrId, s.clientId, s.siteId, s.userId, s.planId, c.account, s.lineType, s.channels, s.automated, r.period,
     new Date(c.startMs).toISOString(), c.answerMs === null ? null : new Date(c.answerMs).toISOString(), new Date(c.endMs).toISOString(),
     c.caller, c.callee, r.destinationClass, r.country, c.billableSeconds, c.disposition, c.direction, c.leg, c.forwardReason,
-    c.device, r.inBundle, r.pricedSeconds, r.amount, r.currency, r.reason, c.source, c.line, c.callerOriginal,
+    c.device, r.inBundle, r.pricedSeconds, r.amount, r.currency, r.reason, c.source, c.line, c.callerOriginal, r.amount, r.shares ?? '',
   ];
 }
 
 /** A cdr_id already stored makes the whole batch fail: the rater believed the call new, so its state is stale. */
 async function insertRated(tx: Sql, rows: RatedRow[]): Promise<void> {
   const values = rows.map(ratedValues);
-  if (tx.copyCsv) {
-    const csv = Papa.unparse(values.map((v) => v.map((x) => (x === null ? '' : x))), { quotes: true, newline: '\n' });
-    await tx.copyCsv('rated_cdr', RATED_COLUMNS, csv, ['answer_time', 'forward_reason']);
-  } else {
-    await tx.query(
-      `INSERT INTO rated_cdr (${RATED_COLUMNS.join(', ')})
-       SELECT * FROM unnest(${RATED_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`,
-      RATED_COLUMNS.map((_, i) => values.map((v) => v[i])),
-    );
-  }
+  await tx.query(
+    `INSERT INTO rated_cdr (${RATED_COLUMNS.join(', ')})
+     SELECT * FROM unnest(${RATED_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})`,
+    RATED_COLUMNS.map((_, i) => values.map((v) => v[i])),
+  );
   const col = <T>(f: (r: RatedRow) => T): T[] => rows.map(f);
   // A record rated now that was rejected before (unknown subscriber since added) leaves the rejects.
   await tx.query(
     `DELETE FROM rejected_record r USING unnest($1::text[], $2::int[]) AS k(source, line)
-      WHERE r.source = k.source AND r.line = k.line`,
+      WHERE r.source = k.source AND r.line = k.line AND r.reason IN ('unknown_subscriber', 'unknown_plan')`,
     [col((r) => r.cdr.source), col((r) => r.cdr.line)],
   );
 }
@@ -175,15 +229,18 @@ async function insertRated(tx: Sql, rows: RatedRow[]): Promise<void> {
 async function insertAdjustments(tx: Sql, rows: AdjustmentRow[]): Promise<void> {
   const col = <T>(f: (r: AdjustmentRow) => T): T[] => rows.map(f);
   await tx.query(
-    `INSERT INTO adjustment (cdr_id, period, previous_amount, new_amount, delta, reason)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[], $6::text[])`,
-    [col((r) => r.cdrId), col((r) => r.period), col((r) => r.previousAmount), col((r) => r.newAmount), col((r) => r.delta), col((r) => r.reason)],
+    `INSERT INTO adjustment (cdr_id, client_id, site_id, user_id, plan_id, period, previous_amount, new_amount, delta, reason)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::numeric[], $8::numeric[], $9::numeric[], $10::text[])`,
+    [
+      col((r) => r.cdrId), col((r) => r.clientId), col((r) => r.siteId), col((r) => r.userId), col((r) => r.planId), col((r) => r.period),
+      col((r) => r.previousAmount), col((r) => r.newAmount), col((r) => r.delta), col((r) => r.reason),
+    ],
   );
   await tx.query(
-    `UPDATE rated_cdr c SET amount = k.amount, reason = k.reason, in_bundle = k.in_bundle, priced_seconds = k.priced, updated_at = now()
-       FROM unnest($1::text[], $2::numeric[], $3::text[], $4::boolean[], $5::int[]) AS k(cdr_id, amount, reason, in_bundle, priced)
+    `UPDATE rated_cdr c SET amount = k.amount, reason = k.reason, in_bundle = k.in_bundle, priced_seconds = k.priced, shares = k.shares, updated_at = now()
+       FROM unnest($1::text[], $2::numeric[], $3::text[], $4::boolean[], $5::int[], $6::text[]) AS k(cdr_id, amount, reason, in_bundle, priced, shares)
       WHERE c.cdr_id = k.cdr_id`,
-    [col((r) => r.cdrId), col((r) => r.newAmount), col((r) => r.reason), col((r) => r.inBundle), col((r) => r.pricedSeconds)],
+    [col((r) => r.cdrId), col((r) => r.newAmount), col((r) => r.reason), col((r) => r.inBundle), col((r) => r.pricedSeconds), col((r) => r.shares)],
   );
 }
 
@@ -198,12 +255,12 @@ async function upsertAlert(tx: Sql, a: Alert): Promise<void> {
   );
 }
 
-async function upsertRejects(tx: Sql, rows: Reject[]): Promise<void> {
+async function upsertRejects(tx: Sql, rows: (Reject & { checksum?: string })[]): Promise<void> {
   await tx.query(
-    `INSERT INTO rejected_record (source, line, reason, detail, raw)
-     SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[])
-     ON CONFLICT (source, line) DO UPDATE SET reason = EXCLUDED.reason, detail = EXCLUDED.detail, raw = EXCLUDED.raw, seen_at = now()`,
-    [rows.map((r) => r.source), rows.map((r) => r.line), rows.map((r) => r.reason), rows.map((r) => r.detail), rows.map((r) => r.raw)],
+    `INSERT INTO rejected_record (source_checksum, source, line, reason, detail, raw)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[])
+     ON CONFLICT (source_checksum, line) DO UPDATE SET source = EXCLUDED.source, reason = EXCLUDED.reason, detail = EXCLUDED.detail, raw = EXCLUDED.raw, seen_at = now()`,
+    [rows.map((r) => r.checksum ?? `path:${r.source}`), rows.map((r) => r.source), rows.map((r) => r.line), rows.map((r) => r.reason), rows.map((r) => r.detail), rows.map((r) => r.raw)],
   );
 }
 

@@ -1,10 +1,9 @@
 /**
- * The little of SQL the stores need, over PGlite (embedded) or node-postgres (PostgreSQL), so that one
- * schema and one set of queries serve both runtimes.
+ * The store contract shared by both stores: `query` with `$n` placeholders and `transaction`, over
+ * node-postgres (PostgreSQL, the production store) here and over SQLite in sqlite.ts (the embedded one).
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { findUp } from '../config/project-files.js';
 
@@ -12,37 +11,7 @@ export interface Sql {
   query<R extends Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
   /** Runs `work` in one transaction: everything or nothing. */
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T>;
-  /**
-   * Bulk load of CSV text through COPY, where the driver has it (PGlite: about three times the rate
-   * of multi-row INSERTs). Quoted empty fields of `nullColumns` are NULL.
-   */
-  copyCsv?(table: string, columns: readonly string[], csv: string, nullColumns: readonly string[]): Promise<void>;
   close(): Promise<void>;
-}
-
-export async function openPglite(dataDir: string): Promise<Sql> {
-  mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir);
-  const on = (q: Pick<PGlite, 'query'>): Omit<Sql, 'transaction' | 'close'> => ({
-    async query<R>(text: string, params: unknown[] = []) {
-      return (await q.query<R>(text, params)).rows;
-    },
-    async copyCsv(table, columns, csv, nullColumns) {
-      const forceNull = nullColumns.length > 0 ? `, FORCE_NULL (${nullColumns.join(', ')})` : '';
-      await q.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob' WITH (FORMAT csv${forceNull})`, [], { blob: new Blob([csv]) });
-    },
-  });
-  const sql: Sql = {
-    ...on(db),
-    transaction: (work) =>
-      db.transaction((tx) => {
-        const inner: Sql = { ...on(tx), transaction: (w) => w(inner), close: async () => {} };
-        return work(inner);
-      }),
-    close: () => db.close(),
-  };
-  await migrate(sql);
-  return sql;
 }
 
 export async function openPostgres(connectionString: string): Promise<Sql> {

@@ -1,23 +1,28 @@
 /**
  * `cdr worker fraud`: cdr.rated → fraud alerts in PostgreSQL, published to fraud.alerts. The fraud stage
- * keeps its own state store (fraud_call): the rated calls it has observed, written with its offsets,
- * so that after a restart it counts each call once, whatever the rater did meanwhile.
+ * keeps its own state store: per client, the detectors' recent windows (fraud_state), and the cdr_ids it
+ * has counted (fraud_seen), written with its offsets, so that after a restart it counts each call once,
+ * whatever the rater republished meanwhile.
  */
 import type { KafkaMessage, TopicMessages } from 'kafkajs';
 import { fraudDetectorFor, type PipelineContext } from '../core/cdr-pipeline.js';
 import type { FraudDetector } from '../core/fraud/fraud-detector.js';
 import { Money } from '../core/money.js';
-import { writeResults, type RatedRow } from '../store/rating-store.js';
+import { RatingStore, writeResults, type RatedRow } from '../store/rating-store.js';
 import type { Sql } from '../store/sql.js';
 import { codecs } from './avro-codec.js';
 import { deadLetters, decodeBatch } from './dead-letters.js';
 import type { Stage, StageOutput } from './exactly-once-consumer.js';
 import type { Topics } from './kafka-setup.js';
+import { PgFraudState } from './stage-state.js';
+
+/** Clients whose windows stay in memory between batches. */
+const MAX_CLIENTS = 20_000;
 
 export class FraudStage implements Stage {
   private detector: FraudDetector;
-  private readonly loaded = new Set<string>();
-  private readonly observed = new Set<string>();
+  private readonly state: PgFraudState;
+  private clients = new Set<string>();
 
   constructor(
     private readonly ctx: PipelineContext,
@@ -25,27 +30,38 @@ export class FraudStage implements Stage {
     private readonly topics: Topics,
     private readonly groupId: string,
   ) {
-    this.detector = fraudDetectorFor(ctx);
+    this.state = new PgFraudState(new RatingStore(sql));
+    this.detector = this.newDetector();
   }
 
   reset(): void {
-    this.detector = fraudDetectorFor(this.ctx);
-    this.loaded.clear();
-    this.observed.clear();
+    this.state.settled();
+    this.clients = new Set();
+    this.detector = this.newDetector();
   }
 
   async process(messages: KafkaMessage[], topic: string, partition: number): Promise<StageOutput> {
     const { values: rows, dead } = decodeBatch(codecs.ratedCdr, messages, { topic, partition, groupId: this.groupId });
-    await this.restoreMonths(rows);
-    const seenElsewhere = await this.knownCalls(rows.map((r) => r.cdr.cdrId));
+    const seen = await this.seen(rows.map((r) => r.cdr.cdrId));
     const fresh: RatedRow[] = [];
     for (const row of rows) {
       // The rater publishes at least once: a call seen before is not counted twice.
-      if (this.observed.has(row.cdr.cdrId) || seenElsewhere.has(row.cdr.cdrId)) continue;
-      this.observe(row);
+      if (seen.has(row.cdr.cdrId)) continue;
+      seen.add(row.cdr.cdrId);
       fresh.push(row);
     }
+    await this.state.prefetch(fresh.map((r) => r.cdr.subscriber.clientId).filter((c) => this.detector.needsState(c)));
+    for (const row of fresh) {
+      this.clients.add(row.cdr.subscriber.clientId);
+      this.detector.observe({ cdr: row.cdr, dest: this.ctx.numbering.classify(row.cdr.callee), amount: new Money(row.amount) });
+    }
     const alerts = this.detector.drain();
+    const fraudStates = this.detector.drainStates();
+    this.state.settled();
+    if (this.clients.size > MAX_CLIENTS) {
+      this.detector.forget();
+      this.clients = new Set();
+    }
     const publish: TopicMessages[] = [
       { topic: this.topics.alerts, messages: alerts.map((a) => ({ key: a.clientId, value: codecs.alert.encode(a) })) },
       deadLetters.publishTo(this.topics.deadLetter, dead),
@@ -54,48 +70,19 @@ export class FraudStage implements Stage {
       processed: messages.length,
       publish,
       write: async (tx) => {
-        if (fresh.length > 0) {
-          await tx.query(
-            `INSERT INTO fraud_call (cdr_id, client_id, period, start_time, call)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[])`,
-            [
-              fresh.map((r) => r.cdr.cdrId),
-              fresh.map((r) => r.cdr.subscriber.clientId),
-              fresh.map((r) => r.period),
-              fresh.map((r) => new Date(r.cdr.startMs).toISOString()),
-              fresh.map((r) => JSON.stringify(r)),
-            ],
-          );
-        }
-        await writeResults(tx, { alerts });
+        if (fresh.length > 0) await tx.query('INSERT INTO fraud_seen (cdr_id) SELECT * FROM unnest($1::text[]) ON CONFLICT DO NOTHING', [fresh.map((r) => r.cdr.cdrId)]);
+        await writeResults(tx, { alerts, fraudStates });
         await deadLetters.write(tx, dead);
       },
     };
   }
 
-  private observe(row: RatedRow): void {
-    this.observed.add(row.cdr.cdrId);
-    this.detector.observe({ cdr: row.cdr, dest: this.ctx.numbering.classify(row.cdr.callee), amount: new Money(row.amount) });
-  }
-
-  private async restoreMonths(rows: RatedRow[]): Promise<void> {
-    const wanted = [...new Set(rows.map((r) => `${r.cdr.subscriber.clientId}|${r.period}`))].filter((k) => !this.loaded.has(k));
-    if (wanted.length === 0) return;
-    const stored = await this.sql.query<{ call: RatedRow | string }>(
-      `SELECT f.call FROM fraud_call f JOIN unnest($1::text[], $2::text[]) AS k(client_id, period)
-         ON f.client_id = k.client_id AND f.period = k.period
-       ORDER BY f.start_time, f.cdr_id`,
-      [wanted.map((k) => k.split('|')[0]), wanted.map((k) => k.split('|')[1])],
-    );
-    for (const { call } of stored) this.observe(typeof call === 'string' ? (JSON.parse(call) as RatedRow) : call);
-    this.detector.drain(); // alerts of calls observed before are in the store already
-    for (const k of wanted) this.loaded.add(k);
-  }
-
-  private async knownCalls(ids: string[]): Promise<Set<string>> {
-    const unseen = ids.filter((id) => !this.observed.has(id));
-    if (unseen.length === 0) return new Set();
-    const rows = await this.sql.query<{ cdr_id: string }>('SELECT cdr_id FROM fraud_call WHERE cdr_id = ANY($1::text[])', [unseen]);
+  private async seen(ids: string[]): Promise<Set<string>> {
+    const rows = await this.sql.query<{ cdr_id: string }>('SELECT cdr_id FROM fraud_seen WHERE cdr_id = ANY($1::text[])', [ids]);
     return new Set(rows.map((r) => r.cdr_id));
+  }
+
+  private newDetector(): FraudDetector {
+    return fraudDetectorFor({ ...this.ctx, fraudState: this.state });
   }
 }

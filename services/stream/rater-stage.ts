@@ -1,60 +1,75 @@
 /**
  * `cdr worker rater`: cdr.normalized → rated CDRs, adjustments and fair-use alerts in PostgreSQL,
  * published to cdr.rated, cdr.adjustments and fraud.alerts. Runs the same RatingStage as the embedded
- * runtime; a client month's counters are rebuilt from its rated calls the first time the worker sees it.
+ * runtime over counters kept in PostgreSQL: a batch fetches the counters of the client months it
+ * touches (those not already in memory), and, for the rare call that moves other calls' prices, the
+ * calls of that one scope's month. Clients least recently seen are evicted past the memory budget.
  */
 import type { KafkaMessage, TopicMessages } from 'kafkajs';
 import { RatingStage, type PipelineContext } from '../core/cdr-pipeline.js';
 import type { Cdr } from '../core/cdr.js';
-import { Money } from '../core/money.js';
+import { UnknownPlan } from '../core/rating/rater.js';
+import { StateNeeded } from '../core/rating/rating-state.js';
+import { screenCdrIds } from '../ingest/cdr-identity.js';
+import type { Reject } from '../ingest/source-record.js';
 import { RatingStore, adjustmentOf, ratedRowOf, writeResults } from '../store/rating-store.js';
 import type { Sql } from '../store/sql.js';
 import { codecs } from './avro-codec.js';
 import { deadLetters, decodeBatch } from './dead-letters.js';
-import { UnknownPlan } from '../core/rating/rater.js';
-import { screenCdrIds } from '../ingest/cdr-identity.js';
-import type { Reject } from '../ingest/source-record.js';
 import type { Stage, StageOutput } from './exactly-once-consumer.js';
 import type { Topics } from './kafka-setup.js';
+import { BYTES_PER_COUNTER, ClientRecency, PgRatingState } from './stage-state.js';
 
 export class RaterStage implements Stage {
   private stage: RatingStage;
-  private readonly loaded = new Set<string>();
   private readonly store: RatingStore;
+  private readonly state: PgRatingState;
+  private readonly recency = new ClientRecency();
+  private readonly maxCounters: number;
 
   constructor(
     private readonly ctx: PipelineContext,
     sql: Sql,
     private readonly topics: Topics,
     private readonly groupId: string,
+    /** Memory the counters may take, in MB. */
+    budgetMb = 512,
   ) {
-    this.stage = new RatingStage(ctx);
     this.store = new RatingStore(sql);
+    this.state = new PgRatingState(this.store);
+    this.stage = this.newStage();
+    this.maxCounters = Math.max(1000, Math.floor((budgetMb * 1024 * 1024) / BYTES_PER_COUNTER));
   }
 
   reset(): void {
-    this.stage = new RatingStage(this.ctx);
-    this.loaded.clear();
+    this.state.reset();
+    this.recency.clear();
+    this.stage = this.newStage();
   }
 
   async process(messages: KafkaMessage[], topic: string, partition: number): Promise<StageOutput> {
     const { values: cdrs, dead } = decodeBatch(codecs.normalizedCdr, messages, { topic, partition, groupId: this.groupId });
-    await this.restoreMonths(cdrs);
     const known = await this.store.knownCdrIds(cdrs.map((c) => c.cdrId));
     const { fresh, conflicts } = screenCdrIds(cdrs, (id) => known.get(id));
     const rejects: Reject[] = [...conflicts];
+    await this.state.prefetch(this.clientPeriods(fresh));
     for (const cdr of fresh) {
+      this.recency.touch(cdr.subscriber.clientId);
       try {
-        this.stage.process(cdr);
+        await this.rate(cdr);
       } catch (err) {
         // One CDR this worker cannot rate must not hold up its partition: it goes to the rejects.
         if (!(err instanceof UnknownPlan)) throw err;
         rejects.push({ source: cdr.source, line: cdr.line, reason: 'unknown_plan', detail: `${err.message}: update the worker's configuration and replay`, raw: JSON.stringify({ ...cdr, subscriber: cdr.subscriber.account }) });
       }
     }
-    const { changes, alerts } = this.stage.drain();
-    const rated = changes.filter((c) => c.previous === null).map((c) => ratedRowOf(c.call));
-    const adjustments = changes.filter((c) => c.previous !== null).map((c) => adjustmentOf(c.call, c.previous!));
+    const drained = this.stage.drain();
+    this.state.settled();
+    this.evict();
+    const rated = drained.changes.filter((c) => c.previous === null).map((c) => ratedRowOf(c.call));
+    const adjustments = drained.changes.filter((c) => c.previous !== null).map((c) => adjustmentOf(c.call, c.previous!));
+    const restated = drained.restated.map(ratedRowOf);
+    const { alerts, counters } = drained;
     const publish: TopicMessages[] = [
       { topic: this.topics.rated, messages: rated.map((r) => ({ key: r.cdr.subscriber.clientId, value: codecs.ratedCdr.encode(r) })) },
       // Keyed by what the adjustment is, so that one republished after a crash is recognised as the same.
@@ -67,27 +82,57 @@ export class RaterStage implements Stage {
       processed: messages.length,
       publish,
       write: async (tx) => {
-        await writeResults(tx, { rated, adjustments, alerts, rejects });
+        await writeResults(tx, { rated, adjustments, restated, alerts, rejects, counters });
         await deadLetters.write(tx, dead);
       },
     };
   }
 
-  private async restoreMonths(cdrs: Cdr[]): Promise<void> {
-    const wanted = new Map<string, { clientId: string; period: string }>();
+  /** Rates one CDR, fetching what the rater asks for (nothing has changed when it asks). */
+  private async rate(cdr: Cdr): Promise<void> {
+    for (;;) {
+      try {
+        this.stage.process(cdr);
+        return;
+      } catch (err) {
+        if (!(err instanceof StateNeeded)) throw err;
+        if (err.counters.length > 0) await this.state.prefetch(this.clientPeriods([cdr]));
+        if (err.scopes.length > 0) await this.state.fetchScopes(err.scopes);
+      }
+    }
+  }
+
+  /** Past the budget, the clients seen least recently leave memory; their counters are in the store. */
+  private evict(): void {
+    const rater = this.stage.rater;
+    if (rater.counterCount <= this.maxCounters) return;
+    const perClient = rater.countersPerClient();
+    let left = rater.counterCount;
+    const gone = new Set<string>();
+    for (const clientId of this.recency.oldest()) {
+      if (left <= this.maxCounters * 0.8) break;
+      gone.add(clientId);
+      left -= perClient.get(clientId) ?? 0;
+    }
+    rater.forget((c) => !gone.has(c));
+    for (const c of gone) {
+      this.state.cool(c);
+      this.recency.drop(c);
+    }
+  }
+
+  private clientPeriods(cdrs: Cdr[]): { clientId: string; period: string }[] {
+    const out = new Map<string, { clientId: string; period: string }>();
     for (const cdr of cdrs) {
       const plan = this.ctx.plans.get(cdr.subscriber.planId);
       if (plan === undefined) continue; // rating reports it
       const period = plan.calendar.period(cdr.startMs);
-      const key = `${cdr.subscriber.clientId}|${period}`;
-      if (!this.loaded.has(key)) wanted.set(key, { clientId: cdr.subscriber.clientId, period });
+      out.set(`${cdr.subscriber.clientId}|${period}`, { clientId: cdr.subscriber.clientId, period });
     }
-    if (wanted.size === 0) return;
-    for await (const stored of this.store.loadMonths([...wanted.values()])) {
-      // A month billed under a plan since removed cannot be re-rated: its calls keep their stored prices.
-      if (this.ctx.plans.has(stored.cdr.subscriber.planId)) this.stage.restore(stored.cdr, new Money(stored.amount));
-    }
-    this.stage.restored();
-    for (const key of wanted.keys()) this.loaded.add(key);
+    return [...out.values()];
+  }
+
+  private newStage(): RatingStage {
+    return new RatingStage({ ...this.ctx, ratingState: this.state });
   }
 }

@@ -3,7 +3,7 @@
  * every output file read back and checked field by field.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Papa from 'papaparse';
@@ -58,6 +58,13 @@ function json(path: string) {
   return JSON.parse(readFileSync(path, 'utf8'));
 }
 
+/** The folder of the one run written under `out` (each run writes run-NNNNNN/ of its own). */
+function runOut(out: string): string {
+  const runs = readdirSync(out).filter((n) => n.startsWith('run-'));
+  if (runs.length !== 1) throw new Error(`expected one run folder in ${out}, found ${runs.join(', ') || 'none'}`);
+  return join(out, runs[0]!);
+}
+
 describe('cdr rate on the embedded runtime', () => {
   it('rates, rejects, adjusts and alerts across two daily runs, and a third run changes nothing', async () => {
     const work = dir();
@@ -69,48 +76,51 @@ describe('cdr rate on the embedded runtime', () => {
 
     const first = await rate(data, join(work, 'out1'), f1);
     expect(first.stdout).toMatch(/read 153 records from 1 file/);
-    const rated1 = csv(join(work, 'out1', 'rated.csv'));
+    const rated1 = csv(join(runOut(join(work, 'out1')), 'rated.csv'));
     expect(rated1).toHaveLength(151);
     expect(rated1[0]).toEqual({
       cdr_id: 'ora-1', client_id: 'C-ORA-01', site_id: 'S-PARIS', user_id: 'U-P1', plan_id: 'orange_wte', period: '2026-03',
       start_time: '2026-03-02T10:00:00+01:00', callee: '+4915112345678', destination_class: 'international', country: 'DE',
       billable_seconds: '120', in_bundle: 'true', amount: '0.0000', currency: 'EUR', reason: 'bundle', priced_seconds: '0',
-      explanation: expect.stringMatching(/^orange_wte: international DE included/), caller: '+33153401001', caller_original: '',
+      explanation: expect.stringMatching(/^bundle: Orange Business l\.\d+/), caller: '+33153401001', caller_original: '',
     });
     const firstTcx = rated1.find((r) => r.cdr_id === 'tcx-2-0')!;
     expect(firstTcx).toMatchObject({ client_id: 'C-TCX-01', user_id: 'U1001', callee: '+33247010000', destination_class: 'fr_fixed', country: 'FR', in_bundle: 'true', amount: '0.0000', reason: 'bundle' });
-    const rejected1 = csv(join(work, 'out1', 'rejected.csv'));
+    const rejected1 = csv(join(runOut(join(work, 'out1')), 'rejected.csv'));
     expect(rejected1.map((r) => [r.line, r.reason])).toEqual([['153', 'bad_time'], ['154', 'unknown_subscriber']]);
     expect(rejected1[0]!.raw).toMatch(/^bad-1,tcx01-u1002/);
     expect(rejected1[0]!.source).toBe(f1);
-    expect(readFileSync(join(work, 'out1', 'alerts.jsonl'), 'utf8')).toBe('');
-    expect(readFileSync(join(work, 'out1', 'adjustments.csv'), 'utf8')).toBe('cdr_id,period,previous_amount,new_amount,delta,reason\n');
-    const summary1 = json(join(work, 'out1', 'summary.json'));
+    expect(readFileSync(join(runOut(join(work, 'out1')), 'alerts.jsonl'), 'utf8')).toBe('');
+    expect(readFileSync(join(runOut(join(work, 'out1')), 'adjustments.csv'), 'utf8')).toBe('cdr_id,period,previous_amount,new_amount,delta,reason,client_id,site_id,user_id,plan_id\n');
+    const summary1 = json(join(runOut(join(work, 'out1')), 'summary.json'));
     expect(summary1).toMatchObject({ read: 153, rated: 151, duplicates: 0, rejected: { total: 2, byReason: { bad_time: 1, unknown_subscriber: 1 } }, byReason: { bundle: 151 } });
 
     // Day 2: the 151st distinct number re-prices U1001's whole month (Technicophone: « rétroactivement »).
     await rate(data, join(work, 'out2'), f2);
-    const rated2 = csv(join(work, 'out2', 'rated.csv'));
+    const rated2 = csv(join(runOut(join(work, 'out2')), 'rated.csv'));
     expect(rated2.map((r) => [r.cdr_id, r.amount, r.reason])).toEqual([
       ['tcx-3-repeat', '0.0200', 'fair_use.distinct_numbers'], // 08:00, a number already called: priced too, the whole month is
       ['tcx-3-150', '0.0200', 'fair_use.distinct_numbers'], // 14:15, the 151st number
     ]);
-    const adjustments = csv(join(work, 'out2', 'adjustments.csv'));
+    const adjustments = csv(join(runOut(join(work, 'out2')), 'adjustments.csv'));
     expect(adjustments).toHaveLength(150);
-    expect(adjustments[0]).toEqual({ cdr_id: 'tcx-2-0', period: '2026-03', previous_amount: '0.0000', new_amount: '0.0200', delta: '0.0200', reason: 'fair_use.distinct_numbers' });
-    const alerts = readFileSync(join(work, 'out2', 'alerts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(adjustments[0]).toEqual({
+      cdr_id: 'tcx-2-0', period: '2026-03', previous_amount: '0.0000', new_amount: '0.0200', delta: '0.0200', reason: 'fair_use.distinct_numbers',
+      client_id: 'C-TCX-01', site_id: 'S-TOURS', user_id: 'U1001', plan_id: 'technicophone_centrex',
+    });
+    const alerts = readFileSync(join(runOut(join(work, 'out2')), 'alerts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({
       rule: 'fair_use.distinct_numbers', severity: 'warning', client_id: 'C-TCX-01', site_id: 'S-TOURS', user_id: 'U1001',
       first_seen: '2026-03-03T14:15:00+01:00', value: 151, threshold: 150,
     });
     expect(alerts[0].message).toMatch(/151 distinct numbers, limit 150 distinct numbers — clause « .*150 numéros différents/);
-    const summary2 = json(join(work, 'out2', 'summary.json'));
+    const summary2 = json(join(runOut(join(work, 'out2')), 'summary.json'));
     expect(summary2.totals).toContainEqual({ client_id: 'C-TCX-01', period: '2026-03', amount: '3.0400', currency: 'EUR' }); // 152 calls × 0.02
 
     // Day 2 again: duplicates only, no new price, no new alert, same totals.
     await rate(data, join(work, 'out3'), f2);
-    const summary3 = json(join(work, 'out3', 'summary.json'));
+    const summary3 = json(join(runOut(join(work, 'out3')), 'summary.json'));
     expect(summary3).toMatchObject({ read: 2, rated: 0, duplicates: 2, adjustments: 0, alerts: { total: 0 } });
     expect(summary3.totals).toContainEqual({ client_id: 'C-TCX-01', period: '2026-03', amount: '3.0400', currency: 'EUR' });
   });
@@ -124,10 +134,10 @@ describe('cdr rate on the embedded runtime', () => {
     await rate(join(work, 'split'), join(work, 'a'), f1);
     await rate(join(work, 'split'), join(work, 'b'), f2);
     await rate(join(work, 'together'), join(work, 'c'), f1, f2);
-    const total = (out: string) => json(join(work, out, 'summary.json')).totals.find((t: { client_id: string }) => t.client_id === 'C-TCX-01').amount;
+    const total = (out: string) => json(join(runOut(join(work, out)), 'summary.json')).totals.find((t: { client_id: string }) => t.client_id === 'C-TCX-01').amount;
     expect(total('b')).toBe(total('c'));
     // In one run the month is settled before anything is billed: no adjustment at all.
-    expect(json(join(work, 'c', 'summary.json')).adjustments).toBe(0);
+    expect(json(join(runOut(join(work, 'c')), 'summary.json')).adjustments).toBe(0);
   });
 
   it('commits nothing when it cannot write its outputs, so that a second run bills everything', async () => {
@@ -139,7 +149,7 @@ describe('cdr rate on the embedded runtime', () => {
     const failed = await rate(join(work, 'state'), join(blocked, 'out'), f1).catch((e: { code: number }) => e);
     expect(failed).toMatchObject({ code: 1 });
     await rate(join(work, 'state'), join(work, 'out'), f1);
-    expect(json(join(work, 'out', 'summary.json'))).toMatchObject({ rated: 151, duplicates: 0 });
+    expect(json(join(runOut(join(work, 'out')), 'summary.json'))).toMatchObject({ rated: 151, duplicates: 0 });
   });
 
   it('exits 2 with the file and field when the configuration is wrong, and rates nothing', async () => {

@@ -26,7 +26,7 @@ async function ratedRows(format: string, args: string[], subscribers: string): P
   const work = dir();
   const out = join(work, 'out');
   await run('node', ['dist/services/cli/main.js', 'rate', '--subscribers', subscribers, '--data', join(work, 'state'), '--out', out, ...args]);
-  const rows = Papa.parse<Record<string, string>>(readFileSync(join(out, 'rated.csv'), 'utf8'), { header: true, skipEmptyLines: true }).data;
+  const rows = Papa.parse<Record<string, string>>(readFileSync(join(out, 'run-000001', 'rated.csv'), 'utf8'), { header: true, skipEmptyLines: true }).data;
   expect(rows.length, `${format}: rated rows`).toBeGreaterThan(0);
   return rows
     .map((r) => [r.user_id, r.start_time, r.callee, r.destination_class, r.billable_seconds, r.amount, r.reason].join(' '))
@@ -59,11 +59,11 @@ describe('switch exports of the same calls', () => {
     const subscribers = join(work, 'subs.csv');
     writeFileSync(subscribers, 'account,client_id,site_id,user_id,plan_id,line_type,channels,automated,numbers\nalice,C,S,U,technicophone_centrex,centrex_user,1,false,+33145000001\n');
     await run('node', ['dist/services/cli/main.js', 'rate', '--subscribers', subscribers, '--data', join(work, 'state'), '--out', join(work, 'out'), odd, `${DIR}/canonical.csv`]);
-    const rejects = Papa.parse<Record<string, string>>(readFileSync(join(work, 'out', 'rejected.csv'), 'utf8'), { header: true, skipEmptyLines: true }).data;
+    const rejects = Papa.parse<Record<string, string>>(readFileSync(join(work, 'out', 'run-000001', 'rejected.csv'), 'utf8'), { header: true, skipEmptyLines: true }).data;
     const unknown = rejects.find((r) => r.source === odd)!;
     expect(unknown).toMatchObject({ line: '0', reason: 'unknown_format', raw: 'hello;world' });
     expect(unknown.detail).toMatch(/canonical.*Asterisk.*FreeSWITCH.*CUCM/s);
-    const summary = JSON.parse(readFileSync(join(work, 'out', 'summary.json'), 'utf8'));
+    const summary = JSON.parse(readFileSync(join(work, 'out', 'run-000001', 'summary.json'), 'utf8'));
     expect(summary.rated).toBeGreaterThan(0);
   });
 });

@@ -43,7 +43,7 @@ describe('streaming runtime', () => {
     startWorker(env, 'rater');
     startWorker(env, 'fraud');
     const e = env;
-    await waitFor('every CDR rated and watched', async () => (await rated(e)) === small.cdrs && (await count(e, 'SELECT count(*) FROM fraud_call')) === small.cdrs);
+    await waitFor('every CDR rated and watched', async () => (await rated(e)) === small.cdrs && (await count(e, 'SELECT count(*) FROM fraud_seen')) === small.cdrs);
     await new Promise((r) => setTimeout(r, 1500)); // the last alerts commit with their batch
     const got = await streamingResult(env);
     expect(got.amounts.size).toBe(smallExpected.amounts.size);

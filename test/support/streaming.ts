@@ -13,7 +13,7 @@ import pg from 'pg';
 import { loadConfig } from '../../services/config/load-config.js';
 import { Money } from '../../services/core/money.js';
 import { rateFiles } from '../../services/embedded/rate-files.js';
-import { openPglite } from '../../services/store/sql.js';
+import { openSqlite } from '../../services/store/sqlite.js';
 
 const run = promisify(execFile);
 const CLI = 'dist/services/cli/main.js';
@@ -105,14 +105,14 @@ export async function embeddedResult(subscribers: string, files: string[]): Prom
   const dir = mkdtempSync(join(tmpdir(), 'cdr-embedded-'));
   try {
     await rateFiles({ config: loadConfig('config', subscribers), dataDir: join(dir, 'state'), outDir: join(dir, 'out'), sourceZone: 'Europe/Paris', files });
-    const sql = await openPglite(join(dir, 'state'));
+    const db = openSqlite(join(dir, 'state'));
     try {
       return settled(
-        await sql.query<{ cdr_id: string; amount: string }>('SELECT cdr_id, amount::text FROM rated_cdr'),
-        await sql.query<AlertRow>('SELECT rule, client_id, user_id, value::text, threshold::text FROM alert'),
+        db.prepare('SELECT cdr_id, amount FROM rated_cdr').all() as { cdr_id: string; amount: string }[],
+        db.prepare('SELECT rule, client_id, user_id, value, threshold FROM alert').all() as AlertRow[],
       );
     } finally {
-      await sql.close();
+      db.close();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

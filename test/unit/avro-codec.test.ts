@@ -54,6 +54,7 @@ const rated: RatedRow = {
 const adjustment: AdjustmentRow = {
   cdrId: 'cucm-0001', period: '2026-03', previousAmount: '0.0000', newAmount: '0.0960', delta: '0.0960',
   reason: 'R-FAIR-150: 151st distinct number in the month', inBundle: false, pricedSeconds: 240,
+  clientId: 'C-1', siteId: 'S-1', userId: 'U-1', planId: 'technicophone_centrex', shares: '0:240',
 };
 const alert: Alert = {
   alertId: 'al-0123456789abcdef0123', rule: 'R-FRAUD-CPS', severity: 'critical', clientId: 'C-1', siteId: 'S-1', userId: 'U-1',

@@ -2,6 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Cdr } from '../../services/core/cdr.js';
 import { Money } from '../../services/core/money.js';
+import { Rater, sharesOf } from '../../services/core/rating/rater.js';
+import type { SavedCounter } from '../../services/core/fair-use/monthly-counter.js';
+import type { ScopeMonth } from '../../services/core/rating/plan-counters.js';
+import { scopeMonthKey, type RatingState, type StoredCall } from '../../services/core/rating/rating-state.js';
+import { numbering } from '../support/numbering.js';
 import { call, fairUse, fixed, makePlan, raterFor, subscriber } from '../support/rating.js';
 
 // Every kind of counter at once, with thresholds low enough for a small month to cross them all.
@@ -48,7 +53,62 @@ function rateAll(cdrs: Cdr[]): { total: string; billedTotal: string } {
   return { total: total.toFixed(2), billedTotal: billed.toFixed(2) };
 }
 
+/**
+ * A ledger as the stores keep it: calls in their stored form (CDR, billed amount, shares) and counters
+ * as JSON, read back through a fresh rater after every drain, the way daily runs and restarted workers do.
+ */
+class LedgerState implements RatingState {
+  readonly saved = new Map<string, string>();
+  readonly byScope = new Map<string, Map<string, StoredCall>>();
+  counter(key: string): SavedCounter | null {
+    const json = this.saved.get(key);
+    return json === undefined ? null : (JSON.parse(json) as SavedCounter);
+  }
+  calls(scope: ScopeMonth): StoredCall[] {
+    return [...(this.byScope.get(scopeMonthKey(scope))?.values() ?? [])];
+  }
+  write(drained: ReturnType<Rater['drain']>): void {
+    for (const c of drained.counters) this.saved.set(c.key, JSON.stringify(c.saved));
+    for (const { call } of drained.changes) {
+      const s = call.cdr.subscriber;
+      const stored: StoredCall = { cdr: call.cdr, billed: call.amount, shares: sharesOf(call) };
+      for (const [scope, scopeId] of [['user', s.userId], ['line', s.account], ['site', s.siteId], ['client', s.clientId]] as const) {
+        const key = scopeMonthKey({ clientId: s.clientId, period: call.period, scope, scopeId });
+        if (!this.byScope.has(key)) this.byScope.set(key, new Map());
+        this.byScope.get(key)!.set(call.cdrId, stored);
+      }
+    }
+  }
+}
+
+function rateThroughLedger(cdrs: Cdr[], batch: number): string {
+  const ledger = new LedgerState();
+  let billed = new Money(0);
+  for (let i = 0; i < cdrs.length; i += batch) {
+    const rater = new Rater({ plans: new Map([[plan.id, plan]]), numbering, usersOf: () => 2, state: ledger });
+    for (const c of cdrs.slice(i, i + batch)) rater.rate(c);
+    const drained = rater.drain();
+    for (const { call, previous } of drained.changes) billed = billed.plus(call.amount.minus(previous ?? 0));
+    ledger.write(drained);
+  }
+  return billed.toFixed(2);
+}
+
 describe('order independence', () => {
+  it('gives the same total when every batch starts from the stored counters and calls (daily runs, restarts)', () => {
+    fc.assert(
+      fc.property(fc.array(callArb, { minLength: 5, maxLength: 60 }), fc.integer(), fc.integer({ min: 1, max: 12 }), (specs, seed, batch) => {
+        const cdrs = month(specs);
+        const inOrder = [...cdrs].sort((a, b) => a.startMs - b.startMs || (a.cdrId < b.cdrId ? -1 : 1));
+        const shuffled = fc.sample(fc.shuffledSubarray(cdrs, { minLength: cdrs.length, maxLength: cdrs.length }), { numRuns: 1, seed })[0]!;
+        const expected = rateAll(inOrder).total;
+        expect(rateThroughLedger(inOrder, batch)).toBe(expected);
+        expect(rateThroughLedger(shuffled, batch)).toBe(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('gives the same month total to the cent, however the month’s CDRs arrive', () => {
     fc.assert(
       fc.property(fc.array(callArb, { minLength: 5, maxLength: 60 }), fc.integer(), (specs, seed) => {

@@ -18,4 +18,13 @@ export const callSeconds: MetricLogic<CallSecondsState> = {
     return Math.max(0, state.total - threshold) - Math.max(0, before - threshold);
   },
   value: (state) => state.total,
+  wouldExceed: (state, call, threshold) => state.total + call.billableSeconds > threshold,
+  // Below the allowance nobody's excess moves; once it is reached, a late call moves the crossing point.
+  lateIsLocal: (state, call, threshold) => state.total + call.billableSeconds <= threshold,
+  stepLate(state, call) {
+    state.total += call.billableSeconds;
+    return 0;
+  },
+  save: (state) => state.total,
+  load: (saved) => ({ total: Number(saved) }),
 };

@@ -2,38 +2,59 @@
  * A fair-use counter for one scope (user, line, site or client) and one calendar month, with the
  * sanction its plan applies on crossing.
  *
+ * State is counters, not history: the counter keeps what deciding the next call needs (the metric's
+ * state, the latest call visited, the crossing point, a sample of the calls beyond it). Most calls are
+ * decided from it alone (`add`). A call that would move other calls' shares (one that arrives before the
+ * latest and changes the ranking, or the crossing of a retroactive sanction) needs the month's calls:
+ * `needsMonth` says so, and `visit` then replays the scope's month in event-time order.
+ *
  * Order independence: what a call costs is a function of the *set* of calls in the month, visited in
- * event-time order (ties broken by cdr_id), never of the order they arrived in. A call that arrives in
- * order is one step of the counter; a late one (re-ordered export, roaming CDR up to 90 days late)
- * makes the month be visited again, and the calls whose share changed are reported so that the
- * rater re-prices them (adjustment lines for those already billed).
+ * event-time order (ties broken by cdr_id), never of the order they arrived in.
  */
 import type { SanctionScope } from '../plan.js';
 import type { MeteredCall, MetricLogic } from './metered-call.js';
-
-export interface CounterMember<C extends MeteredCall = MeteredCall> {
-  call: C;
-  orderKey: number;
-  /** Seconds of this call the sanction prices (0: within the allowance). */
-  pricedSeconds: number;
-}
 
 export interface Crossing {
   cdrId: string;
   atMs: number;
 }
 
-export class MonthlyCounter<C extends MeteredCall = MeteredCall, S = unknown> {
-  private readonly members: CounterMember<C>[] = [];
+interface Position {
+  key: number;
+  cdrId: string;
+}
+
+/** How many calls beyond the threshold an alert cites. */
+const SAMPLE = 20;
+
+export interface SavedCounter {
+  metric: unknown;
+  last: [number, string] | null;
+  size: number;
+  crossing: [string, number] | null;
+  excess: string[];
+}
+
+export class MonthlyCounter<S = unknown> {
   private state: S;
-  private crossingIndex = -1;
+  private last: Position | null = null;
+  private members = 0;
+  private crossingAt: Crossing | null = null;
+  private excess: string[] = [];
 
   constructor(
     private readonly logic: MetricLogic<S>,
     readonly threshold: number,
-    private readonly sanction: SanctionScope,
+    readonly sanction: SanctionScope,
+    saved?: SavedCounter,
   ) {
-    this.state = logic.init();
+    this.state = saved === undefined ? logic.init() : logic.load(saved.metric);
+    if (saved !== undefined) {
+      this.last = saved.last === null ? null : { key: saved.last[0], cdrId: saved.last[1] };
+      this.members = saved.size;
+      this.crossingAt = saved.crossing === null ? null : { cdrId: saved.crossing[0], atMs: saved.crossing[1] };
+      this.excess = saved.excess;
+    }
   }
 
   get value(): number {
@@ -41,97 +62,95 @@ export class MonthlyCounter<C extends MeteredCall = MeteredCall, S = unknown> {
   }
 
   get crossing(): Crossing | null {
-    const m = this.members[this.crossingIndex];
-    return m === undefined ? null : { cdrId: m.call.cdrId, atMs: m.orderKey };
+    return this.crossingAt;
   }
 
   get lastSeenMs(): number {
-    return this.members.length === 0 ? 0 : this.members[this.members.length - 1]!.orderKey;
+    return this.last?.key ?? 0;
   }
 
   get size(): number {
-    return this.members.length;
+    return this.members;
   }
 
   /** A sample of the calls beyond the threshold, for the alert. */
   excessCdrIds(limit: number): string[] {
-    const ids: string[] = [];
-    for (const m of this.members) {
-      if (m.pricedSeconds > 0) ids.push(m.call.cdrId);
-      if (ids.length >= limit) break;
-    }
-    return ids;
+    return this.excess.slice(0, limit);
   }
 
-  /** Adds a call; returns the members whose priced seconds changed, the new one included. */
-  add(call: C): CounterMember<C>[] {
-    const member: CounterMember<C> = { call, orderKey: this.logic.orderKey(call), pricedSeconds: 0 };
-    const last = this.members[this.members.length - 1];
-    if (last === undefined || before(last, member)) {
-      this.members.push(member);
-      return this.stepLast();
+  /** Whether this call can only be decided by visiting the month again (pure). */
+  needsMonth(call: MeteredCall): boolean {
+    const position = { key: this.logic.orderKey(call), cdrId: call.cdrId };
+    if (this.last === null || before(this.last, position)) {
+      // Crossing a retroactive sanction prices every earlier call of the month.
+      return this.sanction === 'retroactive_month' && this.crossingAt === null && this.logic.wouldExceed(this.state, call, this.threshold);
     }
-    this.members.splice(this.insertionIndex(member), 0, member);
-    return this.revisit(member);
+    // Before the latest call: local only if it moves no other share and no crossing point.
+    if (this.crossingAt !== null && this.sanction !== 'excess_only') return true;
+    if (this.sanction !== 'excess_only' && this.logic.wouldExceed(this.state, call, this.threshold)) return true;
+    return !this.logic.lateIsLocal(this.state, call, this.threshold);
   }
 
-  /** The usual case: the call is the latest of the month so far. */
-  private stepLast(): CounterMember<C>[] {
-    const i = this.members.length - 1;
-    const member = this.members[i]!;
-    const excess = this.logic.step(this.state, member.call, this.threshold);
-    const wasCrossed = this.crossingIndex >= 0;
-    if (!wasCrossed && this.logic.value(this.state) > this.threshold) this.crossingIndex = i;
-    member.pricedSeconds = this.sanctioned(excess, member, wasCrossed);
-    if (this.sanction === 'retroactive_month' && !wasCrossed && this.crossingIndex >= 0) {
-      const changed = [member];
-      for (const m of this.members) {
-        if (m !== member && m.pricedSeconds !== m.call.billableSeconds) {
-          m.pricedSeconds = m.call.billableSeconds;
-          changed.push(m);
-        }
-      }
-      return changed;
+  /** Adds a call that `needsMonth` said can be decided alone; returns its priced seconds. */
+  add(call: MeteredCall): number {
+    const position = { key: this.logic.orderKey(call), cdrId: call.cdrId };
+    this.members++;
+    let priced: number;
+    if (this.last === null || before(this.last, position)) {
+      const wasCrossed = this.crossingAt !== null;
+      const excess = this.logic.step(this.state, call, this.threshold);
+      if (!wasCrossed && this.logic.value(this.state) > this.threshold) this.crossingAt = { cdrId: call.cdrId, atMs: position.key };
+      priced = this.sanctioned(excess, call, wasCrossed);
+      this.last = position;
+    } else {
+      priced = this.logic.stepLate(this.state, call, this.threshold);
+      if (priced > 0 && (this.crossingAt === null || position.key < this.crossingAt.atMs)) this.crossingAt = { cdrId: call.cdrId, atMs: position.key };
     }
-    return [member];
+    if (priced > 0 && this.excess.length < SAMPLE && !this.excess.includes(call.cdrId)) this.excess.push(call.cdrId);
+    return priced;
   }
 
-  /** Visits the whole month again in event-time order after a late call. */
-  private revisit(late: CounterMember<C>): CounterMember<C>[] {
-    const previous = this.members.map((m) => m.pricedSeconds);
+  /**
+   * Visits the whole month again, in event-time order: `calls` are all the calls this counter counts
+   * (those of the ledger and the new one). Returns each call's priced seconds.
+   */
+  visit<C extends MeteredCall>(calls: C[]): Map<C, number> {
+    const ordered = calls.map((call) => ({ call, position: { key: this.logic.orderKey(call), cdrId: call.cdrId } }));
+    ordered.sort((a, b) => (before(a.position, b.position) ? -1 : before(b.position, a.position) ? 1 : 0));
     this.state = this.logic.init();
-    this.crossingIndex = -1;
-    const excess: number[] = [];
-    this.members.forEach((m, i) => {
-      excess.push(this.logic.step(this.state, m.call, this.threshold));
-      const wasCrossed = this.crossingIndex >= 0;
-      if (!wasCrossed && this.logic.value(this.state) > this.threshold) this.crossingIndex = i;
-      m.pricedSeconds = this.sanctioned(excess[i]!, m, wasCrossed);
-    });
-    if (this.sanction === 'retroactive_month' && this.crossingIndex >= 0) {
-      for (const m of this.members) m.pricedSeconds = m.call.billableSeconds;
+    this.crossingAt = null;
+    this.excess = [];
+    this.members = ordered.length;
+    const priced = new Map<C, number>();
+    for (const { call, position } of ordered) {
+      const wasCrossed = this.crossingAt !== null;
+      const excess = this.logic.step(this.state, call, this.threshold);
+      if (!wasCrossed && this.logic.value(this.state) > this.threshold) this.crossingAt = { cdrId: call.cdrId, atMs: position.key };
+      priced.set(call, this.sanctioned(excess, call, wasCrossed));
     }
-    return this.members.filter((m, i) => m === late || previous[i] !== m.pricedSeconds);
+    if (this.sanction === 'retroactive_month' && this.crossingAt !== null) for (const { call } of ordered) priced.set(call, call.billableSeconds);
+    for (const { call } of ordered) if (priced.get(call)! > 0 && this.excess.length < SAMPLE) this.excess.push(call.cdrId);
+    this.last = ordered.at(-1)?.position ?? null;
+    return priced;
   }
 
-  private sanctioned(excess: number, member: CounterMember<C>, crossedBefore: boolean): number {
-    if (this.sanction === 'suspend_unlimited' && crossedBefore) return member.call.billableSeconds;
-    if (this.sanction === 'retroactive_month' && this.crossingIndex >= 0) return member.call.billableSeconds;
+  save(): SavedCounter {
+    return {
+      metric: this.logic.save(this.state),
+      last: this.last === null ? null : [this.last.key, this.last.cdrId],
+      size: this.members,
+      crossing: this.crossingAt === null ? null : [this.crossingAt.cdrId, this.crossingAt.atMs],
+      excess: this.excess,
+    };
+  }
+
+  private sanctioned(excess: number, call: MeteredCall, crossedBefore: boolean): number {
+    if (this.sanction === 'suspend_unlimited' && crossedBefore) return call.billableSeconds;
+    if (this.sanction === 'retroactive_month' && this.crossingAt !== null) return call.billableSeconds;
     return excess;
-  }
-
-  private insertionIndex(member: CounterMember<C>): number {
-    let lo = 0;
-    let hi = this.members.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (before(this.members[mid]!, member)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 }
 
-function before(a: CounterMember, b: CounterMember): boolean {
-  return a.orderKey < b.orderKey || (a.orderKey === b.orderKey && a.call.cdrId < b.call.cdrId);
+function before(a: Position, b: Position): boolean {
+  return a.key < b.key || (a.key === b.key && a.cdrId < b.cdrId);
 }

@@ -39,6 +39,11 @@ export function addSetup(state: SetupWindowState, at: number): { windowStart: nu
   return best;
 }
 
+/** Drops the hours that ended before `ms`: a setup that late is no longer placed among its neighbours. */
+export function forgetSetupsBefore(state: SetupWindowState, ms: number): void {
+  for (const bucket of state.buckets.keys()) if ((bucket + 1) * BUCKET_MS < ms) state.buckets.delete(bucket);
+}
+
 function lowerBound(a: number[], x: number): number {
   let lo = 0;
   let hi = a.length;

@@ -13,7 +13,7 @@ import type { Cdr } from '../cdr.js';
 import { Money, ZERO } from '../money.js';
 import type { Destination, NumberingPlan } from '../numbering.js';
 import { cite } from '../rating/explain.js';
-import { addSetup, newSetupWindow, type SetupWindowState } from './call-setup-rate.js';
+import { addSetup, forgetSetupsBefore, newSetupWindow, type SetupWindowState } from './call-setup-rate.js';
 import { CLI_VIOLATION_WORDS, cliPolicyViolation, isPremiumCallerId, presentedCallerId } from './caller-id.js';
 import { settingsFor, type FraudConfig } from './fraud-config.js';
 
@@ -34,6 +34,8 @@ export interface FraudContext {
   numbersOf(clientId: string): ReadonlySet<string>;
   /** Lines declared as a technical platform's (R-CLI-PLATFORM). */
   isPlatform(account: string): boolean;
+  /** Saved states of clients not yet seen by this process; none when absent (tests, one-off use). */
+  state?: FraudStateSource;
 }
 
 interface Tally {
@@ -41,28 +43,65 @@ interface Tally {
   matching: number;
   spend: Money;
   cdrIds: string[];
+  /** Event time after which the window is closed for good and forgotten. */
+  expires: number;
 }
 
 interface ClientFraudState {
   setups: Map<string, SetupWindowState>;
   /** Counters per detector and window, keyed "rule|window start". */
   tallies: Map<string, Tally>;
-  alerts: Map<string, Alert>;
+  /** Alerts by "rule|scope|window", with the time their window is forgotten. */
+  alerts: Map<string, { alert: Alert; expires: number }>;
+  /** The latest event time seen: windows that ended long before it are forgotten. */
+  latestMs: number;
+}
+
+/** A client's detector state as the store keeps it. */
+export interface SavedFraudState {
+  setups: [string, [number, number[]][]][];
+  tallies: [string, number, number, string, string[], number][];
+  alerts: [string, Alert, number][];
+  latestMs: number;
+}
+
+/** Where a client's saved detector state comes from (undefined: not at hand, the shell fetches it). */
+export interface FraudStateSource {
+  load(clientId: string): SavedFraudState | null | undefined;
+}
+
+export class FraudStateNeeded extends Error {
+  constructor(readonly clientId: string) {
+    super(`fraud detection needs the saved state of client ${clientId}`);
+  }
 }
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
+/**
+ * How late a CDR may arrive and still join the window it happened in. State is kept for the windows of
+ * the last two days (and the spend baseline's days), not for the month: memory follows the clients.
+ */
+export const LATE_CDR_MS = 2 * DAY_MS;
 
 export class FraudDetector {
   private readonly clients = new Map<string, ClientFraudState>();
   private touched = new Map<string, Alert>();
+  private touchedClients = new Set<string>();
 
   constructor(private readonly ctx: FraudContext) {}
+
+  /** Whether the client's saved state must be fetched before its calls are observed. */
+  needsState(clientId: string): boolean {
+    return !this.clients.has(clientId) && this.ctx.state?.load(clientId) === undefined;
+  }
 
   observe(call: ObservedCall): void {
     const { cdr } = call;
     if (call.dest.cls === 'emergency') return;
     const state = this.stateOf(cdr.subscriber.clientId);
+    state.latestMs = Math.max(state.latestMs, cdr.startMs);
+    this.touchedClients.add(cdr.subscriber.clientId);
     if (cdr.direction === 'out') {
       this.callSetupRate(state, cdr);
       if (cdr.leg === 'originating') this.callerId(state, cdr);
@@ -79,10 +118,29 @@ export class FraudDetector {
     return out;
   }
 
+  /** The states of the clients observed since the last call, windows past their time forgotten, to store. */
+  drainStates(): { clientId: string; saved: SavedFraudState }[] {
+    const out: { clientId: string; saved: SavedFraudState }[] = [];
+    for (const clientId of this.touchedClients) {
+      const s = this.clients.get(clientId)!;
+      forgetClosedWindows(s);
+      out.push({ clientId, saved: save(s) });
+    }
+    this.touchedClients = new Set();
+    return out;
+  }
+
+  /** Forgets the clients not observed since the last drain: they are reloaded when seen again. */
+  forget(): void {
+    for (const clientId of this.clients.keys()) if (!this.touchedClients.has(clientId)) this.clients.delete(clientId);
+  }
+
   private stateOf(clientId: string): ClientFraudState {
     let s = this.clients.get(clientId);
     if (s === undefined) {
-      s = { setups: new Map(), tallies: new Map(), alerts: new Map() };
+      const saved = this.ctx.state?.load(clientId);
+      if (saved === undefined && this.ctx.state !== undefined) throw new FraudStateNeeded(clientId);
+      s = saved ? load(saved) : { setups: new Map(), tallies: new Map(), alerts: new Map(), latestMs: 0 };
       this.clients.set(clientId, s);
     }
     return s;
@@ -104,7 +162,8 @@ export class FraudDetector {
     const busiest = addSetup(window, cdr.startMs);
     if (busiest.count <= cfg.max_per_second) return;
     const day = this.ctx.zone.day(busiest.windowStart);
-    const a = this.alertFor(state, 'fraud.call_setup_rate', cfg.severity, cdr, cfg.scope === 'client', `${scopeKey}|${day}`, busiest.windowStart);
+    const expires = this.dayStart(busiest.windowStart) + DAY_MS + LATE_CDR_MS;
+    const a = this.alertFor(state, 'fraud.call_setup_rate', cfg.severity, cdr, cfg.scope === 'client', `${scopeKey}|${day}`, busiest.windowStart, expires);
     a.firstSeenMs = Math.min(a.firstSeenMs, busiest.windowStart);
     a.lastSeenMs = Math.max(a.lastSeenMs, cdr.startMs);
     a.threshold = cfg.max_per_second;
@@ -139,9 +198,11 @@ export class FraudDetector {
 
   private monthlyCount(state: ClientFraudState, rule: string, severity: Severity, cdr: Cdr, window: string, message: (n: number) => string): void {
     const key = `${rule}|${cdr.subscriber.account}|${window}`;
-    const tally = this.tally(state, key);
+    // A month's count lives until its last day is two days behind.
+    const expires = this.ctx.zone.monthEnd(cdr.startMs) + LATE_CDR_MS;
+    const tally = this.tally(state, key, expires);
     tally.count++;
-    const a = this.alertFor(state, rule, severity, cdr, false, key, cdr.startMs);
+    const a = this.alertFor(state, rule, severity, cdr, false, key, cdr.startMs, expires);
     a.firstSeenMs = Math.min(a.firstSeenMs, cdr.startMs);
     a.lastSeenMs = Math.max(a.lastSeenMs, cdr.startMs);
     a.value = tally.count;
@@ -159,7 +220,7 @@ export class FraudDetector {
     const windowMs = cfg.window_minutes * 60_000;
     const start = Math.floor(cdr.startMs / windowMs) * windowMs;
     const key = `fraud.hyper_short_calls|${start}`;
-    const tally = this.tally(state, key);
+    const tally = this.tally(state, key, start + windowMs + LATE_CDR_MS);
     tally.count++;
     // Event times are in milliseconds: 1.99 s is hyper-short, 2.00 s is not.
     const short = cdr.endMs - cdr.answerMs < cfg.below_seconds * 1000;
@@ -168,7 +229,7 @@ export class FraudDetector {
       if (tally.cdrIds.length < ALERT_SAMPLE_SIZE) tally.cdrIds.push(cdr.cdrId);
     }
     const ratio = tally.matching / tally.count;
-    const a = this.windowAlert(state, 'fraud.hyper_short_calls', cfg.severity, cdr, start, tally.matching >= cfg.min_count && ratio >= cfg.min_ratio);
+    const a = this.windowAlert(state, 'fraud.hyper_short_calls', cfg.severity, cdr, start, tally.matching >= cfg.min_count && ratio >= cfg.min_ratio, tally.expires);
     if (a === null) return;
     a.value = tally.matching;
     a.threshold = cfg.min_count;
@@ -190,12 +251,12 @@ export class FraudDetector {
     if (!risky) return;
     const windowMs = cfg.window_minutes * 60_000;
     const start = Math.floor(cdr.startMs / windowMs) * windowMs;
-    const tally = this.tally(state, `fraud.premium_destination|${start}`);
+    const tally = this.tally(state, `fraud.premium_destination|${start}`, start + windowMs + LATE_CDR_MS);
     tally.count++;
     tally.spend = tally.spend.plus(call.amount);
     if (tally.cdrIds.length < ALERT_SAMPLE_SIZE) tally.cdrIds.push(cdr.cdrId);
     const maxSpend = new Money(cfg.max_spend);
-    const a = this.windowAlert(state, 'fraud.premium_destination', cfg.severity, cdr, start, tally.count > cfg.max_calls || tally.spend.greaterThan(maxSpend));
+    const a = this.windowAlert(state, 'fraud.premium_destination', cfg.severity, cdr, start, tally.count > cfg.max_calls || tally.spend.greaterThan(maxSpend), tally.expires);
     if (a === null) return;
     a.value = tally.count;
     a.threshold = cfg.max_calls;
@@ -214,8 +275,9 @@ export class FraudDetector {
     const cfg = settingsFor(this.ctx.config, 'spend_velocity', s.clientId);
     const hourStart = Math.floor(cdr.startMs / HOUR_MS) * HOUR_MS;
     const dayStart = this.dayStart(cdr.startMs);
-    const hour = this.tally(state, `spend|hour|${hourStart}`);
-    const day = this.tally(state, `spend|day|${dayStart}`);
+    const hour = this.tally(state, `spend|hour|${hourStart}`, hourStart + HOUR_MS + LATE_CDR_MS);
+    // A day's spend is kept as long as it is part of a later day's baseline.
+    const day = this.tally(state, `spend|day|${dayStart}`, dayStart + DAY_MS * (cfg.baseline_days + 1) + LATE_CDR_MS);
     for (const t of [hour, day]) {
       t.spend = t.spend.plus(call.amount);
       t.count++;
@@ -237,7 +299,7 @@ export class FraudDetector {
       ['day', day, dayStart, history ? Money.min(new Money(cfg.day_ceiling), relative) : new Money(cfg.day_ceiling)],
     ];
     for (const [unit, tally, start, limit] of limits) {
-      const a = this.windowAlert(state, 'fraud.spend_velocity', cfg.severity, cdr, start, tally.spend.greaterThan(limit), `${unit}|${start}`);
+      const a = this.windowAlert(state, 'fraud.spend_velocity', cfg.severity, cdr, start, tally.spend.greaterThan(limit), tally.expires, `${unit}|${start}`);
       if (a === null) continue;
       a.value = tally.spend.toFixed(2);
       a.threshold = limit.toFixed(2);
@@ -250,10 +312,10 @@ export class FraudDetector {
     }
   }
 
-  private tally(state: ClientFraudState, key: string): Tally {
+  private tally(state: ClientFraudState, key: string, expires: number): Tally {
     let t = state.tallies.get(key);
     if (t === undefined) {
-      t = { count: 0, matching: 0, spend: ZERO, cdrIds: [] };
+      t = { count: 0, matching: 0, spend: ZERO, cdrIds: [], expires };
       state.tallies.set(key, t);
     }
     return t;
@@ -263,22 +325,23 @@ export class FraudDetector {
    * The client's alert of a fixed window starting at `start`: opened when the window first crosses its
    * limit (`crossed`), then kept up to date by every later call of the window; null while none is due.
    */
-  private windowAlert(state: ClientFraudState, rule: string, severity: Severity, cdr: Cdr, start: number, crossed: boolean, window = String(start)): Alert | null {
-    if (!crossed && !state.alerts.has(alertId(rule, cdr.subscriber.clientId, window))) return null;
-    const a = this.alertFor(state, rule, severity, cdr, true, window, start);
+  private windowAlert(state: ClientFraudState, rule: string, severity: Severity, cdr: Cdr, start: number, crossed: boolean, expires: number, window = String(start)): Alert | null {
+    if (!crossed && !state.alerts.has(`${rule}|${cdr.subscriber.clientId}|${window}`)) return null;
+    const a = this.alertFor(state, rule, severity, cdr, true, window, start, expires);
     a.firstSeenMs = start;
     a.lastSeenMs = Math.max(a.lastSeenMs, cdr.startMs);
     return a;
   }
 
   /** The alert of this rule, scope and window: the one already open, or a new one. */
-  private alertFor(state: ClientFraudState, rule: string, severity: Severity, cdr: Cdr, clientScope: boolean, window: string, firstSeenMs: number): Alert {
+  private alertFor(state: ClientFraudState, rule: string, severity: Severity, cdr: Cdr, clientScope: boolean, window: string, firstSeenMs: number, expires: number): Alert {
     const s = cdr.subscriber;
-    const id = alertId(rule, clientScope ? s.clientId : `${s.clientId}/${s.account}`, window);
-    let a = state.alerts.get(id);
-    if (a === undefined) {
-      a = {
-        alertId: id,
+    const scope = clientScope ? s.clientId : `${s.clientId}/${s.account}`;
+    const key = `${rule}|${scope}|${window}`;
+    let held = state.alerts.get(key);
+    if (held === undefined) {
+      const a: Alert = {
+        alertId: alertId(rule, scope, window),
         rule,
         severity,
         clientId: s.clientId,
@@ -291,9 +354,10 @@ export class FraudDetector {
         cdrIds: [],
         message: '',
       };
-      state.alerts.set(id, a);
+      held = { alert: a, expires };
+      state.alerts.set(key, held);
     }
-    return a;
+    return held.alert;
   }
 
   private touch(a: Alert): void {
@@ -310,6 +374,31 @@ export class FraudDetector {
     const midnightLocal = Math.floor(local / DAY_MS) * DAY_MS;
     return midnightLocal - this.ctx.zone.offsetAt(midnightLocal - this.ctx.zone.offsetAt(ms));
   }
+}
+
+function forgetClosedWindows(s: ClientFraudState): void {
+  const now = s.latestMs;
+  for (const [k, t] of s.tallies) if (t.expires < now) s.tallies.delete(k);
+  for (const [k, a] of s.alerts) if (a.expires < now) s.alerts.delete(k);
+  for (const w of s.setups.values()) forgetSetupsBefore(w, now - LATE_CDR_MS);
+}
+
+function save(s: ClientFraudState): SavedFraudState {
+  return {
+    setups: [...s.setups].map(([k, w]) => [k, [...w.buckets]]),
+    tallies: [...s.tallies].map(([k, t]) => [k, t.count, t.matching, t.spend.toString(), t.cdrIds, t.expires]),
+    alerts: [...s.alerts].map(([k, a]) => [k, a.alert, a.expires]),
+    latestMs: s.latestMs,
+  };
+}
+
+function load(saved: SavedFraudState): ClientFraudState {
+  return {
+    setups: new Map(saved.setups.map(([k, buckets]) => [k, { buckets: new Map(buckets) }])),
+    tallies: new Map(saved.tallies.map(([k, count, matching, spend, cdrIds, expires]) => [k, { count, matching, spend: new Money(spend), cdrIds, expires }])),
+    alerts: new Map(saved.alerts.map(([k, alert, expires]) => [k, { alert, expires }])),
+    latestMs: saved.latestMs,
+  };
 }
 
 function sample(a: Alert, cdrId: string): void {

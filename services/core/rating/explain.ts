@@ -3,7 +3,8 @@
  * counter crossed, with the contract clause it comes from.
  */
 import type { Severity } from '../alert.js';
-import type { Provenance, SanctionScope } from '../plan.js';
+import type { Plan, Provenance, SanctionScope } from '../plan.js';
+import { clauseRule } from './plan-counters.js';
 import type { PlanCounter, RatedCall } from './rater.js';
 
 export interface CounterRule {
@@ -61,34 +62,76 @@ export function describeCounter(pc: PlanCounter): string {
   );
 }
 
-/** One line on the rated CDR: plan, component, tariff entry, counter against threshold, rule. */
-export function explainCall(call: RatedCall): string {
-  const plan = call.plan.id;
-  const tariff = `${call.entry.key} "${call.entry.name}" ${call.entry.perMinute.toString()}/min`;
+/** Where a clause comes from, in a few bytes: provider, lines of its seed, then as much of the section as fits. */
+function clauseRef(p: Provenance): string {
+  return `${p.provider} l.${p.lines} ${p.section}`;
+}
+
+/**
+ * The short explanation on rated.csv (80 bytes at most): the rule that priced the call and the clause
+ * it comes from. `cdr explain` gives the whole story from the store.
+ */
+export function shortExplanation(plan: Plan, reason: string, shares: readonly [number | 'pool', number][]): string {
+  let clause: number | 'pool' | null = null;
+  let most = 0;
+  for (const [c, seconds] of shares) {
+    if (seconds > most && clauseRule(plan, c).ruleId === reason) {
+      clause = c;
+      most = seconds;
+    }
+  }
+  const ref = clause !== null ? clauseRef(clauseRule(plan, clause).provenance) : reason === 'bundle' || reason === 'out_of_plan_destination' ? clauseRef(plan.inclusion_provenance) : plan.id;
+  return truncateBytes(`${reason}: ${ref}`, 80);
+}
+
+function truncateBytes(text: string, max: number): string {
+  const bytes = Buffer.from(text);
+  return bytes.length <= max ? text : bytes.subarray(0, max - 3).toString('utf8').replace(/\uFFFD$/, '') + '…';
+}
+
+function pricingShare(call: RatedCall) {
+  let best: RatedCall['shares'] extends Map<string, infer S> ? S | undefined : never;
+  for (const s of call.shares.values()) if (s.seconds > 0 && s.rule.ruleId === call.reason && (best === undefined || s.seconds > best.seconds)) best = s;
+  return best;
+}
+
+/** A counter as it stands now, for the full explanation. */
+export interface CounterNow {
+  value: number;
+  threshold: number;
+}
+
+/** The whole explanation: plan, component, tariff entry, counter against threshold, contract clause. */
+export function explainCall(call: RatedCall, counterNow?: (key: string) => CounterNow | undefined): string {
+  const plan = `${call.plan.id} (${call.plan.name})`;
+  const tariff = `tariff ${call.plan.tariffTable.id} entry ${call.entry.key} "${call.entry.name}" ${call.entry.perMinute.toString()}/min`;
+  const head = `${call.cdrId}: ${call.amount.toFixed(call.entry.decimals)} ${call.plan.tariffTable.currency}, reason ${call.reason}. `;
   switch (call.reason) {
     case 'bundle':
-      return `${plan}: ${call.dest.cls}${call.dest.country && call.dest.cls === 'international' ? ' ' + call.dest.country : ''} included (${cite(call.plan.inclusion_provenance)})`;
+      return head + `${plan}: ${call.dest.cls}${call.dest.country && call.dest.cls === 'international' ? ' ' + call.dest.country : ''} included in the bundle (${cite(call.plan.inclusion_provenance)})`;
     case 'inbound':
-      return `${plan}: inbound leg, not billed`;
+      return head + `${plan}: inbound leg, not billed`;
     case 'emergency':
-      return `${plan}: emergency number, free and never sanctioned`;
+      return head + `${plan}: emergency number, free and never sanctioned`;
     case 'not_answered':
-      return `${plan}: not answered, free`;
+      return head + `${plan}: not answered, free`;
     case 'metered':
-      return `${plan}: metered at ${tariff}`;
+      return head + `${plan}: metered at ${tariff}`;
     case 'out_of_plan_destination':
-      return `${plan}: ${call.dest.cls}${call.dest.country ? ' ' + call.dest.country : ''} not in the bundle; ${tariff}`;
+      return head + `${plan}: ${call.dest.cls}${call.dest.country ? ' ' + call.dest.country : ''} not in the bundle (${cite(call.plan.inclusion_provenance)}); ${tariff}`;
     default: {
-      const m = call.memberships.find((x) => x.counter.rule.ruleId === call.reason);
-      if (m === undefined) {
+      const share = pricingShare(call);
+      if (share === undefined) {
         const fwd = call.plan.forwarding.provenance;
-        return `${plan}: ${call.cdr.leg} leg excluded from the bundle${fwd ? ' (' + cite(fwd) + ')' : ''}; ${tariff}`;
+        return head + `${plan}: ${call.cdr.leg} leg excluded from the bundle${fwd ? ' (' + cite(fwd) + ')' : ''}; ${tariff}`;
       }
-      const c = m.counter;
-      const penalty = c.multiplier ? `, penalty ×${c.multiplier.toString()}` : '';
+      const now = counterNow?.(share.key);
+      const counter = now ? `${formatMetric(share.rule.metric, now.value)} against a limit of ${formatMetric(share.rule.metric, now.threshold)}` : 'limit crossed';
+      const penalty = share.multiplier ? `, penalty ×${share.multiplier.toString()}` : '';
       return (
-        `${plan}: ${c.rule.ruleId} ${formatMetric(c.rule.metric, c.counter.value)} > ${formatMetric(c.rule.metric, c.counter.threshold)} ` +
-        `(${c.rule.sanction}; ${c.rule.provenance.section} l.${c.rule.provenance.lines}); ${call.pricedSeconds} s priced at ${tariff}${penalty}`
+        head +
+        `${plan}: ${share.rule.ruleId} (${share.rule.scope} counter ${share.key}): ${counter} (${share.rule.sanction.replaceAll('_', ' ')}; ${cite(share.rule.provenance)}); ` +
+        `${call.pricedSeconds} s of ${call.billableSeconds} s priced at ${tariff}${penalty}`
       );
     }
   }

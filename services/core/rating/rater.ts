@@ -1,24 +1,26 @@
 /**
  * The rating stage: prices every call against its subscriber's forfait, exactly, and keeps the
- * per-client monthly counters that fair-use clauses need.
+ * per-scope monthly counters that fair-use clauses need.
  *
- * State is per client (Kafka partitions are keyed by client_id, so it is partition-local). The rater
- * never does I/O: the shell feeds it CDRs, restores it from the store after a restart, and drains
- * what changed: calls to bill or to adjust, alerts to raise or update.
+ * State is counters, not history: per clause, scope and month the rater keeps a MonthlyCounter, loaded
+ * from the shell's store the first time a call needs it and handed back at each drain. It never does
+ * I/O: what it needs and does not have (a saved counter, or for the rare call that moves other calls'
+ * prices, the calls of one scope's month) it asks of its RatingState, and when that is not at hand it
+ * throws StateNeeded before changing anything, so that an asynchronous shell can fetch and rate again.
  */
 import { ALERT_SAMPLE_SIZE, alertId, type Alert } from '../alert.js';
 import type { Cdr } from '../cdr.js';
-import { callSeconds } from '../fair-use/call-seconds.js';
-import { concurrentCalls } from '../fair-use/concurrent-calls.js';
-import { distinctNumbers } from '../fair-use/distinct-numbers.js';
-import type { MeteredCall, MetricLogic } from '../fair-use/metered-call.js';
-import { MonthlyCounter, type CounterMember } from '../fair-use/monthly-counter.js';
+import type { MeteredCall } from '../fair-use/metered-call.js';
+import { MonthlyCounter, type SavedCounter } from '../fair-use/monthly-counter.js';
 import { Money, ZERO } from '../money.js';
 import type { Destination, NumberingPlan } from '../numbering.js';
-import { METRIC_RULE_IDS, type FairUseRule, type Plan } from '../plan.js';
+import type { Plan } from '../plan.js';
 import { priceSeconds, type TariffEntry } from '../tariff.js';
-import { bundleIncludes } from './inclusion.js';
 import { describeCounter, type CounterRule } from './explain.js';
+import { bundleIncludes } from './inclusion.js';
+import { clauseMultiplier, clauseRule, countersOf, type CounterDef, type ScopeMonth } from './plan-counters.js';
+import { MemoryState } from './memory-state.js';
+import { StateNeeded, formatShares, parseShares, scopeMonthKey, type RatingState, type StoredCall } from './rating-state.js';
 
 /** A CDR whose subscriber's plan this rater does not have (its configuration is older than the directory's). */
 export class UnknownPlan extends Error {
@@ -35,10 +37,21 @@ export interface RatingContext {
   numbering: NumberingPlan;
   /** Users sharing a pool (Orange: 500 minutes per user of the site). */
   usersOf(clientId: string, siteId: string | null): number;
+  /** Where saved counters and billed calls come from; in memory when absent (tests, one-off use). */
+  state?: RatingState;
 }
 
 /** Why a call is priced (or free) before any counter has a say. */
 export type FixedReason = 'inbound' | 'emergency' | 'not_answered' | 'metered' | 'out_of_plan_destination' | 'fair_use.forwarding';
+
+/** The part of a call a counter prices. */
+export interface Share {
+  key: string;
+  clause: number | 'pool';
+  rule: CounterRule;
+  multiplier: Money | null;
+  seconds: number;
+}
 
 export interface RatedCall extends MeteredCall {
   cdr: Cdr;
@@ -46,9 +59,9 @@ export interface RatedCall extends MeteredCall {
   plan: Plan;
   dest: Destination;
   entry: TariffEntry;
-  /** Null when the bundle covers the call unless a counter says otherwise. */
   fixedReason: FixedReason | null;
-  memberships: Membership[];
+  /** Per counter that counts the call, the seconds it prices. */
+  shares: Map<string, Share>;
   amount: Money;
   inBundle: boolean;
   /** `bundle`, or the id of the rule that priced the call. */
@@ -64,116 +77,142 @@ export interface PriceChange {
   previous: Money | null;
 }
 
-interface Membership {
-  counter: PlanCounter;
-  member: CounterMember<RatedCall>;
-}
-
-/** A monthly counter together with the clause it enforces and the alert it raises. */
-export interface PlanCounter {
-  rule: CounterRule;
-  scopeKey: string;
-  period: string;
-  counter: MonthlyCounter<RatedCall>;
-  multiplier: Money | null;
-  alert: Alert | null;
+/** A counter as the store keeps it (and the fraud desk reads it). */
+export interface CounterRow {
+  key: string;
   clientId: string;
   siteId: string;
   userId: string;
+  scope: string;
+  scopeKey: string;
+  period: string;
+  rule: string;
+  value: number;
+  threshold: number;
+  crossedAtMs: number | null;
+  saved: SavedCounter;
 }
 
-interface ClientState {
-  calls: Map<string, RatedCall>;
-  counters: Map<string, PlanCounter>;
+export interface Drained {
+  changes: PriceChange[];
+  /** Calls billed before whose shares or reason moved but not their price: the ledger updates them, invoicing sees nothing. */
+  restated: RatedCall[];
+  alerts: Alert[];
+  /** Counters that changed since the last drain, to store with the results. */
+  counters: CounterRow[];
+}
+
+/** A monthly counter together with the clause it enforces and the alert it raises. */
+export interface PlanCounter extends CounterDef {
+  counter: MonthlyCounter;
+  alert: Alert | null;
 }
 
 export class Rater {
-  private readonly clients = new Map<string, ClientState>();
-  private touchedCalls = new Set<RatedCall>();
+  private readonly state: RatingState;
+  private readonly memory: MemoryState | null;
+  private readonly counters = new Map<string, PlanCounter>();
+  /** Calls rated or re-priced since the last drain, by cdr_id. */
+  private pending = new Map<string, RatedCall>();
+  private dirty = new Set<PlanCounter>();
   private touchedAlerts = new Map<string, Alert>();
+  /** Month totals moved by drained changes, per client and period. */
+  private readonly moved = new Map<string, Map<string, Money>>();
 
-  constructor(private readonly ctx: RatingContext) {}
-
-  has(clientId: string, cdrId: string): boolean {
-    return this.clients.get(clientId)?.calls.has(cdrId) ?? false;
+  constructor(private readonly ctx: RatingContext) {
+    this.memory = ctx.state === undefined ? new MemoryState() : null;
+    this.state = ctx.state ?? this.memory!;
   }
 
   /** Rates a CDR; null if this cdr_id was rated already (idempotency). */
   rate(cdr: Cdr): RatedCall | null {
-    const state = this.stateOf(cdr.subscriber.clientId);
-    if (state.calls.has(cdr.cdrId)) return null;
+    if (this.pending.has(cdr.cdrId) || this.memory?.isBilled(cdr.cdrId)) return null;
     const call = this.classify(cdr);
-    state.calls.set(cdr.cdrId, call);
-    this.touchedCalls.add(call);
-    // Emergency calls are never counted, so never sanctioned (C20).
-    const counters = call.fixedReason === 'emergency' ? [] : this.countersFor(state, call);
-    for (const counter of counters) {
-      for (const member of counter.counter.add(call)) {
-        if (member.call === call) call.memberships.push({ counter, member });
-        else this.settle(member.call);
-      }
-      this.updateAlert(counter);
+    const defs = countersOf(call, this.ctx.usersOf);
+    const counters = this.countersFor(defs);
+    const replays = this.monthsToVisit(counters, call);
+    this.pending.set(call.cdrId, call);
+    for (const pc of counters) {
+      const month = replays.get(pc);
+      if (month === undefined) this.setShare(call, pc, pc.counter.add(call));
+      else this.visit(pc, month, call);
+      this.dirty.add(pc);
+      this.updateAlert(pc);
     }
     this.settle(call);
     return call;
   }
 
-  /** Rebuilds state from a call the store already billed at `billed`. */
-  restore(cdr: Cdr, billed: Money): RatedCall | null {
-    const call = this.rate(cdr);
-    if (call !== null) call.billed = billed;
+  /**
+   * What changed since the last drain: calls to bill (`previous` null) or to adjust (`previous` is what
+   * invoicing was told), alerts raised or updated, and counters to store. Drained prices count as billed:
+   * the shell writes them before it feeds more CDRs, or dies and starts again from the store.
+   */
+  drain(): Drained {
+    const changes: PriceChange[] = [];
+    const restated: RatedCall[] = [];
+    for (const call of this.pending.values()) {
+      if (call.billed !== null && call.billed.equals(call.amount)) {
+        restated.push(call);
+        continue;
+      }
+      changes.push({ call, previous: call.billed });
+      this.move(call, call.amount.minus(call.billed ?? ZERO));
+      call.billed = call.amount;
+    }
+    const counters = [...this.dirty].map(counterRow);
+    const alerts = [...this.touchedAlerts.values()];
+    this.memory?.remember(changes.map((c) => c.call), counters);
+    this.pending = new Map();
+    this.dirty = new Set();
+    this.touchedAlerts = new Map();
+    return { changes, restated, alerts, counters };
+  }
+
+  /** How drained changes moved month totals, per client and period (in memory: the month totals). */
+  totals(): Map<string, Map<string, Money>> {
+    return this.moved;
+  }
+
+  /** Counters in memory, for the shell's memory budget. */
+  get counterCount(): number {
+    return this.counters.size;
+  }
+
+  countersPerClient(): Map<string, number> {
+    const n = new Map<string, number>();
+    for (const pc of this.counters.values()) n.set(pc.clientId, (n.get(pc.clientId) ?? 0) + 1);
+    return n;
+  }
+
+  /** Forgets counters not changed since the last drain: they are reloaded from the store when needed. */
+  forget(keep: (clientId: string) => boolean = () => false): void {
+    for (const [key, pc] of this.counters) if (!this.dirty.has(pc) && !keep(pc.clientId)) this.counters.delete(key);
+  }
+
+  /** The call as rated now, from a stored form (for `cdr explain` and re-pricing). */
+  revive(stored: StoredCall): RatedCall | null {
+    if (!this.ctx.plans.has(stored.cdr.subscriber.planId)) return null;
+    const call = this.classify(stored.cdr);
+    const shares = new Map(parseShares(stored.shares));
+    for (const def of countersOf(call, this.ctx.usersOf)) {
+      call.shares.set(def.key, { key: def.key, clause: def.clause, rule: def.rule, multiplier: def.multiplier, seconds: shares.get(def.clause) ?? 0 });
+    }
+    call.billed = stored.billed;
+    this.settle(call);
     return call;
   }
 
-  /** Restored counters re-raise their alerts; the store has them already. */
-  forgetAlertChanges(): void {
-    this.touchedAlerts = new Map();
-  }
-
-  /**
-   * What changed since the last drain: calls to bill (`previous` null) or to adjust (`previous` is
-   * what invoicing was told), and alerts raised or updated. Drained prices count as billed: the
-   * shell writes them before it feeds more CDRs, or dies and rebuilds from the store.
-   */
-  drain(): { changes: PriceChange[]; alerts: Alert[] } {
-    const changes: PriceChange[] = [];
-    for (const call of this.touchedCalls) {
-      if (call.billed !== null && call.billed.equals(call.amount)) continue;
-      changes.push({ call, previous: call.billed });
-      call.billed = call.amount;
-    }
-    const alerts = [...this.touchedAlerts.values()];
-    this.touchedCalls = new Set();
-    this.touchedAlerts = new Map();
-    return { changes, alerts };
-  }
-
-  /** Month totals (after adjustments) per client and period. */
-  totals(): Map<string, Map<string, Money>> {
-    const totals = new Map<string, Map<string, Money>>();
-    for (const [clientId, state] of this.clients) {
-      const byPeriod = new Map<string, Money>();
-      for (const call of state.calls.values()) byPeriod.set(call.period, (byPeriod.get(call.period) ?? ZERO).plus(call.amount));
-      totals.set(clientId, byPeriod);
-    }
-    return totals;
-  }
-
-  private stateOf(clientId: string): ClientState {
-    let state = this.clients.get(clientId);
-    if (state === undefined) {
-      state = { calls: new Map(), counters: new Map() };
-      this.clients.set(clientId, state);
-    }
-    return state;
+  /** A loaded counter, for explanations. */
+  counterOf(key: string): PlanCounter | undefined {
+    return this.counters.get(key);
   }
 
   private classify(cdr: Cdr): RatedCall {
     const plan = this.ctx.plans.get(cdr.subscriber.planId);
     if (plan === undefined) throw new UnknownPlan(cdr.subscriber.planId, cdr.subscriber.account);
     const dest = this.ctx.numbering.classify(cdr.callee);
-    const entry = plan.tariffTable.lookup(cdr.callee, dest.cls, plan.calendar.day(cdr.startMs));
-    const call: RatedCall = {
+    return {
       cdrId: cdr.cdrId,
       startMs: cdr.startMs,
       answerMs: cdr.answerMs,
@@ -184,68 +223,78 @@ export class Rater {
       period: plan.calendar.period(cdr.startMs),
       plan,
       dest,
-      entry,
+      entry: plan.tariffTable.lookup(cdr.callee, dest.cls, plan.calendar.day(cdr.startMs)),
       fixedReason: fixedReason(plan, cdr, dest),
-      memberships: [],
+      shares: new Map(),
       amount: ZERO,
       inBundle: false,
       reason: '',
       pricedSeconds: 0,
       billed: null,
     };
-    return call;
   }
 
-  /** The counters of the call's plan that count it, created on first use. */
-  private *countersFor(state: ClientState, call: RatedCall): Generator<PlanCounter> {
-    const { plan, cdr } = call;
-    const s = cdr.subscriber;
-    const included = bundleIncludes(plan, call.dest);
-    for (let i = 0; i < plan.fair_use.length; i++) {
-      const rule = plan.fair_use[i]!;
-      if (!counts(rule, call, included)) continue;
-      const scopeKey = scopeKeyOf(rule.scope, cdr);
-      const threshold = (rule.threshold_by_line_type?.[s.lineType] ?? rule.threshold) * (rule.per_channel ? s.channels : 1);
-      yield this.counter(state, `${plan.id}#${i}|${scopeKey}|${call.period}`, () => ({
-        rule: { ruleId: METRIC_RULE_IDS[rule.metric], metric: rule.metric, scope: rule.scope, sanction: rule.sanction.scope, provenance: rule.provenance, severity: 'warning' },
-        scopeKey,
-        period: call.period,
-        counter: new MonthlyCounter<RatedCall>(logicOf(rule) as MetricLogic<unknown>, threshold, rule.sanction.scope),
-        multiplier: penaltyMultiplier(rule),
-        alert: null,
-        ...scopeIds(rule.scope, cdr),
-      }));
+  /** The call's counters, loaded or created; StateNeeded if a saved one is not at hand. */
+  private countersFor(defs: CounterDef[]): PlanCounter[] {
+    const out: PlanCounter[] = [];
+    const missing: string[] = [];
+    for (const def of defs) {
+      let pc = this.counters.get(def.key);
+      if (pc === undefined) {
+        const saved = this.state.counter(def.key);
+        if (saved === undefined) {
+          missing.push(def.key);
+          continue;
+        }
+        pc = { ...def, counter: new MonthlyCounter(def.logic, def.threshold, def.rule.sanction, saved ?? undefined), alert: null };
+        this.counters.set(def.key, pc);
+      }
+      out.push(pc);
     }
-    const bundle = plan.bundle;
-    if (bundle.mode === 'pooled' && call.fixedReason === null) {
-      const scopeKey = scopeKeyOf(bundle.scope, cdr);
-      yield this.counter(state, `${plan.id}#pool|${scopeKey}|${call.period}`, () => {
-        const users = this.ctx.usersOf(s.clientId, bundle.scope === 'site' ? s.siteId : null);
-        return {
-          rule: { ruleId: 'pool_exhausted', metric: 'pooled_seconds', scope: bundle.scope, sanction: 'excess_only', provenance: bundle.provenance, severity: 'info' },
-          scopeKey,
-          period: call.period,
-          counter: new MonthlyCounter<RatedCall>(callSeconds as MetricLogic<unknown>, bundle.minutes_per_user * 60 * users, 'excess_only'),
-          multiplier: null,
-          alert: null,
-          ...scopeIds(bundle.scope, cdr),
-        };
-      });
+    if (missing.length > 0) throw new StateNeeded(missing, []);
+    return out;
+  }
+
+  /** The months the call makes this rater visit again, with their billed calls; StateNeeded if not at hand. */
+  private monthsToVisit(counters: PlanCounter[], call: RatedCall): Map<PlanCounter, readonly (StoredCall | RatedCall)[]> {
+    const visits = new Map<PlanCounter, readonly (StoredCall | RatedCall)[]>();
+    const missing = new Map<string, ScopeMonth>();
+    for (const pc of counters) {
+      if (!pc.counter.needsMonth(call)) continue;
+      const calls = this.state.calls(pc.scopeMonth);
+      if (calls === undefined) missing.set(scopeMonthKey(pc.scopeMonth), pc.scopeMonth);
+      else visits.set(pc, calls);
+    }
+    if (missing.size > 0) throw new StateNeeded([], [...missing.values()]);
+    return visits;
+  }
+
+  /** Visits a counter's month again: the ledger's calls, those since the last drain, and the new one. */
+  private visit(pc: PlanCounter, billed: readonly (StoredCall | RatedCall)[], call: RatedCall): void {
+    const members = new Map<string, RatedCall>();
+    for (const stored of billed) {
+      if (this.pending.has(stored.cdr.cdrId)) continue;
+      const c = 'plan' in stored ? stored : this.revive(stored);
+      if (c !== null && c.shares.has(pc.key)) members.set(c.cdrId, c);
+    }
+    for (const c of this.pending.values()) if (c.shares.has(pc.key) || c === call) members.set(c.cdrId, c);
+    const priced = pc.counter.visit([...members.values()]);
+    for (const [member, seconds] of priced) {
+      const before = member.shares.get(pc.key)?.seconds;
+      this.setShare(member, pc, seconds);
+      if (member !== call && before !== seconds) {
+        this.pending.set(member.cdrId, member);
+        this.settle(member);
+      }
     }
   }
 
-  private counter(state: ClientState, key: string, create: () => PlanCounter): PlanCounter {
-    let c = state.counters.get(key);
-    if (c === undefined) {
-      c = create();
-      state.counters.set(key, c);
-    }
-    return c;
+  private setShare(call: RatedCall, pc: PlanCounter, seconds: number): void {
+    call.shares.set(pc.key, { key: pc.key, clause: pc.clause, rule: pc.rule, multiplier: pc.multiplier, seconds });
   }
 
   /** Sets the call's price from its fixed reason or from the counter that prices most of it. */
   private settle(call: RatedCall): void {
-    this.touchedCalls.add(call);
     if (call.fixedReason !== null) {
       const priced = FREE_REASONS.has(call.fixedReason) ? 0 : call.billableSeconds;
       call.pricedSeconds = priced;
@@ -254,8 +303,8 @@ export class Rater {
       call.reason = call.fixedReason;
       return;
     }
-    let best: Membership | null = null;
-    for (const m of call.memberships) if (m.member.pricedSeconds > (best?.member.pricedSeconds ?? 0)) best = m;
+    let best: Share | null = null;
+    for (const s of call.shares.values()) if (s.seconds > (best?.seconds ?? 0)) best = s;
     if (best === null) {
       call.pricedSeconds = 0;
       call.amount = ZERO;
@@ -263,17 +312,16 @@ export class Rater {
       call.reason = 'bundle';
       return;
     }
-    const priced = Math.min(best.member.pricedSeconds, call.billableSeconds);
+    const priced = Math.min(best.seconds, call.billableSeconds);
     call.pricedSeconds = priced;
-    call.amount = priceSeconds(call.entry, priced, priced >= call.billableSeconds, best.counter.multiplier);
+    call.amount = priceSeconds(call.entry, priced, priced >= call.billableSeconds, best.multiplier);
     call.inBundle = false;
-    call.reason = best.counter.rule.ruleId;
+    call.reason = best.rule.ruleId;
   }
 
   private updateAlert(pc: PlanCounter): void {
     const crossing = pc.counter.crossing;
     if (crossing === null) return;
-    const described = describeCounter(pc);
     pc.alert = {
       alertId: pc.alert?.alertId ?? alertId(pc.rule.ruleId, pc.scopeKey, pc.period),
       rule: pc.rule.ruleId,
@@ -286,10 +334,42 @@ export class Rater {
       value: pc.counter.value,
       threshold: pc.counter.threshold,
       cdrIds: pc.counter.excessCdrIds(ALERT_SAMPLE_SIZE),
-      message: described,
+      message: describeCounter(pc),
     };
     this.touchedAlerts.set(pc.alert.alertId, pc.alert);
   }
+
+  private move(call: RatedCall, delta: Money): void {
+    const clientId = call.cdr.subscriber.clientId;
+    let periods = this.moved.get(clientId);
+    if (periods === undefined) this.moved.set(clientId, (periods = new Map()));
+    periods.set(call.period, (periods.get(call.period) ?? ZERO).plus(delta));
+  }
+}
+
+/** A call's shares as the ledger stores them. */
+export function sharesOf(call: RatedCall): string {
+  return formatShares([...call.shares.values()].map((s) => [s.clause, s.seconds] as [number | 'pool', number]));
+}
+
+/** The rule and multiplier of a clause, for callers that only have a stored share. */
+export { clauseMultiplier, clauseRule };
+
+function counterRow(pc: PlanCounter): CounterRow {
+  return {
+    key: pc.key,
+    clientId: pc.clientId,
+    siteId: pc.siteId,
+    userId: pc.userId,
+    scope: pc.scopeMonth.scope,
+    scopeKey: pc.scopeKey,
+    period: pc.period,
+    rule: pc.rule.ruleId,
+    value: pc.counter.value,
+    threshold: pc.counter.threshold,
+    crossedAtMs: pc.counter.crossing?.atMs ?? null,
+    saved: pc.counter.save(),
+  };
 }
 
 const FREE_REASONS: ReadonlySet<FixedReason> = new Set(['inbound', 'emergency', 'not_answered']);
@@ -307,58 +387,3 @@ function fixedReason(plan: Plan, cdr: Cdr, dest: Destination): FixedReason | nul
   }
   return null;
 }
-
-function counts(rule: FairUseRule, call: RatedCall, included: boolean): boolean {
-  const c = rule.counts;
-  const cdr = call.cdr;
-  if (!c.directions.includes(cdr.direction) || !c.legs.includes(cdr.leg)) return false;
-  if (c.answered_only && cdr.disposition !== 'answered') return false;
-  if (c.classes !== undefined ? !c.classes.includes(call.dest.cls) : !included) return false;
-  if (c.forward_reasons !== undefined && (cdr.forwardReason === null || !c.forward_reasons.includes(cdr.forwardReason))) return false;
-  return true;
-}
-
-function logicOf(rule: FairUseRule): MetricLogic<unknown> {
-  switch (rule.metric) {
-    case 'distinct_numbers':
-      return distinctNumbers as MetricLogic<unknown>;
-    case 'outbound_seconds':
-    case 'forwarded_seconds':
-      return callSeconds as MetricLogic<unknown>;
-    case 'concurrent_calls':
-      return concurrentCalls(rule.counts.interval === 'setup') as MetricLogic<unknown>;
-  }
-}
-
-function penaltyMultiplier(rule: FairUseRule): Money | null {
-  const p = rule.sanction.penalty;
-  if (p === undefined) return null;
-  const rate = new Money(p.percent).dividedBy(100);
-  return p.mode === 'additive' ? rate.plus(1) : rate;
-}
-
-type Scope = FairUseRule['scope'];
-
-function scopeKeyOf(scope: Scope, cdr: Cdr): string {
-  const s = cdr.subscriber;
-  switch (scope) {
-    case 'user':
-      return `${s.clientId}/user/${s.userId}`;
-    case 'line':
-      return `${s.clientId}/line/${s.account}`;
-    case 'site':
-      return `${s.clientId}/site/${s.siteId}`;
-    case 'client':
-      return s.clientId;
-  }
-}
-
-function scopeIds(scope: Scope, cdr: Cdr): { clientId: string; siteId: string; userId: string } {
-  const s = cdr.subscriber;
-  return {
-    clientId: s.clientId,
-    siteId: scope === 'client' ? '' : s.siteId,
-    userId: scope === 'user' || scope === 'line' ? s.userId : '',
-  };
-}
-

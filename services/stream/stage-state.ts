@@ -1,0 +1,111 @@
+/**
+ * The stages' state in a worker: what the rater and the detectors read back from PostgreSQL, fetched per
+ * batch for the client months and clients it touches, and evicted least recently used so that a worker
+ * stays within its memory budget whatever the month holds.
+ */
+import type { SavedCounter } from '../core/fair-use/monthly-counter.js';
+import type { FraudStateSource, SavedFraudState } from '../core/fraud/fraud-detector.js';
+import type { ScopeMonth } from '../core/rating/plan-counters.js';
+import { scopeMonthKey, type RatingState, type StoredCall } from '../core/rating/rating-state.js';
+import type { RatingStore } from '../store/rating-store.js';
+
+/** Roughly what one counter costs in memory, to turn a budget in MB into a count (measured by `make bench`). */
+export const BYTES_PER_COUNTER = 2048;
+
+/** A RatingState over PostgreSQL: what a batch needs is fetched before it is rated, the rest on demand. */
+export class PgRatingState implements RatingState {
+  private readonly saved = new Map<string, SavedCounter>();
+  /** Client months whose counters are at hand (fetched, or in the rater's memory). */
+  private readonly warm = new Set<string>();
+  private readonly scopes = new Map<string, StoredCall[]>();
+
+  constructor(private readonly store: RatingStore) {}
+
+  counter(key: string): SavedCounter | null | undefined {
+    const saved = this.saved.get(key);
+    if (saved !== undefined) return saved;
+    // `<plan>#<clause>|<scope key>|<period>`: the client is the scope key's first part.
+    const [, scopeKey, period] = key.split('|');
+    const clientId = scopeKey!.split('/')[0]!;
+    return this.warm.has(`${clientId}|${period}`) ? null : undefined;
+  }
+
+  calls(scope: ScopeMonth): StoredCall[] | undefined {
+    return this.scopes.get(scopeMonthKey(scope));
+  }
+
+  /** Fetches the counters of the client months not at hand. */
+  async prefetch(clientPeriods: { clientId: string; period: string }[]): Promise<void> {
+    const cold = clientPeriods.filter((c) => !this.warm.has(`${c.clientId}|${c.period}`));
+    if (cold.length === 0) return;
+    for (const [key, saved] of await this.store.countersOf(cold)) this.saved.set(key, saved);
+    for (const c of cold) this.warm.add(`${c.clientId}|${c.period}`);
+  }
+
+  async fetchScopes(scopes: ScopeMonth[]): Promise<void> {
+    for (const s of scopes) this.scopes.set(scopeMonthKey(s), await this.store.callsOf(s));
+  }
+
+  /** After a batch: the rater holds what it loaded; fetched calls are stale once the batch is written. */
+  settled(): void {
+    this.saved.clear();
+    this.scopes.clear();
+  }
+
+  /** Client months evicted from the rater are fetched again when seen. */
+  cool(clientId: string): void {
+    for (const k of this.warm) if (k.startsWith(`${clientId}|`)) this.warm.delete(k);
+  }
+
+  reset(): void {
+    this.saved.clear();
+    this.warm.clear();
+    this.scopes.clear();
+  }
+}
+
+export class PgFraudState implements FraudStateSource {
+  private readonly saved = new Map<string, SavedFraudState | null>();
+
+  constructor(private readonly store: RatingStore) {}
+
+  load(clientId: string): SavedFraudState | null | undefined {
+    return this.saved.get(clientId);
+  }
+
+  async prefetch(clientIds: string[]): Promise<void> {
+    const cold = [...new Set(clientIds)].filter((c) => !this.saved.has(c));
+    if (cold.length === 0) return;
+    const found = await this.store.fraudStatesOf(cold);
+    for (const c of cold) this.saved.set(c, found.get(c) ?? null);
+  }
+
+  /** The detector holds the clients it loaded; the store is read again only for a client it forgot. */
+  settled(): void {
+    this.saved.clear();
+  }
+}
+
+/** Least recently used clients, for eviction. */
+export class ClientRecency {
+  private readonly order = new Map<string, number>();
+  private tick = 0;
+
+  touch(clientId: string): void {
+    this.order.delete(clientId);
+    this.order.set(clientId, ++this.tick);
+  }
+
+  /** Oldest first. */
+  *oldest(): Generator<string> {
+    yield* this.order.keys();
+  }
+
+  drop(clientId: string): void {
+    this.order.delete(clientId);
+  }
+
+  clear(): void {
+    this.order.clear();
+  }
+}
