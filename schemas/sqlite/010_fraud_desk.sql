@@ -1,17 +1,17 @@
 -- The fraud desk and invoicing (issue 10), SQLite twin of schemas/sql/010_fraud_desk.sql.
--- Times are ISO-8601 UTC text written by the application; amounts never appear here.
+-- Times are epoch milliseconds (as everywhere in the embedded store); amounts never appear here.
 
 CREATE TABLE IF NOT EXISTS api_token (
   name        text PRIMARY KEY,
   role        text NOT NULL CHECK (role IN ('analyst', 'invoicing', 'admin')),
   token_hash  text NOT NULL UNIQUE,
-  created_at  text NOT NULL,
-  revoked_at  text
+  created_at  INTEGER NOT NULL,
+  revoked_at  INTEGER
 );
 
 CREATE TABLE IF NOT EXISTS audit_event (
   event_id     INTEGER PRIMARY KEY AUTOINCREMENT,
-  at           text NOT NULL,
+  at           INTEGER NOT NULL,
   actor        text NOT NULL,
   subject_type text NOT NULL CHECK (subject_type IN ('alert', 'lock', 'month', 'token')),
   subject_id   text NOT NULL,
@@ -42,14 +42,14 @@ CREATE TABLE IF NOT EXISTS account_lock (
   user_id     text NOT NULL,
   level       text NOT NULL CHECK (level IN ('none', 'foreign', 'outgoing', 'all')),
   reason      text NOT NULL,
-  set_at      text NOT NULL,
+  set_at      INTEGER NOT NULL,
   set_by      text NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS month_close (
   client_id           text NOT NULL,
   period              text NOT NULL,
-  closed_at           text NOT NULL,
+  closed_at           INTEGER NOT NULL,
   closed_by           text NOT NULL,
   last_rated_seq      integer NOT NULL,
   last_adjustment_seq integer NOT NULL,

@@ -1,8 +1,11 @@
 /**
  * The store `cdr serve`, `cdr token`, `cdr invoice` and `cdr close` work on: the embedded data
- * directory or PostgreSQL, through the same Sql interface the rating runtimes use.
+ * directory (SQLite, WAL) or PostgreSQL, through the same Sql interface the rating runtimes use.
+ * None of them takes the data directory's writer lock: `cdr rate` may run meanwhile; SQLite's WAL lets
+ * these commands read, and their short writes wait for a run's chunk to commit (busy_timeout).
  */
-import { openPglite, openPostgres, type Sql } from '../store/sql.js';
+import { openPostgres, type Sql } from '../store/sql.js';
+import { openSqlite, sqliteSql } from '../store/sqlite.js';
 
 export interface StoreFlags {
   data?: string;
@@ -14,7 +17,7 @@ export const STATEMENT_TIMEOUT_MS = 10_000;
 
 export async function openStore(f: StoreFlags): Promise<Sql> {
   if (f.databaseUrl !== undefined) return openPostgres(withStatementTimeout(f.databaseUrl, STATEMENT_TIMEOUT_MS));
-  return openPglite(f.data ?? '.cdr-data');
+  return sqliteSql(openSqlite(f.data ?? '.cdr-data'));
 }
 
 /** libpq's `options` parameter sets statement_timeout on every connection of the pool. */

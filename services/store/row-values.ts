@@ -1,13 +1,23 @@
 /**
  * What a row read from either store looks like once normalised: PostgreSQL gives Date, boolean and
- * bigint-as-string, SQLite gives ISO text, 0/1 and numbers. Every reader of desk and invoice tables goes
+ * bigint-as-string, SQLite gives epoch-millisecond integers, 0/1 and numbers. Every reader of desk and invoice tables goes
  * through these, so the API answers the same over both stores.
  */
 
-/** Epoch milliseconds of a timestamp column (Date or ISO-8601 text); null stays null. */
+/**
+ * A time as a query parameter: a Date, which node-postgres sends as timestamptz and the SQLite adapter
+ * as epoch milliseconds (SQLite keeps times as integers).
+ */
+export function timeParam(ms: number): Date {
+  return new Date(ms);
+}
+
+/** Epoch milliseconds of a timestamp column (Date, epoch ms, or ISO-8601 text); null stays null. */
 export function msOf(v: unknown): number | null {
   if (v === null || v === undefined) return null;
   if (v instanceof Date) return v.getTime();
+  if (typeof v === 'number' || typeof v === 'bigint') return Number(v);
+  if (/^\d+$/.test(String(v))) return Number(v);
   const ms = Date.parse(String(v));
   if (Number.isNaN(ms)) throw new Error(`not a timestamp: ${String(v)}`);
   return ms;

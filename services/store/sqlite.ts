@@ -43,7 +43,8 @@ export function sqliteSql(db: SqliteDb): Sql {
   const sql: Sql = {
     async query<R extends Record<string, unknown>>(text: string, params: unknown[] = []) {
       const s = prepare(text);
-      const values = params.map(toSqlite);
+      // better-sqlite3 binds ?NNN parameters by name ({ 1: …, 2: … }), not from positional arguments.
+      const values = params.length === 0 ? [] : [Object.fromEntries(params.map((v, i) => [i + 1, toSqlite(v)]))];
       if (s.reader) return s.all(...values) as R[];
       s.run(...values);
       return [];

@@ -12,7 +12,7 @@ describe.each(STORE_KINDS)('fraud desk API over %s', (kind) => {
   let w: World;
   beforeAll(async () => {
     store = await openTestStore(kind);
-    await seedWorld(store.sql);
+    await seedWorld(store);
     w = await startWorld(store.sql);
   }, 60_000);
   afterAll(async () => {

@@ -14,7 +14,7 @@ describe.each(STORE_KINDS)('invoices and month close over %s', (kind) => {
   let w: World;
   beforeAll(async () => {
     store = await openTestStore(kind);
-    await seedWorld(store.sql);
+    await seedWorld(store);
     w = await startWorld(store.sql);
   }, 60_000);
   afterAll(async () => {
@@ -52,8 +52,8 @@ describe.each(STORE_KINDS)('invoices and month close over %s', (kind) => {
 
   it('neutralises spreadsheet formulas in invoice CSV and keeps negative amounts numbers', async () => {
     const other = { account: 'tcx02-u2001', clientId: 'C-TCX-02', siteId: 'S-PARIS', userId: 'U2001', period: PERIOD };
-    await insertRated(store.sql, { ...other, cdrId: 'x1', start: '2026-03-03T08:00:00Z', callee: '+33145000009', destinationClass: '=HYPERLINK("http://evil","x")', country: '+FR', seconds: 60, inBundle: false, amount: '1.0000', reason: '@SUM(A1)' });
-    await insertAdjustment(store.sql, { cdrId: 'x1', clientId: 'C-TCX-02', period: PERIOD, previous: '1.0000', next: '0.8800', delta: '-0.1200', reason: '-2+3' });
+    await insertRated(store, { ...other, cdrId: 'x1', start: '2026-03-03T08:00:00Z', callee: '+33145000009', destinationClass: '=HYPERLINK("http://evil","x")', country: '+FR', seconds: 60, inBundle: false, amount: '1.0000', reason: '@SUM(A1)' });
+    await insertAdjustment(store, { cdrId: 'x1', clientId: 'C-TCX-02', period: PERIOD, previous: '1.0000', next: '0.8800', delta: '-0.1200', reason: '-2+3' });
     const body = (await get(`/api/v1/invoices/C-TCX-02/${PERIOD}?format=csv`)).body;
     const rows = Papa.parse<Record<string, string>>(body, { header: true, skipEmptyLines: true }).data;
     const usage = rows.find((x) => x.kind === 'usage')!;
@@ -74,8 +74,8 @@ describe.each(STORE_KINDS)('invoices and month close over %s', (kind) => {
     expect((await w.app.inject({ method: 'POST', url: `/api/v1/months/${CLIENT}/${PERIOD}/close`, headers: w.auth('invoicing') })).statusCode).toBe(409);
 
     // A late CDR of March and a later threshold crossing re-pricing a March call, both after the close.
-    await insertRated(store.sql, { ...late, cdrId: 'r5-late', start: '2026-03-30T20:00:00Z', callee: '+34911000000', destinationClass: 'international', country: 'ES', seconds: 120, inBundle: false, amount: '0.3000', reason: 'out_of_plan_destination' });
-    await insertAdjustment(store.sql, { cdrId: 'r1', clientId: CLIENT, period: PERIOD, previous: '0.0000', next: '0.0400', delta: '0.0400', reason: 'fair_use.distinct_numbers' });
+    await insertRated(store, { ...late, cdrId: 'r5-late', start: '2026-03-30T20:00:00Z', callee: '+34911000000', destinationClass: 'international', country: 'ES', seconds: 120, inBundle: false, amount: '0.3000', reason: 'out_of_plan_destination' });
+    await insertAdjustment(store, { cdrId: 'r1', clientId: CLIENT, period: PERIOD, previous: '0.0000', next: '0.0400', delta: '0.0400', reason: 'fair_use.distinct_numbers' });
 
     const after = (await get(`/api/v1/invoices/${CLIENT}/${PERIOD}`)).json();
     expect(after.status).toBe('closed');
@@ -90,7 +90,7 @@ describe.each(STORE_KINDS)('invoices and month close over %s', (kind) => {
 
     // Once April is closed too, the next late March call goes on May's invoice.
     expect((await w.app.inject({ method: 'POST', url: `/api/v1/months/${CLIENT}/2026-04/close`, headers: w.auth('invoicing') })).statusCode).toBe(201);
-    await insertRated(store.sql, { ...late, cdrId: 'r6-later', start: '2026-03-31T20:00:00Z', callee: '+34911000001', destinationClass: 'international', country: 'ES', seconds: 60, inBundle: false, amount: '0.1500', reason: 'out_of_plan_destination' });
+    await insertRated(store, { ...late, cdrId: 'r6-later', start: '2026-03-31T20:00:00Z', callee: '+34911000001', destinationClass: 'international', country: 'ES', seconds: 60, inBundle: false, amount: '0.1500', reason: 'out_of_plan_destination' });
     expect((await get(`/api/v1/invoices/${CLIENT}/2026-04`)).json().totals.total).toBe('0.34');
     const may = (await get(`/api/v1/invoices/${CLIENT}/2026-05`)).json();
     expect(may.lines).toEqual([expect.objectContaining({ kind: 'late_calls', corrects_period: PERIOD, cdr_ids: ['r6-later'], amount: '0.15' })]);

@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareEmbeddedForDesk } from '../api/support/embedded-desk.js';
 
 const CLI = resolve('dist/services/cli/main.js');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -45,7 +44,6 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     cdr(['generate', '--subscribers', '20', '--days', '3', '--start', '2026-03-02', '--inject', 'setup_burst', 'premium_destination', 'distinct_numbers', 'hyper_short', '--out', gen]);
     const files = readdirSync(gen).filter((f) => f.startsWith('cdrs-')).map((f) => join(gen, f));
     cdr(['rate', '--data', data, '--out', join(work, 'out'), '--subscribers', join(gen, 'subscribers.csv'), ...files]);
-    await prepareEmbeddedForDesk(data);
     token = cdr(['token', 'create', '--role', 'analyst', '--name', 'alice', '--data', data]).trim();
     server = spawn(process.execPath, [CLI, 'serve', '--data', data, '--subscribers', join(gen, 'subscribers.csv'), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     base = await new Promise<string>((ok, fail) => {

@@ -20,7 +20,7 @@ describe.each(STORE_KINDS)('desk commands over %s', (kind) => {
   let out: string;
   beforeAll(async () => {
     store = await openTestStore(kind);
-    await seedWorld(store.sql);
+    await seedWorld(store);
     // The embedded store of today is one process at a time: the commands below open it themselves.
     if (kind === 'embedded') await store.sql.close();
     out = mkdtempSync(join(tmpdir(), 'cdr-desk-cli-'));

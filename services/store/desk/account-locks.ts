@@ -3,7 +3,7 @@
  * tells the switch (which polls /api/v1/barring) what to bar. Every change is audited.
  */
 import type { Sql } from '../sql.js';
-import { isoOf } from '../row-values.js';
+import { isoOf, timeParam } from '../row-values.js';
 import { appendAudit } from './audit-log.js';
 
 export const LOCK_LEVELS = ['none', 'foreign', 'outgoing', 'all'] as const;
@@ -54,12 +54,11 @@ export async function lockOf(sql: Sql, account: string): Promise<LockView | unde
 export async function setLock(sql: Sql, c: LockChange): Promise<LockView> {
   return sql.transaction(async (tx) => {
     const previous = await lockOf(tx, c.account);
-    const at = new Date(c.atMs).toISOString();
     await tx.query(
       `INSERT INTO account_lock (account, client_id, site_id, user_id, level, reason, set_at, set_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (account) DO UPDATE SET level = excluded.level, reason = excluded.reason, set_at = excluded.set_at, set_by = excluded.set_by`,
-      [c.account, c.clientId, c.siteId, c.userId, c.level, c.reason, at, c.actor],
+      [c.account, c.clientId, c.siteId, c.userId, c.level, c.reason, timeParam(c.atMs), c.actor],
     );
     await appendAudit(tx, {
       actor: c.actor, subjectType: 'lock', subjectId: c.account, action: 'set_lock',

@@ -4,7 +4,7 @@
  * transaction. The detectors own the rest of an alert; the desk owns its status and resolution.
  */
 import type { Sql } from '../sql.js';
-import { decimalTextOf, intOf, isoOf } from '../row-values.js';
+import { decimalTextOf, intOf, isoOf, msOf, timeParam } from '../row-values.js';
 import { appendAudit } from './audit-log.js';
 
 export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
@@ -70,9 +70,9 @@ export async function listAlerts(sql: Sql, f: AlertFilter): Promise<{ total: num
   eq('client_id', f.client);
   eq('site_id', f.site);
   eq('user_id', f.user);
-  if (f.fromMs !== undefined) where.push(`last_seen >= $${params.push(new Date(f.fromMs).toISOString())}`);
-  if (f.toMs !== undefined) where.push(`first_seen < $${params.push(new Date(f.toMs).toISOString())}`);
-  if (f.updatedAfterMs !== undefined) where.push(`updated_at > $${params.push(new Date(f.updatedAfterMs).toISOString())}`);
+  if (f.fromMs !== undefined) where.push(`last_seen >= $${params.push(timeParam(f.fromMs))}`);
+  if (f.toMs !== undefined) where.push(`first_seen < $${params.push(timeParam(f.toMs))}`);
+  if (f.updatedAfterMs !== undefined) where.push(`updated_at > $${params.push(timeParam(f.updatedAfterMs))}`);
   const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
   const [count] = await sql.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM alert ${clause}`, params);
   const rows = await sql.query<Record<string, unknown>>(
@@ -121,7 +121,7 @@ export async function moveAlert(sql: Sql, m: CaseMove): Promise<MoveResult> {
     // The status in the WHERE makes two desks moving the same alert at once end with one move, not two.
     const updated = await tx.query<{ alert_id: string }>(
       'UPDATE alert SET status = $1, resolution = $2, updated_at = $3 WHERE alert_id = $4 AND status = $5 RETURNING alert_id',
-      [move.to, resolution, new Date(m.atMs).toISOString(), m.alertId, row.status],
+      [move.to, resolution, timeParam(m.atMs), m.alertId, row.status],
     );
     if (updated.length === 0) return { ok: false, reason: 'conflict', status: row.status, allowedFrom: move.from };
     await appendAudit(tx, {
@@ -143,15 +143,15 @@ export async function alertCounts(sql: Sql): Promise<{ rule: string; status: str
 export async function alertTimes(sql: Sql, sinceMs: number, untilMs: number, cap: number): Promise<{ rule: string; firstSeenMs: number }[]> {
   const rows = await sql.query<{ rule: string; first_seen: unknown }>(
     'SELECT rule, first_seen FROM alert WHERE first_seen >= $1 AND first_seen < $2 ORDER BY first_seen LIMIT $3',
-    [new Date(sinceMs).toISOString(), new Date(untilMs).toISOString(), cap],
+    [timeParam(sinceMs), timeParam(untilMs), cap],
   );
-  return rows.map((r) => ({ rule: r.rule, firstSeenMs: Date.parse(isoOf(r.first_seen) ?? '') }));
+  return rows.map((r) => ({ rule: r.rule, firstSeenMs: msOf(r.first_seen)! }));
 }
 
 /** The newest instant the store knows of (an alert's last_seen), so the chart shows the data's last 30 days. */
 export async function latestAlertMs(sql: Sql): Promise<number | null> {
   const [row] = await sql.query<{ last_seen: unknown }>('SELECT last_seen FROM alert ORDER BY last_seen DESC LIMIT 1');
-  return row === undefined ? null : Date.parse(isoOf(row.last_seen) ?? '');
+  return row === undefined ? null : msOf(row.last_seen);
 }
 
 function alertOfRow(r: Record<string, unknown>): AlertView {

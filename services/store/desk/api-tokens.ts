@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Sql } from '../sql.js';
-import { isoOf } from '../row-values.js';
+import { isoOf, timeParam } from '../row-values.js';
 import { appendAudit } from './audit-log.js';
 
 export const ROLES = ['analyst', 'invoicing', 'admin'] as const;
@@ -32,7 +32,7 @@ export async function createToken(sql: Sql, name: string, role: Role, actor: str
   await sql.transaction(async (tx) => {
     const [existing] = await tx.query<{ name: string }>('SELECT name FROM api_token WHERE name = $1', [name]);
     if (existing !== undefined) throw new TokenNameTaken(`a token named "${name}" already exists; choose another --name or revoke it first`);
-    await tx.query('INSERT INTO api_token (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4)', [name, role, hashToken(token), new Date(atMs).toISOString()]);
+    await tx.query('INSERT INTO api_token (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4)', [name, role, hashToken(token), timeParam(atMs)]);
     await appendAudit(tx, { actor, subjectType: 'token', subjectId: name, action: 'create_token', from: 'none', to: role, atMs });
   });
   return token;
@@ -54,7 +54,7 @@ export async function revokeToken(sql: Sql, name: string, actor: string, atMs: n
   return sql.transaction(async (tx) => {
     const [row] = await tx.query<{ role: string }>('SELECT role FROM api_token WHERE name = $1 AND revoked_at IS NULL', [name]);
     if (row === undefined) return false;
-    await tx.query('UPDATE api_token SET revoked_at = $1 WHERE name = $2', [new Date(atMs).toISOString(), name]);
+    await tx.query('UPDATE api_token SET revoked_at = $1 WHERE name = $2', [timeParam(atMs), name]);
     await appendAudit(tx, { actor, subjectType: 'token', subjectId: name, action: 'revoke_token', from: row.role, to: 'revoked', atMs });
     return true;
   });

@@ -4,7 +4,7 @@
  * store refuses it with a trigger), and the API has no route that could.
  */
 import type { Sql } from '../sql.js';
-import { intOf, isoOf } from '../row-values.js';
+import { intOf, isoOf, timeParam } from '../row-values.js';
 
 export const SUBJECT_TYPES = ['alert', 'lock', 'month', 'token'] as const;
 export type SubjectType = (typeof SUBJECT_TYPES)[number];
@@ -39,7 +39,7 @@ export async function appendAudit(tx: Sql, e: AuditEntry): Promise<void> {
   await tx.query(
     `INSERT INTO audit_event (at, actor, subject_type, subject_id, action, from_state, to_state, detail, comment)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [new Date(e.atMs).toISOString(), e.actor, e.subjectType, e.subjectId, e.action, e.from, e.to, e.detail ?? '', e.comment ?? ''],
+    [timeParam(e.atMs), e.actor, e.subjectType, e.subjectId, e.action, e.from, e.to, e.detail ?? '', e.comment ?? ''],
   );
 }
 

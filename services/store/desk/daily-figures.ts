@@ -3,13 +3,13 @@
  * are cut in Europe/Paris and amounts added with decimal.js by the caller, never in SQL.
  */
 import type { Sql } from '../sql.js';
-import { decimalTextOf, isoOf } from '../row-values.js';
+import { decimalTextOf, msOf, timeParam } from '../row-values.js';
 
 export async function outOfBundleCalls(sql: Sql, sinceMs: number, untilMs: number, cap: number): Promise<{ startMs: number; amount: string; currency: string }[]> {
   const rows = await sql.query<{ start_time: unknown; amount: unknown; currency: string }>(
     `SELECT start_time, amount, currency FROM rated_cdr
       WHERE in_bundle = FALSE AND start_time >= $1 AND start_time < $2 LIMIT $3`,
-    [new Date(sinceMs).toISOString(), new Date(untilMs).toISOString(), cap],
+    [timeParam(sinceMs), timeParam(untilMs), cap],
   );
-  return rows.map((r) => ({ startMs: Date.parse(isoOf(r.start_time) ?? ''), amount: decimalTextOf(r.amount), currency: r.currency }));
+  return rows.map((r) => ({ startMs: msOf(r.start_time)!, amount: decimalTextOf(r.amount), currency: r.currency }));
 }

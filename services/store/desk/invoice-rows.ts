@@ -3,7 +3,7 @@
  * and adjustment seq; billing-month.ts decides from those where a late row goes.
  */
 import type { Sql } from '../sql.js';
-import { boolOf, decimalTextOf, intOf, isoOf } from '../row-values.js';
+import { boolOf, decimalTextOf, intOf, isoOf, timeParam } from '../row-values.js';
 import { billingMonth, type MonthClose } from '../../core/invoice/billing-month.js';
 import type { InvoiceAdjustment, InvoiceCall } from '../../core/invoice/compose-invoice.js';
 import { appendAudit } from './audit-log.js';
@@ -76,16 +76,15 @@ export async function closeMonth(sql: Sql, clientId: string, period: string, act
     const [adjusted] = await tx.query<{ s: unknown }>('SELECT MAX(seq) AS s FROM adjustment');
     const lastRated = intOf(rated?.s);
     const lastAdjustment = intOf(adjusted?.s);
-    const at = new Date(atMs).toISOString();
     await tx.query(
       'INSERT INTO month_close (client_id, period, closed_at, closed_by, last_rated_seq, last_adjustment_seq) VALUES ($1, $2, $3, $4, $5, $6)',
-      [clientId, period, at, actor, lastRated, lastAdjustment],
+      [clientId, period, timeParam(atMs), actor, lastRated, lastAdjustment],
     );
     await appendAudit(tx, {
       actor, subjectType: 'month', subjectId: `${clientId}/${period}`, action: 'close_month', from: 'open', to: 'closed',
       detail: `last_rated_seq=${lastRated} last_adjustment_seq=${lastAdjustment}`, atMs,
     });
-    return { closed: true, close: { clientId, period, closedAt: at, closedBy: actor, lastRatedSeq: lastRated, lastAdjustmentSeq: lastAdjustment } };
+    return { closed: true, close: { clientId, period, closedAt: new Date(atMs).toISOString(), closedBy: actor, lastRatedSeq: lastRated, lastAdjustmentSeq: lastAdjustment } };
   });
 }
 

@@ -1,14 +1,14 @@
 /**
  * The two stores every desk test runs over: a fresh PostgreSQL database (dropped after) and a fresh
- * embedded data directory (removed after).
+ * embedded data directory (SQLite, removed after).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { openPglite, openPostgres, type Sql } from '../../../services/store/sql.js';
+import { openPostgres, type Sql } from '../../../services/store/sql.js';
+import { openSqlite, sqliteSql } from '../../../services/store/sqlite.js';
 import { withStatementTimeout } from '../../../services/api/open-store.js';
-import { ensureContractColumns } from './contract-columns.js';
 
 export const ADMIN_URL = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -34,7 +34,6 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
     await admin.end();
     const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
     const sql = await openPostgres(withStatementTimeout(url, 10_000));
-    await ensureContractColumns(sql);
     return {
       kind, sql, flags: ['--database-url', url],
       async close() {
@@ -47,8 +46,7 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
     };
   }
   const dir = mkdtempSync(join(tmpdir(), 'cdr-desk-'));
-  const sql = await openPglite(dir);
-  await ensureContractColumns(sql);
+  const sql = sqliteSql(openSqlite(dir));
   return {
     kind, sql, flags: ['--data', dir],
     async close() {
