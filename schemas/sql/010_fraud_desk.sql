@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS account_lock (
   set_by      text NOT NULL
 );
 
--- A closed client month: its invoice is what the rows up to these seq numbers say, forever.
+-- A closed client month: the rows up to these seq numbers, and the invoice they made, forever.
 CREATE TABLE IF NOT EXISTS month_close (
   client_id           text NOT NULL,
   period              text NOT NULL,
@@ -58,5 +58,7 @@ CREATE TABLE IF NOT EXISTS month_close (
   closed_by           text NOT NULL,
   last_rated_seq      bigint NOT NULL,
   last_adjustment_seq bigint NOT NULL,
+  -- The invoice as issued (JSON): a closed month shows exactly this, whatever happens to its rows later.
+  invoice             text NOT NULL,
   PRIMARY KEY (client_id, period)
 );

@@ -53,5 +53,6 @@ CREATE TABLE IF NOT EXISTS month_close (
   closed_by           text NOT NULL,
   last_rated_seq      integer NOT NULL,
   last_adjustment_seq integer NOT NULL,
+  invoice             text NOT NULL,
   PRIMARY KEY (client_id, period)
 );

@@ -11,8 +11,8 @@ import { PERIOD } from '../core/invoice/billing-month.js';
 import { openStore, type StoreFlags } from '../api/open-store.js';
 import { buildServer } from '../api/server.js';
 import { ROLES, createToken, listTokens, revokeToken, type Role } from '../store/desk/api-tokens.js';
-import { clientsOfPeriod, closeMonth } from '../store/desk/invoice-rows.js';
-import { makeInvoice } from '../invoice/make-invoice.js';
+import { clientsOfPeriod } from '../store/desk/invoice-rows.js';
+import { closeMonth, makeInvoice } from '../invoice/make-invoice.js';
 import { invoiceCsv } from '../invoice/invoice-csv.js';
 
 interface StoreOptions extends StoreFlags {
@@ -118,7 +118,7 @@ export function addDeskCommands(program: Command): void {
         const clients = o.client !== undefined ? [o.client] : await clientsOfPeriod(sql, o.period);
         for (const client of clients) {
           const r = await closeMonth(sql, client, o.period, cliActor(), Date.now());
-          process.stdout.write(r.closed ? `closed ${client} ${o.period}\n` : `${client} ${o.period} was already closed at ${r.close.closedAt} by ${r.close.closedBy}\n`);
+          process.stdout.write(r.closed ? `closed ${client} ${o.period}: ${r.invoice.totals.total} ${r.invoice.currency}\n` : `${client} ${o.period} was already closed at ${r.close.closedAt} by ${r.close.closedBy}\n`);
         }
       } finally {
         await sql.close();

@@ -21,12 +21,10 @@ describe.each(STORE_KINDS)('desk commands over %s', (kind) => {
   beforeAll(async () => {
     store = await openTestStore(kind);
     await seedWorld(store);
-    // The embedded store of today is one process at a time: the commands below open it themselves.
-    if (kind === 'embedded') await store.sql.close();
+    // The test keeps its connection open while the commands run: the embedded store (SQLite, WAL) takes both.
     out = mkdtempSync(join(tmpdir(), 'cdr-desk-cli-'));
   }, 60_000);
   afterAll(async () => {
-    if (kind === 'embedded') store.sql.close = async () => {};
     await store?.close();
     rmSync(out, { recursive: true, force: true });
   });
@@ -57,7 +55,7 @@ describe.each(STORE_KINDS)('desk commands over %s', (kind) => {
     const json = JSON.parse(readFileSync(join(out, `invoice-${CLIENT}-${PERIOD}.json`), 'utf8'));
     expect(json.totals.total).toBe('1.37');
 
-    expect(run(['close', '--period', PERIOD, '--client', CLIENT, ...store.flags]).stdout).toBe(`closed ${CLIENT} ${PERIOD}\n`);
+    expect(run(['close', '--period', PERIOD, '--client', CLIENT, ...store.flags]).stdout).toBe(`closed ${CLIENT} ${PERIOD}: 1.37 EUR\n`);
     expect(run(['close', '--period', PERIOD, '--client', CLIENT, ...store.flags]).stdout).toContain('already closed');
     expect(run(['invoice', '--period', PERIOD, '--client', CLIENT, '--out', out, ...store.flags]).stdout).toContain(`${CLIENT} ${PERIOD} closed: 1.37 EUR`);
 

@@ -23,11 +23,18 @@ function cdr(args: string[]): string {
 
 const csv = (file: string) => Papa.parse<Record<string, string>>(readFileSync(file, 'utf8'), { header: true, skipEmptyLines: true }).data;
 
+/** The folder a run wrote its files to (`<out>/run-NNNNNN/`). */
+function runDir(out: string): string {
+  const runs = readdirSync(out).filter((d) => d.startsWith('run-'));
+  expect(runs).toHaveLength(1);
+  return join(out, runs[0]!);
+}
+
 /** Per client: Σ amount of rated.csv + Σ delta of adjustments.csv over the given runs' outputs. */
 function expectedTotals(outs: string[], clientOf: Map<string, string>): Map<string, Money> {
   const totals = new Map<string, Money>();
   const add = (client: string, amount: string) => totals.set(client, (totals.get(client) ?? ZERO).plus(new Money(amount)));
-  for (const out of outs) {
+  for (const out of outs.map(runDir)) {
     for (const r of csv(join(out, 'rated.csv'))) {
       clientOf.set(r.cdr_id!, r.client_id!);
       add(r.client_id!, r.amount!.replace(/^'/, ''));

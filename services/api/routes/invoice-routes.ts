@@ -1,7 +1,7 @@
 /** Usage, invoices and month close (role invoicing). */
 import type { FastifyInstance } from 'fastify';
-import { closeMonth, closesOf } from '../../store/desk/invoice-rows.js';
-import { makeInvoice } from '../../invoice/make-invoice.js';
+import { closesOf } from '../../store/desk/invoice-rows.js';
+import { closeMonth, makeInvoice } from '../../invoice/make-invoice.js';
 import { invoiceCsv } from '../../invoice/invoice-csv.js';
 import { sendError } from '../api-errors.js';
 import { idSchema, periodSchema } from '../api-schemas.js';
@@ -55,6 +55,6 @@ export async function invoiceRoutes(api: FastifyInstance, ctx: DeskContext): Pro
     if (!knownClient(req.params.client)) return sendError(reply, 404, { error: 'not_found', message: `no client ${req.params.client} in the subscriber directory` });
     const result = await closeMonth(ctx.sql, req.params.client, req.params.period, req.who!.name, ctx.now());
     if (!result.closed) return sendError(reply, 409, { error: 'conflict', message: `${req.params.client} ${req.params.period} was already closed at ${result.close.closedAt} by ${result.close.closedBy}` });
-    return reply.code(201).send({ client_id: req.params.client, period: req.params.period, closed_at: result.close.closedAt, closed_by: result.close.closedBy });
+    return reply.code(201).send({ client_id: req.params.client, period: req.params.period, closed_at: result.invoice.closed_at, closed_by: result.invoice.closed_by, total: result.invoice.totals.total, currency: result.invoice.currency });
   });
 }

@@ -1,6 +1,7 @@
 /**
- * The rows billed on a client month, and month close. A close records the store's highest rated_cdr
- * and adjustment seq; billing-month.ts decides from those where a late row goes.
+ * The rows billed on a client month, and month closes. A close records the store's highest rated_cdr
+ * and adjustment seq (billing-month.ts decides from those where a late row goes) and the invoice as
+ * issued, which is what the month shows from then on.
  */
 import type { Sql } from '../sql.js';
 import { boolOf, decimalTextOf, intOf, isoOf, timeParam } from '../row-values.js';
@@ -15,7 +16,10 @@ export interface ClosedMonth extends MonthClose {
 }
 
 export async function closesOf(sql: Sql, clientId: string): Promise<Map<string, ClosedMonth>> {
-  const rows = await sql.query<Record<string, unknown>>('SELECT * FROM month_close WHERE client_id = $1', [clientId]);
+  const rows = await sql.query<Record<string, unknown>>(
+    'SELECT client_id, period, closed_at, closed_by, last_rated_seq, last_adjustment_seq FROM month_close WHERE client_id = $1',
+    [clientId],
+  );
   return new Map(rows.map((r) => [String(r.period), closeOfRow(r)]));
 }
 
@@ -25,8 +29,16 @@ export interface BilledRows {
   close: ClosedMonth | undefined;
 }
 
-/** Everything billed on `period` for `clientId`: its own rows not late, and late rows of earlier closed months. */
-export async function billedRows(sql: Sql, clientId: string, period: string): Promise<BilledRows> {
+export interface SeqLimit {
+  rated: number;
+  adjustment: number;
+}
+
+/**
+ * Everything billed on `period` for `clientId`: its own rows not late, and late rows of earlier closed
+ * months; with `upTo`, only rows written up to those seq numbers (what a close issues).
+ */
+export async function billedRows(sql: Sql, clientId: string, period: string, upTo?: SeqLimit): Promise<BilledRows> {
   const closes = await closesOf(sql, clientId);
   // Rows of the month itself, and rows written after the close of an earlier month (seq > its last seq).
   const sources: { period: string; ratedAfter: number; adjustmentAfter: number }[] = [{ period, ratedAfter: -1, adjustmentAfter: -1 }];
@@ -36,8 +48,8 @@ export async function billedRows(sql: Sql, clientId: string, period: string): Pr
   for (const s of sources) {
     const rated = await sql.query<Record<string, unknown>>(
       `SELECT cdr_id, seq, period, destination_class, country, billable_seconds, in_bundle, first_amount, currency, reason
-         FROM rated_cdr WHERE client_id = $1 AND period = $2 AND seq > $3`,
-      [clientId, s.period, s.ratedAfter],
+         FROM rated_cdr WHERE client_id = $1 AND period = $2 AND seq > $3 AND seq <= $4`,
+      [clientId, s.period, s.ratedAfter, upTo?.rated ?? Number.MAX_SAFE_INTEGER],
     );
     for (const r of rated) {
       if (billingMonth(String(r.period), intOf(r.seq), 'rated', closes) !== period) continue;
@@ -48,8 +60,8 @@ export async function billedRows(sql: Sql, clientId: string, period: string): Pr
       });
     }
     const adjusted = await sql.query<Record<string, unknown>>(
-      'SELECT cdr_id, seq, period, delta, reason FROM adjustment WHERE client_id = $1 AND period = $2 AND seq > $3',
-      [clientId, s.period, s.adjustmentAfter],
+      'SELECT cdr_id, seq, period, delta, reason FROM adjustment WHERE client_id = $1 AND period = $2 AND seq > $3 AND seq <= $4',
+      [clientId, s.period, s.adjustmentAfter, upTo?.adjustment ?? Number.MAX_SAFE_INTEGER],
     );
     for (const a of adjusted) {
       if (billingMonth(String(a.period), intOf(a.seq), 'adjustment', closes) !== period) continue;
@@ -65,27 +77,30 @@ export async function clientsOfPeriod(sql: Sql, period: string): Promise<string[
   return rows.map((r) => r.client_id);
 }
 
-export type CloseResult = { closed: true; close: ClosedMonth } | { closed: false; close: ClosedMonth };
+/** The highest seq of rated_cdr and adjustment now: what a close fixes. */
+export async function storeSeqs(tx: Sql): Promise<SeqLimit> {
+  const [rated] = await tx.query<{ s: unknown }>('SELECT MAX(seq) AS s FROM rated_cdr');
+  const [adjusted] = await tx.query<{ s: unknown }>('SELECT MAX(seq) AS s FROM adjustment');
+  return { rated: intOf(rated?.s), adjustment: intOf(adjusted?.s) };
+}
 
-/** Closes a client month (once): from now on its invoice is fixed. Audited. */
-export async function closeMonth(sql: Sql, clientId: string, period: string, actor: string, atMs: number): Promise<CloseResult> {
-  return sql.transaction(async (tx) => {
-    const existing = (await closesOf(tx, clientId)).get(period);
-    if (existing !== undefined) return { closed: false, close: existing };
-    const [rated] = await tx.query<{ s: unknown }>('SELECT MAX(seq) AS s FROM rated_cdr');
-    const [adjusted] = await tx.query<{ s: unknown }>('SELECT MAX(seq) AS s FROM adjustment');
-    const lastRated = intOf(rated?.s);
-    const lastAdjustment = intOf(adjusted?.s);
-    await tx.query(
-      'INSERT INTO month_close (client_id, period, closed_at, closed_by, last_rated_seq, last_adjustment_seq) VALUES ($1, $2, $3, $4, $5, $6)',
-      [clientId, period, timeParam(atMs), actor, lastRated, lastAdjustment],
-    );
-    await appendAudit(tx, {
-      actor, subjectType: 'month', subjectId: `${clientId}/${period}`, action: 'close_month', from: 'open', to: 'closed',
-      detail: `last_rated_seq=${lastRated} last_adjustment_seq=${lastAdjustment}`, atMs,
-    });
-    return { closed: true, close: { clientId, period, closedAt: new Date(atMs).toISOString(), closedBy: actor, lastRatedSeq: lastRated, lastAdjustmentSeq: lastAdjustment } };
+/** Records a close with the invoice it issued (JSON), and audits it; in the caller's transaction. */
+export async function recordClose(tx: Sql, c: { clientId: string; period: string; actor: string; atMs: number; upTo: SeqLimit; invoiceJson: string }): Promise<void> {
+  await tx.query(
+    `INSERT INTO month_close (client_id, period, closed_at, closed_by, last_rated_seq, last_adjustment_seq, invoice)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [c.clientId, c.period, timeParam(c.atMs), c.actor, c.upTo.rated, c.upTo.adjustment, c.invoiceJson],
+  );
+  await appendAudit(tx, {
+    actor: c.actor, subjectType: 'month', subjectId: `${c.clientId}/${c.period}`, action: 'close_month', from: 'open', to: 'closed',
+    detail: `last_rated_seq=${c.upTo.rated} last_adjustment_seq=${c.upTo.adjustment}`, atMs: c.atMs,
   });
+}
+
+/** The invoice a close issued (JSON text), if the month is closed. */
+export async function issuedInvoice(sql: Sql, clientId: string, period: string): Promise<string | undefined> {
+  const [row] = await sql.query<{ invoice: string }>('SELECT invoice FROM month_close WHERE client_id = $1 AND period = $2', [clientId, period]);
+  return row?.invoice;
 }
 
 function closeOfRow(r: Record<string, unknown>): ClosedMonth {
