@@ -1,10 +1,9 @@
 /**
- * An invoice as CSV: one row per line, then the totals. Every field goes through the formula-safe
- * cell writer, so a spreadsheet never runs what a CDR field smuggled in.
+ * An invoice as CSV: one row per line, then the totals, through the project's formula-safe CSV writer
+ * (services/embedded/csv-out.ts), so a spreadsheet never runs what a CDR field smuggled in.
  */
-import Papa from 'papaparse';
 import type { Invoice } from '../core/invoice/compose-invoice.js';
-import { safeCsvCell } from './safe-csv-cell.js';
+import { csvLine } from '../embedded/csv-out.js';
 
 export const INVOICE_CSV_COLUMNS = [
   'client_id', 'period', 'kind', 'corrects_period', 'destination_class', 'country', 'rule', 'calls', 'minutes',
@@ -20,5 +19,5 @@ export function invoiceCsv(invoice: Invoice): string {
   for (const [kind, amount] of [['total_usage', t.usage], ['total_sanctions', t.sanctions], ['total_late_calls', t.late_calls], ['total_adjustments', t.adjustments], ['total_exact', t.total_exact], ['total', t.total]] as const) {
     rows.push([invoice.client_id, invoice.period, kind, '', '', '', '', '', '', '', '', amount, invoice.currency, '']);
   }
-  return Papa.unparse({ fields: [...INVOICE_CSV_COLUMNS], data: rows.map((r) => r.map((v) => safeCsvCell(String(v)))) }, { newline: '\n' }) + '\n';
+  return csvLine(INVOICE_CSV_COLUMNS) + rows.map((r) => csvLine(r.map(String))).join('');
 }

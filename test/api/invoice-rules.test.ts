@@ -1,7 +1,6 @@
-/** Pure rules of invoicing and of the desk's logs: which month a row is billed on, CSV cells, masking. */
+/** Pure rules of invoicing and of the desk's logs: which month a row is billed on, masking. */
 import { describe, expect, it } from 'vitest';
 import { billingMonth, nextMonth, type MonthClose } from '../../services/core/invoice/billing-month.js';
-import { safeCsvCell } from '../../services/invoice/safe-csv-cell.js';
 import { maskPhoneNumbers } from '../../services/api/log-masking.js';
 
 describe('billing month', () => {
@@ -24,18 +23,6 @@ describe('billing month', () => {
   it('crosses the year', () => {
     expect(nextMonth('2026-12')).toBe('2027-01');
     expect(billingMonth('2026-12', 5, 'rated', new Map([['2026-12', { period: '2026-12', lastRatedSeq: 4, lastAdjustmentSeq: 0 }]]))).toBe('2027-01');
-  });
-});
-
-describe('formula-safe CSV cells (OWASP CSV injection)', () => {
-  it.each(['=1+1', '+33 1', '-cmd', '@SUM(A1)', '\tx', '\rx'])('neutralises %j', (v) => {
-    expect(safeCsvCell(v)).toBe(`'${v}`);
-  });
-  it('keeps plain text and decimal amounts, negative ones included', () => {
-    expect(safeCsvCell('fr_fixed')).toBe('fr_fixed');
-    expect(safeCsvCell('-0.1200')).toBe('-0.1200');
-    expect(safeCsvCell('12.5')).toBe('12.5');
-    expect(safeCsvCell('')).toBe('');
   });
 });
 
