@@ -114,6 +114,8 @@ describe.each(STORE_KINDS)('fraud desk API over %s', (kind) => {
     expect(distinct).toMatchObject({ value: 151, threshold: 150, left: 0, crossed: true });
     const duration = d.counters.find((c: { rule: string }) => c.rule === 'fair_use.duration');
     expect(duration).toMatchObject({ value: 1080, threshold: 144000, left: 142920, crossed: false });
+    // the user's counters and its site's pool; not the colleague's (U1002)
+    expect(d.counters.map((c: { rule: string; scope: string; user_id: string }) => `${c.rule}/${c.scope}/${c.user_id}`)).toEqual(['fair_use.distinct_numbers/user/U1001', 'fair_use.duration/user/U1001', 'pool_exhausted/site/']);
   });
 
   it('acknowledges, resolves and reopens an alert, each in the audit trail with who, when, from → to and the comment', async () => {
@@ -182,7 +184,8 @@ describe.each(STORE_KINDS)('fraud desk API over %s', (kind) => {
 
   it("shows a user's counters against thresholds and recent calls", async () => {
     const s = (await get(`/api/v1/subscribers/${CLIENT}?site=S-TOURS&user=U1001&period=${PERIOD}&calls=2`, 'analyst')).json();
-    expect(s.counters.map((c: { rule: string }) => c.rule)).toEqual(['fair_use.distinct_numbers', 'fair_use.duration']);
+    // the user's own counters and its site's pool, not its colleague's
+    expect(s.counters.map((c: { rule: string; scope: string; left: number }) => `${c.rule}/${c.scope}/${c.left}`)).toEqual(['fair_use.distinct_numbers/user/0', 'fair_use.duration/user/142920', 'pool_exhausted/site/180000']);
     expect(s.recent_calls.map((c: { cdr_id: string }) => c.cdr_id)).toEqual(['r4', 'r3']);
     expect(s.recent_calls[0]).toMatchObject({ amount: '0.5000', amount_display: '0.50' });
     const other = (await get(`/api/v1/subscribers/C-TCX-02?period=${PERIOD}`, 'analyst')).json();

@@ -74,9 +74,15 @@ export async function recentCalls(sql: Sql, scope: Scope, period: string | undef
   return rows.map(callOfRow);
 }
 
+/**
+ * The counters that bind this scope in a month: a user's (and its lines'), its site's pool, the
+ * client's; for a site, the site's and its users'; for a client, all of the client's.
+ */
 export async function countersOf(sql: Sql, scope: Scope, period: string): Promise<CounterView[]> {
-  const { clause, params } = scopeClause(scope);
-  clause.push(`period = $${params.push(period)}`);
+  const params: unknown[] = [scope.client, period];
+  const clause = ['client_id = $1', 'period = $2'];
+  if (scope.user !== undefined) clause.push(`(user_id = $${params.push(scope.user)} OR user_id = '')`);
+  if (scope.site !== undefined) clause.push(`(site_id = $${params.push(scope.site)} OR site_id = '')`);
   const rows = await sql.query<Record<string, unknown>>(
     `SELECT client_id, site_id, user_id, scope, scope_key, period, rule, value, threshold, crossed_at
        FROM counter_state WHERE ${clause.join(' AND ')} ORDER BY rule, scope, scope_key`,

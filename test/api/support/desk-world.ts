@@ -27,6 +27,9 @@ export async function seedWorld(store: Pick<TestStore, 'kind' | 'sql'>): Promise
   const user = { clientId: CLIENT, siteId: 'S-TOURS', userId: 'U1001', scope: 'user', scopeKey: `${CLIENT}/S-TOURS/U1001`, period: PERIOD };
   await insertCounter(store, { ...user, rule: 'fair_use.distinct_numbers', value: 151, threshold: 150, crossedAt: '2026-03-11T10:00:00Z' });
   await insertCounter(store, { ...user, rule: 'fair_use.duration', value: 1080, threshold: 144000 });
+  // The site's pool binds the user too; another user's counter does not.
+  await insertCounter(store, { clientId: CLIENT, siteId: 'S-TOURS', userId: '', scope: 'site', scopeKey: `${CLIENT}/site/S-TOURS`, period: PERIOD, rule: 'pool_exhausted', value: 420000, threshold: 600000 });
+  await insertCounter(store, { ...user, userId: 'U1002', scopeKey: `${CLIENT}/S-TOURS/U1002`, rule: 'fair_use.duration', value: 99, threshold: 144000 });
   await insertAlert(store, { alertId: 'al-crit', rule: 'fraud.call_setup_rate', severity: 'critical', clientId: CLIENT, siteId: 'S-TOURS', userId: 'U1001', firstSeen: '2026-03-10T10:00:00Z', lastSeen: '2026-03-11T10:00:00Z', value: '12', threshold: '5', cdrIds: ['r3', 'r4'] });
   await insertAlert(store, { alertId: 'al-warn', rule: 'fair_use.distinct_numbers', severity: 'warning', clientId: CLIENT, siteId: 'S-TOURS', userId: 'U1001', firstSeen: '2026-03-12T08:00:00Z', lastSeen: '2026-03-12T09:00:00Z', value: '151', threshold: '150', cdrIds: ['r1'] });
   await insertAlert(store, { alertId: 'al-info', rule: 'pool_exhausted', severity: 'info', clientId: 'C-TCX-02', siteId: 'S-PARIS', userId: 'U2001', firstSeen: '2026-03-05T08:00:00Z', lastSeen: '2026-03-15T09:00:00Z', value: '30000', threshold: '30000', cdrIds: [] });
