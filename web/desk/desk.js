@@ -19,6 +19,7 @@ async function api(path, init = {}) {
 const time = (iso) => (iso ? when.format(new Date(iso)) : '');
 const cell = (text, cls) => { const td = document.createElement('td'); td.textContent = text ?? ''; if (cls) td.className = cls; return td; };
 const row = (cells) => { const tr = document.createElement('tr'); for (const c of cells) tr.append(c); return tr; };
+const rowsOr = (rows, columns, empty) => (rows.length > 0 ? rows : [row([Object.assign(cell(empty), { colSpan: columns, className: 'empty' })])]);
 const money = (display, exact, currency = 'EUR') => { const td = cell(`${display} ${currency === 'EUR' ? '€' : currency}`, 'num'); td.title = `exact: ${exact} ${currency}`; return td; };
 
 async function login(token) {
@@ -76,9 +77,9 @@ async function openAlert(id) {
     ['Subscriber', `${d.alert.client_id} / ${d.alert.site_id} / ${d.alert.user_id}${d.account ? ` — account ${d.account}` : ''}`], ['Month', d.period],
     ['Window', `${time(d.alert.first_seen)} → ${time(d.alert.last_seen)}`], ['Value / threshold', `${d.alert.value} / ${d.alert.threshold}`], ['Message', d.alert.message]];
   $('#detail-facts').replaceChildren(...facts.flatMap(([k, v]) => { const dt = document.createElement('dt'); dt.textContent = k; const dd = document.createElement('dd'); dd.textContent = v; dd.dataset.fact = k; return [dt, dd]; }));
-  $('#counters tbody').replaceChildren(...d.counters.map((c) => row([cell(c.rule), cell(`${c.scope} ${c.scope_key}`), cell(String(c.value), 'num'), cell(String(c.threshold), 'num'), cell(String(c.left), 'num'), cell(c.crossed ? `yes ${time(c.crossed_at)}` : 'no', c.crossed ? 'crossed' : '')])));
-  $('#evidence tbody').replaceChildren(...d.evidence.map((c) => row([cell(time(c.start_time)), cell(c.caller), cell(c.callee), cell(`${c.destination_class} ${c.country}`), cell(String(c.billable_seconds), 'num'), cell(c.in_bundle ? 'yes' : 'no'), money(c.amount_display, c.amount, c.currency), cell(c.reason)])));
-  $('#audit tbody').replaceChildren(...d.audit.map((e) => row([cell(time(e.at)), cell(e.actor), cell(e.action), cell(`${e.from} → ${e.to}`), cell(e.detail), cell(e.comment)])));
+  $('#counters tbody').replaceChildren(...rowsOr(d.counters.map((c) => row([cell(c.rule), cell(`${c.scope} ${c.scope_key}`), cell(String(c.value), 'num'), cell(String(c.threshold), 'num'), cell(String(c.left), 'num'), cell(c.crossed ? `yes ${time(c.crossed_at)}` : 'no', c.crossed ? 'crossed' : '')])), 6, 'No fair-use counter binds this subscriber this month.'));
+  $('#evidence tbody').replaceChildren(...rowsOr(d.evidence.map((c) => row([cell(time(c.start_time)), cell(c.caller), cell(c.callee), cell(`${c.destination_class} ${c.country}`), cell(String(c.billable_seconds), 'num'), cell(c.in_bundle ? 'yes' : 'no'), money(c.amount_display, c.amount, c.currency), cell(c.reason)])), 8, 'No rated call kept as evidence.'));
+  $('#audit tbody').replaceChildren(...rowsOr(d.audit.map((e) => row([cell(time(e.at)), cell(e.actor), cell(e.action), cell(`${e.from} → ${e.to}`), cell(e.detail), cell(e.comment)])), 6, 'No change yet.'));
   $('#lock-account').textContent = d.account ?? '(no call in evidence: account unknown)';
   $('#lock-form').dataset.account = d.account ?? '';
   $('#lock-state').textContent = d.lock ? `current: ${d.lock.level} (${d.lock.reason})` : 'current: none';
