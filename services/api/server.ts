@@ -14,6 +14,7 @@ import type { Sql } from '../store/sql.js';
 import { hashToken, identify, type TokenIdentity } from '../store/desk/api-tokens.js';
 import { handleError, sendError } from './api-errors.js';
 import { DeskMetrics } from './desk-metrics.js';
+import { DirectoryIndex } from './directory-index.js';
 import { BODY_LIMIT_BYTES } from './limits.js';
 import { maskPhoneNumbers } from './log-masking.js';
 import { admits } from './roles.js';
@@ -38,6 +39,7 @@ export interface ServerOptions {
 export interface DeskContext {
   sql: Sql;
   directory: SubscriberDirectory;
+  known: DirectoryIndex;
   now: () => number;
   /** Called when a token is revoked, so that it stops working at once. */
   forgetTokens: () => void;
@@ -55,7 +57,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
   });
   const tokens = new TokenCache(o.sql);
-  const ctx: DeskContext = { sql: o.sql, directory: o.directory, now: o.now ?? Date.now, forgetTokens: () => tokens.forget() };
+  const ctx: DeskContext = { sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), now: o.now ?? Date.now, forgetTokens: () => tokens.forget() };
   const metrics = new DeskMetrics(o.sql);
   const maxInFlight = o.maxInFlight ?? 64;
   let inFlight = 0;

@@ -11,7 +11,7 @@ import type { DeskContext } from '../server.js';
 const clientPeriod = { type: 'object', properties: { client: idSchema, period: periodSchema }, required: ['client', 'period'] } as const;
 
 export async function invoiceRoutes(api: FastifyInstance, ctx: DeskContext): Promise<void> {
-  const knownClient = (client: string) => ctx.directory.all.some((s) => s.clientId === client);
+  const knownClient = (client: string) => ctx.known.knows(client);
 
   api.get<{ Params: { client: string; period: string }; Querystring: { format: 'json' | 'csv' } }>('/invoices/:client/:period', {
     config: { roles: INVOICING },

@@ -19,8 +19,7 @@ export async function subscriberRoutes(api: FastifyInstance, ctx: DeskContext): 
       },
     },
   }, async (req, reply) => {
-    const known = ctx.directory.all.some((s) => s.clientId === req.params.client && (req.query.site === undefined || s.siteId === req.query.site) && (req.query.user === undefined || s.userId === req.query.user));
-    if (!known) return sendError(reply, 404, { error: 'not_found', message: `no subscriber of client ${req.params.client}${req.query.site ? ` site ${req.query.site}` : ''}${req.query.user ? ` user ${req.query.user}` : ''} in the subscriber directory` });
+    if (!ctx.known.knows(req.params.client, req.query.site, req.query.user)) return sendError(reply, 404, { error: 'not_found', message: `no subscriber of client ${req.params.client}${req.query.site ? ` site ${req.query.site}` : ''}${req.query.user ? ` user ${req.query.user}` : ''} in the subscriber directory` });
     const scope = { client: req.params.client, site: req.query.site, user: req.query.user };
     const [counters, calls] = await Promise.all([
       countersOf(ctx.sql, scope, req.query.period),
