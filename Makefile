@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CDR := node dist/services/cli/main.js
 DEPS := node_modules/.package-lock.json
 
-.PHONY: demo test build bench clean
+.PHONY: demo test build bench clean fuzz
 
 $(DEPS): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -36,6 +36,14 @@ test: build
 bench: build
 	bash scripts/kafka.sh up
 	node --max-old-space-size=8192 dist/bench/bench.js; status=$$?; bash scripts/kafka.sh down; exit $$status
+
+# A longer fuzz campaign over every reader (FUZZ_RUNS inputs, FUZZ_SEED to reproduce one); each failing input
+# is kept under test/fixtures/fuzz/, which the fuzz test of `make test` replays from then on. No broker needed.
+FUZZ_RUNS ?= 5000
+FUZZ_SEED ?= $(shell date +%s)
+FUZZ_RATE_RUNS ?= 10
+fuzz: build
+	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SEED=$(FUZZ_SEED) FUZZ_RATE_RUNS=$(FUZZ_RATE_RUNS) FUZZ_KEEP=1 npx vitest run test/unit/fuzz-readers.test.ts
 
 clean:
 	rm -rf dist out .cdr-data bench/work

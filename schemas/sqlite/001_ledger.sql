@@ -11,7 +11,9 @@ CREATE TABLE IF NOT EXISTS run (
   pid         INTEGER NOT NULL,
   files       TEXT NOT NULL,
   counts      TEXT NOT NULL DEFAULT '{}',
-  out_dir     TEXT NOT NULL
+  out_dir     TEXT NOT NULL,
+  -- Runs write one at a time (the writer lock): a run's calls are the ledger's rows from first_seq on.
+  first_seq   INTEGER NOT NULL
 );
 
 -- Who a call belongs to, as the directory said when it was rated: stored once, referenced by every call.
@@ -66,7 +68,6 @@ CREATE TABLE IF NOT EXISTS rated_call (
   source_line      INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rated_call_month ON rated_call (party_id, period);
-CREATE INDEX IF NOT EXISTS rated_call_run ON rated_call (run_id);
 
 -- The contract's view of the ledger: the columns PostgreSQL's rated_cdr has, for shared queries.
 CREATE VIEW IF NOT EXISTS rated_cdr AS
@@ -128,6 +129,8 @@ CREATE TABLE IF NOT EXISTS rejected_record (
   reason          TEXT NOT NULL,
   detail          TEXT NOT NULL,
   raw             TEXT NOT NULL,
+  -- '' when raw is the record's text; 'base64' when the bytes were not clean text (bad_encoding).
+  raw_encoding    TEXT NOT NULL DEFAULT '',
   run_id          INTEGER,
   seen_at         INTEGER NOT NULL,
   PRIMARY KEY (source_checksum, line)

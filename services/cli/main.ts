@@ -26,10 +26,11 @@ withExportOptions(program.command('rate'))
   .option('--data <dir>', 'state directory (the embedded store; one cdr rate at a time)', '.cdr-data')
   .option('--out <dir>', 'output directory: each run writes run-NNNNNN/ in it', 'out')
   .option('--subscribers <file>', 'subscriber directory to use instead of <config>/subscribers.csv')
+  .option('--chunk-size <n>', 'records per committed chunk (memory against commit cost)', toInt, 25_000)
   .action(async (files: string[], o: RateOptions) => {
     const config = loadConfig(o.config, o.subscribers);
     const started = performance.now();
-    const summary = await rateFiles({ config, dataDir: o.data, outDir: o.out, sourceZone: o.tz, files, read: readOptions(o), progress: terminalProgress() });
+    const summary = await rateFiles({ config, dataDir: o.data, outDir: o.out, sourceZone: o.tz, files, read: readOptions(o), progress: terminalProgress(), chunkSize: o.chunkSize });
     logger.info({ read: summary.read, rated: summary.rated, rejected: summary.rejected.total, ms: Math.round(performance.now() - started) }, 'run complete');
     process.stdout.write(formatSummary(summary));
   });
@@ -64,6 +65,7 @@ interface RateOptions extends ExportFlags {
   data: string;
   out: string;
   subscribers?: string;
+  chunkSize: number;
 }
 
 addStreamCommands(program);

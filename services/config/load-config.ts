@@ -1,14 +1,18 @@
 /**
- * Loads a configuration directory: numbering.yaml, plans/*.yaml, tariffs/*.yaml, subscribers.csv.
+ * Loads a configuration directory: numbering.yaml, plans/*.yaml, tariffs/*.yaml, subscribers.csv, fraud.yaml,
+ * ingest.yaml (input limits; optional) and, when present, dial-plan.yaml (the customer PBXs' extensions and
+ * outside-line prefixes; the one beside the subscribers file wins).
  * Everything is validated here, once; the rest of the code trusts the types.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Zone } from '../core/calendar.js';
 import { NumberingPlan, numberingSchema } from '../core/numbering.js';
 import { planSchema, type Plan } from '../core/plan.js';
 import { Tariff, tariffSchema } from '../core/tariff.js';
 import { fraudConfigSchema, type FraudConfig } from '../core/fraud/fraud-config.js';
+import { DialPlan } from '../ingest/dial-plan.js';
+import { loadIngestLimits, type IngestLimits } from '../ingest/input-limits.js';
 import { SubscriberDirectory } from '../ingest/subscriber-directory.js';
 import { ConfigError } from './config-error.js';
 import { loadYamlFile } from './yaml-file.js';
@@ -20,6 +24,8 @@ export interface Config {
   tariffs: Map<string, Tariff>;
   directory: SubscriberDirectory;
   fraud: FraudConfig;
+  /** What one input record may hold (config/ingest.yaml). */
+  limits: IngestLimits;
 }
 
 /** `subscribersFile` replaces the directory's subscribers.csv (a generated workload brings its own). */
@@ -50,13 +56,16 @@ export function loadConfig(dir: string, subscribersFile = join(dir, 'subscribers
   }
 
   const directory = SubscriberDirectory.load(subscribersFile, numbering);
+  // The dial plan describes the same PBXs as the directory: beside the subscribers file, else in the configuration.
+  const beside = join(dirname(subscribersFile), 'dial-plan.yaml');
+  directory.dialPlan = DialPlan.loadIfPresent(existsSync(beside) ? beside : join(dir, 'dial-plan.yaml'));
   directory.all.forEach((s) => {
     if (!plans.has(s.planId)) {
       throw new ConfigError(subscribersFile, `account ${s.account}, field plan_id`, `unknown plan "${s.planId}"; known: ${[...plans.keys()].join(', ')}`);
     }
   });
   const fraud = loadYamlFile(join(dir, 'fraud.yaml'), fraudConfigSchema);
-  return { dir, numbering, plans, tariffs, directory, fraud };
+  return { dir, numbering, plans, tariffs, directory, fraud, limits: loadIngestLimits(dir) };
 }
 
 function yamlFiles(dir: string): string[] {

@@ -92,6 +92,8 @@ function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
 
+const GREGORIAN_CYCLE_MS = 146_097 * 86_400_000;
+
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?\s*(Z|[+-]\d{2}:?\d{2})?$/;
 
 export type ParsedTimestamp =
@@ -108,7 +110,8 @@ export function parseTimestamp(text: string, zone: Zone): ParsedTimestamp {
   const [, y, mo, d, h, mi, s, frac, tz] = m;
   const year = Number(y), month = Number(mo), day = Number(d), hour = Number(h), minute = Number(mi), second = Number(s);
   const ms = frac === undefined ? 0 : Math.floor(Number(`0.${frac}`) * 1000);
-  const wall = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  // Date.UTC reads years 0–99 as 1900–1999: shift by a 400-year Gregorian cycle and back, so 0050 stays 0050.
+  const wall = year < 100 ? Date.UTC(year + 400, month - 1, day, hour, minute, second, ms) - GREGORIAN_CYCLE_MS : Date.UTC(year, month - 1, day, hour, minute, second, ms);
   const back = new Date(wall);
   if (back.getUTCDate() !== day || back.getUTCMonth() !== month - 1 || hour > 23 || minute > 59 || second > 59) {
     return { ok: false, error: `impossible date or time "${text}"` };
@@ -117,6 +120,12 @@ export function parseTimestamp(text: string, zone: Zone): ParsedTimestamp {
   if (tz === 'Z') return { ok: true, resolution: { kind: 'exact', ms: wall }, hadOffset: true };
   const sign = tz.startsWith('-') ? -1 : 1;
   const digits = tz.slice(1).replace(':', '');
+  const offsetHours = Number(digits.slice(0, 2));
+  const offsetMinutes = Number(digits.slice(2, 4));
+  // Real offsets run from -12:00 to +14:00 (Kiribati); anything else is a corrupted field, not a zone.
+  if (offsetMinutes > 59 || offsetHours * 60 + offsetMinutes > 14 * 60) {
+    return { ok: false, error: `impossible UTC offset "${tz}" in "${text}" (offsets run from -12:00 to +14:00)` };
+  }
   const offsetMs = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60_000;
   return { ok: true, resolution: { kind: 'exact', ms: wall - offsetMs }, hadOffset: true };
 }

@@ -5,17 +5,30 @@
  */
 import { z } from 'zod';
 import { parsePhoneNumberFromString, type NumberType } from 'libphonenumber-js/max';
+import { isInternalParty } from './internal-party.js';
 
 export const DESTINATION_CLASSES = [
   'fr_fixed',
   'fr_mobile',
   'fr_drom_fixed',
   'fr_drom_mobile',
+  /** 08 SVA not otherwise told apart (083–088). */
   'fr_special',
+  /** 0800–0805: free to the caller (ARCEP « numéro vert »). */
+  'fr_freephone',
+  /** 0806–0809: SVA at the price of an ordinary call. */
+  'fr_special_normal',
+  /** 081, 082 (but 0825): shared-cost SVA. */
+  'fr_shared_cost',
+  /** 089 and 0825: premium rate (« tarification majorée »). */
   'fr_premium',
+  /** 3BPQ with B = 2–9, and 1XY short numbers: paid. */
   'fr_short',
+  /** 30PQ and 31PQ: free to the caller. */
+  'fr_short_free',
   'fr_directory',
   'emergency',
+  'internal',
   'international',
   'unknown',
 ] as const;
@@ -56,7 +69,8 @@ const CACHE_LIMIT = 200_000;
 
 export class NumberingPlan {
   private readonly home: string;
-  private readonly homeCountry: string;
+  /** ISO 3166 code of the plan's own country: national numbers are read in it. */
+  readonly homeCountry: string;
   private readonly abroad = new Map<string, string>();
   private readonly classes: Map<string, DestinationClass>;
   private readonly classPrefixLengths: number[];
@@ -129,6 +143,7 @@ export class NumberingPlan {
   }
 
   private classifyUncached(callee: string): Destination {
+    if (isInternalParty(callee)) return dest('internal', '', 'other');
     if (!callee.startsWith('+')) return this.classifyShort(callee);
     if (callee.startsWith('+' + this.home)) return this.classifyHome(callee.slice(1 + this.home.length));
     return this.classifyAbroad(callee);

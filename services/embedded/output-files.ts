@@ -4,15 +4,15 @@
  * committed to the store, so `cdr export --run N` rebuilds them byte for byte after any crash.
  * Invoicing and the fraud desk read these; columns only get added at the end, never renamed or reordered.
  */
-import { createWriteStream, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Zone } from '../core/calendar.js';
 import type { Plan } from '../core/plan.js';
 import { shortExplanation } from '../core/rating/explain.js';
 import { parseShares } from '../core/rating/rating-state.js';
 import type { EmbeddedLedger } from '../store/embedded-ledger.js';
-import { csvLine } from './csv-out.js';
+import { SafeCsvWriter, type CsvColumnKind } from '../csv/safe-csv.js';
+import { faultPoint } from './fault-points.js';
 
 export const RATED_COLUMNS = [
   'cdr_id', 'client_id', 'site_id', 'user_id', 'plan_id', 'period', 'start_time', 'callee', 'destination_class',
@@ -20,7 +20,7 @@ export const RATED_COLUMNS = [
   'caller_original',
 ] as const;
 export const ADJUSTMENT_COLUMNS = ['cdr_id', 'period', 'previous_amount', 'new_amount', 'delta', 'reason', 'client_id', 'site_id', 'user_id', 'plan_id'] as const;
-export const REJECT_COLUMNS = ['source', 'line', 'reason', 'raw', 'detail'] as const;
+export const REJECT_COLUMNS = ['source', 'line', 'reason', 'raw', 'detail', 'raw_encoding'] as const;
 export const OUTPUT_FILES = ['rated.csv', 'adjustments.csv', 'alerts.jsonl', 'rejected.csv', 'summary.json'] as const;
 
 /** The folder of a run's outputs under --out. */
@@ -60,6 +60,7 @@ export async function exportRun(ledger: EmbeddedLedger, runId: number, outDir: s
   mkdirSync(staging, { recursive: true });
   try {
     await writeCsv(join(staging, 'rated.csv'), RATED_COLUMNS, ratedLines(ledger, runId, ctx));
+    faultPoint('export');
     await writeCsv(join(staging, 'adjustments.csv'), ADJUSTMENT_COLUMNS, adjustmentLines(ledger, runId));
     await writeCsv(join(staging, 'rejected.csv'), REJECT_COLUMNS, rejectLines(ledger, runId));
     writeAlerts(join(staging, 'alerts.jsonl'), ledger.alertsOfRun(runId), ctx.zone);
@@ -74,15 +75,20 @@ export async function exportRun(ledger: EmbeddedLedger, runId: number, outDir: s
 }
 
 function* ratedLines(ledger: EmbeddedLedger, runId: number, ctx: ExportContext): Generator<string[]> {
+  // Most calls share their plan, reason and shares: their explanation is made once.
+  const explanations = new Map<string, string>();
   for (const r of ledger.ratedOfRun(runId)) {
-    const plan = ctx.plans.get(String(r.plan_id));
-    const start = Number(r.start_time);
+    const [cdrId, clientId, siteId, userId, planId, period, start, callee, cls, country, billable, inBundle, amount, currency, reason, priced, shares, caller, callerOriginal] = r.map(String) as string[];
+    const plan = ctx.plans.get(planId!);
+    const key = `${planId}|${reason}|${shares}`;
+    let explanation = explanations.get(key);
+    if (explanation === undefined) {
+      explanation = plan === undefined ? reason! : shortExplanation(plan, reason!, parseShares(shares!));
+      explanations.set(key, explanation);
+    }
     yield [
-      String(r.cdr_id), String(r.client_id), String(r.site_id), String(r.user_id), String(r.plan_id), String(r.period),
-      (plan?.calendar ?? ctx.zone).iso(start), String(r.callee), String(r.destination_class), String(r.country), String(r.billable_seconds),
-      r.in_bundle === 1 ? 'true' : 'false', String(r.first_amount), String(r.currency), String(r.reason), String(r.priced_seconds),
-      plan === undefined ? String(r.reason) : shortExplanation(plan, String(r.reason), parseShares(String(r.shares))),
-      String(r.caller), String(r.caller_original),
+      cdrId!, clientId!, siteId!, userId!, planId!, period!, (plan?.calendar ?? ctx.zone).iso(Number(start)), callee!, cls!, country!, billable!,
+      inBundle === '1' ? 'true' : 'false', amount!, currency!, reason!, priced!, explanation, caller!, callerOriginal!,
     ];
   }
 }
@@ -94,22 +100,25 @@ function* adjustmentLines(ledger: EmbeddedLedger, runId: number): Generator<stri
 }
 
 function* rejectLines(ledger: EmbeddedLedger, runId: number): Generator<string[]> {
-  for (const r of ledger.rejectsOfRun(runId)) yield [String(r.source), String(r.line), String(r.reason), String(r.raw), String(r.detail)];
+  for (const r of ledger.rejectsOfRun(runId)) yield [r.source, r.line, r.reason, r.raw, r.detail, r.raw_encoding].map(String);
 }
 
-/** Writes CSV in blocks, so that a million rows never sit in one string. */
-async function writeCsv(path: string, columns: readonly string[], rows: Iterable<string[]>): Promise<void> {
-  const out = createWriteStream(path, { encoding: 'utf8' });
-  let block = csvLine(columns);
-  for (const row of rows) {
-    block += csvLine(row);
-    if (block.length > 1 << 20) {
-      if (!out.write(block)) await once(out, 'drain');
-      block = '';
-    }
-  }
-  out.end(block);
-  await once(out, 'finish');
+/** Columns exempt from the formula rule for their own values (README "CSV safety"): E.164 numbers and signed amounts. */
+export const CSV_COLUMN_KINDS: Readonly<Record<string, CsvColumnKind>> = {
+  callee: 'phone',
+  caller: 'phone',
+  caller_original: 'phone',
+  amount: 'amount',
+  previous_amount: 'amount',
+  new_amount: 'amount',
+  delta: 'amount',
+};
+
+/** Every CSV file of a run goes through here: the one safe writer, with the exempt columns above. */
+export async function writeCsv(path: string, columns: readonly string[], rows: Iterable<string[]>): Promise<void> {
+  const out = new SafeCsvWriter(path, columns, CSV_COLUMN_KINDS);
+  for (const row of rows) await out.write(row);
+  await out.close();
 }
 
 /** One JSON object a line; times in ISO 8601 with the offset of the reporting zone. */

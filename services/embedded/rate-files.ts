@@ -24,6 +24,7 @@ import { lockDataDir } from '../store/data-dir-lock.js';
 import { EmbeddedLedger } from '../store/embedded-ledger.js';
 import { openSqlite } from '../store/sqlite.js';
 import { cleanStaging, exportRun, OUTPUT_FILES } from './output-files.js';
+import { faultPoint } from './fault-points.js';
 import type { Progress } from './progress.js';
 import { RunError, storeError } from './run-errors.js';
 
@@ -36,7 +37,7 @@ export interface RateFilesOptions {
   files: string[];
   read?: ReadExportOptions;
   progress?: Progress;
-  /** CDRs per committed chunk. */
+  /** Records per committed chunk. */
   chunkSize?: number;
 }
 
@@ -61,9 +62,9 @@ export interface RunSummary {
 const CHUNK = 25_000;
 
 export async function rateFiles(opts: RateFilesOptions): Promise<RunSummary> {
-  preflightOutDir(opts.outDir);
   const release = await lockDataDir(opts.dataDir, `cdr rate ${opts.files.join(' ')}`.slice(0, 200));
   try {
+    preflightOutDir(opts.outDir);
     let ledger: EmbeddedLedger;
     try {
       ledger = new EmbeddedLedger(openSqlite(opts.dataDir));
@@ -92,6 +93,7 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
   cleanStaging(opts.outDir);
   const recovered: number[] = [];
   for (const dead of ledger.markInterrupted()) {
+    cleanStaging(dead.outDir);
     await exportRun(ledger, dead.runId, dead.outDir, { ...dead.counts, run_id: dead.runId, interrupted: true }, exportCtx);
     recovered.push(dead.runId);
   }
@@ -108,10 +110,11 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
     ratingState: ledger,
     fraudState: ledger,
   });
-  const ctx: NormalizeContext = { numbering: config.numbering, sourceZone, directory: config.directory };
+  const ctx: NormalizeContext = { numbering: config.numbering, sourceZone, directory: config.directory, limits: config.limits };
   const counts = new RunCounts();
   const touched = new Map<string, { clientId: string; period: string }>();
   const checksums = new Map<string, string>();
+  const replayable = new Map<string, string>();
 
   let chunk: Cdr[] = [];
   let rejects: Reject[] = [];
@@ -121,6 +124,7 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
     counts.duplicates += duplicates;
     rejects.push(...conflicts);
     for (const cdr of fresh) {
+      faultPoint('rate');
       try {
         pipeline.process(cdr);
       } catch (err) {
@@ -146,10 +150,11 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
       fraudStates: drained.fraudStates,
       alerts: drained.alerts,
       rejects: rejects.map((reject) => ({ reject, checksum: checksums.get(reject.source) ?? `path:${reject.source}` })),
-      checksums,
+      replayable,
       moved: movedBy(drained.changes),
       counts: counts.json(runId, opts.files),
     });
+    faultPoint('committed');
     chunk = [];
     rejects = [];
     opts.progress?.update(counts.read, counts.rated);
@@ -158,9 +163,12 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
   opts.progress?.start(opts.files.length);
   for (const [i, file] of opts.files.entries()) {
     opts.progress?.file(i + 1, file);
-    checksums.set(file, await checksumOf(file).catch(() => `unreadable:${file}`));
-    for await (const item of readExport(file, opts.read ?? {})) {
+    const checksum = await checksumOf(file).catch(() => `unreadable:${file}`);
+    checksums.set(file, checksum);
+    if (ledger.hasRejects(checksum)) replayable.set(file, checksum);
+    for await (const item of readExport(file, { ...opts.read, limits: config.limits })) {
       counts.read++;
+      faultPoint('read');
       if (item.kind === 'reject') rejects.push(item.reject);
       else {
         const n = normalizeRecord(item.record, ctx);
@@ -177,8 +185,10 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
     .map(({ clientId, period }) => ({ client_id: clientId, period, amount: ledger.monthTotal(clientId, period).toFixed(4), currency: currencyOf(config) }))
     .sort((a, b) => (a.client_id === b.client_id ? (a.period < b.period ? -1 : 1) : a.client_id < b.client_id ? -1 : 1));
   const summary: RunSummary = { ...counts.json(runId, opts.files), totals, recovered, outputs: {} };
-  ledger.finishRun(runId, summary);
+  // Exported before the run is marked finished: a crash in between exports it again at the next start.
   const folder = await exportRun(ledger, runId, opts.outDir, summary, exportCtx);
+  faultPoint('exported');
+  ledger.finishRun(runId, summary);
   summary.outputs = Object.fromEntries(OUTPUT_FILES.map((f) => [f, `${folder}/${f}`]));
   return summary;
 }

@@ -2,7 +2,8 @@
  * Reader of the project's canonical CSV: a header row naming the columns below (any order, extra
  * columns ignored), then one call per line. The columns are documented in the README.
  */
-import { readCsvLines } from './csv-lines.js';
+import { readCsvLines, refusedHeaderItem, refusedItem } from './csv-lines.js';
+import type { IngestLimits } from './input-limits.js';
 import type { ReadItem, SourceRecord } from './source-record.js';
 
 export const CANONICAL_COLUMNS = [
@@ -24,13 +25,22 @@ type Column = (typeof CANONICAL_COLUMNS)[number];
 
 const REQUIRED: readonly Column[] = ['account', 'callee', 'start_time', 'end_time'];
 
-export async function* readCanonicalCsv(path: string): AsyncGenerator<ReadItem> {
+export async function* readCanonicalCsv(path: string, opts: { limits?: IngestLimits } = {}): AsyncGenerator<ReadItem> {
   let index: Map<Column, number> | null = null;
   let width = 0;
   let sawHeader = false;
-  for await (const batch of readCsvLines(path)) {
-    for (const { line, raw, fields, error } of batch) {
+  for await (const batch of readCsvLines(path, ',', opts.limits)) {
+    for (const l of batch) {
+      const { line, raw, fields, error } = l;
       if (raw.trim() === '') continue; // blank lines carry no call
+      if (l.refused) {
+        if (!sawHeader) {
+          yield refusedHeaderItem(path, l);
+          return;
+        }
+        yield refusedItem(path, l);
+        continue;
+      }
       if (!sawHeader) {
         sawHeader = true;
         const header = fields?.map((f) => f.trim().toLowerCase()) ?? [];

@@ -15,6 +15,9 @@ import {
   type Leg,
 } from '../core/cdr.js';
 import { InvalidNumber, type NumberingPlan } from '../core/numbering.js';
+import type { Subscriber } from '../core/cdr.js';
+import { DEFAULT_COUNTRY, readCallee, readCaller, toE164 } from './dialled-number.js';
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './input-limits.js';
 import type { SubscriberDirectory } from './subscriber-directory.js';
 import type { Reject, RejectReason, SourceRecord } from './source-record.js';
 
@@ -23,6 +26,10 @@ export interface NormalizeContext {
   /** Zone of timestamps written without an offset. */
   sourceZone: Zone;
   directory: SubscriberDirectory;
+  /** Time window, longest call, longest cdr_id (config/ingest.yaml); the defaults otherwise. */
+  limits?: IngestLimits;
+  /** The time of the run, for the window's upper end; the clock otherwise. */
+  nowMs?: number;
 }
 
 export type Normalized = { ok: true; cdr: Cdr } | { ok: false; reject: Reject };
@@ -47,34 +54,47 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
     reject: { source: r.source, line: r.line, reason, detail, raw: r.raw },
   });
 
-  if (r.account === '' && r.caller === '') return fail('missing_field', 'account and caller are both empty: the call cannot be charged to anyone');
+  const limits = ctx.limits ?? DEFAULT_INGEST_LIMITS;
+  if (Buffer.byteLength(r.cdrId, 'utf8') > limits.maxCdrIdBytes) {
+    return fail('bad_field', `cdr_id is ${Buffer.byteLength(r.cdrId, 'utf8')} bytes, over the limit of ${limits.maxCdrIdBytes} (max_cdr_id_bytes in config/ingest.yaml): no switch writes ids that long; check the export`);
+  }
+  if (r.account === '' && r.caller === '') {
+    return fail('missing_field', 'account and caller are both empty: the call cannot be charged to anyone; give the switch an accountcode, or name the phone in the channel, or declare the caller number in subscribers.csv');
+  }
   if (r.callee === '') return fail('missing_callee', 'callee is empty');
 
+  // The subscriber first: its PBX's dial plan says how to read what was dialled.
+  const inbound = r.direction.toLowerCase() === 'in';
   let callee: string;
-  let caller = '';
+  let caller: string;
+  let subscriber: Subscriber | undefined;
   try {
-    callee = ctx.numbering.normalize(r.callee);
+    if (inbound) {
+      callee = toE164(r.callee, r.country ?? DEFAULT_COUNTRY, ctx.numbering);
+      subscriber = ctx.directory.resolve(r.account, callee);
+      caller = readCaller(r, subscriber, ctx.directory, ctx.numbering);
+    } else {
+      subscriber = ctx.directory.resolve(r.account, readCaller(r, undefined, ctx.directory, ctx.numbering));
+      caller = readCaller(r, subscriber, ctx.directory, ctx.numbering);
+      callee = readCallee(r, subscriber, ctx.directory, ctx.numbering);
+    }
   } catch (e) {
     if (e instanceof InvalidNumber) return fail('invalid_number', `callee: ${e.message}`);
     throw e;
-  }
-  if (r.caller !== '') {
-    try {
-      caller = ctx.numbering.normalize(r.caller);
-    } catch (e) {
-      // An unusable presented number is a caller-ID matter for the fraud desk, not a reason to lose the call.
-      if (!(e instanceof InvalidNumber)) throw e;
-      caller = r.caller;
-    }
   }
 
   const start = parseTimestamp(r.start, ctx.sourceZone);
   if (!start.ok) return fail('bad_time', `start_time: ${start.error}`);
   const startMs = start.resolution.ms;
+  const latestMs = (ctx.nowMs ?? Date.now()) + limits.latestAheadMs;
+  if (startMs < limits.earliestMs || startMs > latestMs) return fail('bad_time', `start_time ${r.start} is outside the accepted window ${windowText(limits.earliestMs, latestMs)}; check the switch's clock (window: earliest_time and latest_ahead_hours in config/ingest.yaml)`);
   const end = parseTimestamp(r.end, ctx.sourceZone);
   if (!end.ok) return fail('bad_time', `end_time: ${end.error}`);
   const endMs = notBefore(end.resolution, startMs);
   if (endMs < startMs) return fail('end_before_start', `end_time ${r.end} is before start_time ${r.start}`);
+  if (endMs - startMs > limits.maxCallSeconds * 1000) {
+    return fail('bad_field', `the call lasts ${Math.round((endMs - startMs) / 1000)} s from start_time to end_time, more than the ${limits.maxCallSeconds} s a call may last (max_call_seconds in config/ingest.yaml); check the times`);
+  }
   let answerMs: number | null = null;
   if (r.answer !== '') {
     const answer = parseTimestamp(r.answer, ctx.sourceZone);
@@ -85,8 +105,9 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
 
   const disposition = r.disposition === '' ? (answerMs === null ? 'no_answer' : 'answered') : DISPOSITION_WORDS[r.disposition.toLowerCase()];
   if (disposition === undefined) return fail('bad_field', `disposition "${r.disposition}" is not one of answered, no_answer, busy, failed, rejected`);
-  const direction = pick<Direction>(r.direction, DIRECTIONS, 'out');
-  if (direction === undefined) return fail('bad_field', `direction "${r.direction}" is not one of ${DIRECTIONS.join(', ')}`);
+  // `internal` is a word of the exports: the call is billed as the caller's, to an internal callee.
+  const direction = r.direction.toLowerCase() === 'internal' ? 'out' : pick<Direction>(r.direction, DIRECTIONS, 'out');
+  if (direction === undefined) return fail('bad_field', `direction "${r.direction}" is not one of ${DIRECTIONS.join(', ')}, internal`);
   const leg = pick<Leg>(r.leg, LEGS, 'originating');
   if (leg === undefined) return fail('bad_field', `leg "${r.leg}" is not one of ${LEGS.join(', ')}`);
   const forwardReason = r.forwardReason === '' ? null : pick<ForwardReason>(r.forwardReason, FORWARD_REASONS, 'unconditional');
@@ -97,6 +118,9 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
     if (r.billableSeconds !== '') {
       if (!/^\d+$/.test(r.billableSeconds)) return fail('bad_field', `billable_seconds "${r.billableSeconds}" is not a whole number of seconds`);
       billableSeconds = Number(r.billableSeconds);
+      if (billableSeconds > limits.maxCallSeconds) {
+        return fail('bad_field', `billable_seconds ${r.billableSeconds.length > 20 ? r.billableSeconds.slice(0, 20) + '…' : r.billableSeconds} is more than the ${limits.maxCallSeconds} s a call may last (max_call_seconds in config/ingest.yaml); check the export`);
+      }
       if (billableSeconds * 1000 > endMs - startMs + 1000) {
         return fail('bad_field', `billable_seconds ${billableSeconds} is longer than the call (${Math.round((endMs - startMs) / 1000)} s from start to end)`);
       }
@@ -106,10 +130,7 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
     if (answerMs === null) answerMs = endMs - billableSeconds * 1000;
   }
 
-  const subscriber = ctx.directory.resolve(r.account, caller);
-  if (subscriber === undefined) {
-    return fail('unknown_subscriber', `no subscriber for account "${r.account}"${caller ? ' nor for the caller number' : ''}; add it to subscribers.csv and rate the file again`);
-  }
+  if (subscriber === undefined) return fail('unknown_subscriber', unknownSubscriberAdvice(r.account, inbound ? callee : caller, inbound));
 
   const cdrId = r.cdrId !== '' ? r.cdrId : contentId(r.account, caller, callee, startMs, endMs, billableSeconds, direction, leg);
   return {
@@ -134,6 +155,23 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
       line: r.line,
     },
   };
+}
+
+function unknownSubscriberAdvice(account: string, number: string, inbound: boolean): string {
+  const which = inbound ? 'called number' : 'caller number';
+  const numberPart = number.startsWith('+') ? ` nor for the ${which} ${number}` : '';
+  const fix =
+    account !== ''
+      ? `add a row with account "${account}" to subscribers.csv${numberPart ? `, or list ${number} in the numbers column of the subscriber it belongs to` : ''}`
+      : numberPart
+        ? `list ${number} in the numbers column of the subscriber it belongs to in subscribers.csv`
+        : 'the export names no account: set the accountcode on the switch, or read the account from another field (--account-from)';
+  const trunk = account !== '' && !inbound ? `; if "${account}" is a trunk or gateway rather than a phone, the call came from the network: declare it with --trunk (or its context with --inbound-context)` : '';
+  return `no subscriber for account "${account}"${numberPart}; ${fix}, then rate the file again${trunk}`;
+}
+
+function windowText(fromMs: number, toMs: number): string {
+  return `${new Date(fromMs).toISOString()} .. ${new Date(toMs).toISOString()}`;
 }
 
 /** In the autumn overlap, a time after the start is read as its second occurrence if the first would precede the start. */

@@ -24,6 +24,18 @@ export interface SourceRecord {
   leg: string;
   forwardReason: string;
   device: string;
+  /**
+   * What the export itself says about where the call went: true, it stayed inside the PBX (to a phone,
+   * a ring group, voicemail); false, it left toward a trunk; absent, the export does not say, and the
+   * dial plan and the directory decide.
+   */
+  internal?: boolean;
+  /** The callee is the number the trunk was given (Asterisk lastdata), without an outside-line prefix to strip. */
+  calleeSent?: boolean;
+  /** The caller is a phone of the PBX: its number is an extension, not one presented to the network. */
+  callerInside?: boolean;
+  /** ISO 3166 country of national numbers written without a country code (`--country`, default FR). */
+  country?: string;
 }
 
 export const REJECT_REASONS = [
@@ -42,6 +54,9 @@ export const REJECT_REASONS = [
   'unknown_format',
   'unknown_plan',
   'cdr_id_conflict',
+  'skipped_by_profile',
+  'bad_encoding',
+  'too_large',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -53,7 +68,10 @@ export interface Reject {
   reason: RejectReason;
   /** Plain words: the field and what to do. */
   detail: string;
+  /** The record as read; base64 of its bytes when `rawEncoding` says so (it was not clean UTF-8 text). */
   raw: string;
+  /** Absent: `raw` is the text itself. */
+  rawEncoding?: 'base64';
 }
 
 export type ReadItem = { kind: 'record'; record: SourceRecord } | { kind: 'reject'; reject: Reject };

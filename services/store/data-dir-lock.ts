@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 
 /** How long a lock whose holder stopped refreshing it (killed, machine gone) stands before it is taken over. */
-const STALE_MS = 10_000;
+const STALE_MS = 5_000;
 
 export interface LockHolder {
   pid: number;

@@ -16,6 +16,7 @@ import type { RatingState, StoredCall } from '../core/rating/rating-state.js';
 import type { Reject } from '../ingest/source-record.js';
 import { billedAmount } from './rating-store.js';
 import type { SqliteDb } from './sqlite.js';
+import { faultPoint } from '../embedded/fault-points.js';
 
 /** What one committed chunk of a run holds. */
 export interface ChunkResults {
@@ -28,8 +29,8 @@ export interface ChunkResults {
   alerts: Alert[];
   /** Rejects with the checksum of the file they come from. */
   rejects: { reject: Reject; checksum: string }[];
-  /** The checksum of each file read, by path: a rated record leaves the rejects of its own file. */
-  checksums: ReadonlyMap<string, string>;
+  /** The checksum of each file read whose earlier rejects a rated record may replace, by path. */
+  replayable: ReadonlyMap<string, string>;
   /** How the chunk moved month totals: client → period → delta. */
   moved: Map<string, Map<string, Money>>;
   /** The run's counts so far, recorded with the chunk. */
@@ -69,7 +70,8 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
 
   constructor(readonly db: SqliteDb) {
     this.stmt = {
-      owner: db.prepare('SELECT p.client_id FROM rated_call r JOIN party p USING (party_id) WHERE r.cdr_id = ?').pluck(),
+      owners: db.prepare(ownersQuery(OWNER_BATCH)),
+      anyReject: db.prepare("SELECT 1 FROM rejected_record WHERE source_checksum = ? AND reason IN ('unknown_subscriber', 'unknown_plan') LIMIT 1").pluck(),
       counter: db.prepare('SELECT state FROM counter_state WHERE key = ?').pluck(),
       fraud: db.prepare('SELECT state FROM fraud_state WHERE client_id = ?').pluck(),
       party: db.prepare('SELECT party_id FROM party WHERE account = ? AND client_id = ? AND site_id = ? AND user_id = ? AND plan_id = ? AND line_type = ? AND channels = ? AND automated = ?').pluck(),
@@ -103,9 +105,9 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
            run_id = excluded.run_id, updated_at = excluded.updated_at`,
       ),
       upsertReject: db.prepare(
-        `INSERT INTO rejected_record (source_checksum, line, source, reason, detail, raw, run_id, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO rejected_record (source_checksum, line, source, reason, detail, raw, raw_encoding, run_id, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (source_checksum, line) DO UPDATE SET source = excluded.source, reason = excluded.reason, detail = excluded.detail,
-           raw = excluded.raw, run_id = excluded.run_id, seen_at = excluded.seen_at`,
+           raw = excluded.raw, raw_encoding = excluded.raw_encoding, run_id = excluded.run_id, seen_at = excluded.seen_at`,
       ),
       // A record rated now that was rejected before (unknown subscriber since added) leaves the rejects.
       unreject: db.prepare("DELETE FROM rejected_record WHERE source_checksum = ? AND line = ? AND reason IN ('unknown_subscriber', 'unknown_plan')"),
@@ -140,11 +142,17 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
   /** The client each of these cdr_ids was billed to, for those billed before. */
   owners(cdrIds: readonly string[]): Map<string, string> {
     const out = new Map<string, string>();
-    for (const id of cdrIds) {
-      const owner = this.stmt.owner.get(id) as string | undefined;
-      if (owner !== undefined) out.set(id, owner);
+    for (let i = 0; i < cdrIds.length; i += OWNER_BATCH) {
+      const ids = cdrIds.slice(i, i + OWNER_BATCH);
+      const stmt = ids.length === OWNER_BATCH ? this.stmt.owners : this.db.prepare(ownersQuery(ids.length));
+      for (const [id, owner] of stmt.raw().all(...ids) as [string, string][]) out.set(id, owner);
     }
     return out;
+  }
+
+  /** Whether a file (by checksum) has rejects from an earlier run that a record of it may now replace. */
+  hasRejects(checksum: string): boolean {
+    return this.stmt.anyReject.get(checksum) !== undefined;
   }
 
   /** A stored call by cdr_id (for `cdr explain`). */
@@ -168,7 +176,7 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
 
   startRun(files: string[], outDir: string): number {
     const r = this.db
-      .prepare("INSERT INTO run (started_at, status, host, pid, files, out_dir) VALUES (?, 'running', ?, ?, ?, ?)")
+      .prepare("INSERT INTO run (started_at, status, host, pid, files, out_dir, first_seq) VALUES (?, 'running', ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM rated_call))")
       .run(Date.now(), hostname(), process.pid, JSON.stringify(files), outDir);
     return Number(r.lastInsertRowid);
   }
@@ -210,7 +218,7 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
             call.inBundle ? 1 : 0, call.pricedSeconds, amount, amount, call.plan.tariffTable.currency, call.reason, sharesOf(call),
             this.sourceId(c.source), c.line,
           );
-          const checksum = chunk.checksums.get(c.source);
+          const checksum = chunk.replayable.get(c.source);
           if (checksum !== undefined) s.unreject.run(checksum, c.line);
         }
         for (const { call, previous } of chunk.adjusted) {
@@ -227,20 +235,24 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
         for (const a of chunk.alerts) {
           s.upsertAlert.run(a.alertId, a.rule, a.severity, a.clientId, a.siteId, a.userId, a.firstSeenMs, a.lastSeenMs, String(a.value), String(a.threshold), JSON.stringify(a.cdrIds), a.message, chunk.runId, now, now);
         }
-        for (const { reject: r, checksum } of chunk.rejects) s.upsertReject.run(checksum, r.line, r.source, r.reason, r.detail, r.raw, chunk.runId, now);
+        for (const { reject: r, checksum } of chunk.rejects) s.upsertReject.run(checksum, r.line, r.source, r.reason, r.detail, r.raw, r.rawEncoding ?? '', chunk.runId, now);
         for (const [clientId, periods] of chunk.moved) {
           for (const [period, delta] of periods) s.upsertTotal.run(clientId, period, this.monthTotal(clientId, period).plus(delta).toString());
         }
         s.runCounts.run(JSON.stringify(chunk.counts), chunk.runId);
+        faultPoint('commit');
       })
       .immediate();
   }
 
   // --- the ledger as invoicing reads it ---------------------------------------------------------------
 
-  /** The calls a run billed first, in the order it billed them. */
-  ratedOfRun(runId: number): IterableIterator<Record<string, unknown>> {
-    return this.db.prepare('SELECT * FROM rated_cdr WHERE run_id = ? ORDER BY seq').iterate(runId) as IterableIterator<Record<string, unknown>>;
+  /** The calls a run billed first, in the order it billed them, as rows of RATED_EXPORT_COLUMNS. */
+  ratedOfRun(runId: number): IterableIterator<unknown[]> {
+    return this.db
+      .prepare(`SELECT ${RATED_EXPORT_COLUMNS.join(', ')} FROM rated_cdr WHERE seq >= (SELECT first_seq FROM run WHERE run_id = ?) AND run_id = ? ORDER BY seq`)
+      .raw()
+      .iterate(runId, runId) as IterableIterator<unknown[]>;
   }
 
   adjustmentsOfRun(runId: number): Record<string, unknown>[] {
@@ -316,6 +328,18 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
       line: Number(row.source_line),
     };
   }
+}
+
+const OWNER_BATCH = 500;
+
+/** What rated.csv is made of, in the ledger's columns. */
+export const RATED_EXPORT_COLUMNS = [
+  'cdr_id', 'client_id', 'site_id', 'user_id', 'plan_id', 'period', 'start_time', 'callee', 'destination_class', 'country',
+  'billable_seconds', 'in_bundle', 'first_amount', 'currency', 'reason', 'priced_seconds', 'shares', 'caller', 'caller_original',
+] as const;
+
+function ownersQuery(n: number): string {
+  return `SELECT r.cdr_id, p.client_id FROM rated_call r JOIN party p USING (party_id) WHERE r.cdr_id IN (${Array(n).fill('?').join(',')})`;
 }
 
 function runOf(r: Record<string, unknown>): RunRecord {

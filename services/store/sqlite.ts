@@ -24,6 +24,10 @@ export function openSqlite(dataDir: string, opts: { readonly?: boolean } = {}): 
   // A desk write waits for a run's chunk to commit rather than failing at once.
   db.pragma('busy_timeout = 10000');
   db.pragma('synchronous = NORMAL');
+  // The ledger's cdr_id index is hit at random by every insert and duplicate check: keep it in memory.
+  db.pragma('cache_size = -262144');
+  db.pragma('mmap_size = 1073741824');
+  db.pragma('temp_store = MEMORY');
   db.pragma('foreign_keys = ON');
   if (!opts.readonly) migrate(db);
   return db;

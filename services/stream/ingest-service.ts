@@ -45,7 +45,7 @@ export async function ingestFile(path: string, o: IngestOptions): Promise<FileIn
     o.log.info({ file: path, checksum }, 'file already ingested, skipped');
     return { path, status: 'already_ingested', records: done[0]!.records, rejected: done[0]!.rejected };
   }
-  const ctx = { numbering: o.config.numbering, sourceZone: o.sourceZone, directory: o.config.directory };
+  const ctx = { numbering: o.config.numbering, sourceZone: o.sourceZone, directory: o.config.directory, limits: o.config.limits };
   let pending: { key: string; value: Buffer }[] = [];
   let rejects: Reject[] = [];
   let records = 0;
@@ -59,7 +59,7 @@ export async function ingestFile(path: string, o: IngestOptions): Promise<FileIn
     pending = [];
     rejects = [];
   };
-  for await (const item of readExport(path, o.read ?? {})) {
+  for await (const item of readExport(path, { ...o.read, limits: o.config.limits })) {
     const n = item.kind === 'reject' ? ({ ok: false, reject: item.reject } as const) : normalizeRecord(item.record, ctx);
     if (n.ok) {
       records++;

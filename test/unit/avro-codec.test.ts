@@ -63,7 +63,7 @@ const alert: Alert = {
 };
 // A money threshold travels as an exact decimal string, a count as a number.
 const moneyAlert: Alert = { ...alert, alertId: 'al-money', rule: 'R-FRAUD-SPEND', value: '152.3700', threshold: '150.00', message: 'spend 152.37 EUR, limit 150' };
-const reject: Reject = { source: 'exports/cucm.csv', line: 3, reason: 'bad_time', detail: 'start: not a date', raw: 'a,b,c' };
+const reject: Reject = { source: 'exports/cucm.csv', line: 3, reason: 'bad_encoding', detail: 'a NUL byte at column 2', raw: 'YSwALGM=', rawEncoding: 'base64' };
 
 function codecError(fn: () => unknown): AvroCodecError {
   try {
@@ -124,7 +124,7 @@ describe('Avro codec: fingerprints agree with the Avro reference implementation'
       'hex',
     );
     expect(createCodecs(registry).reject.decode(javaWritten)).toEqual({
-      source: 'cucm.csv', line: 42, reason: 'bad_time', detail: 'start: not a date', raw: 'a,b,c',
+      source: 'cucm.csv', line: 42, reason: 'bad_time', detail: 'start: not a date', raw: 'a,b,c', rawEncoding: '',
     });
   });
 });

@@ -42,7 +42,13 @@ describe('destination classes', () => {
     ['0912345678', 'fr_fixed', 'FR'],
     ['0612345678', 'fr_mobile', 'FR'],
     ['0712345678', 'fr_mobile', 'FR'],
-    ['0800123456', 'fr_special', 'FR'],
+    ['0800123456', 'fr_freephone', 'FR'],
+    ['0805123456', 'fr_freephone', 'FR'],
+    ['0806123456', 'fr_special_normal', 'FR'],
+    ['0809123456', 'fr_special_normal', 'FR'],
+    ['0810123456', 'fr_shared_cost', 'FR'],
+    ['0820123456', 'fr_shared_cost', 'FR'],
+    ['0836123456', 'fr_special', 'FR'],
     ['0899123456', 'fr_premium', 'FR'],
     ['0825123456', 'fr_premium', 'FR'],
     ['0262201234', 'fr_drom_fixed', 'RE'],
@@ -57,6 +63,9 @@ describe('destination classes', () => {
     ['116000', 'emergency', 'FR'],
     ['118712', 'fr_directory', 'FR'],
     ['3949', 'fr_short', 'FR'],
+    ['3200', 'fr_short', 'FR'],
+    ['3015', 'fr_short_free', 'FR'],
+    ['3179', 'fr_short_free', 'FR'],
   ])('%s is %s (%s)', (raw, expected, country) => {
     const d = cls(raw);
     expect(d.cls).toBe(expected);

@@ -203,6 +203,10 @@ describe('Asterisk cdr_csv', () => {
       leg: 'originating',
       forwardReason: '',
       device: 'PJSIP/alice',
+      // The far end is a trunk that Dial() gave 0142685300; the caller is the phone PJSIP/alice.
+      internal: false,
+      calleeSent: true,
+      callerInside: true,
     });
   });
 
@@ -238,6 +242,8 @@ describe('Asterisk cdr_csv', () => {
         leg: 'forwarded',
         forwardReason: '',
         device: '',
+        internal: false,
+        calleeSent: true,
       },
     ]);
   });
@@ -259,9 +265,10 @@ describe('Asterisk cdr_csv', () => {
     ].join('\n');
     const { records } = await collect(readAsteriskCsv(tempFile('Master.csv', file)));
     expect(records.map((r) => [r.line, r.direction, r.leg, r.account, r.caller, r.callee])).toEqual([
-      [1, 'in', 'originating', '', '0298765432', '0145000001'],
+      // Without an accountcode, the phone the channel names: the one that answered, the one that transferred.
+      [1, 'in', 'originating', 'alice', '0298765432', '0145000001'],
       [2, 'out', 'originating', 'alice', '0145000001', '0612345678'],
-      [3, 'out', 'transferred', '', '0145000001', '0612345678'],
+      [3, 'out', 'transferred', 'alice', '0145000001', '0612345678'],
     ]);
     expect(normalizeAll(records.slice(1)).map((c) => [c.subscriber.account, c.leg, c.billableSeconds])).toEqual([
       ['alice', 'originating', 20],
@@ -377,6 +384,8 @@ describe('FreeSWITCH mod_cdr_csv', () => {
       leg: 'originating',
       forwardReason: '',
       device: '',
+      // A call from the `default` context is made by a phone; this template does not say where it went.
+      callerInside: true,
     });
   });
 
@@ -410,6 +419,7 @@ describe('FreeSWITCH mod_cdr_csv', () => {
       leg: 'forwarded',
       forwardReason: 'unconditional',
       device: '',
+      internal: false,
     });
   });
 
@@ -475,6 +485,9 @@ describe('Cisco CUCM CDR', () => {
       leg: 'originating',
       forwardReason: '',
       device: 'SEP00AABB000001',
+      // A phone (SEP…) calling through the trunk TRUNK-SIP-ORANGE.
+      internal: false,
+      callerInside: true,
     });
   });
 

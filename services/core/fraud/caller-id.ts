@@ -5,6 +5,7 @@
  * its own numbers or numbers it has consent for (R-CLI-ASSIGNEE-CONSENT).
  */
 import type { Cdr } from '../cdr.js';
+import { isInternalParty } from '../internal-party.js';
 import type { NumberingPlan } from '../numbering.js';
 import type { FraudConfig } from './fraud-config.js';
 
@@ -33,7 +34,8 @@ export type CliViolation = 'automated_outside_0zab' | 'automated_mobile' | 'plat
 /** The first caller-ID policy an outbound originating call breaks, if any. */
 export function cliPolicyViolation(cdr: Cdr, numbering: NumberingPlan, clientNumbers: ReadonlySet<string>, consented: readonly string[], platform: boolean): CliViolation | null {
   const presented = presentedCallerId(cdr);
-  if (presented === '') return null;
+  // An extension is what the PBX knows the phone by; the network sees the number the PBX presents for it.
+  if (presented === '' || isInternalParty(presented)) return null;
   const dest = numbering.classify(presented);
   if (cdr.subscriber.automated) {
     if (dest.cls === 'fr_mobile') return 'automated_mobile';

@@ -1,7 +1,7 @@
 /**
  * The fraud stage: watches every rated call of a client and raises few, precise, explained alerts for
  * the fraud desk. State is per client (partition-local, like the rater's); the detector never blocks a
- * call, and emergency calls are never counted by it.
+ * call, and emergency and internal calls are never counted by it.
  *
  * Alerts are deduplicated: one per rule, scope and window (a burst, an hour, a day, a month), updated
  * while the situation lasts, with an id derived from rule, scope and window so that re-processing the
@@ -98,7 +98,8 @@ export class FraudDetector {
 
   observe(call: ObservedCall): void {
     const { cdr } = call;
-    if (call.dest.cls === 'emergency') return;
+    // Emergency calls and calls that never left the customer's PBX are not the operator's traffic.
+    if (call.dest.cls === 'emergency' || call.dest.cls === 'internal') return;
     const state = this.stateOf(cdr.subscriber.clientId);
     state.latestMs = Math.max(state.latestMs, cdr.startMs);
     this.touchedClients.add(cdr.subscriber.clientId);

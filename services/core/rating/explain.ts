@@ -80,9 +80,21 @@ export function shortExplanation(plan: Plan, reason: string, shares: readonly [n
       most = seconds;
     }
   }
-  const ref = clause !== null ? clauseRef(clauseRule(plan, clause).provenance) : reason === 'bundle' || reason === 'out_of_plan_destination' ? clauseRef(plan.inclusion_provenance) : plan.id;
+  const fwd = plan.forwarding.provenance;
+  const ref =
+    clause !== null ? clauseRef(clauseRule(plan, clause).provenance)
+    : reason === 'bundle' || reason === 'out_of_plan_destination' ? clauseRef(plan.inclusion_provenance)
+    : reason === 'fair_use.forwarding' && fwd !== undefined ? clauseRef(fwd)
+    : (FIXED_WORDS[reason] ?? plan.id);
   return truncateBytes(`${reason}: ${ref}`, 80);
 }
+
+const FIXED_WORDS: Record<string, string> = {
+  internal: "internal call inside the customer's PBX, free",
+  inbound: 'inbound leg, not billed',
+  emergency: 'emergency number, free and never sanctioned',
+  not_answered: 'not answered, free',
+};
 
 function truncateBytes(text: string, max: number): string {
   const bytes = Buffer.from(text);
@@ -109,6 +121,8 @@ export function explainCall(call: RatedCall, counterNow?: (key: string) => Count
   switch (call.reason) {
     case 'bundle':
       return head + `${plan}: ${call.dest.cls}${call.dest.country && call.dest.cls === 'international' ? ' ' + call.dest.country : ''} included in the bundle (${cite(call.plan.inclusion_provenance)})`;
+    case 'internal':
+      return head + `${plan}: internal call inside the customer's PBX, free and never counted`;
     case 'inbound':
       return head + `${plan}: inbound leg, not billed`;
     case 'emergency':

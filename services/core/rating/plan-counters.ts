@@ -54,7 +54,8 @@ export interface CountedCall {
 
 /** The counters of the call's plan that count it. */
 export function countersOf(call: CountedCall, usersOf: (clientId: string, siteId: string | null) => number): CounterDef[] {
-  if (call.fixedReason === 'emergency') return []; // never counted, so never sanctioned (C20)
+  // Emergency calls are never counted, so never sanctioned (C20); calls inside the PBX are not the operator's traffic.
+  if (call.fixedReason === 'emergency' || call.fixedReason === 'internal') return [];
   const { plan, cdr } = call;
   const s = cdr.subscriber;
   const included = bundleIncludes(plan, call.dest);

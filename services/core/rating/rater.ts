@@ -42,7 +42,7 @@ export interface RatingContext {
 }
 
 /** Why a call is priced (or free) before any counter has a say. */
-export type FixedReason = 'inbound' | 'emergency' | 'not_answered' | 'metered' | 'out_of_plan_destination' | 'fair_use.forwarding';
+export type FixedReason = 'internal' | 'inbound' | 'emergency' | 'not_answered' | 'metered' | 'out_of_plan_destination' | 'fair_use.forwarding';
 
 /** The part of a call a counter prices. */
 export interface Share {
@@ -372,10 +372,11 @@ function counterRow(pc: PlanCounter): CounterRow {
   };
 }
 
-const FREE_REASONS: ReadonlySet<FixedReason> = new Set(['inbound', 'emergency', 'not_answered']);
+const FREE_REASONS: ReadonlySet<FixedReason> = new Set(['internal', 'inbound', 'emergency', 'not_answered']);
 
 function fixedReason(plan: Plan, cdr: Cdr, dest: Destination): FixedReason | null {
   if (dest.cls === 'emergency') return 'emergency';
+  if (dest.cls === 'internal') return 'internal';
   if (cdr.direction === 'in') return plan.bill_inbound ? 'metered' : 'inbound';
   if (cdr.disposition !== 'answered') return 'not_answered';
   if (plan.bundle.mode === 'metered') return 'metered';

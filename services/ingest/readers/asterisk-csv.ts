@@ -9,23 +9,41 @@
  *
  * One call can leave several records: a Local channel leaves one record per half, a transfer starts
  * new records for the parties that stay. Records are grouped by linkedid (or, on versions without it,
- * by Local channel name) so that each leg is billed once and is marked forwarded or transferred; see
- * resolveGroup for the rules.
+ * by Local channel name and time) so that each leg is billed once and is marked forwarded or
+ * transferred; see asterisk-legs.ts for the rules. Who called, what the trunk was given and whether the
+ * call stayed inside the PBX come from the channels (asterisk-channels.ts).
  */
 import { Buffer } from 'node:buffer';
-import { readCsvLines } from '../csv-lines.js';
+import { readCsvLines, refusedItem } from '../csv-lines.js';
+import type { IngestLimits } from '../input-limits.js';
 import type { ReadItem, RejectReason, SourceRecord } from '../source-record.js';
+import { ASTERISK_DEFAULT_TRUNKS } from './asterisk-channels.js';
+export { numberFromClid } from './asterisk-channels.js';
+import { resolveAsteriskGroup, type AccountSource, type LegRules } from './asterisk-legs.js';
 
 export interface AsteriskOptions {
   /** The switch wrote its times in UTC (cdr.conf `usegmtime=yes`). */
   utc?: boolean;
   /** dcontext of calls that come in from the network; their records are direction `in`. */
   inboundContext?: RegExp;
+  /** Channels (`PJSIP/orange`, `DAHDI/…`) that are trunks: calls from them are inbound, calls to them left the PBX. */
+  trunks?: RegExp;
+  /** Where the account comes from, first non-empty wins (default accountcode, channel, src). */
+  accountFrom?: readonly AccountSource[];
   /** A group is complete once this many lines have passed since its last record. */
   groupWindow?: number;
+  limits?: IngestLimits;
 }
 
-export const ASTERISK_INBOUND_CONTEXT = /^(from-pstn|from-trunk|inbound)/;
+export const ASTERISK_INBOUND_CONTEXT = /^(from-pstn|from-trunk|inbound|from-did|ext-did)/;
+export const ASTERISK_ACCOUNT_FROM: readonly AccountSource[] = ['accountcode', 'channel', 'src'];
+
+/**
+ * Records of one call that share no linkedid (18-column files) are tied by their Local channel's name;
+ * Asterisk numbers Local channels afresh after a restart, so the name only ties records that are also
+ * close in time: a record starting this long after the group's last end begins another call.
+ */
+const LOCAL_GROUP_GAP_MS = 5 * 60_000;
 export const ASTERISK_MIN_COLUMNS = 16;
 export const ASTERISK_MAX_COLUMNS = 21;
 
@@ -44,13 +62,6 @@ const DEFAULT_GROUP_WINDOW = 2000;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 const UNIQUEID = /^(?:[\w.-]+-)?\d+\.\d+$/;
 
-const DISPOSITIONS: Record<string, string> = {
-  ANSWERED: 'answered',
-  'NO ANSWER': 'no_answer',
-  BUSY: 'busy',
-  FAILED: 'failed',
-  CONGESTION: 'failed',
-};
 
 /** One Master.csv line, fields by name. */
 export interface AsteriskRow {
@@ -82,17 +93,26 @@ export interface AsteriskRow {
 type Parsed = { ok: true; row: AsteriskRow } | { ok: false; reason: RejectReason; detail: string };
 
 export async function* readAsteriskCsv(path: string, opts: AsteriskOptions = {}): AsyncGenerator<ReadItem> {
-  const inbound = opts.inboundContext ?? ASTERISK_INBOUND_CONTEXT;
+  const rules: LegRules = {
+    inbound: opts.inboundContext ?? ASTERISK_INBOUND_CONTEXT,
+    trunks: opts.trunks ?? ASTERISK_DEFAULT_TRUNKS,
+    accountFrom: opts.accountFrom ?? ASTERISK_ACCOUNT_FROM,
+  };
   const window = Math.max(1, opts.groupWindow ?? DEFAULT_GROUP_WINDOW);
-  const open = new Map<string, { rows: AsteriskRow[]; last: number }>();
+  const open = new Map<string, { rows: AsteriskRow[]; last: number; endMs: number }>();
   let fileWidth = 0;
   let sinceSweep = 0;
   let sawLine = false;
 
-  for await (const batch of readCsvLines(path)) {
-    for (const { line, raw, fields, error } of batch) {
+  for await (const batch of readCsvLines(path, ',', opts.limits)) {
+    for (const l of batch) {
+      const { line, raw, fields, error } = l;
       if (raw.trim() === '') continue;
       sawLine = true;
+      if (l.refused) {
+        yield refusedItem(path, l);
+        continue;
+      }
       const parsed = parseAsteriskLine(line, raw, fields, error, fileWidth, opts.utc === true);
       if (!parsed.ok) {
         yield { kind: 'reject', reject: { source: path, line, reason: parsed.reason, detail: parsed.detail, raw } };
@@ -102,14 +122,20 @@ export async function* readAsteriskCsv(path: string, opts: AsteriskOptions = {})
       if (fileWidth === 0) fileWidth = fields!.length;
       const key = groupKey(row);
       if (key === '') {
-        for (const record of resolveGroup(path, [row], inbound)) yield { kind: 'record', record };
+        yield* inLineOrder(resolveAsteriskGroup(path, [row], rules));
       } else {
-        const group = open.get(key);
+        let group = open.get(key);
+        if (group !== undefined && key.startsWith('C:') && wallMs(row.start) > group.endMs + LOCAL_GROUP_GAP_MS) {
+          open.delete(key);
+          yield* inLineOrder(resolveAsteriskGroup(path, group.rows, rules));
+          group = undefined;
+        }
         if (group) {
           group.rows.push(row);
           group.last = line;
+          group.endMs = Math.max(group.endMs, wallMs(row.end));
         } else {
-          open.set(key, { rows: [row], last: line });
+          open.set(key, { rows: [row], last: line, endMs: wallMs(row.end) });
         }
       }
       // Sweeping every quarter window keeps the cost per line constant whatever the number of open groups.
@@ -119,15 +145,22 @@ export async function* readAsteriskCsv(path: string, opts: AsteriskOptions = {})
         for (const [k, g] of open) {
           if (g.last <= line - window) {
             open.delete(k);
-            done.push(...resolveGroup(path, g.rows, inbound));
+            for (const r of resolveAsteriskGroup(path, g.rows, rules)) done.push(r);
           }
         }
         yield* inLineOrder(done);
       }
     }
   }
-  yield* inLineOrder([...open.values()].flatMap((g) => resolveGroup(path, g.rows, inbound)));
+  const rest: SourceRecord[] = [];
+  for (const g of open.values()) for (const r of resolveAsteriskGroup(path, g.rows, rules)) rest.push(r);
+  yield* inLineOrder(rest);
   if (!sawLine) yield { kind: 'reject', reject: { source: path, line: 0, reason: 'empty_file', detail: 'the file has no record', raw: '' } };
+}
+
+/** `YYYY-MM-DD HH:MM:SS` (with a Z under usegmtime) as if UTC: only differences are used. */
+function wallMs(t: string): number {
+  return Date.parse(t.replace(' ', 'T').replace(/Z?$/, 'Z'));
 }
 
 /** Splits one line into named fields, or says why it cannot be read. `fileWidth` is the width of the file's first good record (0 before it). */
@@ -227,160 +260,13 @@ function* inLineOrder(records: SourceRecord[]): Generator<ReadItem> {
   for (const record of records) yield { kind: 'record', record };
 }
 
-/** `"Name" <number>` → number; a bare number stays as it is. */
-export function numberFromClid(clid: string): string {
-  const m = /<([^<>]*)>\s*$/.exec(clid);
-  if (m) return m[1]!.trim();
-  return /^[+\d][\d\s.-]*$/.test(clid.trim()) ? clid.trim() : '';
-}
-
-/** Masquerade and zombie suffixes of Asterisk ≤ 11 name the same channel. */
-function channelKey(channel: string): string {
-  return channel.replace(/<(ZOMBIE|MASQ)>/gi, '').replace(/^(AsyncGoto|Transferred)\//i, '').trim();
-}
-
-function localHalf(channel: string): { base: string; half: '1' | '2' } | null {
-  const m = /^(Local\/[^;]+);([12])$/i.exec(channelKey(channel));
-  return m ? { base: m[1]!, half: m[2] as '1' | '2' } : null;
+function localBase(channel: string): string {
+  const m = /^(Local\/[^;]+);[12]$/i.exec(channel.replace(/<(ZOMBIE|MASQ)>/gi, '').trim());
+  return m ? m[1]! : '';
 }
 
 function groupKey(row: AsteriskRow): string {
   if (row.linkedid !== '') return `L:${row.linkedid}`;
-  const local = localHalf(row.channel) ?? localHalf(row.dstchannel);
-  return local ? `C:${local.base}` : '';
-}
-
-/** Transfer traces that Asterisk ≤ 11 leaves on the record itself. */
-function hasTransferMark(row: AsteriskRow): boolean {
-  return /<(ZOMBIE|MASQ)>/i.test(row.channel) || /<(ZOMBIE|MASQ)>/i.test(row.dstchannel) || /^Transferred\//i.test(row.channel) || /transfer/i.test(row.lastapp);
-}
-
-/** The same line written with or without a trunk prefix or country code (0612…, 00612…, +33612…). */
-function sameNumber(a: string, b: string): boolean {
-  const x = a.replace(/\D/g, '');
-  const y = b.replace(/\D/g, '');
-  if (x.length >= 9 && y.length >= 9) return x.slice(-9) === y.slice(-9);
-  return x === y;
-}
-
-/**
- * Turns the records of one call into the legs to bill.
- *
- * - Local channel halves: a record whose far end is `Local/X;1` and the record of `Local/X;2` describe
- *   one hop through the dialplan. Only the `;2` record reaches the real far end (the trunk), so it is
- *   the leg; the `;1` record is folded into it (its line is kept in `raw`). The leg is `forwarded` when
- *   the near record was an inbound call or was for another number (a follow-me or call forwarding to an
- *   external number); its caller is then that number, the forwarding line.
- * - Transfers: a record whose own channel was already an external party of the call (the far end of an
- *   earlier outbound record to an external number, or the caller of an earlier inbound record) connects that party to a new
- *   destination, which only a transfer does: it is `transferred`, charged to the account of the record
- *   that handed the party over, with that party's line as caller. A new call from the transferring
- *   user (the consultation call) starts from the user's own channel and stays `originating`.
- */
-function resolveGroup(source: string, rows: AsteriskRow[], inbound: RegExp): SourceRecord[] {
-  const ordered = rows.length === 1 ? rows : [...rows].sort((a, b) => (a.sequence ?? a.line) - (b.sequence ?? b.line) || a.line - b.line);
-  const isInbound = (r: AsteriskRow): boolean => inbound.test(r.dcontext);
-
-  const farHalf = new Map<string, AsteriskRow>();
-  for (const r of ordered) {
-    const h = localHalf(r.channel);
-    if (h?.half === '2') farHalf.set(h.base, r);
-  }
-  const nearOf = new Map<AsteriskRow, AsteriskRow>();
-  const folded = new Set<AsteriskRow>();
-  for (const r of ordered) {
-    const h = localHalf(r.dstchannel);
-    const far = h?.half === '1' ? farHalf.get(h.base) : undefined;
-    if (far !== undefined && far !== r && !nearOf.has(far)) {
-      nearOf.set(far, r);
-      folded.add(r);
-    }
-  }
-
-  const out: SourceRecord[] = [];
-  for (let i = 0; i < ordered.length; i++) {
-    const row = ordered[i]!;
-    if (folded.has(row)) continue;
-    const chain: AsteriskRow[] = [row];
-    for (let n = nearOf.get(row); n !== undefined && !chain.includes(n); n = nearOf.get(n)) chain.push(n);
-    const origin = chain[chain.length - 1]!;
-
-    let leg = 'originating';
-    let account = row.accountcode;
-    let caller = row.src || numberFromClid(row.clid);
-    let direction = isInbound(row) ? 'in' : 'out';
-
-    if (origin !== row) {
-      account ||= origin.accountcode;
-      caller ||= origin.src || numberFromClid(origin.clid);
-      if (isInbound(origin) || !sameNumber(origin.dst, row.dst)) {
-        leg = 'forwarded';
-        caller = origin.dst || caller;
-        direction = 'out';
-      } else if (hasTransferMark(row) || hasTransferMark(origin)) {
-        leg = 'transferred';
-        direction = 'out';
-      }
-    } else {
-      const handedOver = i > 0 ? transferor(ordered.slice(0, i), row, isInbound) : undefined;
-      if (handedOver !== undefined || hasTransferMark(row)) {
-        leg = 'transferred';
-        direction = 'out';
-        if (handedOver !== undefined) {
-          account ||= handedOver.row.accountcode;
-          caller = handedOver.line || caller;
-        }
-        account ||= ordered[0]!.accountcode;
-      }
-    }
-
-    const lines = chain.length === 1 ? [row] : [...chain].sort((a, b) => a.line - b.line);
-    out.push({
-      source,
-      line: row.line,
-      raw: lines.map((r) => r.raw).join('\n'),
-      cdrId: row.uniqueid !== '' ? (row.sequence !== null ? `${row.uniqueid}#${row.sequence}` : row.uniqueid) : row.linkedid !== '' && row.sequence !== null ? `${row.linkedid}#${row.sequence}` : '',
-      account,
-      caller,
-      callee: row.dst,
-      start: row.start,
-      answer: row.answer,
-      end: row.end,
-      billableSeconds: row.billsec,
-      disposition: DISPOSITIONS[row.disposition.toUpperCase()] ?? row.disposition,
-      direction,
-      leg,
-      forwardReason: '',
-      device: deviceOf(row.channel),
-    });
-  }
-  return out;
-}
-
-/**
- * The earlier record that made `row.channel` an external party of the call, and the line number of
- * the user who handed that party over: the caller of an outbound record, the called number of an
- * inbound one.
- */
-function transferor(earlier: AsteriskRow[], row: AsteriskRow, isInbound: (r: AsteriskRow) => boolean): { row: AsteriskRow; line: string } | undefined {
-  const key = channelKey(row.channel);
-  if (key === '' || localHalf(row.channel) !== null) return undefined;
-  for (let i = earlier.length - 1; i >= 0; i--) {
-    const e = earlier[i]!;
-    if (!isInbound(e) && isExternalNumber(e.dst) && channelKey(e.dstchannel) === key) return { row: e, line: e.src || numberFromClid(e.clid) };
-    if (isInbound(e) && channelKey(e.channel) === key) return { row: e, line: e.dst };
-  }
-  return undefined;
-}
-
-/** Extensions are short; a number of 8 digits or more is reached through a trunk, i.e. someone outside. */
-function isExternalNumber(n: string): boolean {
-  return n.replace(/\D/g, '').length >= 8;
-}
-
-/** `PJSIP/alice-0000001a` → `PJSIP/alice`: the device, without the per-call suffix. */
-function deviceOf(channel: string): string {
-  const c = channelKey(channel);
-  if (/^Local\//i.test(c)) return '';
-  return c.replace(/-[0-9a-f]{4,}(;\d)?$/i, '');
+  const local = localBase(row.channel) || localBase(row.dstchannel);
+  return local ? `C:${local}` : '';
 }

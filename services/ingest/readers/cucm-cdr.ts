@@ -1,6 +1,8 @@
 /**
  * Reader of Cisco Unified CM CDR flat files (cdr_<cluster>_<node>_<time>_<seq>): a header line of
- * field names, a line of data types (INTEGER, VARCHAR(n), UNIQUEIDENTIFIER…), then one CDR per line.
+ * field names, a line of data types (INTEGER, VARCHAR(n), UNIQUEIDENTIFIER…) that CAR and most export
+ * tools strip, then one CDR per line. A CMR file (cmr_…: voice-quality records, no billable call) is
+ * refused as such.
  * Columns are found by name, so every CUCM release (they add fields at the end) reads alike.
  * Times are epoch seconds in UTC; a dateTimeConnect of 0 means the call was never answered.
  *
@@ -8,46 +10,72 @@
  * redirecting number) and three for a transfer (original call, consultation, and the final call
  * flagged joinOnBehalfOf = Transfer); the reader marks legs from those fields, see legOf.
  */
-import { readCsvLines } from '../csv-lines.js';
+import { readCsvLines, refusedHeaderItem, refusedItem } from '../csv-lines.js';
+import { epochSecondsToIso } from '../epoch-time.js';
+import type { IngestLimits } from '../input-limits.js';
 import type { ReadItem, SourceRecord } from '../source-record.js';
+import { ON_BEHALF_OF, REDIRECT_REASONS, type RedirectKind } from './cucm-codes.js';
 
 export interface CucmOptions {
+  /** Device names of gateways and trunks: calls they originate are inbound, calls to them left the PBX. */
+  trunks?: RegExp;
   /** origDeviceName of gateways and trunks: calls they originate are inbound. */
   inboundDevice?: RegExp;
+  limits?: IngestLimits;
 }
 
-export const CUCM_INBOUND_DEVICE = /^(gw|gateway|trunk|sip[-_]?trunk|pstn|cube)/i;
+/**
+ * Gateways and trunks by default: names that say so, and MGCP PRI / BRI / T1 endpoints
+ * (`S0/SU2/DS1-0@gw.example.com`, `S0/SU0/BRI-1@…`). `origSpan` / `destSpan` other than 0 also mark a gateway.
+ */
+export const CUCM_DEFAULT_TRUNKS = /^(gw|gateway|trunk|sip[-_]?trunk|pstn|cube|sbc)|^S\d+\/(SU\d+\/)?(DS1|BRI|E1|T1)-\d+|[_.-](trunk|gw|gateway|pstn)([_.-]|$)/i;
 
+/** Cisco phone and soft-client device names (SEP + MAC, Jabber CSF/BOT/TCT/TAB, ATA, IP Communicator) and voicemail ports. */
+const CUCM_PHONES = /^(SEP[0-9A-F]{12}|CSF|BOT|TCT|TAB|ATA[0-9A-F]{12}|CIPC|AN[0-9A-F]{12}|CiscoUM|UnityVM|VM-?\d|CTIVM|CTIRP)/i;
+
+/** Fields a CDR file has and a CMR file does not, and fields only a CMR file has. */
 const REQUIRED = ['cdrRecordType', 'globalCallID_callId', 'dateTimeOrigination', 'dateTimeDisconnect', 'callingPartyNumber', 'finalCalledPartyNumber'] as const;
+const CMR_FIELDS = ['directoryNum', 'dateTimeStamp', 'numberPacketsSent'] as const;
 
-/** OnBehalfOf codes (CDR field descriptions, "OnBehalfOf codes"). */
-const ON_BEHALF_FORWARD = new Set(['5', '14']); // Call Forward, Immediate Divert
-const ON_BEHALF_TRANSFER = new Set(['10']); // Transfer
+/** The header of a CUCM CMR file: quality statistics of each call, written beside the CDR file. */
+export function isCmrHeader(fields: string[]): boolean {
+  const header = fields.map((f) => f.trim().toLowerCase());
+  return header[0] === 'cdrrecordtype' && CMR_FIELDS.every((c) => header.includes(c.toLowerCase())) && !header.includes('datetimeorigination');
+}
 
-/** Redirect reason codes (CDR field descriptions, "Redirect reason codes"). */
-const REASON_TRANSFER = new Set(['4', '34', '130', '146']); // Call Transfer, Blind Transfer, Refer, Replaces
-const REASON_FORWARD: Record<string, string> = {
-  '1': 'busy', // Call Forward Busy
-  '2': 'no_answer', // Call Forward No Answer
-  '9': 'unreachable', // CPE Out of Order
-  '10': '', // Call Forward (condition not given)
-  '15': 'unconditional', // Call Forward All
-  '18': '', // Call Deflection
-  '50': '', // Call Immediate Divert
-  '66': '', // Call Forward Alternate Party
-  '82': 'unreachable', // Call Forward On Failure
-};
+/** A CDR file header, with or without its types line after it. */
+export function isCdrHeader(fields: string[]): boolean {
+  const header = fields.map((f) => f.trim().toLowerCase());
+  return header[0] === 'cdrrecordtype' && REQUIRED.every((c) => header.includes(c.toLowerCase()));
+}
+
+export const CMR_FILE_DETAIL =
+  'this is a Cisco CUCM CMR file (call management records: voice-quality statistics, no billable call); rate the CDR file of the same period instead (cdr_<cluster>_<node>_<time>_<seq>, not cmr_…)';
 
 export async function* readCucmCdr(path: string, opts: CucmOptions = {}): AsyncGenerator<ReadItem> {
-  const inbound = opts.inboundDevice ?? CUCM_INBOUND_DEVICE;
+  const trunks = opts.trunks ?? CUCM_DEFAULT_TRUNKS;
   let index: Map<string, number> | null = null;
   let width = 0;
   let lookForTypes = false;
-  for await (const batch of readCsvLines(path)) {
-    for (const { line, raw, fields, error } of batch) {
+  for await (const batch of readCsvLines(path, ',', opts.limits)) {
+    for (const l of batch) {
+      const { line, raw, fields, error } = l;
       if (raw.trim() === '') continue;
+      if (l.refused) {
+        if (index === null) {
+          yield refusedHeaderItem(path, l);
+          return;
+        }
+        yield refusedItem(path, l);
+        lookForTypes = false;
+        continue;
+      }
       if (index === null) {
         // Releases disagree on the case of some names (globalCallId_ClusterID / …ClusterId).
+        if (fields !== null && isCmrHeader(fields)) {
+          yield reject(path, 0, 'unknown_format', CMR_FILE_DETAIL, raw.slice(0, 200));
+          return;
+        }
         const header = (fields ?? []).map((f) => f.trim().toLowerCase());
         const missing = REQUIRED.filter((c) => !header.includes(c.toLowerCase()));
         if (missing.length > 0) {
@@ -95,14 +123,19 @@ export async function* readCucmCdr(path: string, opts: CucmOptions = {}): AsyncG
       }
       const leg = legOf(get);
       const redirecting = get('lastRedirectDn');
-      const payerIsRedirector = leg.leg !== 'originating' && redirecting !== '';
+      const isGateway = (side: 'orig' | 'dest'): boolean => trunks.test(get(`${side}DeviceName`)) || /^[1-9]\d*$/.test(get(`${side}Span`));
+      // A forwarding or transfer that stays inside the cluster is no forwarding: only one to a gateway leaves.
+      const leaves = isGateway('dest');
+      const legKind = leg.leg !== 'originating' && !leaves && CUCM_PHONES.test(get('destDeviceName')) ? 'originating' : leg.leg;
+      const inbound = legKind === 'originating' && isGateway('orig');
+      const payerIsRedirector = legKind !== 'originating' && redirecting !== '';
       const record: SourceRecord = {
         source: path,
         line,
         raw,
         cdrId: cdrIdOf(get),
         // The line that forwarded or transferred the call is the calling line of the leg it created, and pays for it.
-        account: payerIsRedirector ? redirecting : get('origDeviceName'),
+        account: payerIsRedirector ? redirecting : inbound ? get('destDeviceName') : get('origDeviceName'),
         caller: payerIsRedirector ? redirecting : get('callingPartyNumber'),
         callee: get('finalCalledPartyNumber') || get('originalCalledPartyNumber'),
         start: origination,
@@ -110,11 +143,16 @@ export async function* readCucmCdr(path: string, opts: CucmOptions = {}): AsyncG
         end: disconnect,
         billableSeconds: connect === '' ? '' : get('duration'),
         disposition: connect !== '' ? 'answered' : unansweredDisposition(get('destCause_value'), get('origCause_value')),
-        direction: leg.leg === 'originating' && inbound.test(get('origDeviceName')) ? 'in' : 'out',
-        leg: leg.leg,
-        forwardReason: leg.reason,
+        direction: inbound ? 'in' : 'out',
+        leg: legKind,
+        forwardReason: legKind === 'originating' ? '' : leg.reason,
         device: get('origDeviceName'),
       };
+      if (!inbound) {
+        if (leaves) record.internal = false;
+        else if (CUCM_PHONES.test(get('destDeviceName'))) record.internal = true;
+        if (!payerIsRedirector && CUCM_PHONES.test(get('origDeviceName'))) record.callerInside = true;
+      }
       yield { kind: 'record', record };
     }
   }
@@ -126,22 +164,22 @@ export function isTypesLine(fields: string[]): boolean {
 }
 
 /**
- * Forwarded: the OnBehalfOf of a redirect says Call Forward or Immediate Divert, or its reason code is a
- * forwarding one. Transferred: joinOnBehalfOf (or a redirect's OnBehalfOf) says Transfer, or its reason
- * code is a transfer one. Files without these columns fall back on the numbers: a last redirecting
+ * Forwarded or transferred, from the codes Cisco's guide lists (cucm-codes.ts): joinOnBehalfOf or a
+ * redirect's OnBehalfOf / reason code saying Transfer, else saying a forwarding (its reason from the
+ * redirect reason code). Files without these columns fall back on the numbers: a last redirecting
  * number and a final called number other than the original one mean the call was forwarded.
  */
 function legOf(get: (name: string) => string): { leg: string; reason: string } {
-  const onBehalf = [get('lastRedirectRedirectOnBehalfOf'), get('origCalledPartyRedirectOnBehalfOf')];
-  const reasons = [get('lastRedirectRedirectReason'), get('origCalledPartyRedirectReason')];
-  if (ON_BEHALF_TRANSFER.has(get('joinOnBehalfOf')) || onBehalf.some((o) => ON_BEHALF_TRANSFER.has(o)) || reasons.some((r) => REASON_TRANSFER.has(r))) {
-    return { leg: 'transferred', reason: '' };
-  }
-  const forwardReason = reasons.find((r) => r in REASON_FORWARD);
-  if (onBehalf.some((o) => ON_BEHALF_FORWARD.has(o)) || forwardReason !== undefined) {
-    return { leg: 'forwarded', reason: forwardReason === undefined ? '' : REASON_FORWARD[forwardReason]! };
-  }
-  const hasRedirectColumns = onBehalf.some((o) => o !== '') || reasons.some((r) => r !== '');
+  const meanings: RedirectKind[] = [
+    ON_BEHALF_OF.get(get('joinOnBehalfOf'))?.means.kind === 'transfer' ? { kind: 'transfer' } : { kind: 'same_call' },
+    ...[get('lastRedirectRedirectReason'), get('origCalledPartyRedirectReason')].map((c) => REDIRECT_REASONS.get(c)?.means ?? { kind: 'same_call' as const }),
+    ...[get('lastRedirectRedirectOnBehalfOf'), get('origCalledPartyRedirectOnBehalfOf')].map((c) => ON_BEHALF_OF.get(c)?.means ?? { kind: 'same_call' as const }),
+  ];
+  if (meanings.some((m) => m.kind === 'transfer')) return { leg: 'transferred', reason: '' };
+  const forwards = meanings.filter((m): m is Extract<RedirectKind, { kind: 'forward' }> => m.kind === 'forward');
+  if (forwards.length > 0) return { leg: 'forwarded', reason: forwards.find((f) => f.reason !== '')?.reason ?? '' };
+  const codes = ['lastRedirectRedirectOnBehalfOf', 'origCalledPartyRedirectOnBehalfOf', 'lastRedirectRedirectReason', 'origCalledPartyRedirectReason'].map(get);
+  const hasRedirectColumns = codes.some((c) => c !== '');
   const original = get('originalCalledPartyNumber');
   const final = get('finalCalledPartyNumber');
   if (!hasRedirectColumns && get('lastRedirectDn') !== '' && original !== '' && final !== '' && original !== final) {
@@ -180,9 +218,9 @@ function cdrIdOf(get: (name: string) => string): string {
 /** Epoch seconds → ISO 8601 in UTC; '' for 0 or empty (never happened). */
 function epoch(text: string): string {
   if (!/^\d+$/.test(text) || Number(text) === 0) return '';
-  return new Date(Number(text) * 1000).toISOString().replace('.000Z', 'Z');
+  return epochSecondsToIso(Number(text), text);
 }
 
-function reject(source: string, line: number, reason: 'bad_header' | 'malformed_csv' | 'column_count' | 'bad_field' | 'bad_time' | 'empty_file', detail: string, raw: string): ReadItem {
+function reject(source: string, line: number, reason: 'bad_header' | 'malformed_csv' | 'column_count' | 'bad_field' | 'bad_time' | 'empty_file' | 'unknown_format', detail: string, raw: string): ReadItem {
   return { kind: 'reject', reject: { source, line, reason, detail, raw } };
 }

@@ -2,7 +2,8 @@
  * Which reader a file needs, from its first lines, and the one entry point that reads any export.
  *
  * Rules, tried in this order on the first non-blank lines:
- * - cucm: the first line's first field is `cdrRecordType` and the second line is data types.
+ * - cucm: the first line's first field is `cdrRecordType`, with the CDR fields (the line of data types
+ *   after it is optional: CAR and most tools strip it), or the fields of a CMR file (refused as such).
  * - canonical: a header with callee, start_time, end_time and account or cdr_id.
  * - profile (only when a profile is given): its header names, or its column count and time format.
  * - asterisk: 16 to 21 columns, start and end (columns 10 and 12) `YYYY-MM-DD HH:MM:SS`, answer
@@ -10,13 +11,14 @@
  * - freeswitch: the template's column count, with its start and end stamps where the template puts them.
  * A file that fits none is refused with one `unknown_format` reject that says what was expected.
  */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import Papa from 'papaparse';
 import { readCanonicalCsv } from '../canonical-csv.js';
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../input-limits.js';
+import { frameLines } from '../line-bytes.js';
 import type { ReadItem } from '../source-record.js';
 import { ASTERISK_MAX_COLUMNS, ASTERISK_MIN_COLUMNS, readAsteriskCsv } from './asterisk-csv.js';
-import { isTypesLine, readCucmCdr } from './cucm-cdr.js';
+import type { AccountSource } from './asterisk-legs.js';
+import { isCdrHeader, isCmrHeader, isTypesLine, readCucmCdr } from './cucm-cdr.js';
 import { FREESWITCH_DEFAULT_TEMPLATE, loadFreeswitchTemplate, readFreeswitchCsv, splitFreeswitchLine, type FreeswitchTemplate } from './freeswitch-csv.js';
 import { profileMatches, readMappingProfile, type MappingProfile } from './mapping-profile.js';
 
@@ -36,6 +38,16 @@ export interface ReadExportOptions {
   freeswitchTemplate?: string;
   /** Asterisk wrote UTC times (usegmtime=yes). */
   asteriskUtc?: boolean;
+  /** ISO 3166 country of national numbers without a country code (default FR). */
+  country?: string;
+  /** Trunks: Asterisk channels, FreeSWITCH gateways and profiles, CUCM devices (replaces each format's default). */
+  trunks?: RegExp;
+  /** Asterisk and FreeSWITCH contexts of calls from the network (replaces the default). */
+  inboundContext?: RegExp;
+  /** Where the account comes from, first non-empty wins (default accountcode, channel, src). */
+  accountFrom?: readonly AccountSource[];
+  /** Sizes a line or field may have (config/ingest.yaml); the defaults otherwise. */
+  limits?: IngestLimits;
 }
 
 /** How many lines detection looks at: a header, a types line, and a few records. */
@@ -51,7 +63,7 @@ export function detectFormat(path: string, firstLines: string[], hints: DetectHi
 
   if (first?.[0]?.trim() === 'cdrRecordType') {
     const second = lines[1] === undefined ? null : parseFields(lines[1]);
-    if (second !== null && isTypesLine(second)) return 'cucm';
+    if ((second !== null && isTypesLine(second)) || isCdrHeader(first) || isCmrHeader(first)) return 'cucm';
   }
   if (first !== null) {
     const header = first.map((f) => f.trim().toLowerCase());
@@ -105,7 +117,7 @@ export function describeExpectedFormats(hints: DetectHints = {}): string {
     'canonical CSV (a header with account, callee, start_time, end_time…)',
     `Asterisk cdr_csv Master.csv (no header, ${ASTERISK_MIN_COLUMNS}–${ASTERISK_MAX_COLUMNS} columns, start/answer/end as YYYY-MM-DD HH:MM:SS in columns 10–12)`,
     `FreeSWITCH mod_cdr_csv with ${t.name} (${t.columns.length} columns${stamp >= 0 ? `, start_stamp in column ${stamp + 1}` : ''}; pass --freeswitch-template for another template)`,
-    'Cisco CUCM CDR (a header line starting with cdrRecordType, then a line of data types)',
+    'Cisco CUCM CDR (a header line starting with cdrRecordType, with or without a line of data types)',
     hints.profile !== undefined
       ? `the mapping profile ${hints.profile.name} (${hints.profile.file})`
       : 'any other CSV through a mapping profile (--profile config/profiles/….yaml)',
@@ -113,30 +125,36 @@ export function describeExpectedFormats(hints: DetectHints = {}): string {
   return `expected one of: ${expected.join('; ')}`;
 }
 
-/** The first `n` lines of a file, read without loading the file. */
-export async function readFirstLines(path: string, n = SNIFF_LINES): Promise<string[]> {
-  const stream = createReadStream(path, { encoding: 'utf8' });
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+/** The first `n` lines of a file, read without loading the file (nor a whole overlong line: its head only). */
+export async function readFirstLines(path: string, n = SNIFF_LINES, maxLineBytes = DEFAULT_INGEST_LIMITS.maxLineBytes): Promise<string[]> {
   const lines: string[] = [];
-  try {
-    for await (const line of rl) {
-      lines.push(line);
-      if (lines.length >= n) break;
+  for await (const framed of frameLines(path, maxLineBytes)) {
+    for (const f of framed) {
+      lines.push(f.bytes.toString('utf8'));
+      if (lines.length >= n) return lines;
     }
-  } finally {
-    rl.close();
-    stream.destroy();
   }
   return lines;
 }
 
 /** Reads any supported export: the forced format, or the one its first lines show. */
 export async function* readExport(path: string, options: ReadExportOptions = {}): AsyncGenerator<ReadItem> {
+  if (options.country === undefined) {
+    yield* readInFormat(path, options);
+    return;
+  }
+  for await (const item of readInFormat(path, options)) {
+    if (item.kind === 'record') item.record.country = options.country;
+    yield item;
+  }
+}
+
+async function* readInFormat(path: string, options: ReadExportOptions): AsyncGenerator<ReadItem> {
   const template = options.freeswitchTemplate === undefined ? undefined : loadFreeswitchTemplate(options.freeswitchTemplate);
   const hints: DetectHints = { freeswitchTemplate: template, profile: options.profile };
   let format = options.format;
   if (format === undefined) {
-    const first = await readFirstLines(path);
+    const first = await readFirstLines(path, SNIFF_LINES, options.limits?.maxLineBytes);
     if (first.every((l) => l.trim() === '')) {
       yield { kind: 'reject', reject: { source: path, line: 0, reason: 'empty_file', detail: 'the file has no record', raw: '' } };
       return;
@@ -151,20 +169,20 @@ export async function* readExport(path: string, options: ReadExportOptions = {})
   }
   switch (format) {
     case 'canonical':
-      yield* readCanonicalCsv(path);
+      yield* readCanonicalCsv(path, { limits: options.limits });
       return;
     case 'asterisk':
-      yield* readAsteriskCsv(path, { utc: options.asteriskUtc });
+      yield* readAsteriskCsv(path, { utc: options.asteriskUtc, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits });
       return;
     case 'freeswitch':
-      yield* readFreeswitchCsv(path, { template });
+      yield* readFreeswitchCsv(path, { template, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits });
       return;
     case 'cucm':
-      yield* readCucmCdr(path);
+      yield* readCucmCdr(path, { trunks: options.trunks, limits: options.limits });
       return;
     case 'profile':
       if (options.profile === undefined) throw new Error('format "profile" needs a mapping profile (--profile config/profiles/….yaml)');
-      yield* readMappingProfile(path, { profile: options.profile });
+      yield* readMappingProfile(path, { profile: options.profile, limits: options.limits });
       return;
   }
 }

@@ -9,7 +9,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../config/config-error.js';
-import { readCsvLines } from '../csv-lines.js';
+import { readCsvLines, refusedItem } from '../csv-lines.js';
+import { epochSecondsToIso } from '../epoch-time.js';
+import type { IngestLimits } from '../input-limits.js';
 import type { ReadItem, RejectReason, SourceRecord } from '../source-record.js';
 
 /** The `example` template shipped in FreeSWITCH's vanilla cdr_csv.conf.xml. */
@@ -31,11 +33,20 @@ export interface FreeswitchOptions {
   utc?: boolean;
   /** Dialplan contexts of calls from the network (FreeSWITCH's vanilla one is `public`). */
   inboundContext?: RegExp;
+  /** Gateways and sofia profiles that are trunks, matched against the bridge target and channel name. */
+  trunks?: RegExp;
+  /** Where the account comes from, first non-empty wins (default accountcode, channel, src). */
+  accountFrom?: readonly ('accountcode' | 'channel' | 'src')[];
   /** A record waits this many lines for the other leg of its call. */
   pairWindow?: number;
+  limits?: IngestLimits;
 }
 
 export const FREESWITCH_INBOUND_CONTEXT = /^(public|from-pstn|from-trunk|inbound)/;
+/** Bridges through a gateway or the `external` sofia profile leave the PBX; so do peers named like trunks. */
+export const FREESWITCH_DEFAULT_TRUNKS = /sofia\/gateway\/|sofia\/external\/|(^|[/_.-])(trunk|pstn|provider|gateway|gw|operator|carrier|sbc)([_.-]|$)/i;
+/** Applications that answer inside the PBX: voicemail, conferences, queues, IVRs, prompts. */
+const PBX_APPLICATIONS = /^(voicemail|conference|callcenter|fifo|ivr|playback|play_and_get_digits|park|valet_park|intercept|eavesdrop|echo|delay_echo|info|answer|hangup|transfer|lua|javascript|sleep)$/i;
 const DEFAULT_PAIR_WINDOW = 2000;
 
 /** Variables that carry the diversion of a forwarded leg (RFC 5806 header, or RDNIS). */
@@ -157,10 +168,15 @@ export async function* readFreeswitchCsv(path: string, opts: FreeswitchOptions =
     if (byBleg.get(r.bleg) === r) byBleg.delete(r.bleg);
   };
 
-  for await (const batch of readCsvLines(path)) {
-    for (const { line, raw, fields, error } of batch) {
+  for await (const batch of readCsvLines(path, ',', opts.limits)) {
+    for (const l of batch) {
+      const { line, raw, fields, error } = l;
       if (raw.trim() === '') continue;
       sawLine = true;
+      if (l.refused) {
+        yield refusedItem(path, l);
+        continue;
+      }
       const cells = splitFreeswitchLine(raw, fields, template);
       if (cells === null) {
         const reason: RejectReason = fields === null ? 'malformed_csv' : 'column_count';
@@ -171,7 +187,7 @@ export async function* readFreeswitchCsv(path: string, opts: FreeswitchOptions =
         yield { kind: 'reject', reject: { source: path, line, reason, detail, raw } };
         continue;
       }
-      const row = toRow(path, line, raw, cells, index, opts.utc === true, inbound);
+      const row = toRow(path, line, raw, cells, index, opts.utc === true, inbound, opts.trunks ?? FREESWITCH_DEFAULT_TRUNKS, opts.accountFrom ?? ['accountcode', 'channel', 'src']);
       if (!pairable || (row.uuid === '' && row.bleg === '')) {
         yield { kind: 'record', record: row.record };
         continue;
@@ -216,14 +232,24 @@ function pair(a: FsRow, b: FsRow): SourceRecord[] {
   return [{ ...a.record, raw }];
 }
 
-function toRow(source: string, line: number, raw: string, cells: string[], index: Map<string, number>, utc: boolean, inbound: RegExp): FsRow {
+function toRow(
+  source: string,
+  line: number,
+  raw: string,
+  cells: string[],
+  index: Map<string, number>,
+  utc: boolean,
+  inbound: RegExp,
+  trunks: RegExp,
+  accountFrom: readonly ('accountcode' | 'channel' | 'src')[],
+): FsRow {
   const get = (v: string): string => {
     const i = index.get(v);
     return i === undefined ? '' : (cells[i] ?? '').trim();
   };
   const stamp = (name: 'start' | 'answer' | 'end'): string => {
     const epoch = get(`${name}_epoch`);
-    if (/^\d+$/.test(epoch)) return epoch === '0' ? '' : new Date(Number(epoch) * 1000).toISOString().replace('.000Z', 'Z');
+    if (/^\d+$/.test(epoch)) return epoch === '0' ? '' : epochSecondsToIso(Number(epoch), epoch);
     const text = get(`${name}_stamp`);
     // Old mod_cdr_csv formatted a never-set answer time as the epoch itself.
     if (text === '' || text.startsWith('1970-01-01') || text.startsWith('1969-12-31')) return '';
@@ -235,26 +261,62 @@ function toRow(source: string, line: number, raw: string, cells: string[], index
   const forwarded = !transferred && diversion !== '';
   const answer = stamp('answer');
   const caller = get('caller_id_number') || get('ani');
+  const direction = forwarded || transferred ? 'out' : inbound.test(get('context')) ? 'in' : 'out';
+  const far = farEnd(get, trunks);
+  const phone = direction === 'out' && !trunks.test(get('channel_name')) ? userOf(get('channel_name')) : '';
+  const account = accountFrom.map((f) => (f === 'accountcode' ? get('accountcode') : f === 'channel' ? phone : direction === 'out' && !/^\+?\d{7,}$/.test(caller) ? caller : '')).find((v) => v !== '') ?? '';
   const record: SourceRecord = {
     source,
     line,
     raw,
     cdrId: get('uuid'),
-    account: get('accountcode'),
+    account,
     // The forwarding line is the caller of the leg its forwarding creates, and the party charged.
     caller: forwarded ? diversionNumber(diversion) || caller : caller,
-    callee: get('destination_number'),
+    callee: far.number || get('destination_number'),
     start: stamp('start'),
     answer,
     end: stamp('end'),
     billableSeconds: get('billsec'),
     disposition: dispositionOf(answer, get('hangup_cause')),
-    direction: forwarded || transferred ? 'out' : inbound.test(get('context')) ? 'in' : 'out',
+    direction,
     leg: transferred ? 'transferred' : forwarded ? 'forwarded' : 'originating',
     forwardReason: forwarded ? diversionReason(diversion) : '',
     device: get('channel_name'),
   };
+  if (direction === 'out') {
+    if (forwarded || transferred || far.reach === 'trunk') record.internal = false;
+    else if (far.reach === 'inside') record.internal = true;
+    if (far.number !== '') record.calleeSent = true;
+    if (!forwarded && !transferred) record.callerInside = true;
+  }
   return { line, raw, record, uuid: get('uuid'), bleg: get('bleg_uuid') };
+}
+
+/**
+ * Where the call went, from the variables the template carries: `sip_gateway_name`, or the bridge
+ * target in `last_arg` (`sofia/gateway/orange/0612345678` gave the trunk 0612345678, `user/1001@pbx`
+ * rang a phone), or an application that answers inside (voicemail, conference…).
+ */
+function farEnd(get: (v: string) => string, trunks: RegExp): { reach: 'trunk' | 'inside' | 'unknown'; number: string } {
+  const app = get('last_app');
+  const arg = get('last_arg');
+  if (/^bridge$/i.test(app) && arg !== '') {
+    const target = arg.replace(/^\{[^}]*\}|^\[[^\]]*\]/, '').split(/[,|:]/)[0]!.trim();
+    const viaGateway = /^sofia\/gateway\/[^/]+\/(?:sips?:)?(\+?\d+)/i.exec(target);
+    if (viaGateway) return { reach: 'trunk', number: viaGateway[1]! };
+    if (trunks.test(target)) return { reach: 'trunk', number: /\/(?:sips?:)?(\+?\d{3,})(?:@|$)/.exec(target)?.[1] ?? '' };
+    if (/^(user|sofia\/internal|loopback|verto\.rtc)\//i.test(target) || /^\$\{group_call/i.test(arg)) return { reach: 'inside', number: '' };
+  }
+  if (get('sip_gateway_name') !== '') return { reach: 'trunk', number: '' };
+  if (app !== '' && PBX_APPLICATIONS.test(app)) return { reach: 'inside', number: '' };
+  return { reach: 'unknown', number: '' };
+}
+
+/** `sofia/internal/1001@pbx.example.com` → `1001`: the registered user of a phone's channel. */
+function userOf(channel: string): string {
+  const m = /^sofia\/[^/]+\/(?:sips?:)?([^@/]+)@/i.exec(channel);
+  return m ? m[1]! : '';
 }
 
 /** Q.850 causes as FreeSWITCH names them, for calls that were never answered. */

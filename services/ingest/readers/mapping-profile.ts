@@ -10,10 +10,45 @@ import { Zone } from '../../core/calendar.js';
 import { DIRECTIONS, DISPOSITIONS, FORWARD_REASONS, LEGS } from '../../core/cdr.js';
 import { loadYamlFile } from '../../config/yaml-file.js';
 import { CANONICAL_COLUMNS } from '../canonical-csv.js';
-import { readCsvLines } from '../csv-lines.js';
+import { readCsvLines, refusedHeaderItem, refusedItem } from '../csv-lines.js';
+import { epochSecondsToIso } from '../epoch-time.js';
+import type { IngestLimits } from '../input-limits.js';
 import type { ReadItem, SourceRecord } from '../source-record.js';
 
 type Field = (typeof CANONICAL_COLUMNS)[number];
+
+const columnCondition = z
+  .object({
+    /** Column name, or 1-based number without a header. */
+    column: z.union([z.string().trim().min(1), z.number().int().min(1)]),
+    equals: z.string().optional(),
+    matches: z.string().optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if ((c.equals === undefined) === (c.matches === undefined)) ctx.addIssue({ code: 'custom', message: 'a row filter has exactly one of equals or matches' });
+    if (c.matches !== undefined && compileRegex(c.matches) === null) ctx.addIssue({ code: 'custom', path: ['matches'], message: `"${c.matches}" is not a regular expression` });
+  });
+
+const transform = z
+  .object({
+    /** Removed from the start of the value when it is there (`Ext. 1001` → `1001`). */
+    strip_prefix: z.string().min(1).optional(),
+    /** The value becomes the first capture group (or the whole match) when the expression matches. */
+    regex: z.string().optional(),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    if (t.regex !== undefined && compileRegex(t.regex) === null) ctx.addIssue({ code: 'custom', path: ['regex'], message: `"${t.regex}" is not a regular expression` });
+  });
+
+function compileRegex(source: string): RegExp | null {
+  try {
+    return new RegExp(source);
+  } catch {
+    return null;
+  }
+}
 
 const columnRef = z.union([z.string().trim().min(1, 'column name is empty'), z.number().int().min(1, 'column numbers start at 1')]);
 const valueMap = <T extends readonly [string, ...string[]]>(allowed: T) => z.record(z.string(), z.enum(allowed));
@@ -43,7 +78,7 @@ export const mappingProfileSchema = z
     values: z
       .object({
         disposition: valueMap(DISPOSITIONS).optional(),
-        direction: valueMap(DIRECTIONS).optional(),
+        direction: valueMap([...DIRECTIONS, 'internal'] as const).optional(),
         leg: valueMap(LEGS).optional(),
         forward_reason: valueMap(FORWARD_REASONS).optional(),
       })
@@ -51,6 +86,10 @@ export const mappingProfileSchema = z
       .default({}),
     /** Values for fields the export does not have (the one trunk a file is for, the direction…). */
     defaults: z.partialRecord(z.enum(CANONICAL_COLUMNS), z.string()).default({}),
+    /** Rows left out (system records, totals…): a row matching any condition is skipped, and reported as such. */
+    skip_rows: z.array(columnCondition).default([]),
+    /** Per canonical field, applied to the column's value before the value maps. */
+    transforms: z.partialRecord(z.enum(CANONICAL_COLUMNS), transform).default({}),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -64,6 +103,9 @@ export const mappingProfileSchema = z
       for (const [field, ref] of Object.entries(p.columns)) {
         if (typeof ref !== 'number') ctx.addIssue({ code: 'custom', path: ['columns', field], message: `"${ref}" is a name but header is false: give the column number (1 = first column)` });
       }
+      p.skip_rows.forEach((c, i) => {
+        if (typeof c.column !== 'number') ctx.addIssue({ code: 'custom', path: ['skip_rows', i, 'column'], message: `"${c.column}" is a name but header is false: give the column number` });
+      });
     }
     if (compileTimeFormat(p.time.format) === null) ctx.addIssue({ code: 'custom', path: ['time', 'format'], message: `"${p.time.format}" is not a time format; use ${TIME_FORMAT_HELP}` });
     if (p.time.zone !== undefined) {
@@ -105,8 +147,7 @@ export function compileTimeFormat(format: string): TimeParser | null {
     const scale = format === 'epoch_seconds' ? 1000 : 1;
     return (t) => {
       if (!/^\d+(\.\d+)?$/.test(t)) return null;
-      const ms = Math.round(Number(t) * scale);
-      return { iso: new Date(ms).toISOString().replace('.000Z', 'Z') };
+      return { iso: epochSecondsToIso((Number(t) * scale) / 1000, t) };
     };
   }
   const order: (keyof WallParts)[] = [];
@@ -168,10 +209,16 @@ const wallText = (w: WallParts): string => `${pad(w.y, 4)}-${pad(w.mo)}-${pad(w.
 function toSourceTime(parsed: { wall: WallParts } | { iso: string }, zone: Zone | null, notBeforeMs: number | null): { text: string; ms: number | null } {
   if ('iso' in parsed) return { text: parsed.iso, ms: Date.parse(parsed.iso.replace(' ', 'T')) };
   const w = parsed.wall;
-  if (zone === null) return { text: wallText(w), ms: null };
+  // An impossible wall time (31/02, 25:00) goes on as text for the normaliser to reject, not rolled over.
+  if (zone === null || !isRealWallTime(w)) return { text: wallText(w), ms: null };
   const res = zone.resolveLocal(Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s));
   const ms = res.kind === 'overlap' && notBeforeMs !== null && res.ms < notBeforeMs ? res.laterMs : res.ms;
   return { text: zone.iso(ms), ms };
+}
+
+function isRealWallTime(w: WallParts): boolean {
+  const d = new Date(Date.UTC(w.y, w.mo - 1, w.d));
+  return d.getUTCMonth() === w.mo - 1 && d.getUTCDate() === w.d && w.h < 24 && w.mi < 60 && w.s < 60;
 }
 
 /** Whole seconds, from `180`, `3:00` or `0:03:00`. */
@@ -179,6 +226,16 @@ function seconds(text: string): string {
   const m = /^(?:(\d+):)?(\d+):(\d{2})$/.exec(text);
   if (!m) return text;
   return String(Number(m[1] ?? 0) * 3600 + Number(m[2]) * 60 + Number(m[3]));
+}
+
+/** strip_prefix, then regex (first capture group, or the whole match); a value they do not match stays as it is. */
+function transformed(value: string, t: { strip_prefix?: string; re: RegExp | null }): string {
+  let v = t.strip_prefix !== undefined && value.startsWith(t.strip_prefix) ? value.slice(t.strip_prefix.length).trim() : value;
+  if (t.re !== null) {
+    const m = t.re.exec(v);
+    if (m) v = (m[1] ?? m[0]).trim();
+  }
+  return v;
 }
 
 function lookup(map: Record<string, string> | undefined, value: string): string {
@@ -191,7 +248,7 @@ function lookup(map: Record<string, string> | undefined, value: string): string 
 
 // ---- reading ----
 
-export async function* readMappingProfile(path: string, opts: { profile: MappingProfile }): AsyncGenerator<ReadItem> {
+export async function* readMappingProfile(path: string, opts: { profile: MappingProfile; limits?: IngestLimits }): AsyncGenerator<ReadItem> {
   const p = opts.profile;
   const parseTime = compileTimeFormat(p.time.format)!;
   const zone = p.time.zone === undefined ? null : new Zone(p.time.zone);
@@ -200,10 +257,22 @@ export async function* readMappingProfile(path: string, opts: { profile: Mapping
   const minWidth = p.header ? 0 : Math.max(...mapped.map(([, ref]) => ref as number));
   let width = 0;
   let sawRecordOrHeader = false;
+  const filters = p.skip_rows.map((c) => ({ ...c, re: c.matches === undefined ? null : new RegExp(c.matches), at: typeof c.column === 'number' ? c.column - 1 : -1 }));
+  const transforms = Object.entries(p.transforms).map(([f, t]) => [f as Field, { ...t, re: t.regex === undefined ? null : new RegExp(t.regex) }] as const);
 
-  for await (const batch of readCsvLines(path, p.delimiter)) {
-    for (const { line, raw, fields, error } of batch) {
+  for await (const batch of readCsvLines(path, p.delimiter, opts.limits)) {
+    for (const l of batch) {
+      const { line, raw, fields, error } = l;
       if (line <= p.skip_lines || raw.trim() === '') continue;
+      if (l.refused) {
+        sawRecordOrHeader = true;
+        if (index === null) {
+          yield refusedHeaderItem(path, l);
+          return;
+        }
+        yield refusedItem(path, l);
+        continue;
+      }
       if (index === null) {
         sawRecordOrHeader = true;
         const header = (fields ?? []).map((f) => f.trim().toLowerCase());
@@ -214,6 +283,9 @@ export async function* readMappingProfile(path: string, opts: { profile: Mapping
           if (i < 0 || i >= header.length) missing.push(`${ref} (${field})`);
           else resolved.set(field, i);
         }
+        for (const f of filters) if (typeof f.column === 'string') f.at = header.indexOf(f.column.toLowerCase());
+        const missingFilter = filters.find((f) => f.at < 0);
+        if (missingFilter !== undefined) missing.push(`${missingFilter.column} (skip_rows)`);
         if (missing.length > 0) {
           yield reject(path, line, 'bad_header', `header lacks column(s) ${missing.join(', ')} that profile ${p.name} (${p.file}) maps; is this the right profile or delimiter "${p.delimiter}"?`, raw);
           return;
@@ -232,10 +304,22 @@ export async function* readMappingProfile(path: string, opts: { profile: Mapping
         yield reject(path, line, 'column_count', `${fields.length} columns where ${expected}`, raw);
         continue;
       }
+      const skippedBy = filters.findIndex((f) => {
+        const v = (fields[f.at] ?? '').trim();
+        return f.re !== null ? f.re.test(v) : v === f.equals;
+      });
+      if (skippedBy >= 0) {
+        const f = filters[skippedBy]!;
+        const rule = f.re !== null ? `matches ${JSON.stringify(f.matches)}` : `equals ${JSON.stringify(f.equals)}`;
+        yield reject(path, line, 'skipped_by_profile', `skip_rows[${skippedBy}] of profile ${p.name}: column ${f.column} ${rule}; nothing to bill`, raw);
+        continue;
+      }
       const ix = index;
       const get = (f: Field): string => {
         const i = ix.get(f);
-        return i === undefined ? (p.defaults[f] ?? '') : (fields[i] ?? '').trim();
+        const value = i === undefined ? (p.defaults[f] ?? '') : (fields[i] ?? '').trim();
+        const t = transforms.find(([field]) => field === f)?.[1];
+        return t === undefined ? value : transformed(value, t);
       };
 
       let bad: string | null = null;
@@ -300,6 +384,6 @@ export function profileMatches(profile: MappingProfile, firstLines: string[]): b
   return compileTimeFormat(profile.time.format)?.(start) != null;
 }
 
-function reject(source: string, line: number, reason: 'bad_header' | 'malformed_csv' | 'column_count' | 'bad_time' | 'empty_file', detail: string, raw: string): ReadItem {
+function reject(source: string, line: number, reason: 'bad_header' | 'malformed_csv' | 'column_count' | 'bad_time' | 'empty_file' | 'skipped_by_profile', detail: string, raw: string): ReadItem {
   return { kind: 'reject', reject: { source, line, reason, detail, raw } };
 }

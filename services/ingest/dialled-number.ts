@@ -1,0 +1,99 @@
+/**
+ * What was dialled, read in the PBX's dial plan: an extension (internal), an outside number with its
+ * outside-line prefix taken off, or a national number of the source's country put in E.164.
+ *
+ * The order, for a call that is not inbound:
+ * 1. the export says the call stayed inside (`internal`), or the caller typed an extension of the PBX
+ *    (dial-plan.yaml ranges, the directory's `extensions`) and the export does not say it left: internal;
+ * 2. the declared outside-line prefix is taken off (when the remainder is still a number: `0` + `0612…`);
+ * 3. on a PBX that needs a prefix, a short number dialled without it never left the PBX (emergency
+ *    numbers aside, which PBXs route out directly): internal;
+ * 4. a number of the same client, reached without a trunk: internal.
+ */
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { internalParty } from '../core/internal-party.js';
+import { InvalidNumber, type NumberingPlan } from '../core/numbering.js';
+import type { Subscriber } from '../core/cdr.js';
+import type { SourceRecord } from './source-record.js';
+import type { SubscriberDirectory } from './subscriber-directory.js';
+
+export const DEFAULT_COUNTRY = 'FR';
+
+/**
+ * A dialled or presented number in E.164 (or the digits of a short number). National numbers are read
+ * in `country`: the numbering plan's own rules for its home country (DROM blocks included), libphonenumber
+ * for any other. Throws InvalidNumber.
+ */
+export function toE164(raw: string, country: string, numbering: NumberingPlan): string {
+  const digits = raw.replace(/[\s.\-()/]/g, '');
+  if (country === numbering.homeCountry || digits.startsWith('+') || digits.startsWith('00') || digits.length <= 6) return numbering.normalize(raw);
+  const parsed = parsePhoneNumberFromString(digits, country as CountryCode);
+  if (parsed === undefined || !parsed.isValid()) throw new InvalidNumber(`not a valid number of ${country} (the source's --country): ${digits}`);
+  return numbering.normalize(parsed.number);
+}
+
+/** The callee of a call made inside the PBX or toward its trunks. */
+export function readCallee(r: SourceRecord, subscriber: Subscriber | undefined, directory: SubscriberDirectory, numbering: NumberingPlan): string {
+  const dialled = r.callee.replace(/[\s.\-()/]/g, '');
+  const country = r.country ?? DEFAULT_COUNTRY;
+  const plan = subscriber === undefined ? directory.dialPlan.of('', '') : directory.dialPlan.of(subscriber.clientId, subscriber.siteId);
+  const isExtension = (d: string): boolean => plan.isExtension(d) || (subscriber !== undefined && directory.isExtensionOfClient(subscriber.clientId, d));
+  const inside = (d: string): string => {
+    try {
+      return internalParty(d.length > 6 ? toE164(d, country, numbering) : d);
+    } catch (e) {
+      if (e instanceof InvalidNumber) return internalParty(d);
+      throw e;
+    }
+  };
+
+  if (r.direction === 'internal' || r.internal === true) return inside(dialled);
+  if (r.internal !== false && !r.calleeSent && isExtension(dialled)) return inside(dialled);
+
+  let number = dialled;
+  let tookLine = r.calleeSent === true;
+  const prefix = plan.outsidePrefix;
+  if (!r.calleeSent && prefix !== '' && dialled.startsWith(prefix) && dialled.length > prefix.length) {
+    const rest = dialled.slice(prefix.length);
+    if (readable(rest, country, numbering)) {
+      number = rest;
+      tookLine = true;
+    }
+  }
+  const callee = toE164(number, country, numbering);
+  if (r.internal === undefined && !tookLine && prefix !== '' && !callee.startsWith('+') && !numbering.isEmergency(callee)) return internalParty(callee);
+  if (r.internal !== false && subscriber !== undefined && callee.startsWith('+') && directory.numbersOfClient(subscriber.clientId).has(callee)) {
+    return internalParty(callee);
+  }
+  return callee;
+}
+
+/** The caller: an extension of the PBX is marked as such, any other number put in E.164 (kept as written if it is not one). */
+export function readCaller(r: SourceRecord, subscriber: Subscriber | undefined, directory: SubscriberDirectory, numbering: NumberingPlan): string {
+  if (r.caller === '') return '';
+  const presented = r.caller.replace(/[\s.\-()/]/g, '');
+  if (subscriber !== undefined && r.direction !== 'in') {
+    const plan = directory.dialPlan.of(subscriber.clientId, subscriber.siteId);
+    const short = /^[*#]?\d{1,6}$/.test(presented);
+    if (plan.isExtension(presented) || directory.isExtensionOfClient(subscriber.clientId, presented) || (short && (r.callerInside === true || presented === r.account))) {
+      return internalParty(presented);
+    }
+  }
+  try {
+    return toE164(r.caller, r.country ?? DEFAULT_COUNTRY, numbering);
+  } catch (e) {
+    // An unusable presented number is a caller-ID matter for the fraud desk, not a reason to lose the call.
+    if (e instanceof InvalidNumber) return r.caller;
+    throw e;
+  }
+}
+
+function readable(n: string, country: string, numbering: NumberingPlan): boolean {
+  try {
+    toE164(n, country, numbering);
+    return true;
+  } catch (e) {
+    if (e instanceof InvalidNumber) return false;
+    throw e;
+  }
+}
