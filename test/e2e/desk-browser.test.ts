@@ -3,12 +3,14 @@
  * The fraud desk in a real headless browser (Debian's chromium through playwright-core), against
  * `cdr serve` started from the build on a data directory rated from generated traffic with injected
  * fraud: log in, see the alerts most severe first, open one, resolve it, check the audit trail, see the
- * change from a second browser session, and inspect a screenshot of the page.
+ * change from a second browser session, inspect a screenshot of the page, and see a new alert written by
+ * another process appear without a reload (polling).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -34,13 +36,14 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
   let server: ChildProcess;
   let base: string;
   let token: string;
+  let data: string;
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run make build (npx tsc -p tsconfig.build.json) first`);
     work = mkdtempSync(join(tmpdir(), 'cdr-desk-e2e-'));
     const gen = join(work, 'gen');
-    const data = join(work, 'data');
+    data = join(work, 'data');
     cdr(['generate', '--subscribers', '20', '--days', '3', '--start', '2026-03-02', '--inject', 'setup_burst', 'premium_destination', 'distinct_numbers', 'hyper_short', '--out', gen]);
     const files = readdirSync(gen).filter((f) => f.startsWith('cdrs-')).map((f) => join(gen, f));
     cdr(['rate', '--data', data, '--out', join(work, 'out'), '--subscribers', join(gen, 'subscribers.csv'), ...files]);
@@ -76,7 +79,7 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     return page;
   }
 
-  it('logs in, resolves an alert with a comment, shows the audit trail, and a second session sees it', async () => {
+  it('logs in, resolves an alert with a comment, shows the audit trail, a second session sees it, and a new alert arrives without a reload', async () => {
     const page = await session();
     await expect(page.textContent('#who')).resolves.toContain('alice (analyst)');
     const severities = await page.$$eval('#alerts tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
@@ -127,5 +130,16 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     await other.waitForSelector('#detail:not([hidden])');
     expect(await other.textContent('#detail-facts')).toContain('resolved (false_positive)');
     expect(await other.textContent('#audit tbody')).toContain('called the customer: planned campaign');
+
+    // A detector raises a new alert (another process writing the store): the open page shows it without a reload.
+    const db = new Database(join(data, 'cdr.sqlite'));
+    const now = Date.now();
+    db.prepare(
+      `INSERT INTO alert (alert_id, rule, severity, client_id, site_id, user_id, first_seen, last_seen, value, threshold, cdr_ids, message, created_at, updated_at)
+       VALUES ('al-live-0001', 'fraud.call_setup_rate', 'critical', 'C-0001', '', '', ?, ?, '99', '10', '[]', 'live test alert', ?, ?)`,
+    ).run(Date.parse('2026-03-04T12:00:00Z'), Date.parse('2026-03-04T12:05:00Z'), now, now);
+    db.close();
+    await page.waitForSelector('#alerts tbody tr[data-alert-id="al-live-0001"]', { timeout: 15_000 });
+    expect(await page.textContent('#notice')).toMatch(/new or changed open alert/);
   }, 120_000);
 });
