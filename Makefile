@@ -18,9 +18,17 @@ demo: build
 	$(CDR) rate --data .cdr-data/demo --out out/demo/day-1 --subscribers samples/subscribers.csv samples/cdrs-2026-03-02.csv
 	$(CDR) rate --data .cdr-data/demo --out out/demo/day-2 --subscribers samples/subscribers.csv samples/cdrs-2026-03-03.csv
 	@echo "Outputs: out/demo/day-1/run-000001/ and out/demo/day-2/run-000002/ (rated.csv, adjustments.csv, alerts.jsonl, rejected.csv, summary.json)"
+	@token=$$($(CDR) token create --role admin --name demo --data .cdr-data/demo 2>/dev/null) && \
+	  echo "" && echo "Fraud desk on the demo's data:" && \
+	  echo "  $(CDR) serve --data .cdr-data/demo --subscribers samples/subscribers.csv" && \
+	  echo "  then open http://127.0.0.1:8080/ and log in with the token (role admin, shown only now):" && \
+	  echo "  $$token" && \
+	  echo "  invoices: $(CDR) invoice --data .cdr-data/demo --period 2026-03 --out out/demo/invoices"
 
 # Starts the local Kafka broker (integration tests use it with PostgreSQL) and stops it whatever the result.
+# The fraud desk's browser tests need Debian's chromium: installed here where missing (or skipped, said aloud).
 test: build
+	bash scripts/ensure-chromium.sh
 	bash scripts/kafka.sh up
 	npx vitest run; status=$$?; bash scripts/kafka.sh down; exit $$status
 

@@ -16,6 +16,7 @@ import { SCENARIOS, generateWorkload, type Scenario } from '../generator/generat
 import { readOptions, withExportOptions, type ExportFlags } from './export-options.js';
 import { logger } from './logger.js';
 import { addStreamCommands } from './stream-commands.js';
+import { UsageError, addDeskCommands } from './desk-commands.js';
 
 const program = new Command('cdr').description('CDR rating and fair-use / fraud enforcement for French telephony forfaits');
 
@@ -71,6 +72,7 @@ interface RateOptions extends ExportFlags {
 addStreamCommands(program);
 addLedgerCommands(program);
 addRejectCommands(program);
+addDeskCommands(program);
 
 function toInt(v: string): number {
   const n = Number(v);
@@ -101,6 +103,10 @@ function fmtCounts(c: Record<string, number>): string {
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof ConfigError) {
     process.stderr.write(`configuration error: ${e.message}\n`);
+    process.exit(2);
+  }
+  if (e instanceof UsageError) {
+    process.stderr.write(`error: ${e.message}\n`);
     process.exit(2);
   }
   if (e instanceof RunError || e instanceof DataDirLocked) {

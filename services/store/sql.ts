@@ -66,11 +66,22 @@ async function migrate(sql: Sql): Promise<void> {
 }
 
 function splitStatements(text: string): string[] {
-  return text
+  const body = text
     .split('\n')
     .filter((l) => !l.trim().startsWith('--'))
-    .join('\n')
-    .split(';')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
+    .join('\n');
+  // A `;` inside a $$-quoted function body or a trigger's BEGIN … END does not end the statement.
+  const complete = (s: string): boolean =>
+    (s.match(/\$\$/g)?.length ?? 0) % 2 === 0 && !(/^\s*CREATE\s+TRIGGER\b/i.test(s) && /\bBEGIN\b/i.test(s) && !/\bEND\s*$/i.test(s));
+  const statements: string[] = [];
+  let current = '';
+  for (const part of body.split(';')) {
+    current = current === '' ? part : `${current};${part}`;
+    if (complete(current)) {
+      if (current.trim() !== '') statements.push(current.trim());
+      current = '';
+    }
+  }
+  if (current.trim() !== '') statements.push(current.trim());
+  return statements;
 }

@@ -1,0 +1,60 @@
+/** Usage, invoices and month close (role invoicing). */
+import type { FastifyInstance } from 'fastify';
+import { closesOf } from '../../store/desk/invoice-rows.js';
+import { closeMonth, makeInvoice } from '../../invoice/make-invoice.js';
+import { invoiceCsv } from '../../invoice/invoice-csv.js';
+import { sendError } from '../api-errors.js';
+import { idSchema, periodSchema } from '../api-schemas.js';
+import { INVOICING } from '../roles.js';
+import type { DeskContext } from '../server.js';
+
+const clientPeriod = { type: 'object', properties: { client: idSchema, period: periodSchema }, required: ['client', 'period'] } as const;
+
+export async function invoiceRoutes(api: FastifyInstance, ctx: DeskContext): Promise<void> {
+  const knownClient = (client: string) => ctx.known.knows(client);
+
+  api.get<{ Params: { client: string; period: string }; Querystring: { format: 'json' | 'csv' } }>('/invoices/:client/:period', {
+    config: { roles: INVOICING },
+    schema: {
+      summary: 'The invoice of a client month: usage by destination class and country, sanctions, late calls, adjustments, totals', tags: ['invoicing'],
+      params: clientPeriod,
+      querystring: { type: 'object', additionalProperties: false, properties: { format: { type: 'string', enum: ['json', 'csv'], default: 'json' } } },
+    },
+  }, async (req, reply) => {
+    if (!knownClient(req.params.client)) return sendError(reply, 404, { error: 'not_found', message: `no client ${req.params.client} in the subscriber directory` });
+    const invoice = await makeInvoice(ctx.sql, req.params.client, req.params.period);
+    if (req.query.format === 'csv') {
+      reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="invoice-${req.params.client}-${req.params.period}.csv"`);
+      return invoiceCsv(invoice);
+    }
+    return invoice;
+  });
+
+  api.get<{ Params: { client: string; period: string } }>('/usage/:client/:period', {
+    config: { roles: INVOICING },
+    schema: { summary: "A client's usage for a month as it stands (an open month moves with new CDRs)", tags: ['invoicing'], params: clientPeriod },
+  }, async (req, reply) => {
+    if (!knownClient(req.params.client)) return sendError(reply, 404, { error: 'not_found', message: `no client ${req.params.client} in the subscriber directory` });
+    const invoice = await makeInvoice(ctx.sql, req.params.client, req.params.period);
+    return { client_id: invoice.client_id, period: invoice.period, status: invoice.status, currency: invoice.currency, lines: invoice.lines.filter((l) => l.kind === 'usage' || l.kind === 'sanction'), totals: invoice.totals };
+  });
+
+  api.get<{ Params: { client: string } }>('/months/:client', {
+    config: { roles: INVOICING },
+    schema: { summary: "A client's closed months", tags: ['invoicing'], params: { type: 'object', properties: { client: idSchema }, required: ['client'] } },
+  }, async (req, reply) => {
+    if (!knownClient(req.params.client)) return sendError(reply, 404, { error: 'not_found', message: `no client ${req.params.client} in the subscriber directory` });
+    const closes = [...(await closesOf(ctx.sql, req.params.client)).values()].sort((a, b) => a.period.localeCompare(b.period));
+    return { client_id: req.params.client, closed: closes.map((c) => ({ period: c.period, closed_at: c.closedAt, closed_by: c.closedBy, last_rated_seq: c.lastRatedSeq, last_adjustment_seq: c.lastAdjustmentSeq })) };
+  });
+
+  api.post<{ Params: { client: string; period: string } }>('/months/:client/:period/close', {
+    config: { roles: INVOICING },
+    schema: { summary: 'Close a client month: its invoice never changes after; later rows go on the next open month', tags: ['invoicing'], params: clientPeriod },
+  }, async (req, reply) => {
+    if (!knownClient(req.params.client)) return sendError(reply, 404, { error: 'not_found', message: `no client ${req.params.client} in the subscriber directory` });
+    const result = await closeMonth(ctx.sql, req.params.client, req.params.period, req.who!.name, ctx.now());
+    if (!result.closed) return sendError(reply, 409, { error: 'conflict', message: `${req.params.client} ${req.params.period} was already closed at ${result.close.closedAt} by ${result.close.closedBy}` });
+    return reply.code(201).send({ client_id: req.params.client, period: req.params.period, closed_at: result.invoice.closed_at, closed_by: result.invoice.closed_by, total: result.invoice.totals.total, currency: result.invoice.currency });
+  });
+}

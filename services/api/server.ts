@@ -1,0 +1,150 @@
+/**
+ * `cdr serve`: the fraud desk's and invoicing's HTTP API and the web page, in one fastify process
+ * over the store (embedded data directory or PostgreSQL).
+ *
+ * Bounds, so that no request can take the server down: 16 KiB bodies, 200 rows a page, 64 requests
+ * in flight (more get 503 and Retry-After), a 30 s request timeout, and on PostgreSQL a statement
+ * timeout (open-store.ts).
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Logger } from 'pino';
+import type { SubscriberDirectory } from '../ingest/subscriber-directory.js';
+import type { Sql } from '../store/sql.js';
+import { hashToken, identify, type TokenIdentity } from '../store/desk/api-tokens.js';
+import { handleError, sendError } from './api-errors.js';
+import { DeskMetrics } from './desk-metrics.js';
+import { DirectoryIndex } from './directory-index.js';
+import { BODY_LIMIT_BYTES } from './limits.js';
+import { maskPhoneNumbers } from './log-masking.js';
+import { admits } from './roles.js';
+import { alertRoutes } from './routes/alert-routes.js';
+import { lockRoutes } from './routes/lock-routes.js';
+import { invoiceRoutes } from './routes/invoice-routes.js';
+import { adminRoutes } from './routes/admin-routes.js';
+import { subscriberRoutes } from './routes/subscriber-routes.js';
+import { chartRoutes } from './routes/chart-routes.js';
+import { pageRoutes } from './routes/page-routes.js';
+
+export interface ServerOptions {
+  sql: Sql;
+  /** Accounts, their numbers and scope, for locks and the barring feed. */
+  directory: SubscriberDirectory;
+  logger: Logger;
+  /** The clock (tests fix it). */
+  now?: () => number;
+  maxInFlight?: number;
+}
+
+export interface DeskContext {
+  sql: Sql;
+  directory: SubscriberDirectory;
+  known: DirectoryIndex;
+  now: () => number;
+  /** Called when a token is revoked, so that it stops working at once. */
+  forgetTokens: () => void;
+}
+
+export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: o.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    // Unknown query or body fields are an error, not silently dropped.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+    // Our own request log line (onResponse below) masks phone numbers in the URL; fastify's is off.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  const tokens = new TokenCache(o.sql);
+  const ctx: DeskContext = { sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), now: o.now ?? Date.now, forgetTokens: () => tokens.forget() };
+  const metrics = new DeskMetrics(o.sql);
+  const maxInFlight = o.maxInFlight ?? 64;
+  let inFlight = 0;
+
+  app.decorateRequest('who', null);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((req, reply) => sendError(reply, 404, { error: 'not_found', message: `no route ${req.method} ${maskPhoneNumbers(req.url.split('?')[0]!)}; see /api/openapi.json` }));
+
+  app.addHook('onRequest', async (req, reply) => {
+    (req as { startedAt?: number }).startedAt = performance.now();
+    inFlight += 1;
+    // 'close' fires once whether the response was sent or the client went away.
+    reply.raw.once('close', () => {
+      inFlight -= 1;
+    });
+    if (inFlight > maxInFlight) {
+      reply.header('retry-after', '1');
+      return sendError(reply, 503, { error: 'busy', message: `more than ${maxInFlight} requests in flight; retry in a second` });
+    }
+    const roles = req.routeOptions.config?.roles;
+    if (roles === undefined) return;
+    const header = req.headers.authorization ?? '';
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    const who = m ? await tokens.identify(m[1]!, ctx.now()) : undefined;
+    if (who === undefined) {
+      reply.header('www-authenticate', 'Bearer realm="cdr"');
+      return sendError(reply, 401, { error: 'unauthorized', message: m ? 'unknown or revoked token' : 'missing bearer token: send Authorization: Bearer <token> (cdr token create)' });
+    }
+    req.who = who;
+    if (!admits(roles, who.role)) {
+      return sendError(reply, 403, { error: 'forbidden', message: `role ${who.role} may not call this; it needs ${[...roles, 'admin'].join(' or ')}` });
+    }
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    const started = (req as { startedAt?: number }).startedAt ?? performance.now();
+    const seconds = (performance.now() - started) / 1000;
+    metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    metrics.duration.observe({ method: req.method, route }, seconds);
+    req.log.info({ method: req.method, url: maskPhoneNumbers(req.url), status: reply.statusCode, ms: Math.round(seconds * 1000), who: req.who?.name }, 'request');
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'cdr fraud desk and invoicing API', version: '1.0.0', description: 'Every route but /health needs Authorization: Bearer <token> (cdr token create).' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/metrics', { config: { roles: ['analyst', 'invoicing'] }, schema: { hide: true } }, async (_req, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.text();
+  });
+  app.get('/api/openapi.json', { config: { roles: ['analyst', 'invoicing'] }, schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (api) => {
+    await alertRoutes(api, ctx);
+    await subscriberRoutes(api, ctx);
+    await lockRoutes(api, ctx);
+    await invoiceRoutes(api, ctx);
+    await adminRoutes(api, ctx);
+    await chartRoutes(api, ctx);
+  }, { prefix: '/api/v1' });
+  await pageRoutes(app);
+  return app;
+}
+
+/** A token is looked up at most every 5 s: revoking through the API forgets at once, elsewhere within 5 s. */
+class TokenCache {
+  private readonly entries = new Map<string, { who: TokenIdentity | undefined; at: number }>();
+  constructor(private readonly sql: Sql) {}
+
+  async identify(token: string, now: number): Promise<TokenIdentity | undefined> {
+    const key = hashToken(token);
+    const hit = this.entries.get(key);
+    if (hit !== undefined && now - hit.at < 5_000 && now >= hit.at) return hit.who;
+    const who = await identify(this.sql, token);
+    if (this.entries.size > 10_000) this.entries.clear();
+    this.entries.set(key, { who, at: now });
+    return who;
+  }
+
+  forget(): void {
+    this.entries.clear();
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * `cdr serve`, `cdr token`, `cdr invoice` and `cdr close`: the fraud desk and invoicing, over the
+ * embedded data directory (--data) or PostgreSQL (--database-url).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import pino from 'pino';
+import { loadConfig } from '../config/load-config.js';
+import { PERIOD } from '../core/invoice/billing-month.js';
+import { openStore, type StoreFlags } from '../api/open-store.js';
+import { buildServer } from '../api/server.js';
+import { ROLES, createToken, listTokens, revokeToken, type Role } from '../store/desk/api-tokens.js';
+import { clientsOfPeriod } from '../store/desk/invoice-rows.js';
+import { closeMonth, makeInvoice } from '../invoice/make-invoice.js';
+import { invoiceCsv } from '../invoice/invoice-csv.js';
+
+interface StoreOptions extends StoreFlags {
+  config: string;
+  subscribers?: string;
+}
+
+const withStore = (c: Command) =>
+  c
+    .option('--data <dir>', 'embedded state directory (as given to cdr rate)', '.cdr-data')
+    .option('--database-url <url>', 'PostgreSQL instead of the embedded store (e.g. postgres://127.0.0.1:5432/cdr)');
+
+/** Who ran a CLI command, for the audit trail. */
+const cliActor = () => `cli:${process.env.USER ?? 'unknown'}`;
+
+export function addDeskCommands(program: Command): void {
+  withStore(program.command('serve'))
+    .description('the fraud desk and invoicing: HTTP API (/api/v1, /api/openapi.json), the web page (/), /metrics')
+    .option('--config <dir>', 'configuration directory (subscriber directory for locks and the barring feed)', 'config')
+    .option('--subscribers <file>', 'subscriber directory to use instead of <config>/subscribers.csv')
+    .option('--port <n>', 'port to listen on', toPort, 8080)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .action(async (o: StoreOptions & { port: number; host: string }) => {
+      const config = loadConfig(o.config, o.subscribers);
+      const sql = await openStore(o);
+      const log = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: { paths: ['*.caller', '*.callee', '*.numbers', '*.token', 'req.headers.authorization'], censor: '[redacted]' } }, pino.destination(2));
+      const app = await buildServer({ sql, directory: config.directory, logger: log });
+      const address = await app.listen({ port: o.port, host: o.host });
+      process.stdout.write(`fraud desk on ${address}/ (API ${address}/api/v1, OpenAPI ${address}/api/openapi.json); Ctrl-C stops\n`);
+      const stop = async () => {
+        await app.close();
+        await sql.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+    });
+
+  const token = program.command('token').description('API bearer tokens (only their SHA-256 is stored)');
+  withStore(token.command('create'))
+    .description('create a token and print it, once')
+    .addOption(new Option('--role <role>', 'analyst: alerts, subscribers, locks; invoicing: usage, invoices, month close; admin: everything and tokens').choices([...ROLES]).makeOptionMandatory())
+    .requiredOption('--name <name>', 'who holds it (shown in the audit trail)')
+    .action(async (o: StoreFlags & { role: Role; name: string }) => {
+      if (!/^[A-Za-z0-9._@-]{1,64}$/.test(o.name)) throw new UsageError(`--name "${o.name}": use 1 to 64 letters, digits, . _ @ -`);
+      const sql = await openStore(o);
+      try {
+        const t = await createToken(sql, o.name, o.role, cliActor(), Date.now());
+        process.stdout.write(`${t}\n`);
+        process.stderr.write(`token for ${o.name} (role ${o.role}); it is shown only now: keep it. Use it as: Authorization: Bearer <token>\n`);
+      } finally {
+        await sql.close();
+      }
+    });
+  withStore(token.command('list')).description('list tokens (names, roles; never the tokens)').action(async (o: StoreFlags) => {
+    const sql = await openStore(o);
+    try {
+      for (const t of await listTokens(sql)) process.stdout.write(`${t.name}\t${t.role}\t${t.created_at}${t.revoked_at ? `\trevoked ${t.revoked_at}` : ''}\n`);
+    } finally {
+      await sql.close();
+    }
+  });
+  withStore(token.command('revoke')).description('revoke a token by name').requiredOption('--name <name>', 'the token to revoke').action(async (o: StoreFlags & { name: string }) => {
+    const sql = await openStore(o);
+    try {
+      if (!(await revokeToken(sql, o.name, cliActor(), Date.now()))) throw new UsageError(`no live token named "${o.name}" (cdr token list)`);
+      process.stdout.write(`revoked ${o.name}\n`);
+    } finally {
+      await sql.close();
+    }
+  });
+
+  withStore(program.command('invoice'))
+    .description('invoice lines and totals of a month, per client: CSV (formula-safe) or JSON files under --out')
+    .requiredOption('--period <YYYY-MM>', 'the month', toPeriod)
+    .option('--client <id>', 'one client (default: every client with calls in the month)')
+    .addOption(new Option('--format <f>', 'file format').choices(['csv', 'json']).default('csv'))
+    .option('--out <dir>', 'output directory', 'out/invoices')
+    .action(async (o: StoreFlags & { period: string; client?: string; format: 'csv' | 'json'; out: string }) => {
+      const sql = await openStore(o);
+      try {
+        const clients = o.client !== undefined ? [o.client] : await clientsOfPeriod(sql, o.period);
+        mkdirSync(o.out, { recursive: true });
+        for (const client of clients) {
+          const invoice = await makeInvoice(sql, client, o.period);
+          const file = join(o.out, `invoice-${client}-${o.period}.${o.format}`);
+          writeFileSync(file, o.format === 'csv' ? invoiceCsv(invoice) : JSON.stringify(invoice, null, 2) + '\n');
+          process.stdout.write(`${client} ${o.period} ${invoice.status}: ${invoice.totals.total} ${invoice.currency} (exact ${invoice.totals.total_exact}) → ${file}\n`);
+        }
+        if (clients.length === 0) process.stdout.write(`no client has calls in ${o.period}\n`);
+      } finally {
+        await sql.close();
+      }
+    });
+
+  withStore(program.command('close'))
+    .description('close a month: its invoice never changes after; late calls and adjustments go on the next open month')
+    .requiredOption('--period <YYYY-MM>', 'the month', toPeriod)
+    .option('--client <id>', 'one client (default: every client with calls in the month)')
+    .action(async (o: StoreFlags & { period: string; client?: string }) => {
+      const sql = await openStore(o);
+      try {
+        const clients = o.client !== undefined ? [o.client] : await clientsOfPeriod(sql, o.period);
+        for (const client of clients) {
+          const r = await closeMonth(sql, client, o.period, cliActor(), Date.now());
+          process.stdout.write(r.closed ? `closed ${client} ${o.period}: ${r.invoice.totals.total} ${r.invoice.currency}\n` : `${client} ${o.period} was already closed at ${r.close.closedAt} by ${r.close.closedBy}\n`);
+        }
+      } finally {
+        await sql.close();
+      }
+    });
+}
+
+/** A mistake in the command line: exit code 2, as configuration errors. */
+export class UsageError extends Error {}
+
+function toPort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port "${v}": expected a port number 0-65535`);
+  return n;
+}
+
+function toPeriod(v: string): string {
+  if (!PERIOD.test(v)) throw new UsageError(`--period "${v}": expected a month as YYYY-MM, e.g. 2026-03`);
+  return v;
+}

@@ -1,0 +1,82 @@
+/**
+ * Lock levels of accounts, in the manner of rate-o-mat's: the project does not block calls itself, it
+ * tells the switch (which polls /api/v1/barring) what to bar. Every change is audited.
+ */
+import type { Sql } from '../sql.js';
+import { isoOf, timeParam } from '../row-values.js';
+import { appendAudit } from './audit-log.js';
+
+export const LOCK_LEVELS = ['none', 'foreign', 'outgoing', 'all'] as const;
+export type LockLevel = (typeof LOCK_LEVELS)[number];
+
+/** What each level bars, as the page and the plain-text feed say it. */
+export const LOCK_LEVEL_MEANING: Record<LockLevel, string> = {
+  none: 'no lock',
+  foreign: 'calls abroad barred (international and premium-rate foreign destinations)',
+  outgoing: 'all outgoing calls barred (emergency numbers excepted by the switch)',
+  all: 'all calls barred, incoming and outgoing',
+};
+
+export interface LockView {
+  account: string;
+  client_id: string;
+  site_id: string;
+  user_id: string;
+  level: LockLevel;
+  reason: string;
+  set_at: string;
+  set_by: string;
+}
+
+export interface LockChange {
+  account: string;
+  clientId: string;
+  siteId: string;
+  userId: string;
+  level: LockLevel;
+  reason: string;
+  actor: string;
+  atMs: number;
+}
+
+/** Locks in force (level other than none), by account. */
+export async function locksInForce(sql: Sql): Promise<LockView[]> {
+  const rows = await sql.query<Record<string, unknown>>("SELECT * FROM account_lock WHERE level <> 'none' ORDER BY account");
+  return rows.map(lockOfRow);
+}
+
+export async function lockOf(sql: Sql, account: string): Promise<LockView | undefined> {
+  const [row] = await sql.query<Record<string, unknown>>('SELECT * FROM account_lock WHERE account = $1', [account]);
+  return row === undefined ? undefined : lockOfRow(row);
+}
+
+/** Sets an account's level (none lifts the lock) and records the change from → to. */
+export async function setLock(sql: Sql, c: LockChange): Promise<LockView> {
+  return sql.transaction(async (tx) => {
+    const previous = await lockOf(tx, c.account);
+    await tx.query(
+      `INSERT INTO account_lock (account, client_id, site_id, user_id, level, reason, set_at, set_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (account) DO UPDATE SET level = excluded.level, reason = excluded.reason, set_at = excluded.set_at, set_by = excluded.set_by`,
+      [c.account, c.clientId, c.siteId, c.userId, c.level, c.reason, timeParam(c.atMs), c.actor],
+    );
+    await appendAudit(tx, {
+      actor: c.actor, subjectType: 'lock', subjectId: c.account, action: 'set_lock',
+      from: previous?.level ?? 'none', to: c.level, comment: c.reason, atMs: c.atMs,
+    });
+    return (await lockOf(tx, c.account))!;
+  });
+}
+
+function lockOfRow(r: Record<string, unknown>): LockView {
+  return {
+    account: String(r.account),
+    client_id: String(r.client_id),
+    site_id: String(r.site_id),
+    user_id: String(r.user_id),
+    level: r.level as LockLevel,
+    reason: String(r.reason),
+    set_at: isoOf(r.set_at) ?? '',
+    set_by: String(r.set_by),
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * The rows billed on a client month, and month closes. A close records the store's highest rated_cdr
+ * and adjustment seq (billing-month.ts decides from those where a late row goes) and the invoice as
+ * issued, which is what the month shows from then on.
+ */
+import type { Sql } from '../sql.js';
+import { boolOf, decimalTextOf, intOf, isoOf, timeParam } from '../row-values.js';
+import { billingMonth, type MonthClose } from '../../core/invoice/billing-month.js';
+import type { InvoiceAdjustment, InvoiceCall } from '../../core/invoice/compose-invoice.js';
+import { appendAudit } from './audit-log.js';
+
+export interface ClosedMonth extends MonthClose {
+  clientId: string;
+  closedAt: string;
+  closedBy: string;
+}
+
+export async function closesOf(sql: Sql, clientId: string): Promise<Map<string, ClosedMonth>> {
+  const rows = await sql.query<Record<string, unknown>>(
+    'SELECT client_id, period, closed_at, closed_by, last_rated_seq, last_adjustment_seq FROM month_close WHERE client_id = $1',
+    [clientId],
+  );
+  return new Map(rows.map((r) => [String(r.period), closeOfRow(r)]));
+}
+
+export interface BilledRows {
+  calls: InvoiceCall[];
+  adjustments: InvoiceAdjustment[];
+  close: ClosedMonth | undefined;
+}
+
+export interface SeqLimit {
+  rated: number;
+  adjustment: number;
+}
+
+/**
+ * Everything billed on `period` for `clientId`: its own rows not late, and late rows of earlier closed
+ * months; with `upTo`, only rows written up to those seq numbers (what a close issues).
+ */
+export async function billedRows(sql: Sql, clientId: string, period: string, upTo?: SeqLimit): Promise<BilledRows> {
+  const closes = await closesOf(sql, clientId);
+  // Rows of the month itself, and rows written after the close of an earlier month (seq > its last seq).
+  const sources: { period: string; ratedAfter: number; adjustmentAfter: number }[] = [{ period, ratedAfter: -1, adjustmentAfter: -1 }];
+  for (const c of closes.values()) if (c.period < period) sources.push({ period: c.period, ratedAfter: c.lastRatedSeq, adjustmentAfter: c.lastAdjustmentSeq });
+  const calls: InvoiceCall[] = [];
+  const adjustments: InvoiceAdjustment[] = [];
+  for (const s of sources) {
+    const rated = await sql.query<Record<string, unknown>>(
+      `SELECT cdr_id, seq, period, destination_class, country, billable_seconds, in_bundle, first_amount, currency, reason
+         FROM rated_cdr WHERE client_id = $1 AND period = $2 AND seq > $3 AND seq <= $4`,
+      [clientId, s.period, s.ratedAfter, upTo?.rated ?? Number.MAX_SAFE_INTEGER],
+    );
+    for (const r of rated) {
+      if (billingMonth(String(r.period), intOf(r.seq), 'rated', closes) !== period) continue;
+      calls.push({
+        cdrId: String(r.cdr_id), period: String(r.period), destinationClass: String(r.destination_class), country: String(r.country),
+        billableSeconds: intOf(r.billable_seconds), inBundle: boolOf(r.in_bundle), firstAmount: decimalTextOf(r.first_amount),
+        currency: String(r.currency), reason: String(r.reason),
+      });
+    }
+    const adjusted = await sql.query<Record<string, unknown>>(
+      'SELECT cdr_id, seq, period, delta, reason FROM adjustment WHERE client_id = $1 AND period = $2 AND seq > $3 AND seq <= $4',
+      [clientId, s.period, s.adjustmentAfter, upTo?.adjustment ?? Number.MAX_SAFE_INTEGER],
+    );
+    for (const a of adjusted) {
+      if (billingMonth(String(a.period), intOf(a.seq), 'adjustment', closes) !== period) continue;
+      adjustments.push({ cdrId: String(a.cdr_id), period: String(a.period), delta: decimalTextOf(a.delta), reason: String(a.reason) });
+    }
+  }
+  return { calls, adjustments, close: closes.get(period) };
+}
+
+/** Clients with rated calls in `period` (the clients `cdr close --period` closes when no --client is given). */
+export async function clientsOfPeriod(sql: Sql, period: string): Promise<string[]> {
+  const rows = await sql.query<{ client_id: string }>('SELECT DISTINCT client_id FROM rated_cdr WHERE period = $1 ORDER BY client_id', [period]);
+  return rows.map((r) => r.client_id);
+}
+
+/** The highest seq of rated_cdr and adjustment now: what a close fixes. */
+export async function storeSeqs(tx: Sql): Promise<SeqLimit> {
+  const [rated] = await tx.query<{ s: unknown }>('SELECT MAX(seq) AS s FROM rated_cdr');
+  const [adjusted] = await tx.query<{ s: unknown }>('SELECT MAX(seq) AS s FROM adjustment');
+  return { rated: intOf(rated?.s), adjustment: intOf(adjusted?.s) };
+}
+
+/** Records a close with the invoice it issued (JSON), and audits it; in the caller's transaction. */
+export async function recordClose(tx: Sql, c: { clientId: string; period: string; actor: string; atMs: number; upTo: SeqLimit; invoiceJson: string }): Promise<void> {
+  await tx.query(
+    `INSERT INTO month_close (client_id, period, closed_at, closed_by, last_rated_seq, last_adjustment_seq, invoice)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [c.clientId, c.period, timeParam(c.atMs), c.actor, c.upTo.rated, c.upTo.adjustment, c.invoiceJson],
+  );
+  await appendAudit(tx, {
+    actor: c.actor, subjectType: 'month', subjectId: `${c.clientId}/${c.period}`, action: 'close_month', from: 'open', to: 'closed',
+    detail: `last_rated_seq=${c.upTo.rated} last_adjustment_seq=${c.upTo.adjustment}`, atMs: c.atMs,
+  });
+}
+
+/** The invoice a close issued (JSON text), if the month is closed. */
+export async function issuedInvoice(sql: Sql, clientId: string, period: string): Promise<string | undefined> {
+  const [row] = await sql.query<{ invoice: string }>('SELECT invoice FROM month_close WHERE client_id = $1 AND period = $2', [clientId, period]);
+  return row?.invoice;
+}
+
+function closeOfRow(r: Record<string, unknown>): ClosedMonth {
+  return {
+    clientId: String(r.client_id),
+    period: String(r.period),
+    closedAt: isoOf(r.closed_at) ?? '',
+    closedBy: String(r.closed_by),
+    lastRatedSeq: intOf(r.last_rated_seq),
+    lastAdjustmentSeq: intOf(r.last_adjustment_seq),
+  };
+}

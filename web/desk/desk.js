@@ -1,0 +1,152 @@
+// The fraud desk page: plain ES module, no build step. Talks to /api/v1 with the token kept in
+// sessionStorage (gone when the browser session ends). New and changed alerts arrive by polling
+// /api/v1/alerts?updated_after=… every 5 s (see the README: why polling rather than server-sent events).
+const POLL_MS = 5000;
+const PAGE = 50;
+const ZONE = 'Europe/Paris';
+const when = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, dateStyle: 'short', timeStyle: 'medium' });
+
+const $ = (sel) => document.querySelector(sel);
+const state = { token: sessionStorage.getItem('cdr-token'), offset: 0, selected: null, since: null, charts: {} };
+
+async function api(path, init = {}) {
+  const res = await fetch(path, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${state.token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
+  const body = res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text();
+  if (!res.ok) throw Object.assign(new Error(body.message ?? String(body)), { status: res.status, body });
+  return body;
+}
+
+const time = (iso) => (iso ? when.format(new Date(iso)) : '');
+const cell = (text, cls) => { const td = document.createElement('td'); td.textContent = text ?? ''; if (cls) td.className = cls; return td; };
+const row = (cells) => { const tr = document.createElement('tr'); for (const c of cells) tr.append(c); return tr; };
+const rowsOr = (rows, columns, empty) => (rows.length > 0 ? rows : [row([Object.assign(cell(empty), { colSpan: columns, className: 'empty' })])]);
+const money = (display, exact, currency = 'EUR') => { const td = cell(`${display} ${currency === 'EUR' ? '€' : currency}`, 'num'); td.title = `exact: ${exact} ${currency}`; return td; };
+
+async function login(token) {
+  state.token = token;
+  try {
+    const me = await api('/api/v1/me');
+    sessionStorage.setItem('cdr-token', token);
+    $('#who').textContent = `${me.name} (${me.role})`;
+    $('#login').hidden = true;
+    $('#desk').hidden = false;
+    $('#logout').hidden = false;
+    await Promise.all([loadAlerts(), loadCharts()]);
+    setInterval(poll, POLL_MS);
+  } catch (e) {
+    state.token = null;
+    sessionStorage.removeItem('cdr-token');
+    $('#login-error').textContent = e.status === 401 ? 'Unknown or revoked token.' : `Cannot log in: ${e.message}`;
+  }
+}
+
+function filters() {
+  const f = new FormData($('#filters'));
+  const q = new URLSearchParams();
+  for (const [k, v] of f.entries()) if (v !== '') q.set(k, String(v));
+  return q;
+}
+
+async function loadAlerts() {
+  const q = filters();
+  q.set('limit', String(PAGE));
+  q.set('offset', String(state.offset));
+  const page = await api(`/api/v1/alerts?${q}`);
+  state.since = page.server_time;
+  const tbody = $('#alerts tbody');
+  tbody.replaceChildren(...page.alerts.map((a) => {
+    const sev = cell(''); const badge = document.createElement('span'); badge.className = `sev-${a.severity}`; badge.textContent = a.severity; sev.append(badge);
+    const tr = row([sev, cell(a.rule), cell(`${a.client_id} / ${a.site_id} / ${a.user_id}`), cell(time(a.first_seen)), cell(time(a.last_seen)), cell(`${a.value} / ${a.threshold}`, 'num'), cell(a.status)]);
+    tr.dataset.alertId = a.alert_id;
+    if (a.alert_id === state.selected) tr.classList.add('selected');
+    tr.addEventListener('click', () => openAlert(a.alert_id));
+    return tr;
+  }));
+  const last = Math.min(state.offset + PAGE, page.total);
+  $('#page-info').textContent = page.total === 0 ? 'no alert matches' : `${state.offset + 1}–${last} of ${page.total}`;
+  $('#prev').disabled = state.offset === 0;
+  $('#next').disabled = last >= page.total;
+}
+
+async function openAlert(id) {
+  state.selected = id;
+  const d = await api(`/api/v1/alerts/${encodeURIComponent(id)}`);
+  $('#detail').hidden = false;
+  $('#detail-id').textContent = d.alert.alert_id;
+  const facts = [['Rule', d.alert.rule], ['Severity', d.alert.severity], ['Status', d.alert.resolution ? `${d.alert.status} (${d.alert.resolution})` : d.alert.status],
+    ['Subscriber', `${d.alert.client_id} / ${d.alert.site_id} / ${d.alert.user_id}${d.account ? ` — account ${d.account}` : ''}`], ['Month', d.period],
+    ['Window', `${time(d.alert.first_seen)} → ${time(d.alert.last_seen)}`], ['Value / threshold', `${d.alert.value} / ${d.alert.threshold}`], ['Message', d.alert.message]];
+  $('#detail-facts').replaceChildren(...facts.flatMap(([k, v]) => { const dt = document.createElement('dt'); dt.textContent = k; const dd = document.createElement('dd'); dd.textContent = v; dd.dataset.fact = k; return [dt, dd]; }));
+  $('#counters tbody').replaceChildren(...rowsOr(d.counters.map((c) => row([cell(c.rule), cell(`${c.scope} ${c.scope_key}`), cell(String(c.value), 'num'), cell(String(c.threshold), 'num'), cell(String(c.left), 'num'), cell(c.crossed ? `yes ${time(c.crossed_at)}` : 'no', c.crossed ? 'crossed' : '')])), 6, 'No fair-use counter binds this subscriber this month.'));
+  $('#evidence tbody').replaceChildren(...rowsOr(d.evidence.map((c) => row([cell(time(c.start_time)), cell(c.caller), cell(c.callee), cell(`${c.destination_class} ${c.country}`), cell(String(c.billable_seconds), 'num'), cell(c.in_bundle ? 'yes' : 'no'), money(c.amount_display, c.amount, c.currency), cell(c.reason)])), 8, 'No rated call kept as evidence.'));
+  $('#audit tbody').replaceChildren(...rowsOr(d.audit.map((e) => row([cell(time(e.at)), cell(e.actor), cell(e.action), cell(`${e.from} → ${e.to}`), cell(e.detail), cell(e.comment)])), 6, 'No change yet.'));
+  $('#lock-account').textContent = d.account ?? '(no call in evidence: account unknown)';
+  $('#lock-form').dataset.account = d.account ?? '';
+  $('#lock-state').textContent = d.lock ? `current: ${d.lock.level} (${d.lock.reason})` : 'current: none';
+  for (const tr of document.querySelectorAll('#alerts tbody tr')) tr.classList.toggle('selected', tr.dataset.alertId === id);
+}
+
+async function act(action) {
+  const f = new FormData($('#case-form'));
+  const body = { comment: String(f.get('comment') ?? '') };
+  if (action === 'resolve') body.resolution = String(f.get('resolution'));
+  $('#case-error').textContent = '';
+  try {
+    await api(`/api/v1/alerts/${encodeURIComponent(state.selected)}/${action}`, { method: 'POST', body: JSON.stringify(body) });
+    $('#case-form').reset();
+    await openAlert(state.selected);
+    await loadAlerts();
+    $('#notice').textContent = `Alert ${state.selected}: ${action} recorded.`;
+  } catch (e) {
+    $('#case-error').textContent = e.body?.field ? `${e.body.field}: ${e.body.expected}` : e.message;
+  }
+}
+
+async function lock(event) {
+  event.preventDefault();
+  const account = $('#lock-form').dataset.account;
+  const f = new FormData($('#lock-form'));
+  $('#lock-error').textContent = '';
+  try {
+    const l = await api(`/api/v1/locks/${encodeURIComponent(account)}`, { method: 'PUT', body: JSON.stringify({ level: f.get('level'), reason: f.get('reason') }) });
+    $('#lock-state').textContent = `current: ${l.level} (${l.reason})`;
+    await openAlert(state.selected);
+  } catch (e) {
+    $('#lock-error').textContent = e.body?.field ? `${e.body.field}: ${e.body.expected}` : e.message;
+  }
+}
+
+async function poll() {
+  if (!state.since) return;
+  try {
+    const changed = await api(`/api/v1/alerts?status=open&updated_after=${encodeURIComponent(state.since)}&limit=200&sort=newest`);
+    if (changed.total > 0) {
+      $('#notice').textContent = `${changed.total} new or changed open alert(s) at ${time(changed.server_time)}.`;
+      await loadAlerts();
+    }
+  } catch { /* the next poll retries */ }
+}
+
+async function loadCharts() {
+  const c = await api('/api/v1/charts/daily?days=30');
+  const palette = ['#b3261e', '#0b57d0', '#f6a700', '#188038', '#8e24aa', '#00838f', '#6d4c41', '#c2185b', '#5f6368', '#1e8e3e'];
+  const datasets = Object.entries(c.alerts_per_rule).map(([rule, counts], i) => ({ label: rule, data: counts, backgroundColor: palette[i % palette.length] }));
+  state.charts.alerts?.destroy();
+  state.charts.alerts = new Chart($('#alerts-chart'), { type: 'bar', data: { labels: c.days, datasets }, options: { animation: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } } });
+  state.charts.spend?.destroy();
+  state.charts.spend = new Chart($('#spend-chart'), {
+    type: 'line',
+    // Number() only to place the points; the tooltip shows the exact decimal text.
+    data: { labels: c.days, datasets: [{ label: `out of bundle (${c.currency})`, data: c.out_of_bundle_spend.map((s) => Number(s.amount_display)), borderColor: '#0b57d0' }] },
+    options: { animation: false, plugins: { tooltip: { callbacks: { label: (ctx) => { const s = c.out_of_bundle_spend[ctx.dataIndex]; return `${s.amount_display} € (exact ${s.amount})`; } } } }, scales: { y: { beginAtZero: true } } },
+  });
+}
+
+$('#login-form').addEventListener('submit', (e) => { e.preventDefault(); void login($('#token').value.trim()); });
+$('#logout').addEventListener('click', () => { sessionStorage.removeItem('cdr-token'); location.reload(); });
+$('#filters').addEventListener('submit', (e) => { e.preventDefault(); state.offset = 0; void loadAlerts(); });
+$('#prev').addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE); void loadAlerts(); });
+$('#next').addEventListener('click', () => { state.offset += PAGE; void loadAlerts(); });
+for (const b of document.querySelectorAll('#case-form button[data-action]')) b.addEventListener('click', () => void act(b.dataset.action));
+$('#lock-form').addEventListener('submit', (e) => void lock(e));
+if (state.token) void login(state.token);
