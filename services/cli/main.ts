@@ -10,6 +10,7 @@ import { terminalProgress } from '../embedded/progress.js';
 import { rateFiles, type RunSummary } from '../embedded/rate-files.js';
 import { RunError } from '../embedded/run-errors.js';
 import { DataDirLocked } from '../store/data-dir-lock.js';
+import { maskPhoneNumbers } from '../api/log-masking.js';
 import { addLedgerCommands } from './ledger-commands.js';
 import { addRejectCommands } from './reject-commands.js';
 import { SCENARIOS, generateWorkload, type Scenario } from '../generator/generate-workload.js';
@@ -113,6 +114,10 @@ program.parseAsync().catch((e: unknown) => {
     process.stderr.write(`cdr: ${e.message}\n`);
     process.exit(e instanceof DataDirLocked ? 3 : 1);
   }
-  logger.error({ err: e }, 'run failed');
+  // Neither a CDR field nor a query's parameters reach the log: the error's kind and its message, numbers masked.
+  const err = e as { name?: string; code?: string; message?: string; stack?: string };
+  const message = maskPhoneNumbers(err.message ?? String(e));
+  logger.error({ err: { type: err.name, code: err.code, message, ...(logger.isLevelEnabled('debug') ? { stack: maskPhoneNumbers(err.stack ?? '') } : {}) } }, 'run failed');
+  process.stderr.write(`cdr: ${message}\n`);
   process.exit(1);
 });

@@ -146,8 +146,10 @@ describe('cdr rate on the embedded runtime', () => {
     writeFileSync(f1, day1());
     const blocked = join(work, 'not-a-dir');
     writeFileSync(blocked, 'a file where the output directory should be');
-    const failed = await rate(join(work, 'state'), join(blocked, 'out'), f1).catch((e: { code: number }) => e);
+    const failed = await rate(join(work, 'state'), join(blocked, 'out'), f1).catch((e: { code: number; stderr: string }) => e);
     expect(failed).toMatchObject({ code: 1 });
+    // Said before any rating, with the path and what to do.
+    expect((failed as { stderr: string }).stderr).toMatch(/cdr: cannot write the output folder .*not-a-dir\/out \(ENOTDIR\): create it or make it writable, or choose another --out/);
     await rate(join(work, 'state'), join(work, 'out'), f1);
     expect(json(join(runOut(join(work, 'out')), 'summary.json'))).toMatchObject({ rated: 151, duplicates: 0 });
   });
