@@ -64,6 +64,8 @@ interface PartyRow {
 
 export class EmbeddedLedger implements RatingState, FraudStateSource {
   private readonly parties = new Map<string, number>();
+  /** The directory's subscribers are shared objects: most calls find their party without a key. */
+  private readonly partyOf = new WeakMap<Subscriber, number>();
   private readonly partyRows = new Map<number, Subscriber>();
   private readonly sources = new Map<string, number>();
   private readonly sourcePaths = new Map<number, string>();
@@ -269,6 +271,8 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
   }
 
   private partyId(s: Subscriber): number {
+    const known = this.partyOf.get(s);
+    if (known !== undefined) return known;
     const key = `${s.account}\u0000${s.clientId}\u0000${s.siteId}\u0000${s.userId}\u0000${s.planId}\u0000${s.lineType}\u0000${s.channels}\u0000${s.automated}`;
     let id = this.parties.get(key);
     if (id === undefined) {
@@ -276,6 +280,7 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
       id = (this.stmt.party.get(...values) as number | undefined) ?? Number(this.stmt.insertParty.run(...values).lastInsertRowid);
       this.parties.set(key, id);
     }
+    this.partyOf.set(s, id);
     return id;
   }
 

@@ -3,7 +3,7 @@
  * counter definitions for the call's scope and month. A definition is data; the counter's state lives
  * in MonthlyCounter, keyed by `key`.
  */
-import type { Cdr } from '../cdr.js';
+import type { Cdr, Subscriber } from '../cdr.js';
 import { callSeconds } from '../fair-use/call-seconds.js';
 import { concurrentCalls } from '../fair-use/concurrent-calls.js';
 import { distinctNumbers } from '../fair-use/distinct-numbers.js';
@@ -56,20 +56,36 @@ export interface CountedCall {
 export function countersOf(call: CountedCall, usersOf: (clientId: string, siteId: string | null) => number): CounterDef[] {
   // Emergency calls are never counted, so never sanctioned (C20); calls inside the PBX are not the operator's traffic.
   if (call.fixedReason === 'emergency' || call.fixedReason === 'internal') return [];
-  const { plan, cdr } = call;
-  const s = cdr.subscriber;
+  const { plan } = call;
   const included = bundleIncludes(plan, call.dest);
   const defs: CounterDef[] = [];
-  for (let i = 0; i < plan.fair_use.length; i++) {
-    const rule = plan.fair_use[i]!;
-    if (!counts(rule, call, included)) continue;
-    const threshold = (rule.threshold_by_line_type?.[s.lineType] ?? rule.threshold) * (rule.per_channel ? s.channels : 1);
-    defs.push(def(call, i, rule.scope, threshold, clauseRule(plan, i), penaltyMultiplier(rule), logicOf(rule)));
+  for (const d of scopeDefs(call, usersOf)) {
+    if (d.clause === 'pool' ? call.fixedReason === null : counts(plan.fair_use[d.clause]!, call, included)) defs.push(d);
   }
-  const bundle = plan.bundle;
-  if (bundle.mode === 'pooled' && call.fixedReason === null) {
-    const users = usersOf(s.clientId, bundle.scope === 'site' ? s.siteId : null);
-    defs.push(def(call, 'pool', bundle.scope, bundle.minutes_per_user * 60 * users, clauseRule(plan, 'pool'), null, callSeconds as MetricLogic<unknown>));
+  return defs;
+}
+
+/** Every counter of the plan for the call's subscriber and month, made once per subscriber, plan and month. */
+const defsBySubscriber = new WeakMap<Subscriber, Map<string, CounterDef[]>>();
+
+function scopeDefs(call: CountedCall, usersOf: (clientId: string, siteId: string | null) => number): CounterDef[] {
+  const s = call.cdr.subscriber;
+  let byMonth = defsBySubscriber.get(s);
+  if (byMonth === undefined) defsBySubscriber.set(s, (byMonth = new Map()));
+  const key = `${call.plan.id}|${call.period}`;
+  let defs = byMonth.get(key);
+  if (defs === undefined) {
+    const { plan } = call;
+    defs = plan.fair_use.map((rule, i) => {
+      const threshold = (rule.threshold_by_line_type?.[s.lineType] ?? rule.threshold) * (rule.per_channel ? s.channels : 1);
+      return def(call, i, rule.scope, threshold, clauseRule(plan, i), penaltyMultiplier(rule), logicOf(rule));
+    });
+    const bundle = plan.bundle;
+    if (bundle.mode === 'pooled') {
+      const users = usersOf(s.clientId, bundle.scope === 'site' ? s.siteId : null);
+      defs.push(def(call, 'pool', bundle.scope, bundle.minutes_per_user * 60 * users, clauseRule(plan, 'pool'), null, callSeconds as MetricLogic<unknown>));
+    }
+    byMonth.set(key, defs);
   }
   return defs;
 }

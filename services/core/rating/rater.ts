@@ -349,6 +349,7 @@ export class Rater {
 
 /** A call's shares as the ledger stores them. */
 export function sharesOf(call: RatedCall): string {
+  if (call.pricedSeconds === 0 && call.reason === 'bundle') return ''; // most calls: no counter prices any of them
   return formatShares([...call.shares.values()].map((s) => [s.clause, s.seconds] as [number | 'pool', number]));
 }
 
