@@ -1,4 +1,4 @@
--- One schema for both stores: PGlite (embedded runtime) and PostgreSQL (streaming runtime).
+-- The PostgreSQL schema (production and the streaming runtime); the embedded store's is schemas/sqlite.
 
 -- Every rated call, with what rating needs to rebuild the month's counters after a restart.
 CREATE TABLE IF NOT EXISTS rated_cdr (

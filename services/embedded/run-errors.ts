@@ -14,7 +14,7 @@ const STORE_ADVICE: Record<string, string> = {
   EACCES: 'this user may not write there: fix its permissions, or choose another --data',
   SQLITE_CANTOPEN: 'the database file cannot be opened: check the folder exists and is writable, or choose another --data',
   SQLITE_CORRUPT: 'its database is damaged: restore it from a backup (or rate the month again into a new --data)',
-  SQLITE_NOTADB: 'it holds a file that is not this tool\'s database (an older PGlite data directory?): choose a new --data',
+  SQLITE_NOTADB: 'it holds the state of an older version of this tool (PGlite) or a file that is not its database: rate the month again into a new --data',
   SQLITE_BUSY: 'another process holds its database for too long: stop it, or choose another --data',
   SQLITE_IOERR: 'the disk reported an input/output error: check the disk, then rate the same files again',
 };

@@ -6,7 +6,7 @@
  * Two faces: the raw synchronous database for the embedded runtime's hot path, and the shared `Sql`
  * contract (`$n` placeholders) for code that serves both stores.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { findUp } from '../config/project-files.js';
@@ -19,6 +19,11 @@ export const DATABASE_FILE = 'cdr.sqlite';
 /** Opens (creating if needed) the data directory's database and brings its schema up to date. */
 export function openSqlite(dataDir: string, opts: { readonly?: boolean } = {}): SqliteDb {
   mkdirSync(dataDir, { recursive: true });
+  // A data directory of the versions that kept their state in PGlite: its counters cannot be read here,
+  // and starting the month afresh beside them would bill it wrongly.
+  if (existsSync(join(dataDir, 'PG_VERSION')) && !existsSync(join(dataDir, DATABASE_FILE))) {
+    throw Object.assign(new Error(`${dataDir} holds the state of an older version (PGlite)`), { code: 'SQLITE_NOTADB' });
+  }
   const db = new Database(join(dataDir, DATABASE_FILE), { readonly: opts.readonly ?? false });
   db.pragma('journal_mode = WAL');
   // A desk write waits for a run's chunk to commit rather than failing at once.
