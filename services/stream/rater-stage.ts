@@ -91,12 +91,13 @@ export class RaterStage implements Stage {
 
   /** Rates one CDR, fetching what the rater asks for (nothing has changed when it asks). */
   private async rate(cdr: Cdr): Promise<void> {
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       try {
         this.stage.process(cdr);
         return;
       } catch (err) {
         if (!(err instanceof StateNeeded)) throw err;
+        if (attempt > 2) throw new Error(`rating ${cdr.cdrId} still needs state after it was fetched: ${err.message}`);
         if (err.counters.length > 0) await this.state.prefetch(this.clientPeriods([cdr]));
         if (err.scopes.length > 0) await this.state.fetchScopes(err.scopes);
       }

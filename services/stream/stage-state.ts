@@ -21,12 +21,9 @@ export class PgRatingState implements RatingState {
 
   constructor(private readonly store: RatingStore) {}
 
-  counter(key: string): SavedCounter | null | undefined {
+  counter(key: string, clientId: string, period: string): SavedCounter | null | undefined {
     const saved = this.saved.get(key);
     if (saved !== undefined) return saved;
-    // `<plan>#<clause>|<scope key>|<period>`: the client is the scope key's first part.
-    const [, scopeKey, period] = key.split('|');
-    const clientId = scopeKey!.split('/')[0]!;
     return this.warm.has(`${clientId}|${period}`) ? null : undefined;
   }
 

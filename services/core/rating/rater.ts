@@ -241,7 +241,7 @@ export class Rater {
     for (const def of defs) {
       let pc = this.counters.get(def.key);
       if (pc === undefined) {
-        const saved = this.state.counter(def.key);
+        const saved = this.state.counter(def.key, def.clientId, def.period);
         if (saved === undefined) {
           missing.push(def.key);
           continue;

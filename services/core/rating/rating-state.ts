@@ -18,8 +18,11 @@ export interface StoredCall {
 }
 
 export interface RatingState {
-  /** A counter's saved state; null when it has none yet; undefined when it is not at hand (the shell fetches it, then rates again). */
-  counter(key: string): SavedCounter | null | undefined;
+  /**
+   * A counter's saved state (by its key, of a client's month); null when it has none yet; undefined when
+   * it is not at hand (the shell fetches the client's month, then rates again).
+   */
+  counter(key: string, clientId: string, period: string): SavedCounter | null | undefined;
   /** The calls billed so far in a scope's month (not those since the last drain: the rater has them); undefined when not at hand. */
   calls(scope: ScopeMonth): readonly (StoredCall | RatedCall)[] | undefined;
 }
