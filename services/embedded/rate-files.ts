@@ -26,6 +26,7 @@ import { EmbeddedLedger } from '../store/embedded-ledger.js';
 import { openSqlite } from '../store/sqlite.js';
 import { cleanStaging, exportRun, OUTPUT_FILES } from './output-files.js';
 import { faultPoint } from './fault-points.js';
+import { keepHeapWithinBudget } from './memory-budget.js';
 import type { Progress } from './progress.js';
 import { RunError, storeError } from './run-errors.js';
 
@@ -148,6 +149,7 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
     faultPoint('committed');
     chunk = [];
     rejects = [];
+    keepHeapWithinBudget();
     opts.progress?.update(counts.read, counts.rated);
   };
 

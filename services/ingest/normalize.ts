@@ -132,7 +132,7 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
 
   if (subscriber === undefined) return fail('unknown_subscriber', unknownSubscriberAdvice(r.account, inbound ? callee : caller, inbound));
 
-  const cdrId = r.cdrId !== '' ? r.cdrId : contentId(r.account, caller, callee, startMs, endMs, billableSeconds, direction, leg);
+  const cdrId = r.cdrId !== '' ? ownCopy(r.cdrId) : contentId(r.account, caller, callee, startMs, endMs, billableSeconds, direction, leg);
   return {
     ok: true,
     cdr: {
@@ -189,4 +189,13 @@ function pick<T extends string>(text: string, allowed: readonly T[], fallback: T
 /** A CDR without a switch id is identified by what it says, so that the same call read twice is one call. */
 function contentId(...parts: (string | number)[]): string {
   return 'h-' + createHash('sha256').update(parts.join('|')).digest('hex').slice(0, 24);
+}
+
+/**
+ * A field read from a line is a slice of the reader's text, and keeps all of it alive for as long as the
+ * field lives. The cdr_id outlives its chunk (counters and alerts keep the ids of the calls they cite), so
+ * it gets text of its own: memory follows the subscribers, not the files read.
+ */
+function ownCopy(text: string): string {
+  return text.length < 13 ? text : Buffer.from(text, 'utf8').toString('utf8');
 }
