@@ -1,10 +1,13 @@
 /**
- * The stages of the embedded run without the store, in a child process started with --expose-gc:
- * - the reader and normaliser over the month's files (CDRs/s);
- * - the rater alone on the month in time order (after a warm-up pass), with a RatingState that has nothing saved and never needs
- *   calls back (an in-order month asks for none), drained every 25,000 CDRs with the results dropped:
- *   the heap it keeps afterwards is its fair-use state, divided by the (subscriber, period) pairs seen;
- * - the core (CdrPipeline: caller-ID rewrite, rating and fraud) on the same CDRs (CDRs/s).
+ * The stages of the embedded run without the store, in a child process started with --expose-gc. The
+ * month streams file by file (daily files: each day sorted by time makes the month in time order), so
+ * that no pass holds more than a day of CDRs:
+ * - the reader and normaliser (CDRs/s, timed apart from the rating);
+ * - the rater alone, with a RatingState that has nothing saved and never needs calls back (an in-order
+ *   month asks for none), drained every 25,000 CDRs with the results dropped: the heap it keeps at month
+ *   end, after forced collections, is its fair-use state, divided by the (subscriber, period) pairs seen;
+ *   a first pass warms the JIT and the configuration's own caches, which are not fair-use state;
+ * - the core (CdrPipeline: caller-ID rewrite, rating and fraud) the same way (CDRs/s).
  * Argv: subscribers file…; prints one JSON line on stdout.
  */
 import { Zone } from '../services/core/calendar.js';
@@ -23,36 +26,66 @@ if (gc === undefined) throw new Error('core-once needs node --expose-gc');
 const [subscribers, ...files] = process.argv.slice(2);
 const config = loadConfig('config', subscribers!);
 const zone = new Zone('Europe/Paris');
-
-// Reader + normaliser.
-let started = performance.now();
-const cdrs: Cdr[] = [];
-let records = 0;
 const ctx = { numbering: config.numbering, sourceZone: zone, directory: config.directory, limits: config.limits };
-for (const file of files) {
-  for await (const item of readExport(file, { limits: config.limits })) {
-    if (item.kind !== 'record') continue;
-    records++;
-    const n = normalizeRecord(item.record, ctx);
-    if (n.ok) cdrs.push(n.cdr);
-  }
-}
-const readSeconds = (performance.now() - started) / 1000;
-cdrs.sort((a, b) => a.startMs - b.startMs || (a.cdrId < b.cdrId ? -1 : 1));
 
 /** Nothing saved, nothing to read back: what an in-order month in one process needs. */
 const nothingSaved: RatingState = { counter: () => null, calls: () => [] };
 const usersOf = (c: string, s: string | null) => config.directory.usersOf(c, s);
+const newRater = () => new Rater({ plans: config.plans, numbering: config.numbering, usersOf, state: nothingSaved });
 
-// A first pass warms the JIT and the configuration's own caches (the classifier's, the calendars'), which
-// are not fair-use state; the measured pass below starts from there.
-rateMonth(new Rater({ plans: config.plans, numbering: config.numbering, usersOf, state: nothingSaved }), new Set());
+interface Pass {
+  records: number;
+  cdrs: number;
+  readSeconds: number;
+  rateSeconds: number;
+}
 
-// Rater alone: its retained heap is the fair-use state.
+/** The month through `rate`, a day at a time in time order, `drain` every DRAIN_EVERY CDRs. */
+async function month(rate: (cdr: Cdr) => void, drain: () => void): Promise<Pass> {
+  const pass: Pass = { records: 0, cdrs: 0, readSeconds: 0, rateSeconds: 0 };
+  let sinceDrain = 0;
+  for (const file of files) {
+    let t = performance.now();
+    const day: Cdr[] = [];
+    for await (const item of readExport(file, { limits: config.limits })) {
+      if (item.kind !== 'record') continue;
+      pass.records++;
+      const n = normalizeRecord(item.record, ctx);
+      if (n.ok) day.push(n.cdr);
+    }
+    day.sort((a, b) => a.startMs - b.startMs || (a.cdrId < b.cdrId ? -1 : 1));
+    pass.readSeconds += (performance.now() - t) / 1000;
+    t = performance.now();
+    for (const cdr of day) {
+      rate(cdr);
+      if (++sinceDrain === DRAIN_EVERY) [sinceDrain] = [0, drain()];
+    }
+    pass.rateSeconds += (performance.now() - t) / 1000;
+    pass.cdrs += day.length;
+  }
+  const t = performance.now();
+  drain();
+  pass.rateSeconds += (performance.now() - t) / 1000;
+  return pass;
+}
+
+// Warm-up.
+{
+  const r = newRater();
+  await month((c) => void r.rate(c), () => void r.drain());
+}
+
+// The rater alone: its retained heap is the fair-use state.
 const heapBefore = await settledHeap();
-let rater: Rater | null = new Rater({ plans: config.plans, numbering: config.numbering, usersOf, state: nothingSaved });
+let rater: Rater | null = newRater();
 const pairs = new Set<string>();
-const raterSeconds = rateMonth(rater, pairs);
+const rating = await month(
+  (cdr) => {
+    const call = rater!.rate(cdr);
+    if (call !== null) pairs.add(`${call.cdr.subscriber.account}|${call.period}`);
+  },
+  () => void rater!.drain(),
+);
 const pairCount = pairs.size;
 pairs.clear();
 const heapAfter = await settledHeap();
@@ -60,7 +93,6 @@ const counters = rater.counterCount;
 rater = null;
 
 // The core: rating and fraud, as both runtimes chain them.
-gc();
 const pipeline = new CdrPipeline({
   plans: config.plans,
   numbering: config.numbering,
@@ -71,38 +103,20 @@ const pipeline = new CdrPipeline({
   isPlatform: (a) => config.directory.isPlatform(a),
   ratingState: nothingSaved,
 });
-started = performance.now();
-for (let i = 0; i < cdrs.length; i++) {
-  pipeline.process(cdrs[i]!);
-  if ((i + 1) % DRAIN_EVERY === 0) pipeline.drain();
-}
-pipeline.drain();
-const coreSeconds = (performance.now() - started) / 1000;
+const core = await month((c) => void pipeline.process(c), () => void pipeline.drain());
 
 process.stdout.write(
   JSON.stringify({
-    records,
-    cdrs: cdrs.length,
-    readPerSecond: records / readSeconds,
-    raterPerSecond: cdrs.length / raterSeconds,
-    corePerSecond: cdrs.length / coreSeconds,
+    records: rating.records,
+    cdrs: rating.cdrs,
+    readPerSecond: rating.records / rating.readSeconds,
+    raterPerSecond: rating.cdrs / rating.rateSeconds,
+    corePerSecond: core.cdrs / core.rateSeconds,
     pairs: pairCount,
     counters,
     stateBytesPerPair: (heapAfter - heapBefore) / Math.max(1, pairCount),
   }) + '\n',
 );
-
-/** The month through a rater in time order, drained every DRAIN_EVERY CDRs with the results dropped; seconds. */
-function rateMonth(r: Rater, pairs: Set<string>): number {
-  const t = performance.now();
-  for (let i = 0; i < cdrs.length; i++) {
-    const call = r.rate(cdrs[i]!);
-    if (call !== null) pairs.add(`${call.cdr.subscriber.account}|${call.period}`);
-    if ((i + 1) % DRAIN_EVERY === 0) r.drain();
-  }
-  r.drain();
-  return (performance.now() - t) / 1000;
-}
 
 /** Heap used after full collections with the event loop let run between them (weak references, finalizers). */
 async function settledHeap(): Promise<number> {
