@@ -6,7 +6,8 @@
  * - the rater alone, with a RatingState that has nothing saved and never needs calls back (an in-order
  *   month asks for none), drained every 25,000 CDRs with the results dropped: the heap it keeps at month
  *   end, after forced collections, is its fair-use state, divided by the (subscriber, period) pairs seen;
- *   a first pass warms the JIT and the configuration's own caches, which are not fair-use state;
+ *   a first pass warms the JIT and the configuration's own caches, which are not fair-use state; a second
+ *   measure with the CDRs' strings copied flat shows how much of it is source text kept by substrings;
  * - the core (CdrPipeline: caller-ID rewrite, rating and fraud) the same way (CDRs/s).
  * Argv: subscribers file…; prints one JSON line on stdout.
  */
@@ -41,7 +42,7 @@ interface Pass {
 }
 
 /** The month through `rate`, a day at a time in time order, `drain` every DRAIN_EVERY CDRs. */
-async function month(rate: (cdr: Cdr) => void, drain: () => void): Promise<Pass> {
+async function month(rate: (cdr: Cdr) => void, drain: () => void, flat = false): Promise<Pass> {
   const pass: Pass = { records: 0, cdrs: 0, readSeconds: 0, rateSeconds: 0 };
   let sinceDrain = 0;
   for (const file of files) {
@@ -51,7 +52,7 @@ async function month(rate: (cdr: Cdr) => void, drain: () => void): Promise<Pass>
       if (item.kind !== 'record') continue;
       pass.records++;
       const n = normalizeRecord(item.record, ctx);
-      if (n.ok) day.push(n.cdr);
+      if (n.ok) day.push(flat ? flatCopy(n.cdr) : n.cdr);
     }
     day.sort((a, b) => a.startMs - b.startMs || (a.cdrId < b.cdrId ? -1 : 1));
     pass.readSeconds += (performance.now() - t) / 1000;
@@ -75,22 +76,10 @@ async function month(rate: (cdr: Cdr) => void, drain: () => void): Promise<Pass>
   await month((c) => void r.rate(c), () => void r.drain());
 }
 
-// The rater alone: its retained heap is the fair-use state.
-const heapBefore = await settledHeap();
-let rater: Rater | null = newRater();
-const pairs = new Set<string>();
-const rating = await month(
-  (cdr) => {
-    const call = rater!.rate(cdr);
-    if (call !== null) pairs.add(`${call.cdr.subscriber.account}|${call.period}`);
-  },
-  () => void rater!.drain(),
-);
-const pairCount = pairs.size;
-pairs.clear();
-const heapAfter = await settledHeap();
-const counters = rater.counterCount;
-rater = null;
+// The rater alone: its retained heap is the fair-use state, then the same with every string of the CDRs
+// copied flat, so that what the state keeps of the source text (a substring holds its whole line) shows.
+const rating = await fairUse(false);
+const flatState = await fairUse(true);
 
 // The core: rating and fraud, as both runtimes chain them.
 const pipeline = new CdrPipeline({
@@ -112,11 +101,39 @@ process.stdout.write(
     readPerSecond: rating.records / rating.readSeconds,
     raterPerSecond: rating.cdrs / rating.rateSeconds,
     corePerSecond: core.cdrs / core.rateSeconds,
-    pairs: pairCount,
-    counters,
-    stateBytesPerPair: (heapAfter - heapBefore) / Math.max(1, pairCount),
+    pairs: rating.pairs,
+    counters: rating.counters,
+    stateBytesPerPair: rating.bytesPerPair,
+    flatStateBytesPerPair: flatState.bytesPerPair,
   }) + '\n',
 );
+
+async function fairUse(flat: boolean) {
+  const heapBefore = await settledHeap();
+  let rater: Rater | null = newRater();
+  const pairs = new Set<string>();
+  const pass = await month(
+    (cdr) => {
+      const call = rater!.rate(cdr);
+      if (call !== null) pairs.add(`${call.cdr.subscriber.account}|${call.period}`);
+    },
+    () => void rater!.drain(),
+    flat,
+  );
+  const pairCount = pairs.size;
+  pairs.clear();
+  const heapAfter = await settledHeap();
+  const counters = rater.counterCount;
+  rater = null;
+  return { ...pass, pairs: pairCount, counters, bytesPerPair: (heapAfter - heapBefore) / Math.max(1, pairCount) };
+}
+
+/** The CDR with each of its own string fields copied into a fresh flat string. */
+function flatCopy(cdr: Cdr): Cdr {
+  const copy: Record<string, unknown> = { ...cdr };
+  for (const [k, v] of Object.entries(copy)) if (typeof v === 'string') copy[k] = Buffer.from(v).toString();
+  return copy as unknown as Cdr;
+}
 
 /** Heap used after full collections with the event loop let run between them (weak references, finalizers). */
 async function settledHeap(): Promise<number> {
