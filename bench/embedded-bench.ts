@@ -99,11 +99,15 @@ export async function dayThirtyOne(report: Report, w: Workload, work: string, re
 /** The 5 M-CDR month's peak memory in one run. */
 export async function bigMonth(report: Report, w: Workload, work: string): Promise<void> {
   const state = join(work, 'big-state');
+  const out = join(work, 'big-out');
   rmSync(state, { recursive: true, force: true });
-  const r = await rateOnce(state, join(work, 'big-out'), w, w.files);
+  rmSync(out, { recursive: true, force: true });
+  const r = await rateOnce(state, out, w, w.files);
   report.line(`${fmt(r.read)} CDRs in ${r.seconds.toFixed(1)} s (${fmt(r.read / r.seconds)} CDRs/s)`);
   report.add(`${(w.cdrs / 1e6).toFixed(1)} M-CDR month, peak RSS`, `${fmt(r.maxRssMB)} MB`, '≤ 1,536 MB', r.maxRssMB <= 1536);
+  // Gigabytes each: not kept between runs.
   rmSync(state, { recursive: true, force: true });
+  rmSync(out, { recursive: true, force: true });
 }
 
 /** Reader + normaliser, the rater's fair-use memory, the core's rate: each stage without the store. */
