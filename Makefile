@@ -32,7 +32,7 @@ test: build
 	bash scripts/kafka.sh up
 	npx vitest run; status=$$?; bash scripts/kafka.sh down; exit $$status
 
-# Embedded and streaming figures on 1,000,000 generated CDRs; the broker is started and stopped here.
+# Every figure of issue 9 (README "Benchmark") on 1,000,000 generated CDRs and a 5 M-CDR month; the broker is started and stopped here.
 bench: build
 	bash scripts/kafka.sh up
 	node --max-old-space-size=8192 dist/bench/bench.js; status=$$?; bash scripts/kafka.sh down; exit $$status
