@@ -135,7 +135,7 @@ async function ratedCsvSizes(file: string): Promise<{ bytes: number; rows: numbe
   let rows = 0;
   let longest = 0;
   await new Promise<void>((resolve, reject) => {
-    Papa.parse<Record<string, string>>(createReadStream(file), {
+    Papa.parse<Record<string, string>>(createReadStream(file, { encoding: 'utf8' }), {
       header: true,
       skipEmptyLines: true,
       step: ({ data }) => {

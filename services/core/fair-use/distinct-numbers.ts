@@ -5,20 +5,22 @@
  * the threshold is the excess, and calling again one of the first 150 stays within.
  *
  * The state is the set of numbers called, each with when it was first called and whether it ranks
- * beyond the threshold, packed in typed arrays (about 17 bytes a number) so that a month of a busy user
- * stays small in memory and in the store.
+ * beyond the threshold, packed in two typed arrays (12 bytes a number) so that a busy user's month stays
+ * small in memory and in the store.
  */
 import type { MetricLogic } from './metered-call.js';
 
 export interface DistinctNumbersState {
-  /** Numbers as keys (see keyOf), sorted ascending, with the time each was first called. */
+  /** Numbers as keys (see keyOf) × 2, plus 1 when the number ranks beyond the threshold; sorted ascending. */
   keys: Float64Array;
-  firstMs: Float64Array;
-  beyond: Uint8Array;
+  /** When each was first called, in whole seconds since 2000-01-01 rounded up (see firstBefore). */
+  firstSec: Uint32Array;
   size: number;
   /** Callees that are not digits (a SIP URI from a profile): rare, kept as text. */
-  others: Map<string, { firstMs: number; beyond: boolean }>;
+  others: Map<string, { firstSec: number; beyond: boolean }>;
 }
+
+const EPOCH_2000 = 946_684_800_000;
 
 /** E.164 numbers (`+33…`) as positive integers, short numbers (`3949`) as negative ones; null for anything else. */
 function keyOf(callee: string): number | null {
@@ -29,61 +31,75 @@ function keyOf(callee: string): number | null {
   return plus ? n : -n - 1;
 }
 
+function calleeOf(key: number): string {
+  return key >= 0 ? `+${key}` : String(-key - 1);
+}
+
+/** Seconds are rounded up, so that "first called before this call" is only ever said when it is true. */
+function secondsOf(ms: number): number {
+  return Math.ceil((ms - EPOCH_2000) / 1000);
+}
+
+function firstBefore(firstSec: number, ms: number): boolean {
+  return firstSec * 1000 + EPOCH_2000 < ms;
+}
+
+interface Seen {
+  firstSec: number;
+  beyond: boolean;
+}
+
+/** Index of the number among the packed keys (each key × 2, + 1 when beyond). */
 function indexOf(s: DistinctNumbersState, key: number): number {
+  const packed = key * 2;
   let lo = 0;
   let hi = s.size;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (s.keys[mid]! < key) lo = mid + 1;
+    if (s.keys[mid]! < packed) lo = mid + 1;
     else hi = mid;
   }
   return lo;
-}
-
-interface Seen {
-  firstMs: number;
-  beyond: boolean;
 }
 
 function find(s: DistinctNumbersState, callee: string): Seen | undefined {
   const key = keyOf(callee);
   if (key === null) return s.others.get(callee);
   const i = indexOf(s, key);
-  return i < s.size && s.keys[i] === key ? { firstMs: s.firstMs[i]!, beyond: s.beyond[i] === 1 } : undefined;
+  if (i >= s.size) return undefined;
+  const packed = s.keys[i]!;
+  return packed === key * 2 || packed === key * 2 + 1 ? { firstSec: s.firstSec[i]!, beyond: packed === key * 2 + 1 } : undefined;
 }
 
 function count(s: DistinctNumbersState): number {
   return s.size + s.others.size;
 }
 
-function add(s: DistinctNumbersState, callee: string, firstMs: number, beyond: boolean): void {
+function add(s: DistinctNumbersState, callee: string, firstSec: number, beyond: boolean): void {
   const key = keyOf(callee);
   if (key === null) {
-    s.others.set(callee, { firstMs, beyond });
+    s.others.set(callee, { firstSec, beyond });
     return;
   }
   if (s.size === s.keys.length) {
-    const grow = <T extends Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(Math.max(8, a.length * 2));
-      b.set(a);
-      return b;
-    };
-    s.keys = grow(s.keys, (n) => new Float64Array(n));
-    s.firstMs = grow(s.firstMs, (n) => new Float64Array(n));
-    s.beyond = grow(s.beyond, (n) => new Uint8Array(n));
+    const capacity = Math.max(8, Math.ceil(s.keys.length * 1.5));
+    const keys = new Float64Array(capacity);
+    keys.set(s.keys);
+    const first = new Uint32Array(capacity);
+    first.set(s.firstSec);
+    s.keys = keys;
+    s.firstSec = first;
   }
   const i = indexOf(s, key);
   s.keys.copyWithin(i + 1, i, s.size);
-  s.firstMs.copyWithin(i + 1, i, s.size);
-  s.beyond.copyWithin(i + 1, i, s.size);
-  s.keys[i] = key;
-  s.firstMs[i] = firstMs;
-  s.beyond[i] = beyond ? 1 : 0;
+  s.firstSec.copyWithin(i + 1, i, s.size);
+  s.keys[i] = key * 2 + (beyond ? 1 : 0);
+  s.firstSec[i] = firstSec;
   s.size++;
 }
 
 function empty(): DistinctNumbersState {
-  return { keys: new Float64Array(0), firstMs: new Float64Array(0), beyond: new Uint8Array(0), size: 0, others: new Map() };
+  return { keys: new Float64Array(0), firstSec: new Uint32Array(0), size: 0, others: new Map() };
 }
 
 export const distinctNumbers: MetricLogic<DistinctNumbersState> = {
@@ -93,7 +109,7 @@ export const distinctNumbers: MetricLogic<DistinctNumbersState> = {
     const seen = find(state, call.callee);
     if (seen !== undefined) return seen.beyond ? call.billableSeconds : 0;
     const beyond = count(state) + 1 > threshold;
-    add(state, call.callee, call.startMs, beyond);
+    add(state, call.callee, secondsOf(call.startMs), beyond);
     return beyond ? call.billableSeconds : 0;
   },
   value: count,
@@ -102,30 +118,28 @@ export const distinctNumbers: MetricLogic<DistinctNumbersState> = {
     const seen = find(state, call.callee);
     // A number already called before this call keeps its rank; a new one ranks everyone after it one
     // further, which moves nobody's share while the month stays within the threshold.
-    if (seen !== undefined) return seen.firstMs < call.startMs;
+    if (seen !== undefined) return firstBefore(seen.firstSec, call.startMs);
     return count(state) + 1 <= threshold;
   },
   stepLate(state, call) {
     const seen = find(state, call.callee);
     if (seen !== undefined) return seen.beyond ? call.billableSeconds : 0;
-    add(state, call.callee, call.startMs, false);
+    add(state, call.callee, secondsOf(call.startMs), false);
     return 0;
   },
   save(state) {
     const n: [string, number, number][] = [];
-    for (let i = 0; i < state.size; i++) n.push([String(state.keys[i]), state.firstMs[i]!, state.beyond[i]!]);
-    for (const [callee, v] of state.others) n.push([`s:${callee}`, v.firstMs, v.beyond ? 1 : 0]);
+    for (let i = 0; i < state.size; i++) {
+      const packed = state.keys[i]!;
+      const beyond = Math.abs(packed % 2) === 1;
+      n.push([calleeOf((packed - (beyond ? 1 : 0)) / 2), state.firstSec[i]!, beyond ? 1 : 0]);
+    }
+    for (const [callee, v] of state.others) n.push([`s:${callee}`, v.firstSec, v.beyond ? 1 : 0]);
     return n;
   },
   load(saved) {
     const s = empty();
-    for (const [k, firstMs, beyond] of saved as [string, number, number][]) {
-      if (k.startsWith('s:')) s.others.set(k.slice(2), { firstMs, beyond: beyond === 1 });
-      else {
-        const key = Number(k);
-        add(s, key >= 0 ? `+${key}` : String(-key - 1), firstMs, beyond === 1);
-      }
-    }
+    for (const [k, firstSec, beyond] of saved as [string, number, number][]) add(s, k.startsWith('s:') ? k.slice(2) : k, firstSec, beyond === 1);
     return s;
   },
 };
