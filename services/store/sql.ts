@@ -27,6 +27,11 @@ export async function openPostgres(connectionString: string): Promise<Sql> {
     ...onClient(pool),
     async transaction(work) {
       const client = await pool.connect();
+      // The pool listens for errors of idle clients only: a server going away mid-transaction (a restart)
+      // must fail this transaction's query, not crash the process with an unhandled 'error' event.
+      let broken = false;
+      const swallow = () => void (broken = true);
+      client.on('error', swallow);
       try {
         await client.query('BEGIN');
         const tx: Sql = { ...onClient(client), transaction: (w) => w(tx), close: async () => {} };
@@ -37,7 +42,9 @@ export async function openPostgres(connectionString: string): Promise<Sql> {
         await client.query('ROLLBACK').catch(() => {});
         throw e;
       } finally {
-        client.release();
+        client.off('error', swallow);
+        // A connection that failed is closed, not handed to the next transaction.
+        client.release(broken);
       }
     },
     close: () => pool.end(),
