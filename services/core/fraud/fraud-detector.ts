@@ -79,10 +79,12 @@ export class FraudStateNeeded extends Error {
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 /**
- * How late a CDR may arrive and still join the window it happened in. State is kept for the windows of
- * the last two days (and the spend baseline's days), not for the month: memory follows the clients.
+ * How late a CDR may arrive and still join the window it happened in: a window is kept this long after
+ * it closes (the spend baseline's days are kept for the baseline). State is the recent windows, not the
+ * month: memory, and what each batch stores, follow the clients. Money does not depend on it: a later
+ * CDR is rated exactly, only its fraud window is one of its own.
  */
-export const LATE_CDR_MS = 2 * DAY_MS;
+export const LATE_CDR_MS = 2 * HOUR_MS;
 
 export class FraudDetector {
   private readonly clients = new Map<string, ClientFraudState>();
