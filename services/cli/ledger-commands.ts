@@ -4,10 +4,10 @@
  * call costs what it costs, in full).
  */
 import type { Command } from 'commander';
-import { Zone } from '../core/calendar.js';
 import { explainCall } from '../core/rating/explain.js';
 import { Rater } from '../core/rating/rater.js';
 import { loadConfig } from '../config/load-config.js';
+import { reportingZone } from '../config/pipeline-context.js';
 import { exportRun } from '../embedded/output-files.js';
 import { RunError } from '../embedded/run-errors.js';
 import { EmbeddedLedger } from '../store/embedded-ledger.js';
@@ -39,8 +39,7 @@ export function addLedgerCommands(program: Command): void {
         const run = ledger.run(o.run);
         if (run === null) throw new RunError(`no run ${o.run} in ${o.data}: see cdr runs --data ${o.data}`);
         const config = loadConfig(o.config);
-        const zone = config.plans.values().next().value?.calendar ?? new Zone('Europe/Paris');
-        const folder = await exportRun(ledger, run.runId, o.out ?? run.outDir, { ...run.counts, run_id: run.runId, status: run.status }, { plans: config.plans, zone });
+        const folder = await exportRun(ledger, run.runId, o.out ?? run.outDir, { ...run.counts, run_id: run.runId, status: run.status }, { plans: config.plans, zone: reportingZone(config) });
         process.stdout.write(`run ${run.runId} (${run.status}) exported to ${folder}/\n`);
       }),
     );

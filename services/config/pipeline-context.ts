@@ -8,12 +8,16 @@ export function pipelineContext(config: Config, extra: Partial<PipelineContext> 
     plans: config.plans,
     numbering: config.numbering,
     fraud: config.fraud,
-    // Alerts are read by a French fraud desk: their times are shown in the plans' zone.
-    zone: config.plans.values().next().value?.calendar ?? new Zone('Europe/Paris'),
+    zone: reportingZone(config),
     usersOf: (c, s) => config.directory.usersOf(c, s),
     numbersOf: (c) => config.directory.numbersOfClient(c),
     isPlatform: (a) => config.directory.isPlatform(a),
     limits: config.limits,
     ...extra,
   };
+}
+
+/** Alerts and outputs are read by a French fraud desk and invoicing: their times are shown in the plans' zone. */
+export function reportingZone(config: Config): Zone {
+  return config.plans.values().next().value?.calendar ?? new Zone('Europe/Paris');
 }

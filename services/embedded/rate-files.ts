@@ -12,10 +12,9 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { Zone } from '../core/calendar.js';
 import type { Cdr } from '../core/cdr.js';
 import { CdrPipeline } from '../core/cdr-pipeline.js';
-import { Money, ZERO } from '../core/money.js';
 import { UnknownPlan } from '../core/rating/rater.js';
 import type { Config } from '../config/load-config.js';
-import { pipelineContext } from '../config/pipeline-context.js';
+import { pipelineContext, reportingZone } from '../config/pipeline-context.js';
 import { screenCdrIds } from '../ingest/cdr-identity.js';
 import { fileChecksum } from '../ingest/file-checksum.js';
 import { normalizeRecord, type NormalizeContext } from '../ingest/normalize.js';
@@ -88,7 +87,7 @@ export async function rateFiles(opts: RateFilesOptions): Promise<RunSummary> {
 async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<RunSummary> {
   const { config } = opts;
   const sourceZone = new Zone(opts.sourceZone);
-  const zone = reportingZone(config, sourceZone);
+  const zone = reportingZone(config);
   const exportCtx = { plans: config.plans, zone };
 
   // A run that died left committed chunks and perhaps a staging folder: its outputs are rebuilt first.
@@ -101,7 +100,7 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
   }
 
   const runId = ledger.startRun(opts.files, opts.outDir);
-  const pipeline = new CdrPipeline(pipelineContext(config, { zone, ratingState: ledger, fraudState: ledger }));
+  const pipeline = new CdrPipeline(pipelineContext(config, { ratingState: ledger, fraudState: ledger }));
   const ctx: NormalizeContext = { numbering: config.numbering, sourceZone, directory: config.directory, limits: config.limits };
   const counts = new RunCounts();
   const touched = new Map<string, { clientId: string; period: string }>();
@@ -143,7 +142,7 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
       alerts: drained.alerts,
       rejects: rejects.map((reject) => ({ reject, checksum: checksums.get(reject.source) ?? `path:${reject.source}` })),
       replayable,
-      moved: movedBy(drained.changes),
+      moved: drained.moved,
       counts: counts.json(runId, opts.files),
     });
     faultPoint('committed');
@@ -228,16 +227,6 @@ function sortForRating(cdrs: Cdr[]): Cdr[] {
   return cdrs.sort((a, b) => (a.subscriber.clientId < b.subscriber.clientId ? -1 : a.subscriber.clientId > b.subscriber.clientId ? 1 : a.startMs - b.startMs || (a.cdrId < b.cdrId ? -1 : 1)));
 }
 
-function movedBy(changes: { call: { cdr: Cdr; period: string; amount: Money }; previous: Money | null }[]): Map<string, Map<string, Money>> {
-  const moved = new Map<string, Map<string, Money>>();
-  for (const { call, previous } of changes) {
-    const clientId = call.cdr.subscriber.clientId;
-    if (!moved.has(clientId)) moved.set(clientId, new Map());
-    const periods = moved.get(clientId)!;
-    periods.set(call.period, (periods.get(call.period) ?? ZERO).plus(call.amount.minus(previous ?? ZERO)));
-  }
-  return moved;
-}
 
 /** A run that cannot write its outputs must say so before it rates anything. */
 function preflightOutDir(outDir: string): void {
@@ -254,7 +243,3 @@ function currencyOf(config: Config): string {
   return currencies.size === 1 ? [...currencies][0]! : '';
 }
 
-/** Alerts are read by a French fraud desk: their times are shown in the plans' zone. */
-function reportingZone(config: Config, fallback: Zone): Zone {
-  return config.plans.values().next().value?.calendar ?? fallback;
-}

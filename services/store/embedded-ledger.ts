@@ -12,7 +12,7 @@ import type { SavedCounter } from '../core/fair-use/monthly-counter.js';
 import type { FraudStateSource, SavedFraudState } from '../core/fraud/fraud-detector.js';
 import { Money } from '../core/money.js';
 import type { ScopeMonth } from '../core/rating/plan-counters.js';
-import { sharesOf, type CounterRow, type PriceChange, type RatedCall } from '../core/rating/rater.js';
+import { sharesOf, type CounterRow, type MonthTotals, type PriceChange, type RatedCall } from '../core/rating/rater.js';
 import type { RatingState, StoredCall } from '../core/rating/rating-state.js';
 import type { Reject } from '../ingest/source-record.js';
 import { billedAmount } from './rating-store.js';
@@ -33,7 +33,7 @@ export interface ChunkResults {
   /** The checksum of each file read whose earlier rejects a rated record may replace, by path. */
   replayable: ReadonlyMap<string, string>;
   /** How the chunk moved month totals: client → period → delta. */
-  moved: Map<string, Map<string, Money>>;
+  moved: MonthTotals;
   /** The run's counts so far, recorded with the chunk. */
   counts: unknown;
 }

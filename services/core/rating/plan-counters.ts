@@ -101,10 +101,6 @@ export function clauseRule(plan: Plan, clause: number | 'pool'): CounterRule {
   return { ruleId: METRIC_RULE_IDS[rule.metric], metric: rule.metric, scope: rule.scope, sanction: rule.sanction.scope, provenance: rule.provenance, severity: 'warning' };
 }
 
-export function clauseMultiplier(plan: Plan, clause: number | 'pool'): Money | null {
-  return clause === 'pool' ? null : penaltyMultiplier(plan.fair_use[clause]!);
-}
-
 function def(call: CountedCall, clause: number | 'pool', scope: Scope, threshold: number, rule: CounterRule, multiplier: Money | null, logic: MetricLogic<unknown>): CounterDef {
   const s = call.cdr.subscriber;
   const scopeKey = scopeKeyOf(scope, call.cdr);

@@ -18,7 +18,7 @@ import type { Plan } from '../plan.js';
 import { priceSeconds, type TariffEntry } from '../tariff.js';
 import { describeCounter, type CounterRule } from './explain.js';
 import { bundleIncludes } from './inclusion.js';
-import { clauseMultiplier, clauseRule, countersOf, type CounterDef, type ScopeMonth } from './plan-counters.js';
+import { countersOf, type CounterDef, type ScopeMonth } from './plan-counters.js';
 import { MemoryState } from './memory-state.js';
 import { StateNeeded, formatShares, parseShares, scopeMonthKey, type RatingState, type StoredCall } from './rating-state.js';
 
@@ -100,7 +100,12 @@ export interface Drained {
   alerts: Alert[];
   /** Counters that changed since the last drain, to store with the results. */
   counters: CounterRow[];
+  /** How these changes move month totals: client → period → delta. */
+  moved: MonthTotals;
 }
+
+/** Amounts per client and period. */
+export type MonthTotals = Map<string, Map<string, Money>>;
 
 /** A monthly counter together with the clause it enforces and the alert it raises. */
 export interface PlanCounter extends CounterDef {
@@ -117,7 +122,7 @@ export class Rater {
   private dirty = new Set<PlanCounter>();
   private touchedAlerts = new Map<string, Alert>();
   /** Month totals moved by drained changes, per client and period. */
-  private readonly moved = new Map<string, Map<string, Money>>();
+  private readonly moved: MonthTotals = new Map();
 
   constructor(private readonly ctx: RatingContext) {
     this.memory = ctx.state === undefined ? new MemoryState() : null;
@@ -151,13 +156,16 @@ export class Rater {
   drain(): Drained {
     const changes: PriceChange[] = [];
     const restated: RatedCall[] = [];
+    const moved: MonthTotals = new Map();
     for (const call of this.pending.values()) {
       if (call.billed !== null && call.billed.equals(call.amount)) {
         restated.push(call);
         continue;
       }
       changes.push({ call, previous: call.billed });
-      this.move(call, call.amount.minus(call.billed ?? ZERO));
+      const delta = call.amount.minus(call.billed ?? ZERO);
+      addTo(moved, call, delta);
+      addTo(this.moved, call, delta);
       call.billed = call.amount;
     }
     const counters = [...this.dirty].map(counterRow);
@@ -166,11 +174,11 @@ export class Rater {
     this.pending = new Map();
     this.dirty = new Set();
     this.touchedAlerts = new Map();
-    return { changes, restated, alerts, counters };
+    return { changes, restated, alerts, counters, moved };
   }
 
-  /** How drained changes moved month totals, per client and period (in memory: the month totals). */
-  totals(): Map<string, Map<string, Money>> {
+  /** How every drained change so far moved month totals (for a rater that started the month: its totals). */
+  totals(): MonthTotals {
     return this.moved;
   }
 
@@ -201,11 +209,6 @@ export class Rater {
     call.billed = stored.billed;
     this.settle(call);
     return call;
-  }
-
-  /** A loaded counter, for explanations. */
-  counterOf(key: string): PlanCounter | undefined {
-    return this.counters.get(key);
   }
 
   private classify(cdr: Cdr): RatedCall {
@@ -339,12 +342,13 @@ export class Rater {
     this.touchedAlerts.set(pc.alert.alertId, pc.alert);
   }
 
-  private move(call: RatedCall, delta: Money): void {
-    const clientId = call.cdr.subscriber.clientId;
-    let periods = this.moved.get(clientId);
-    if (periods === undefined) this.moved.set(clientId, (periods = new Map()));
-    periods.set(call.period, (periods.get(call.period) ?? ZERO).plus(delta));
-  }
+}
+
+function addTo(totals: MonthTotals, call: RatedCall, delta: Money): void {
+  const clientId = call.cdr.subscriber.clientId;
+  let periods = totals.get(clientId);
+  if (periods === undefined) totals.set(clientId, (periods = new Map()));
+  periods.set(call.period, (periods.get(call.period) ?? ZERO).plus(delta));
 }
 
 /** A call's shares as the ledger stores them. */
@@ -353,8 +357,6 @@ export function sharesOf(call: RatedCall): string {
   return formatShares([...call.shares.values()].map((s) => [s.clause, s.seconds] as [number | 'pool', number]));
 }
 
-/** The rule and multiplier of a clause, for callers that only have a stored share. */
-export { clauseMultiplier, clauseRule };
 
 function counterRow(pc: PlanCounter): CounterRow {
   return {
