@@ -2,6 +2,7 @@
  * One embedded run (`cdr rate`'s rateFiles) in its own process, so that its time and peak memory are its
  * own. Argv: dataDir outDir subscribers file…; prints one JSON line on stdout.
  */
+import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { loadConfig } from '../services/config/load-config.js';
 import { rateFiles } from '../services/embedded/rate-files.js';
@@ -15,6 +16,8 @@ process.stdout.write(
   JSON.stringify({
     seconds,
     maxRssMB: process.resourceUsage().maxRSS / 1024,
+    cpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+    mainThreadCpuSeconds: mainThreadCpu(),
     read: summary.read,
     rated: summary.rated,
     rejected: summary.rejected.total,
@@ -23,3 +26,13 @@ process.stdout.write(
     runFolder: dirname(summary.outputs['rated.csv']!),
   }) + '\n',
 );
+
+/** CPU seconds of the run's own thread (Linux /proc; the writer thread and GC helpers are the rest). */
+function mainThreadCpu(): number | null {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return null;
+  }
+}

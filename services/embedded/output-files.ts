@@ -8,17 +8,12 @@ import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import type { Zone } from '../core/calendar.js';
 import type { Plan } from '../core/plan.js';
-import { shortExplanation } from '../core/rating/explain.js';
-import { parseShares } from '../core/rating/rating-state.js';
+import { Explanations, RATED_COLUMNS, ratedCsvFields } from './rated-csv.js';
 import type { EmbeddedLedger } from '../store/embedded-ledger.js';
 import { SafeCsvWriter, type CsvColumnKind } from '../csv/safe-csv.js';
 import { faultPoint } from './fault-points.js';
 
-export const RATED_COLUMNS = [
-  'cdr_id', 'client_id', 'site_id', 'user_id', 'plan_id', 'period', 'start_time', 'callee', 'destination_class',
-  'country', 'billable_seconds', 'in_bundle', 'amount', 'currency', 'reason', 'priced_seconds', 'explanation', 'caller',
-  'caller_original',
-] as const;
+export { RATED_COLUMNS };
 export const ADJUSTMENT_COLUMNS = ['cdr_id', 'period', 'previous_amount', 'new_amount', 'delta', 'reason', 'client_id', 'site_id', 'user_id', 'plan_id'] as const;
 export const REJECT_COLUMNS = ['source', 'line', 'reason', 'raw', 'detail', 'raw_encoding'] as const;
 export const OUTPUT_FILES = ['rated.csv', 'adjustments.csv', 'alerts.jsonl', 'rejected.csv', 'summary.json'] as const;
@@ -54,12 +49,28 @@ export interface ExportContext {
  * the whole folder or none of it. Returns the folder.
  */
 export async function exportRun(ledger: EmbeddedLedger, runId: number, outDir: string, summary: unknown, ctx: ExportContext): Promise<string> {
-  const staging = join(outDir, `${STAGING_PREFIX}${runId}-${process.pid}`);
-  const final = runFolder(outDir, runId);
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
+  const staging = openStaging(outDir, runId);
   try {
     await writeCsv(join(staging, 'rated.csv'), RATED_COLUMNS, ratedLines(ledger, runId, ctx));
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+  return finishExport(ledger, runId, outDir, staging, summary, ctx);
+}
+
+/** An empty staging folder for a run's files under --out (a crashed run's is removed at the next start). */
+export function openStaging(outDir: string, runId: number): string {
+  const staging = join(outDir, `${STAGING_PREFIX}${runId}-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  return staging;
+}
+
+/** The files after rated.csv (already in `staging`), then the folder moved into place. */
+export async function finishExport(ledger: EmbeddedLedger, runId: number, outDir: string, staging: string, summary: unknown, ctx: ExportContext): Promise<string> {
+  const final = runFolder(outDir, runId);
+  try {
     faultPoint('export');
     await writeCsv(join(staging, 'adjustments.csv'), ADJUSTMENT_COLUMNS, adjustmentLines(ledger, runId));
     await writeCsv(join(staging, 'rejected.csv'), REJECT_COLUMNS, rejectLines(ledger, runId));
@@ -75,21 +86,10 @@ export async function exportRun(ledger: EmbeddedLedger, runId: number, outDir: s
 }
 
 function* ratedLines(ledger: EmbeddedLedger, runId: number, ctx: ExportContext): Generator<string[]> {
-  // Most calls share their plan, reason and shares: their explanation is made once.
-  const explanations = new Map<string, string>();
+  const explanations = new Explanations();
   for (const r of ledger.ratedOfRun(runId)) {
-    const [cdrId, clientId, siteId, userId, planId, period, start, callee, cls, country, billable, inBundle, amount, currency, reason, priced, shares, caller, callerOriginal] = r.map(String) as string[];
-    const plan = ctx.plans.get(planId!);
-    const key = `${planId}|${reason}|${shares}`;
-    let explanation = explanations.get(key);
-    if (explanation === undefined) {
-      explanation = plan === undefined ? reason! : shortExplanation(plan, reason!, parseShares(shares!));
-      explanations.set(key, explanation);
-    }
-    yield [
-      cdrId!, clientId!, siteId!, userId!, planId!, period!, (plan?.calendar ?? ctx.zone).iso(Number(start)), callee!, cls!, country!, billable!,
-      inBundle === '1' ? 'true' : 'false', amount!, currency!, reason!, priced!, explanation, caller!, callerOriginal!,
-    ];
+    const plan = ctx.plans.get(r[4]);
+    yield ratedCsvFields(r, explanations.of(plan, r[4], r[14], r[16]), plan?.calendar ?? ctx.zone);
   }
 }
 

@@ -9,6 +9,7 @@
  * export of what it committed, so neither a re-run nor a crash can lose or double a line of it.
  */
 import { accessSync, constants, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Zone } from '../core/calendar.js';
 import type { Cdr } from '../core/cdr.js';
 import { CdrPipeline } from '../core/cdr-pipeline.js';
@@ -22,8 +23,9 @@ import { readExport, type ReadExportOptions } from '../ingest/readers/detect-for
 import type { Reject } from '../ingest/source-record.js';
 import { lockDataDir } from '../store/data-dir-lock.js';
 import { EmbeddedLedger } from '../store/embedded-ledger.js';
+import { LedgerWriter } from '../store/ledger-writer.js';
 import { openSqlite } from '../store/sqlite.js';
-import { cleanStaging, exportRun, OUTPUT_FILES } from './output-files.js';
+import { cleanStaging, exportRun, finishExport, openStaging, OUTPUT_FILES } from './output-files.js';
 import { faultPoint } from './fault-points.js';
 import { keepHeapWithinBudget } from './memory-budget.js';
 import type { Progress } from './progress.js';
@@ -67,8 +69,9 @@ export async function rateFiles(opts: RateFilesOptions): Promise<RunSummary> {
   try {
     preflightOutDir(opts.outDir);
     let ledger: EmbeddedLedger;
+    let writer: LedgerWriter;
     try {
-      ledger = new EmbeddedLedger(openSqlite(opts.dataDir));
+      ledger = new EmbeddedLedger(openSqlite(opts.dataDir), (writer = new LedgerWriter(opts.dataDir)));
     } catch (e) {
       throw storeError(e, opts.dataDir, 'open');
     }
@@ -77,6 +80,7 @@ export async function rateFiles(opts: RateFilesOptions): Promise<RunSummary> {
     } catch (e) {
       throw storeError(e, opts.dataDir, 'write');
     } finally {
+      await writer.close();
       ledger.db.close();
     }
   } finally {
@@ -100,6 +104,9 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
   }
 
   const runId = ledger.startRun(opts.files, opts.outDir);
+  // rated.csv is written as chunks commit; the other files, small, are exported at the end.
+  const staging = openStaging(opts.outDir, runId);
+  ledger.openRatedCsv(join(staging, 'rated.csv'));
   const pipeline = new CdrPipeline(pipelineContext(config, { ratingState: ledger, fraudState: ledger }));
   const ctx: NormalizeContext = { numbering: config.numbering, sourceZone, directory: config.directory, limits: config.limits };
   const counts = new RunCounts();
@@ -145,7 +152,6 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
       moved: drained.moved,
       counts: counts.json(runId, opts.files),
     });
-    faultPoint('committed');
     chunk = [];
     rejects = [];
     keepHeapWithinBudget();
@@ -178,7 +184,8 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
     .sort((a, b) => (a.client_id === b.client_id ? (a.period < b.period ? -1 : 1) : a.client_id < b.client_id ? -1 : 1));
   const summary: RunSummary = { ...counts.json(runId, opts.files), totals, recovered, outputs: {} };
   // Exported before the run is marked finished: a crash in between exports it again at the next start.
-  const folder = await exportRun(ledger, runId, opts.outDir, summary, exportCtx);
+  ledger.closeRatedCsv();
+  const folder = await finishExport(ledger, runId, opts.outDir, staging, summary, exportCtx);
   faultPoint('exported');
   ledger.finishRun(runId, summary);
   summary.outputs = Object.fromEntries(OUTPUT_FILES.map((f) => [f, `${folder}/${f}`]));

@@ -17,7 +17,9 @@ import type { RatingState, StoredCall } from '../core/rating/rating-state.js';
 import type { Reject } from '../ingest/source-record.js';
 import { billedAmount } from './rating-store.js';
 import type { SqliteDb } from './sqlite.js';
-import { faultPoint } from '../embedded/fault-points.js';
+import { Explanations, RATED_COLUMNS, STORED_RATED_COLUMNS, type StoredRated } from '../embedded/rated-csv.js';
+import type { ChunkWrite } from './chunk-write.js';
+import type { LedgerWriter } from './ledger-writer.js';
 
 /** What one committed chunk of a run holds. */
 export interface ChunkResults {
@@ -70,8 +72,17 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
   private readonly sources = new Map<string, number>();
   private readonly sourcePaths = new Map<number, string>();
   private readonly stmt;
+  /** Texts the writer thread has been sent (explanations, zone names), by the id it knows them by. */
+  private readonly textIds = new Map<string, number>();
+  private readonly explanations = new Explanations();
+  /** The billed calls of the chunk the writer may still be committing: cdr_id → client. */
+  private inFlight = new Map<string, string>();
 
-  constructor(readonly db: SqliteDb) {
+  /** `writer` null: a ledger opened to read (cdr export, explain, runs). */
+  constructor(
+    readonly db: SqliteDb,
+    private readonly writer: LedgerWriter | null = null,
+  ) {
     this.stmt = {
       owners: db.prepare(ownersQuery(OWNER_BATCH)),
       anyReject: db.prepare("SELECT 1 FROM rejected_record WHERE source_checksum = ? AND reason IN ('unknown_subscriber', 'unknown_plan') LIMIT 1").pluck(),
@@ -83,40 +94,7 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
       source: db.prepare('SELECT source_id FROM source_file WHERE path = ?').pluck(),
       sourceById: db.prepare('SELECT path FROM source_file WHERE source_id = ?').pluck(),
       insertSource: db.prepare('INSERT INTO source_file (path) VALUES (?)'),
-      insertRated: db.prepare(
-        `INSERT INTO rated_call (cdr_id, run_id, party_id, period, start_time, answer_time, end_time, caller, caller_original, callee,
-           destination_class, country, billable_seconds, disposition, direction, leg, forward_reason, device, in_bundle, priced_seconds,
-           amount, first_amount, currency, reason, shares, source_id, source_line)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      reprice: db.prepare('UPDATE rated_call SET amount = ?, reason = ?, in_bundle = ?, priced_seconds = ?, shares = ? WHERE cdr_id = ?'),
-      insertAdjustment: db.prepare(
-        `INSERT INTO adjustment (cdr_id, client_id, site_id, user_id, plan_id, period, previous_amount, new_amount, delta, reason, run_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      upsertCounter: db.prepare(
-        `INSERT INTO counter_state (key, client_id, site_id, user_id, scope, scope_key, period, rule, value, threshold, crossed_at, state)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, threshold = excluded.threshold, crossed_at = excluded.crossed_at, state = excluded.state`,
-      ),
-      upsertFraud: db.prepare('INSERT INTO fraud_state (client_id, state) VALUES (?, ?) ON CONFLICT (client_id) DO UPDATE SET state = excluded.state'),
-      upsertAlert: db.prepare(
-        `INSERT INTO alert (alert_id, rule, severity, client_id, site_id, user_id, first_seen, last_seen, value, threshold, cdr_ids, message, run_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (alert_id) DO UPDATE SET first_seen = excluded.first_seen, last_seen = excluded.last_seen, value = excluded.value,
-           threshold = excluded.threshold, cdr_ids = excluded.cdr_ids, message = excluded.message, severity = excluded.severity,
-           run_id = excluded.run_id, updated_at = excluded.updated_at`,
-      ),
-      upsertReject: db.prepare(
-        `INSERT INTO rejected_record (source_checksum, line, source, reason, detail, raw, raw_encoding, run_id, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (source_checksum, line) DO UPDATE SET source = excluded.source, reason = excluded.reason, detail = excluded.detail,
-           raw = excluded.raw, raw_encoding = excluded.raw_encoding, run_id = excluded.run_id, seen_at = excluded.seen_at`,
-      ),
-      // A record rated now that was rejected before (unknown subscriber since added) leaves the rejects.
-      unreject: db.prepare("DELETE FROM rejected_record WHERE source_checksum = ? AND line = ? AND reason IN ('unknown_subscriber', 'unknown_plan')"),
       total: db.prepare('SELECT amount FROM month_total WHERE client_id = ? AND period = ?').pluck(),
-      upsertTotal: db.prepare('INSERT INTO month_total (client_id, period, amount) VALUES (?, ?, ?) ON CONFLICT (client_id, period) DO UPDATE SET amount = excluded.amount'),
-      runCounts: db.prepare('UPDATE run SET counts = ? WHERE run_id = ?'),
     };
   }
 
@@ -128,6 +106,7 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
   }
 
   calls(scope: ScopeMonth): StoredCall[] {
+    this.settle(); // the month must hold every call drained so far
     const column = scope.scope === 'user' ? 'user_id' : scope.scope === 'line' ? 'account' : scope.scope === 'site' ? 'site_id' : 'client_id';
     const rows = this.db
       .prepare(
@@ -145,6 +124,10 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
   /** The client each of these cdr_ids was billed to, for those billed before. */
   owners(cdrIds: readonly string[]): Map<string, string> {
     const out = new Map<string, string>();
+    for (const id of cdrIds) {
+      const owner = this.inFlight.get(id);
+      if (owner !== undefined) out.set(id, owner);
+    }
     for (let i = 0; i < cdrIds.length; i += OWNER_BATCH) {
       const ids = cdrIds.slice(i, i + OWNER_BATCH);
       const stmt = ids.length === OWNER_BATCH ? this.stmt.owners : this.db.prepare(ownersQuery(ids.length));
@@ -171,6 +154,7 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
 
   /** Month totals after adjustments. */
   monthTotal(clientId: string, period: string): Money {
+    this.settle();
     const t = this.stmt.total.get(clientId, period) as string | undefined;
     return new Money(t ?? 0);
   }
@@ -185,6 +169,7 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
   }
 
   finishRun(runId: number, counts: unknown): void {
+    this.settle();
     this.db.prepare("UPDATE run SET status = 'committed', finished_at = ?, counts = ? WHERE run_id = ?").run(Date.now(), JSON.stringify(counts), runId);
   }
 
@@ -206,56 +191,101 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
 
   // --- what a chunk commits --------------------------------------------------------------------------
 
-  /** Commits a chunk: results, counters, detector states, totals and the run's progress, all or nothing. */
+  /**
+   * Sends a chunk to the writer, made into rows: results, counters, detector states, totals and the
+   * run's progress, committed all or nothing. Returns once the previous chunk is committed.
+   */
   commit(chunk: ChunkResults): void {
+    const writer = this.writerOf();
+    const write = this.rowsOf(chunk);
+    writer.post(write);
+    this.inFlight = new Map(chunk.billed.map((call) => [call.cdrId, call.cdr.subscriber.clientId]));
+  }
+
+  /** Returns once every chunk sent is committed. */
+  settle(): void {
+    this.writer?.settle();
+  }
+
+  /** From now on committed calls are also written to rated.csv at `path`. */
+  openRatedCsv(path: string): void {
+    this.writerOf().openRatedCsv(path, RATED_COLUMNS);
+  }
+
+  closeRatedCsv(): void {
+    this.writerOf().closeRatedCsv();
+  }
+
+  private rowsOf(chunk: ChunkResults): ChunkWrite {
     const now = Date.now();
-    const s = this.stmt;
-    this.db
-      .transaction(() => {
-        for (const call of chunk.billed) {
-          const c = call.cdr;
-          const amount = billedAmount(call, call.amount);
-          s.insertRated.run(
-            c.cdrId, chunk.runId, this.partyId(c.subscriber), call.period, c.startMs, c.answerMs, c.endMs, c.caller, c.callerOriginal,
-            c.callee, call.dest.cls, call.dest.country, c.billableSeconds, c.disposition, c.direction, c.leg, c.forwardReason, c.device,
-            call.inBundle ? 1 : 0, call.pricedSeconds, amount, amount, call.plan.tariffTable.currency, call.reason, sharesOf(call),
-            this.sourceId(c.source), c.line,
-          );
-          const checksum = chunk.replayable.get(c.source);
-          if (checksum !== undefined) s.unreject.run(checksum, c.line);
-        }
-        for (const { call, previous } of chunk.adjusted) {
-          const sub = call.cdr.subscriber;
-          const text = (m: Money) => billedAmount(call, m);
-          s.reprice.run(text(call.amount), call.reason, call.inBundle ? 1 : 0, call.pricedSeconds, sharesOf(call), call.cdrId);
-          s.insertAdjustment.run(call.cdrId, sub.clientId, sub.siteId, sub.userId, sub.planId, call.period, text(previous!), text(call.amount), text(call.amount.minus(previous!)), call.reason, chunk.runId, now);
-        }
-        for (const call of chunk.restated) s.reprice.run(billedAmount(call, call.amount), call.reason, call.inBundle ? 1 : 0, call.pricedSeconds, sharesOf(call), call.cdrId);
-        for (const c of chunk.counters) {
-          s.upsertCounter.run(c.key, c.clientId, c.siteId, c.userId, c.scope, c.scopeKey, c.period, c.rule, c.value, c.threshold, c.crossedAtMs, JSON.stringify(c.saved));
-        }
-        for (const f of chunk.fraudStates) s.upsertFraud.run(f.clientId, JSON.stringify(f.saved));
-        for (const a of chunk.alerts) {
-          s.upsertAlert.run(a.alertId, a.rule, a.severity, a.clientId, a.siteId, a.userId, a.firstSeenMs, a.lastSeenMs, String(a.value), String(a.threshold), JSON.stringify(a.cdrIds), a.message, chunk.runId, now, now);
-        }
-        for (const { reject: r, checksum } of chunk.rejects) s.upsertReject.run(checksum, r.line, r.source, r.reason, r.detail, r.raw, r.rawEncoding ?? '', chunk.runId, now);
-        for (const [clientId, periods] of chunk.moved) {
-          for (const [period, delta] of periods) s.upsertTotal.run(clientId, period, this.monthTotal(clientId, period).plus(delta).toString());
-        }
-        s.runCounts.run(JSON.stringify(chunk.counts), chunk.runId);
-        faultPoint('commit');
-      })
-      .immediate();
+    const texts: string[] = [];
+    const textId = (text: string) => {
+      let id = this.textIds.get(text);
+      if (id === undefined) {
+        this.textIds.set(text, (id = this.textIds.size));
+        texts.push(text);
+      }
+      return id;
+    };
+    const rated: unknown[][] = [];
+    const csv: [number, number][] = [];
+    const unrejects: unknown[][] = [];
+    for (const call of chunk.billed) {
+      const c = call.cdr;
+      const amount = billedAmount(call, call.amount);
+      const shares = sharesOf(call);
+      rated.push([
+        c.cdrId, chunk.runId, this.partyId(c.subscriber), call.period, c.startMs, c.answerMs, c.endMs, c.caller, c.callerOriginal,
+        c.callee, call.dest.cls, call.dest.country, c.billableSeconds, c.disposition, c.direction, c.leg, c.forwardReason, c.device,
+        call.inBundle ? 1 : 0, call.pricedSeconds, amount, amount, call.plan.tariffTable.currency, call.reason, shares,
+        this.sourceId(c.source), c.line,
+      ]);
+      csv.push([textId(this.explanations.of(call.plan, c.subscriber.planId, call.reason, shares)), textId(call.plan.calendar.name)]);
+      const checksum = chunk.replayable.get(c.source);
+      if (checksum !== undefined) unrejects.push([checksum, c.line]);
+    }
+    const reprices: unknown[][] = [];
+    const adjustments: unknown[][] = [];
+    for (const { call, previous } of chunk.adjusted) {
+      const sub = call.cdr.subscriber;
+      const text = (m: Money) => billedAmount(call, m);
+      reprices.push(repriceRow(call));
+      adjustments.push([call.cdrId, sub.clientId, sub.siteId, sub.userId, sub.planId, call.period, text(previous!), text(call.amount), text(call.amount.minus(previous!)), call.reason, chunk.runId, now]);
+    }
+    for (const call of chunk.restated) reprices.push(repriceRow(call));
+    const totals: [string, string, string][] = [];
+    for (const [clientId, periods] of chunk.moved) for (const [period, delta] of periods) totals.push([clientId, period, delta.toString()]);
+    return {
+      runId: chunk.runId,
+      now,
+      rated,
+      csv,
+      texts,
+      unrejects,
+      reprices,
+      adjustments,
+      counters: chunk.counters.map((c) => [c.key, c.clientId, c.siteId, c.userId, c.scope, c.scopeKey, c.period, c.rule, c.value, c.threshold, c.crossedAtMs, JSON.stringify(c.saved)]),
+      fraudStates: chunk.fraudStates.map((f) => [f.clientId, JSON.stringify(f.saved)]),
+      alerts: chunk.alerts.map((a) => [a.alertId, a.rule, a.severity, a.clientId, a.siteId, a.userId, a.firstSeenMs, a.lastSeenMs, String(a.value), String(a.threshold), JSON.stringify(a.cdrIds), a.message, chunk.runId, now, now]),
+      rejects: chunk.rejects.map(({ reject: r, checksum }) => [checksum, r.line, r.source, r.reason, r.detail, r.raw, r.rawEncoding ?? '', chunk.runId, now]),
+      totals,
+      counts: JSON.stringify(chunk.counts),
+    };
+  }
+
+  private writerOf(): LedgerWriter {
+    if (this.writer === null) throw new Error('this ledger was opened to read: it has no writer');
+    return this.writer;
   }
 
   // --- the ledger as invoicing reads it ---------------------------------------------------------------
 
-  /** The calls a run billed first, in the order it billed them, as rows of RATED_EXPORT_COLUMNS. */
-  ratedOfRun(runId: number): IterableIterator<unknown[]> {
+  /** The calls a run billed first, in the order it billed them. */
+  ratedOfRun(runId: number): IterableIterator<StoredRated> {
     return this.db
-      .prepare(`SELECT ${RATED_EXPORT_COLUMNS.join(', ')} FROM rated_cdr WHERE seq >= (SELECT first_seq FROM run WHERE run_id = ?) AND run_id = ? ORDER BY seq`)
+      .prepare(`SELECT ${STORED_RATED_COLUMNS.join(', ')} FROM rated_cdr WHERE seq >= (SELECT first_seq FROM run WHERE run_id = ?) AND run_id = ? ORDER BY seq`)
       .raw()
-      .iterate(runId, runId) as IterableIterator<unknown[]>;
+      .iterate(runId, runId) as IterableIterator<StoredRated>;
   }
 
   adjustmentsOfRun(runId: number): Record<string, unknown>[] {
@@ -277,6 +307,7 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
     let id = this.parties.get(key);
     if (id === undefined) {
       const values = [s.account, s.clientId, s.siteId, s.userId, s.planId, s.lineType, s.channels, s.automated ? 1 : 0];
+      this.settle(); // a new party is written here, between the writer's transactions
       id = (this.stmt.party.get(...values) as number | undefined) ?? Number(this.stmt.insertParty.run(...values).lastInsertRowid);
       this.parties.set(key, id);
     }
@@ -287,6 +318,7 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
   private sourceId(path: string): number {
     let id = this.sources.get(path);
     if (id === undefined) {
+      this.settle();
       id = (this.stmt.source.get(path) as number | undefined) ?? Number(this.stmt.insertSource.run(path).lastInsertRowid);
       this.sources.set(path, id);
     }
@@ -320,11 +352,9 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
 
 const OWNER_BATCH = 500;
 
-/** What rated.csv is made of, in the ledger's columns. */
-export const RATED_EXPORT_COLUMNS = [
-  'cdr_id', 'client_id', 'site_id', 'user_id', 'plan_id', 'period', 'start_time', 'callee', 'destination_class', 'country',
-  'billable_seconds', 'in_bundle', 'first_amount', 'currency', 'reason', 'priced_seconds', 'shares', 'caller', 'caller_original',
-] as const;
+function repriceRow(call: RatedCall): unknown[] {
+  return [billedAmount(call, call.amount), call.reason, call.inBundle ? 1 : 0, call.pricedSeconds, sharesOf(call), call.cdrId];
+}
 
 function ownersQuery(n: number): string {
   return `SELECT r.cdr_id, p.client_id FROM rated_call r JOIN party p USING (party_id) WHERE r.cdr_id IN (${Array(n).fill('?').join(',')})`;

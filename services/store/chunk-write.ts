@@ -1,0 +1,107 @@
+/**
+ * A chunk of a run as the ledger's writer applies it: plain rows of statement parameters, made by the
+ * run's thread from the rated calls (EmbeddedLedger.commit) and applied in one transaction by the
+ * writer thread, so that the run rates the next chunk while SQLite writes this one.
+ */
+import { Money } from '../core/money.js';
+import { faultPoint } from '../embedded/fault-points.js';
+import type { SqliteDb } from './sqlite.js';
+
+type Row = unknown[];
+
+export interface ChunkWrite {
+  runId: number;
+  now: number;
+  /** rated_call rows, in the order of RATED_CALL_COLUMNS. */
+  rated: Row[];
+  /** Per rated row, what rated.csv adds: [explanation, zone] as ids in the writer's text table. */
+  csv: [explanation: number, zone: number][];
+  /** Texts new since the last chunk, appended to the writer's text table. */
+  texts: string[];
+  /** [source checksum, line] of earlier rejects that a record rated now replaces. */
+  unrejects: Row[];
+  /** [amount, reason, in_bundle, priced_seconds, shares, cdr_id] of calls re-priced or restated. */
+  reprices: Row[];
+  adjustments: Row[];
+  counters: Row[];
+  fraudStates: Row[];
+  alerts: Row[];
+  rejects: Row[];
+  /** [client_id, period, delta] of month totals moved. */
+  totals: [clientId: string, period: string, delta: string][];
+  /** The run's counts so far, as JSON. */
+  counts: string;
+}
+
+export const RATED_CALL_COLUMNS = [
+  'cdr_id', 'run_id', 'party_id', 'period', 'start_time', 'answer_time', 'end_time', 'caller', 'caller_original', 'callee',
+  'destination_class', 'country', 'billable_seconds', 'disposition', 'direction', 'leg', 'forward_reason', 'device', 'in_bundle',
+  'priced_seconds', 'amount', 'first_amount', 'currency', 'reason', 'shares', 'source_id', 'source_line',
+] as const;
+
+/** Positions in a rated_call row, for what rated.csv takes from it. */
+export const RATED_AT = Object.fromEntries(RATED_CALL_COLUMNS.map((c, i) => [c, i])) as Record<(typeof RATED_CALL_COLUMNS)[number], number>;
+
+const placeholders = (n: number) => Array(n).fill('?').join(', ');
+
+/** The ledger's write statements, prepared once per connection. */
+export class ChunkApplier {
+  private readonly s;
+
+  constructor(private readonly db: SqliteDb) {
+    this.s = {
+      rated: db.prepare(`INSERT INTO rated_call (${RATED_CALL_COLUMNS.join(', ')}) VALUES (${placeholders(RATED_CALL_COLUMNS.length)})`),
+      // A record rated now that was rejected before (unknown subscriber since added) leaves the rejects.
+      unreject: db.prepare("DELETE FROM rejected_record WHERE source_checksum = ? AND line = ? AND reason IN ('unknown_subscriber', 'unknown_plan')"),
+      reprice: db.prepare('UPDATE rated_call SET amount = ?, reason = ?, in_bundle = ?, priced_seconds = ?, shares = ? WHERE cdr_id = ?'),
+      adjustment: db.prepare(
+        `INSERT INTO adjustment (cdr_id, client_id, site_id, user_id, plan_id, period, previous_amount, new_amount, delta, reason, run_id, created_at)
+         VALUES (${placeholders(12)})`,
+      ),
+      counter: db.prepare(
+        `INSERT INTO counter_state (key, client_id, site_id, user_id, scope, scope_key, period, rule, value, threshold, crossed_at, state)
+         VALUES (${placeholders(12)})
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, threshold = excluded.threshold, crossed_at = excluded.crossed_at, state = excluded.state`,
+      ),
+      fraud: db.prepare('INSERT INTO fraud_state (client_id, state) VALUES (?, ?) ON CONFLICT (client_id) DO UPDATE SET state = excluded.state'),
+      alert: db.prepare(
+        `INSERT INTO alert (alert_id, rule, severity, client_id, site_id, user_id, first_seen, last_seen, value, threshold, cdr_ids, message, run_id, created_at, updated_at)
+         VALUES (${placeholders(15)})
+         ON CONFLICT (alert_id) DO UPDATE SET first_seen = excluded.first_seen, last_seen = excluded.last_seen, value = excluded.value,
+           threshold = excluded.threshold, cdr_ids = excluded.cdr_ids, message = excluded.message, severity = excluded.severity,
+           run_id = excluded.run_id, updated_at = excluded.updated_at`,
+      ),
+      reject: db.prepare(
+        `INSERT INTO rejected_record (source_checksum, line, source, reason, detail, raw, raw_encoding, run_id, seen_at) VALUES (${placeholders(9)})
+         ON CONFLICT (source_checksum, line) DO UPDATE SET source = excluded.source, reason = excluded.reason, detail = excluded.detail,
+           raw = excluded.raw, raw_encoding = excluded.raw_encoding, run_id = excluded.run_id, seen_at = excluded.seen_at`,
+      ),
+      total: db.prepare('SELECT amount FROM month_total WHERE client_id = ? AND period = ?').pluck(),
+      upsertTotal: db.prepare('INSERT INTO month_total (client_id, period, amount) VALUES (?, ?, ?) ON CONFLICT (client_id, period) DO UPDATE SET amount = excluded.amount'),
+      runCounts: db.prepare('UPDATE run SET counts = ? WHERE run_id = ?'),
+    };
+  }
+
+  /** Results, counters, detector states, totals and the run's progress: all or nothing. */
+  apply(w: ChunkWrite): void {
+    const s = this.s;
+    this.db
+      .transaction(() => {
+        for (const row of w.rated) s.rated.run(row);
+        for (const row of w.unrejects) s.unreject.run(row);
+        for (const row of w.reprices) s.reprice.run(row);
+        for (const row of w.adjustments) s.adjustment.run(row);
+        for (const row of w.counters) s.counter.run(row);
+        for (const row of w.fraudStates) s.fraud.run(row);
+        for (const row of w.alerts) s.alert.run(row);
+        for (const row of w.rejects) s.reject.run(row);
+        for (const [clientId, period, delta] of w.totals) {
+          const before = new Money((s.total.get(clientId, period) as string | undefined) ?? 0);
+          s.upsertTotal.run(clientId, period, before.plus(new Money(delta)).toString());
+        }
+        s.runCounts.run(w.counts, w.runId);
+        faultPoint('commit');
+      })
+      .immediate();
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The writer thread of LedgerWriter: applies each chunk in one transaction, counts it as committed, then
+ * appends its billed calls to rated.csv. Messages are handled strictly in order; the first failure stops
+ * it and is reported to the run's thread, which throws it.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Zone } from '../core/calendar.js';
+import { SafeCsvWriter } from '../csv/safe-csv.js';
+import { faultPoint } from '../embedded/fault-points.js';
+import { CSV_COLUMN_KINDS } from '../embedded/output-files.js';
+import { ratedCsvFields, type StoredRated } from '../embedded/rated-csv.js';
+import { ChunkApplier, RATED_AT as at, type ChunkWrite } from './chunk-write.js';
+import { SLOT, type WriterData, type WriterFailure, type WriterMessage } from './ledger-writer.js';
+import { openSqlite } from './sqlite.js';
+
+const { dataDir, shared, failures } = workerData as WriterData;
+const counters = new Int32Array(shared);
+const db = openSqlite(dataDir);
+const applier = new ChunkApplier(db);
+const partyStmt = db.prepare('SELECT client_id, site_id, user_id, plan_id FROM party WHERE party_id = ?').raw();
+const parties = new Map<number, [string, string, string, string]>();
+const zones = new Map<string, Zone>();
+const texts: string[] = [];
+let csv: SafeCsvWriter | null = null;
+let failed = false;
+let queue = Promise.resolve();
+
+parentPort!.on('message', (m: WriterMessage) => {
+  queue = queue.then(() => (failed && m.kind !== 'stop' ? undefined : handle(m))).catch(fail);
+});
+
+async function handle(m: WriterMessage): Promise<void> {
+  switch (m.kind) {
+    case 'chunk':
+      texts.push(...m.write.texts);
+      applier.apply(m.write);
+      faultPoint('committed');
+      step(SLOT.applied);
+      if (csv !== null) await appendRated(csv, m.write);
+      return;
+    case 'csv-open':
+      csv = new SafeCsvWriter(m.path, m.columns, CSV_COLUMN_KINDS);
+      return;
+    case 'csv-close':
+      await csv?.close();
+      csv = null;
+      step(SLOT.csvClosed);
+      return;
+    case 'stop':
+      await csv?.close();
+      db.close();
+      parentPort!.close();
+      return;
+  }
+}
+
+async function appendRated(out: SafeCsvWriter, w: ChunkWrite): Promise<void> {
+  for (let i = 0; i < w.rated.length; i++) {
+    const r = w.rated[i]!;
+    const [explanation, zone] = w.csv[i]!;
+    const [clientId, siteId, userId, planId] = partyOf(r[at.party_id] as number);
+    const stored: StoredRated = [
+      r[at.cdr_id] as string, clientId, siteId, userId, planId, r[at.period] as string, r[at.start_time] as number,
+      r[at.callee] as string, r[at.destination_class] as string, r[at.country] as string, r[at.billable_seconds] as number,
+      r[at.in_bundle] as number, r[at.first_amount] as string, r[at.currency] as string, r[at.reason] as string,
+      r[at.priced_seconds] as number, r[at.shares] as string, r[at.caller] as string, r[at.caller_original] as string,
+    ];
+    await out.write(ratedCsvFields(stored, texts[explanation]!, zoneNamed(texts[zone]!)));
+  }
+}
+
+function partyOf(partyId: number): [string, string, string, string] {
+  let p = parties.get(partyId);
+  if (p === undefined) {
+    p = partyStmt.get(partyId) as [string, string, string, string];
+    parties.set(partyId, p);
+  }
+  return p;
+}
+
+function zoneNamed(name: string): Zone {
+  let z = zones.get(name);
+  if (z === undefined) zones.set(name, (z = new Zone(name)));
+  return z;
+}
+
+function step(slot: number): void {
+  Atomics.add(counters, slot, 1);
+  Atomics.notify(counters, slot);
+}
+
+function fail(e: unknown): void {
+  failed = true;
+  const failure: WriterFailure = { message: e instanceof Error ? e.message : String(e), ...(typeof (e as { code?: unknown }).code === 'string' ? { code: (e as { code: string }).code } : {}) };
+  failures.postMessage(failure);
+  Atomics.store(counters, SLOT.failed, 1);
+  for (const slot of [SLOT.applied, SLOT.csvClosed]) Atomics.notify(counters, slot);
+}
