@@ -10,7 +10,7 @@ import { rateFiles } from '../services/embedded/rate-files.js';
 const [dataDir, outDir, subscribers, ...files] = process.argv.slice(2);
 const config = loadConfig('config', subscribers!);
 const started = performance.now();
-const summary = await rateFiles({ config, dataDir: dataDir!, outDir: outDir!, sourceZone: 'Europe/Paris', files });
+const summary = await rateFiles({ config, dataDir: dataDir!, outDir: outDir!, sourceZone: 'Europe/Paris', files, chunkSize: Number(process.env.BENCH_CHUNK ?? 0) || undefined });
 const seconds = (performance.now() - started) / 1000;
 process.stdout.write(
   JSON.stringify({

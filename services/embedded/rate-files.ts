@@ -110,7 +110,13 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
   const pipeline = new CdrPipeline(pipelineContext(config, { ratingState: ledger, fraudState: ledger }));
   const ctx: NormalizeContext = { numbering: config.numbering, sourceZone, directory: config.directory, limits: config.limits };
   const counts = new RunCounts();
-  const touched = new Map<string, { clientId: string; period: string }>();
+  /** client → periods this run read a call of: their month totals go in the summary. */
+  const touched = new Map<string, Set<string>>();
+  const touch = (clientId: string, period: string) => {
+    let periods = touched.get(clientId);
+    if (periods === undefined) touched.set(clientId, (periods = new Set()));
+    periods.add(period);
+  };
   const checksums = new Map<string, string>();
   const replayable = new Map<string, string>();
 
@@ -135,9 +141,9 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
     const adjusted = drained.changes.filter((c) => c.previous !== null);
     for (const cdr of chunk) {
       const period = config.plans.get(cdr.subscriber.planId)?.calendar.period(cdr.startMs);
-      if (period !== undefined) touched.set(`${cdr.subscriber.clientId}|${period}`, { clientId: cdr.subscriber.clientId, period });
+      if (period !== undefined) touch(cdr.subscriber.clientId, period);
     }
-    for (const c of drained.changes) touched.set(`${c.call.cdr.subscriber.clientId}|${c.call.period}`, { clientId: c.call.cdr.subscriber.clientId, period: c.call.period });
+    for (const c of drained.changes) touch(c.call.cdr.subscriber.clientId, c.call.period);
     counts.add(billed, adjusted.length, drained.alerts, rejects);
     ledger.commit({
       runId,
@@ -179,8 +185,8 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
   commitChunk();
   opts.progress?.stop();
 
-  const totals = [...touched.values()]
-    .map(({ clientId, period }) => ({ client_id: clientId, period, amount: ledger.monthTotal(clientId, period).toFixed(4), currency: currencyOf(config) }))
+  const totals = [...touched]
+    .flatMap(([clientId, periods]) => [...periods].map((period) => ({ client_id: clientId, period, amount: ledger.monthTotal(clientId, period).toFixed(4), currency: currencyOf(config) })))
     .sort((a, b) => (a.client_id === b.client_id ? (a.period < b.period ? -1 : 1) : a.client_id < b.client_id ? -1 : 1));
   const summary: RunSummary = { ...counts.json(runId, opts.files), totals, recovered, outputs: {} };
   // Exported before the run is marked finished: a crash in between exports it again at the next start.

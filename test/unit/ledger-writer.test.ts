@@ -1,0 +1,91 @@
+/**
+ * The ledger's writer thread (issue 9): chunks are committed in order, all or nothing, rated.csv holds
+ * exactly the committed chunks' calls, and a chunk the store refuses fails the run with the store's own
+ * error code (which the run turns into advice) instead of hanging it or losing the chunk before.
+ * The thread runs the build (dist/), as `make test` makes it first.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Papa from 'papaparse';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RATED_CALL_COLUMNS, type ChunkWrite } from '../../services/store/chunk-write.js';
+import { LedgerWriter } from '../../services/store/ledger-writer.js';
+import { openSqlite, type SqliteDb } from '../../services/store/sqlite.js';
+import { RATED_COLUMNS } from '../../services/embedded/rated-csv.js';
+import { tempDir } from '../support/tmp.js';
+
+const dir = tempDir();
+const writers: LedgerWriter[] = [];
+const dbs: SqliteDb[] = [];
+afterEach(async () => {
+  for (const w of writers.splice(0)) await w.close();
+  for (const db of dbs.splice(0)) db.close();
+});
+
+/** A data directory with one run, one party and one source file, as a run has them before its first chunk. */
+function dataDir(): { data: string; db: SqliteDb; runId: number; partyId: number; sourceId: number } {
+  const data = dir();
+  const db = openSqlite(data);
+  dbs.push(db);
+  const runId = Number(db.prepare("INSERT INTO run (started_at, status, host, pid, files, out_dir, first_seq) VALUES (0, 'running', 'h', 1, '[]', 'out', 1)").run().lastInsertRowid);
+  const partyId = Number(
+    db.prepare("INSERT INTO party (account, client_id, site_id, user_id, plan_id, line_type, channels, automated) VALUES ('acc-1', 'C-1', 'S-1', 'U-1', 'witech_illimite', 'sip', 2, 0)").run().lastInsertRowid,
+  );
+  const sourceId = Number(db.prepare("INSERT INTO source_file (path) VALUES ('day-1.csv')").run().lastInsertRowid);
+  return { data, db, runId, partyId, sourceId };
+}
+
+function chunk(runId: number, partyId: number, sourceId: number, ids: string[], amount = '0.0250'): ChunkWrite {
+  const at = 1_772_355_600_000; // 2026-03-01T09:00:00Z
+  const rated = ids.map((id, i) => {
+    const v: Record<(typeof RATED_CALL_COLUMNS)[number], unknown> = {
+      cdr_id: id, run_id: runId, party_id: partyId, period: '2026-03', start_time: at + i * 60_000, answer_time: at + i * 60_000 + 5_000,
+      end_time: at + i * 60_000 + 65_000, caller: '+33612345678', caller_original: '', callee: '=HYPERLINK("x")', destination_class: 'fr_mobile',
+      country: 'FR', billable_seconds: 60, disposition: 'answered', direction: 'out', leg: 'originating', forward_reason: null, device: 'SIP/1001',
+      in_bundle: 0, priced_seconds: 60, amount, first_amount: amount, currency: 'EUR', reason: 'fair_use.duration', shares: 'c1:60',
+      source_id: sourceId, source_line: i + 2,
+    };
+    return RATED_CALL_COLUMNS.map((c) => v[c]);
+  });
+  return {
+    runId, now: 0, rated, csv: ids.map(() => [0, 1]), texts: [], unrejects: [], reprices: [], adjustments: [], counters: [], fraudStates: [], alerts: [],
+    rejects: [], totals: [['C-1', '2026-03', String(Number(amount) * ids.length)]], counts: JSON.stringify({ rated: ids.length }),
+  };
+}
+
+describe('the ledger writer thread', () => {
+  it('commits chunks in order and writes rated.csv from what it committed, formula-safe', () => {
+    const { data, db, runId, partyId, sourceId } = dataDir();
+    const writer = new LedgerWriter(data);
+    writers.push(writer);
+    const csvPath = join(data, 'rated.csv');
+    writer.openRatedCsv(csvPath, RATED_COLUMNS);
+    writer.post({ ...chunk(runId, partyId, sourceId, ['a-1', 'a-2']), texts: ['fair_use.duration: clause 3', 'Europe/Paris'] });
+    writer.post(chunk(runId, partyId, sourceId, ['a-3']));
+    writer.settle();
+    writer.closeRatedCsv();
+
+    expect(db.prepare('SELECT cdr_id FROM rated_call ORDER BY seq').pluck().all()).toEqual(['a-1', 'a-2', 'a-3']);
+    // Month totals add up exactly across chunks: 2 × 0.0250 then 1 × 0.0250.
+    expect(db.prepare("SELECT amount FROM month_total WHERE client_id = 'C-1'").pluck().get()).toBe('0.075');
+    const rows = Papa.parse<Record<string, string>>(readFileSync(csvPath, 'utf8'), { header: true, skipEmptyLines: true }).data;
+    expect(rows.map((r) => r.cdr_id)).toEqual(['a-1', 'a-2', 'a-3']);
+    expect(rows[0]).toMatchObject({ client_id: 'C-1', plan_id: 'witech_illimite', start_time: '2026-03-01T10:00:00+01:00', amount: '0.0250', explanation: 'fair_use.duration: clause 3', in_bundle: 'false' });
+    // A callee that a spreadsheet would run as a formula is written as text.
+    expect(rows[0]!.callee).toBe(`'=HYPERLINK("x")`);
+  });
+
+  it("fails the run with the store's error when a chunk is refused, keeping the chunks before it whole", () => {
+    const { data, db, runId, partyId, sourceId } = dataDir();
+    const writer = new LedgerWriter(data);
+    writers.push(writer);
+    writer.post(chunk(runId, partyId, sourceId, ['b-1', 'b-2']));
+    // The same cdr_id again: the ledger's unique key refuses the whole second chunk.
+    writer.post(chunk(runId, partyId, sourceId, ['b-3', 'b-1']));
+    expect(() => writer.settle()).toThrow(expect.objectContaining({ code: 'SQLITE_CONSTRAINT_UNIQUE' }));
+    // Every later call says the same, rather than waiting for a writer that has stopped.
+    expect(() => writer.post(chunk(runId, partyId, sourceId, ['b-4']))).toThrow(/UNIQUE/);
+    expect(db.prepare('SELECT cdr_id FROM rated_call ORDER BY seq').pluck().all()).toEqual(['b-1', 'b-2']);
+    expect(db.prepare('SELECT counts FROM run WHERE run_id = ?').pluck().get(runId)).toBe(JSON.stringify({ rated: 2 }));
+  });
+});
