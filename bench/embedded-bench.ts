@@ -24,6 +24,8 @@ export interface Workload {
 export interface RateOnce {
   seconds: number;
   maxRssMB: number;
+  cpuSeconds: number;
+  mainThreadCpuSeconds: number | null;
   read: number;
   rated: number;
   rejected: number;
@@ -48,6 +50,7 @@ export async function wholeMonth(report: Report, w: Workload, work: string, rawP
   const r = await rateOnce(state, out, w, w.files, profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []);
   const perSecond = r.read / r.seconds;
   report.line(`${fmt(r.read)} read, ${fmt(r.rated)} rated, ${fmt(r.rejected)} rejected, ${fmt(r.duplicates)} duplicates in ${r.seconds.toFixed(1)} s${profile ? ' (under --cpu-prof: slower than without)' : ''}`);
+  if (r.mainThreadCpuSeconds !== null) report.line(`CPU: ${r.cpuSeconds.toFixed(1)} s in all, ${r.mainThreadCpuSeconds.toFixed(1)} s on the run's own thread (the rest: the ledger's writer thread, GC helpers)`);
   report.add('whole month, end to end', `${fmt(perSecond)} CDRs/s`, '≥ 250,000 CDRs/s', perSecond >= 250_000);
   report.add('whole month / raw parse', (perSecond / rawPerSecond).toFixed(3), '≥ 0.13', perSecond / rawPerSecond >= 0.13);
   report.add('whole month, peak RSS', `${fmt(r.maxRssMB)} MB`, '≤ 1,024 MB', r.maxRssMB <= 1024);
