@@ -2,7 +2,8 @@
  * The embedded runtime's store, over SQLite: the ledger of rated calls, adjustments, alerts, rejects,
  * the saved counters and detector states, and the runs. It is the RatingState and FraudStateSource the
  * pipeline reads (synchronously, on demand, per scope) and the place each chunk of a run is committed
- * to, results and state in one transaction.
+ * to, results and state in one transaction: made into rows here, written by the ledger's writer thread
+ * (ledger-writer.ts) while the run rates the next chunk.
  */
 import { hostname } from 'node:os';
 import type { Alert } from '../core/alert.js';
