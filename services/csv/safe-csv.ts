@@ -26,8 +26,12 @@ const NEEDS_QUOTES = /[",\n\r]/;
 const E164 = /^\+\d+$/;
 const SIGNED_DECIMAL = /^-\d+(\.\d+)?$/;
 
+/** Either rule may apply: most fields match neither, and are written as they are after this one test. */
+const NEEDS_CARE = /^[=+\-@\t\r]|[",\n\r]/;
+
 /** One field, neutralised and quoted. */
 export function csvField(value: string, kind: CsvColumnKind = 'text'): string {
+  if (!NEEDS_CARE.test(value)) return value;
   let v = value;
   if (v.length > 0 && FORMULA_START.test(v)) {
     const exempt = (kind === 'phone' && E164.test(v)) || (kind === 'amount' && SIGNED_DECIMAL.test(v));
