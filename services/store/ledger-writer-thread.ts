@@ -16,6 +16,10 @@ import { openSqlite } from './sqlite.js';
 const { dataDir, shared, failures } = workerData as WriterData;
 const counters = new Int32Array(shared);
 const db = openSqlite(dataDir);
+// A run's chunks rewrite the same index pages: checkpointing the WAL every 40,000 pages (about 160 MB)
+// instead of SQLite's 1,000 copies each page once rather than at every commit (the ledger's inserts ran
+// 1.3–1.5× faster on a 600k-row month). The WAL is checkpointed and removed when the run closes the store.
+db.pragma('wal_autocheckpoint = 40000');
 const applier = new ChunkApplier(db);
 const partyStmt = db.prepare('SELECT client_id, site_id, user_id, plan_id FROM party WHERE party_id = ?').raw();
 const parties = new Map<number, [string, string, string, string]>();
