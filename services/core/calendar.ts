@@ -45,6 +45,9 @@ export class Zone {
    * pick the second one for an end time that would otherwise fall before the start).
    */
   resolveLocal(wallAsUtcMs: number): LocalTimeResolution {
+    // Nearly every time is far from a change: one offset on both sides that round-trips is the only candidate.
+    const around = this.offsetAt(wallAsUtcMs - 86_400_000);
+    if (this.offsetAt(wallAsUtcMs + 86_400_000) === around && this.offsetAt(wallAsUtcMs - around) === around) return { kind: 'exact', ms: wallAsUtcMs - around };
     const before = this.offsetAt(wallAsUtcMs - 86_400_000);
     const after = this.offsetAt(wallAsUtcMs + 86_400_000);
     const candidates = [before, after]
@@ -105,6 +108,69 @@ export type ParsedTimestamp =
  * is a wall-clock time in `zone`.
  */
 export function parseTimestamp(text: string, zone: Zone): ParsedTimestamp {
+  return parseCommonTimestamp(text, zone) ?? parseAnyTimestamp(text, zone);
+}
+
+/**
+ * The shapes switches write, `YYYY-MM-DD[T ]HH:MM:SS` then nothing, `Z` or `±HH:MM`, read by position
+ * without a regex, a Date or a substring: the normaliser reads three per call. Anything else, and any
+ * value that is out of range, is left to parseAnyTimestamp (undefined), which words the error; for
+ * what this accepts both give the same result (test/unit/timestamp-fast-path.test.ts checks it).
+ */
+function parseCommonTimestamp(text: string, zone: Zone): ParsedTimestamp | undefined {
+  const n = text.length;
+  if (n !== 19 && n !== 20 && n !== 25) return undefined;
+  const year = digits4(text, 0);
+  const month = digits2(text, 5);
+  const day = digits2(text, 8);
+  const hour = digits2(text, 11);
+  const minute = digits2(text, 14);
+  const second = digits2(text, 17);
+  const sep = text.charCodeAt(10);
+  if (
+    (year | month | day | hour | minute | second) < 0 ||
+    text.charCodeAt(4) !== 0x2d ||
+    text.charCodeAt(7) !== 0x2d ||
+    (sep !== 0x54 && sep !== 0x20) ||
+    text.charCodeAt(13) !== 0x3a ||
+    text.charCodeAt(16) !== 0x3a
+  ) {
+    return undefined;
+  }
+  // Years before 100 need Date.UTC's two-digit year shifted (parseAnyTimestamp does it); they are out of every window anyway.
+  if (year < 100 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
+  const wall = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (n === 19) return { ok: true, resolution: zone.resolveLocal(wall), hadOffset: false };
+  const sign = text.charCodeAt(19);
+  if (n === 20) return sign === 0x5a ? { ok: true, resolution: { kind: 'exact', ms: wall }, hadOffset: true } : undefined;
+  const offsetHours = digits2(text, 20);
+  const offsetMinutes = digits2(text, 23);
+  if ((sign !== 0x2b && sign !== 0x2d) || text.charCodeAt(22) !== 0x3a || (offsetHours | offsetMinutes) < 0) return undefined;
+  if (offsetMinutes > 59 || offsetHours * 60 + offsetMinutes > 14 * 60) return undefined;
+  const offsetMs = (sign === 0x2d ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+  return { ok: true, resolution: { kind: 'exact', ms: wall - offsetMs }, hadOffset: true };
+}
+
+/** The value of two ASCII digits at `at`, or -1. */
+function digits2(text: string, at: number): number {
+  const a = text.charCodeAt(at) - 0x30;
+  const b = text.charCodeAt(at + 1) - 0x30;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+function digits4(text: string, at: number): number {
+  const high = digits2(text, at);
+  const low = digits2(text, at + 2);
+  return high < 0 || low < 0 ? -1 : high * 100 + low;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+}
+
+/** Every form the README accepts, with the error that says what is wrong. */
+function parseAnyTimestamp(text: string, zone: Zone): ParsedTimestamp {
   const m = TIMESTAMP.exec(text.trim());
   if (m === null) return { ok: false, error: `unparseable time "${text}" (expected YYYY-MM-DDTHH:MM:SS with an optional offset)` };
   const [, y, mo, d, h, mi, s, frac, tz] = m;
