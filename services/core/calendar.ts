@@ -137,9 +137,8 @@ function parseCommonTimestamp(text: string, zone: Zone): ParsedTimestamp | undef
   ) {
     return undefined;
   }
-  // Years before 100 need Date.UTC's two-digit year shifted (parseAnyTimestamp does it); they are out of every window anyway.
-  if (year < 100 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
-  const wall = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
+  const wall = daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000;
   if (n === 19) return { ok: true, resolution: zone.resolveLocal(wall), hadOffset: false };
   const sign = text.charCodeAt(19);
   if (n === 20) return sign === 0x5a ? { ok: true, resolution: { kind: 'exact', ms: wall }, hadOffset: true } : undefined;
@@ -162,6 +161,16 @@ function digits4(text: string, at: number): number {
   const high = digits2(text, at);
   const low = digits2(text, at + 2);
   return high < 0 || low < 0 ? -1 : high * 100 + low;
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil): what Date.UTC counts, without its call. */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
 }
 
 function daysInMonth(year: number, month: number): number {

@@ -26,7 +26,8 @@ type Column = (typeof CANONICAL_COLUMNS)[number];
 const REQUIRED: readonly Column[] = ['account', 'callee', 'start_time', 'end_time'];
 
 export async function* readCanonicalCsv(path: string, opts: { limits?: IngestLimits } = {}): AsyncGenerator<ReadItem> {
-  let index: Map<Column, number> | null = null;
+  /** Where each of CANONICAL_COLUMNS is in the file's header, -1 when it is not. */
+  let at: number[] = [];
   let width = 0;
   let sawHeader = false;
   for await (const batch of readCsvLines(path, ',', opts.limits)) {
@@ -49,7 +50,7 @@ export async function* readCanonicalCsv(path: string, opts: { limits?: IngestLim
           yield reject(path, line, 'bad_header', `header lacks column(s) ${missing.join(', ')}; expected ${CANONICAL_COLUMNS.join(',')}`, raw);
           return; // without the columns no line can be read: the whole file is one reject
         }
-        index = new Map(CANONICAL_COLUMNS.map((c) => [c, header.indexOf(c)] as [Column, number]).filter(([, i]) => i >= 0));
+        at = CANONICAL_COLUMNS.map((c) => header.indexOf(c));
         width = header.length;
         continue;
       }
@@ -61,32 +62,37 @@ export async function* readCanonicalCsv(path: string, opts: { limits?: IngestLim
         yield reject(path, line, 'column_count', `${fields.length} columns where the header has ${width}`, raw);
         continue;
       }
-      const get = (c: Column): string => {
-        const i = index!.get(c);
-        return i === undefined ? '' : fields[i]!.trim();
-      };
       const record: SourceRecord = {
         source: path,
         line,
         raw,
-        cdrId: get('cdr_id'),
-        account: get('account'),
-        caller: get('caller'),
-        callee: get('callee'),
-        start: get('start_time'),
-        answer: get('answer_time'),
-        end: get('end_time'),
-        billableSeconds: get('billable_seconds'),
-        disposition: get('disposition'),
-        direction: get('direction'),
-        leg: get('leg'),
-        forwardReason: get('forward_reason'),
-        device: get('device'),
+        cdrId: field(fields, at[CDR_ID]!),
+        account: field(fields, at[ACCOUNT]!),
+        caller: field(fields, at[CALLER]!),
+        callee: field(fields, at[CALLEE]!),
+        start: field(fields, at[START]!),
+        answer: field(fields, at[ANSWER]!),
+        end: field(fields, at[END]!),
+        billableSeconds: field(fields, at[BILLABLE]!),
+        disposition: field(fields, at[DISPOSITION]!),
+        direction: field(fields, at[DIRECTION]!),
+        leg: field(fields, at[LEG]!),
+        forwardReason: field(fields, at[FORWARD_REASON]!),
+        device: field(fields, at[DEVICE]!),
       };
       yield { kind: 'record', record };
     }
   }
   if (!sawHeader) yield reject(path, 0, 'empty_file', 'the file has no header and no record', '');
+}
+
+const column = (c: Column): number => CANONICAL_COLUMNS.indexOf(c);
+const CDR_ID = column('cdr_id'), ACCOUNT = column('account'), CALLER = column('caller'), CALLEE = column('callee');
+const START = column('start_time'), ANSWER = column('answer_time'), END = column('end_time'), BILLABLE = column('billable_seconds');
+const DISPOSITION = column('disposition'), DIRECTION = column('direction'), LEG = column('leg'), FORWARD_REASON = column('forward_reason'), DEVICE = column('device');
+
+function field(fields: string[], i: number): string {
+  return i < 0 ? '' : fields[i]!.trim();
 }
 
 function reject(source: string, line: number, reason: 'bad_header' | 'malformed_csv' | 'column_count' | 'empty_file', detail: string, raw: string): ReadItem {

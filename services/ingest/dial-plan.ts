@@ -88,7 +88,9 @@ export class DialPlan {
 
   /** The site's own entry, else the client's, else the default. */
   of(clientId: string, siteId: string): PbxDialPlan {
-    return this.bySite.get(`${clientId}/${siteId}`) ?? this.byClient.get(clientId) ?? this.fallback;
+    // Asked twice per call: most configurations declare no site, and then no key is built.
+    const site = this.bySite.size === 0 ? undefined : this.bySite.get(`${clientId}/${siteId}`);
+    return site ?? (this.byClient.size === 0 ? undefined : this.byClient.get(clientId)) ?? this.fallback;
   }
 
   static readonly NONE = new DialPlan();

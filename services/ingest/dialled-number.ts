@@ -25,7 +25,7 @@ export const DEFAULT_COUNTRY = 'FR';
  * for any other. Throws InvalidNumber.
  */
 export function toE164(raw: string, country: string, numbering: NumberingPlan): string {
-  const digits = raw.replace(/[\s.\-()/]/g, '');
+  const digits = withoutSeparators(raw);
   if (country === numbering.homeCountry || digits.startsWith('+') || digits.startsWith('00') || digits.length <= 6) return numbering.normalize(raw);
   const parsed = parsePhoneNumberFromString(digits, country as CountryCode);
   if (parsed === undefined || !parsed.isValid()) throw new InvalidNumber(`not a valid number of ${country} (the source's --country): ${digits}`);
@@ -34,7 +34,7 @@ export function toE164(raw: string, country: string, numbering: NumberingPlan): 
 
 /** The callee of a call made inside the PBX or toward its trunks. */
 export function readCallee(r: SourceRecord, subscriber: Subscriber | undefined, directory: SubscriberDirectory, numbering: NumberingPlan): string {
-  const dialled = r.callee.replace(/[\s.\-()/]/g, '');
+  const dialled = withoutSeparators(r.callee);
   const country = r.country ?? DEFAULT_COUNTRY;
   const plan = subscriber === undefined ? directory.dialPlan.of('', '') : directory.dialPlan.of(subscriber.clientId, subscriber.siteId);
   const isExtension = (d: string): boolean => plan.isExtension(d) || (subscriber !== undefined && directory.isExtensionOfClient(subscriber.clientId, d));
@@ -71,7 +71,7 @@ export function readCallee(r: SourceRecord, subscriber: Subscriber | undefined, 
 /** The caller: an extension of the PBX is marked as such, any other number put in E.164 (kept as written if it is not one). */
 export function readCaller(r: SourceRecord, subscriber: Subscriber | undefined, directory: SubscriberDirectory, numbering: NumberingPlan): string {
   if (r.caller === '') return '';
-  const presented = r.caller.replace(/[\s.\-()/]/g, '');
+  const presented = withoutSeparators(r.caller);
   if (subscriber !== undefined && r.direction !== 'in') {
     const plan = directory.dialPlan.of(subscriber.clientId, subscriber.siteId);
     const short = /^[*#]?\d{1,6}$/.test(presented);
@@ -86,6 +86,17 @@ export function readCaller(r: SourceRecord, subscriber: Subscriber | undefined, 
     if (e instanceof InvalidNumber) return r.caller;
     throw e;
   }
+}
+
+const SEPARATORS = /[\s.\-()/]/g;
+
+/** The number without the spaces, dots, dashes, brackets and slashes people write in numbers; most have none. */
+function withoutSeparators(raw: string): string {
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if ((c < 0x30 || c > 0x39) && c !== 0x2b) return raw.replace(SEPARATORS, '');
+  }
+  return raw;
 }
 
 function readable(n: string, country: string, numbering: NumberingPlan): boolean {

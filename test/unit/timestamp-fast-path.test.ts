@@ -59,8 +59,8 @@ function referenceParse(text: string, zone: Zone): ParsedTimestamp {
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
-/** The DST days of the zones above, and the hours around their changes, come up often. */
-const year = fc.oneof(fc.integer({ min: 1999, max: 2031 }), fc.integer({ min: 0, max: 9999 }));
+/** The DST days of the zones above, the hours around their changes, and two-digit years come up often. */
+const year = fc.oneof(fc.integer({ min: 1999, max: 2031 }), fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 120 }));
 const month = fc.oneof(fc.constantFrom(3, 10, 4, 9, 2), fc.integer({ min: 0, max: 13 }));
 const day = fc.oneof(fc.integer({ min: 24, max: 31 }), fc.integer({ min: 0, max: 32 }));
 const hour = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 25 }));
