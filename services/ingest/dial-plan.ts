@@ -43,6 +43,9 @@ export const dialPlanSchema = z
 
 export type DialPlanConfig = z.infer<typeof dialPlanSchema>;
 
+/** Module-level: a regex literal in a function is a new RegExp each time it runs (isExtension runs twice a call). */
+const DIGITS = /^\d+$/;
+
 /** The dial plan of one PBX. */
 export class PbxDialPlan {
   private readonly singles = new Set<string>();
@@ -62,7 +65,7 @@ export class PbxDialPlan {
   /** Whether `dialled` (as the user typed it) is one of the PBX's extensions. */
   isExtension(dialled: string): boolean {
     if (this.singles.has(dialled)) return true;
-    if (!/^\d+$/.test(dialled)) return false;
+    if (!DIGITS.test(dialled)) return false;
     const n = Number(dialled);
     return this.ranges.some((r) => r.digits === dialled.length && n >= r.low && n <= r.high);
   }

@@ -74,7 +74,7 @@ export function readCaller(r: SourceRecord, subscriber: Subscriber | undefined, 
   const presented = withoutSeparators(r.caller);
   if (subscriber !== undefined && r.direction !== 'in') {
     const plan = directory.dialPlan.of(subscriber.clientId, subscriber.siteId);
-    const short = /^[*#]?\d{1,6}$/.test(presented);
+    const short = SHORT_NUMBER.test(presented);
     if (plan.isExtension(presented) || directory.isExtensionOfClient(subscriber.clientId, presented) || (short && (r.callerInside === true || presented === r.account))) {
       return internalParty(presented);
     }
@@ -89,6 +89,8 @@ export function readCaller(r: SourceRecord, subscriber: Subscriber | undefined, 
 }
 
 const SEPARATORS = /[\s.\-()/]/g;
+/** Module-level: a regex literal in a function is a new RegExp each time it runs. */
+const SHORT_NUMBER = /^[*#]?\d{1,6}$/;
 
 /** The number without the spaces, dots, dashes, brackets and slashes people write in numbers; most have none. */
 function withoutSeparators(raw: string): string {

@@ -3,7 +3,7 @@
  * reject that says which field is wrong and what to do.
  */
 import { createHash } from 'node:crypto';
-import { parseTimestamp, type LocalTimeResolution, type Zone } from '../core/calendar.js';
+import { exactInstant, parseTimestamp, type Zone } from '../core/calendar.js';
 import {
   DIRECTIONS,
   FORWARD_REASONS,
@@ -33,6 +33,9 @@ export interface NormalizeContext {
 }
 
 export type Normalized = { ok: true; cdr: Cdr } | { ok: false; reject: Reject };
+
+/** Module-level: a regex literal in a function is a new RegExp each time it runs. */
+const WHOLE_NUMBER = /^\d+$/;
 
 /** Switch spellings of a call outcome, folded to ours. */
 const DISPOSITION_WORDS: Record<string, Disposition> = {
@@ -81,23 +84,21 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
     throw e;
   }
 
-  const start = parseTimestamp(r.start, ctx.sourceZone);
-  if (!start.ok) return rejected(r, 'bad_time', `start_time: ${start.error}`);
-  const startMs = start.resolution.ms;
+  const startMs = instantOf(r.start, ctx.sourceZone, -Infinity);
+  if (typeof startMs === 'string') return rejected(r, 'bad_time', `start_time: ${startMs}`);
   const latestMs = (ctx.nowMs ?? Date.now()) + limits.latestAheadMs;
   if (startMs < limits.earliestMs || startMs > latestMs) return rejected(r, 'bad_time', `start_time ${r.start} is outside the accepted window ${windowText(limits.earliestMs, latestMs)}; check the switch's clock (window: earliest_time and latest_ahead_hours in config/ingest.yaml)`);
-  const end = parseTimestamp(r.end, ctx.sourceZone);
-  if (!end.ok) return rejected(r, 'bad_time', `end_time: ${end.error}`);
-  const endMs = notBefore(end.resolution, startMs);
+  const endMs = instantOf(r.end, ctx.sourceZone, startMs);
+  if (typeof endMs === 'string') return rejected(r, 'bad_time', `end_time: ${endMs}`);
   if (endMs < startMs) return rejected(r, 'end_before_start', `end_time ${r.end} is before start_time ${r.start}`);
   if (endMs - startMs > limits.maxCallSeconds * 1000) {
     return rejected(r, 'bad_field', `the call lasts ${Math.round((endMs - startMs) / 1000)} s from start_time to end_time, more than the ${limits.maxCallSeconds} s a call may last (max_call_seconds in config/ingest.yaml); check the times`);
   }
   let answerMs: number | null = null;
   if (r.answer !== '') {
-    const answer = parseTimestamp(r.answer, ctx.sourceZone);
-    if (!answer.ok) return rejected(r, 'bad_time', `answer_time: ${answer.error}`);
-    answerMs = notBefore(answer.resolution, startMs);
+    const answer = instantOf(r.answer, ctx.sourceZone, startMs);
+    if (typeof answer === 'string') return rejected(r, 'bad_time', `answer_time: ${answer}`);
+    answerMs = answer;
     if (answerMs < startMs || answerMs > endMs) return rejected(r, 'bad_time', `answer_time ${r.answer} is outside start_time..end_time`);
   }
 
@@ -114,7 +115,7 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
   let billableSeconds = 0;
   if (disposition === 'answered') {
     if (r.billableSeconds !== '') {
-      if (!/^\d+$/.test(r.billableSeconds)) return rejected(r, 'bad_field', `billable_seconds "${r.billableSeconds}" is not a whole number of seconds`);
+      if (!WHOLE_NUMBER.test(r.billableSeconds)) return rejected(r, 'bad_field', `billable_seconds "${r.billableSeconds}" is not a whole number of seconds`);
       billableSeconds = Number(r.billableSeconds);
       if (billableSeconds > limits.maxCallSeconds) {
         return rejected(r, 'bad_field', `billable_seconds ${r.billableSeconds.length > 20 ? r.billableSeconds.slice(0, 20) + '…' : r.billableSeconds} is more than the ${limits.maxCallSeconds} s a call may last (max_call_seconds in config/ingest.yaml); check the export`);
@@ -176,10 +177,18 @@ function windowText(fromMs: number, toMs: number): string {
   return `${new Date(fromMs).toISOString()} .. ${new Date(toMs).toISOString()}`;
 }
 
-/** In the autumn overlap, a time after the start is read as its second occurrence if the first would precede the start. */
-function notBefore(res: LocalTimeResolution, startMs: number): number {
-  if (res.kind === 'overlap' && res.ms < startMs) return res.laterMs;
-  return res.ms;
+/**
+ * The instant of a time field, or why it cannot be read. In the autumn overlap, a time after the start
+ * is read as its second occurrence if the first would precede the start (`startMs`; -Infinity for the
+ * start itself). Nearly every time is exact, and exactInstant reads it without allocating.
+ */
+function instantOf(text: string, zone: Zone, startMs: number): number | string {
+  const exact = exactInstant(text, zone);
+  if (!Number.isNaN(exact)) return exact;
+  const parsed = parseTimestamp(text, zone);
+  if (!parsed.ok) return parsed.error;
+  const res = parsed.resolution;
+  return res.kind === 'overlap' && res.ms < startMs ? res.laterMs : res.ms;
 }
 
 function pick<T extends string>(text: string, allowed: readonly T[], fallback: T): T | undefined {

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
-import { parseTimestamp, Zone, type LocalTimeResolution, type ParsedTimestamp } from '../../services/core/calendar.js';
+import { exactInstant, parseTimestamp, Zone, type LocalTimeResolution, type ParsedTimestamp } from '../../services/core/calendar.js';
 
 const ZONES = ['Europe/Paris', 'Australia/Lord_Howe', 'America/Sao_Paulo'].map((n) => new Zone(n));
 const paris = ZONES[0]!;
@@ -101,6 +101,20 @@ describe('parseTimestamp, fast path against the reference implementation', () =>
     );
   });
 
+  it('exactInstant is the instant of an exact reading or NaN (then parseTimestamp decides), and reads every common shape with an offset', () => {
+    fc.assert(
+      fc.property(anyText, zoneIndex, (text, z) => {
+        const zone = ZONES[z]!;
+        const reference = referenceParse(text, zone);
+        const exact = reference.ok && reference.resolution.kind === 'exact' ? reference.resolution.ms : NaN;
+        const ms = exactInstant(text, zone);
+        if (!Number.isNaN(ms)) expect(ms).toBe(exact);
+        if (reference.ok && /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/.test(text)) expect(ms).toBe(exact);
+      }),
+      { numRuns: 50_000 },
+    );
+  });
+
   it('every wall-clock minute of the Paris DST days of 2000–2030, without offset', () => {
     for (let y = 2000; y <= 2030; y++) {
       for (const m of [3, 10]) {
@@ -108,7 +122,11 @@ describe('parseTimestamp, fast path against the reference implementation', () =>
         for (let h = 0; h < 24; h++) {
           for (let mi = 0; mi < 60; mi++) {
             const text = `${y}-${pad(m, 2)}-${lastSunday}T${pad(h, 2)}:${pad(mi, 2)}:30`;
-            expect(parseTimestamp(text, paris)).toEqual(referenceParse(text, paris));
+            const reference = referenceParse(text, paris);
+            expect(parseTimestamp(text, paris)).toEqual(reference);
+            // Within a day of the change exactInstant leaves even an exact time to parseTimestamp; it never gives another instant.
+            const ms = exactInstant(text, paris);
+            if (!Number.isNaN(ms)) expect(reference.ok && reference.resolution).toEqual({ kind: 'exact', ms });
           }
         }
       }
