@@ -37,18 +37,10 @@ export function readCallee(r: SourceRecord, subscriber: Subscriber | undefined, 
   const dialled = withoutSeparators(r.callee);
   const country = r.country ?? DEFAULT_COUNTRY;
   const plan = subscriber === undefined ? directory.dialPlan.of('', '') : directory.dialPlan.of(subscriber.clientId, subscriber.siteId);
-  const isExtension = (d: string): boolean => plan.isExtension(d) || (subscriber !== undefined && directory.isExtensionOfClient(subscriber.clientId, d));
-  const inside = (d: string): string => {
-    try {
-      return internalParty(d.length > 6 ? toE164(d, country, numbering) : d);
-    } catch (e) {
-      if (e instanceof InvalidNumber) return internalParty(d);
-      throw e;
-    }
-  };
-
-  if (r.direction === 'internal' || r.internal === true) return inside(dialled);
-  if (r.internal !== false && !r.calleeSent && isExtension(dialled)) return inside(dialled);
+  if (r.direction === 'internal' || r.internal === true) return inside(dialled, country, numbering);
+  if (r.internal !== false && !r.calleeSent && (plan.isExtension(dialled) || (subscriber !== undefined && directory.isExtensionOfClient(subscriber.clientId, dialled)))) {
+    return inside(dialled, country, numbering);
+  }
 
   let number = dialled;
   let tookLine = r.calleeSent === true;
@@ -66,6 +58,16 @@ export function readCallee(r: SourceRecord, subscriber: Subscriber | undefined, 
     return internalParty(callee);
   }
   return callee;
+}
+
+/** A party inside the PBX, in E.164 when it is a number. */
+function inside(dialled: string, country: string, numbering: NumberingPlan): string {
+  try {
+    return internalParty(dialled.length > 6 ? toE164(dialled, country, numbering) : dialled);
+  } catch (e) {
+    if (e instanceof InvalidNumber) return internalParty(dialled);
+    throw e;
+  }
 }
 
 /** The caller: an extension of the PBX is marked as such, any other number put in E.164 (kept as written if it is not one). */

@@ -105,17 +105,22 @@ async function* frame(path: string, maxLineBytes: number, screen: boolean, chunk
   }
 }
 
-/** What `cleanText` refuses, in a block of LF-ended lines: a control byte other than the LF and the CR of a CRLF. */
-const BLOCK_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)/;
+/**
+ * What `cleanText` refuses, in a block of LF-ended lines: a control byte other than LF and CR, and a CR
+ * that does not end a CRLF line (two tests: a class alone scans a third faster than with the alternative).
+ */
+const BLOCK_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+const LONE_CR = /\r(?!\n)/;
 
 /** The lines of `block` (whole lines, the last ending with LF) as text, or null if any is not clean or is over the limit. */
 function cleanLines(block: Buffer, maxLineBytes: number): string[] | null {
   if (!isUtf8(block)) return null;
   const text = block.toString('utf8');
   if (BLOCK_CONTROL.test(text)) return null;
+  const crlf = text.includes('\r');
+  if (crlf && LONE_CR.test(text)) return null;
   const lines = text.split('\n');
   lines.pop();
-  const crlf = text.includes('\r');
   for (let i = 0; i < lines.length; i++) {
     let l = lines[i]!;
     if (crlf && l.endsWith('\r')) lines[i] = l = l.slice(0, -1);
