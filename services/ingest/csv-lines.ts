@@ -1,5 +1,5 @@
 /**
- * Reads a CSV export as one record per physical line, fields split by papaparse.
+ * Reads a CSV export as one record per physical line, fields split at the delimiters or by papaparse.
  *
  * Why lines first: every switch export we read writes one call per line, and both CSV libraries we
  * measured (papaparse, csv-parse) recover from a stray quote by swallowing every following line into
