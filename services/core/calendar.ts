@@ -45,6 +45,8 @@ export class Zone {
    * pick the second one for an end time that would otherwise fall before the start).
    */
   resolveLocal(wallAsUtcMs: number): LocalTimeResolution {
+    const exact = this.exactLocal(wallAsUtcMs);
+    if (!Number.isNaN(exact)) return { kind: 'exact', ms: exact };
     const before = this.offsetAt(wallAsUtcMs - 86_400_000);
     const after = this.offsetAt(wallAsUtcMs + 86_400_000);
     const candidates = [before, after]
@@ -58,6 +60,16 @@ export class Zone {
     }
     // In the gap neither offset round-trips: the old offset carries the time past the jump.
     return { kind: 'gap', ms: wallAsUtcMs - before };
+  }
+
+  /**
+   * The instant of a wall-clock time far from any change (one offset on both sides of it, which
+   * round-trips): what resolveLocal says of nearly every time, as a number. NaN near a change, where
+   * resolveLocal decides.
+   */
+  exactLocal(wallAsUtcMs: number): number {
+    const around = this.offsetAt(wallAsUtcMs - 86_400_000);
+    return this.offsetAt(wallAsUtcMs + 86_400_000) === around && this.offsetAt(wallAsUtcMs - around) === around ? wallAsUtcMs - around : NaN;
   }
 
   /** Calendar month "YYYY-MM" of an instant in this zone. */
@@ -105,6 +117,101 @@ export type ParsedTimestamp =
  * is a wall-clock time in `zone`.
  */
 export function parseTimestamp(text: string, zone: Zone): ParsedTimestamp {
+  return parseCommonTimestamp(text, zone) ?? parseAnyTimestamp(text, zone);
+}
+
+/**
+ * The instant of `text` when parseTimestamp would read it as one exact instant (an offset, or a local
+ * time far from a DST change) in a shape switches write, else NaN, and parseTimestamp says what it is.
+ * Allocates nothing: the normaliser reads three times per call.
+ */
+export function exactInstant(text: string, zone: Zone): number {
+  const wall = commonWall(text);
+  if (Number.isNaN(wall)) return NaN;
+  return text.length === 19 ? zone.exactLocal(wall) : wall - commonOffsetMs(text);
+}
+
+/**
+ * The shapes switches write, `YYYY-MM-DD[T ]HH:MM:SS` then nothing, `Z` or `±HH:MM`, read by position
+ * without a regex, a Date or a substring. Anything else, and any value that is out of range, is left
+ * to parseAnyTimestamp (undefined), which words the error; for what this accepts both give the same
+ * result (test/unit/timestamp-fast-path.test.ts checks it).
+ */
+function parseCommonTimestamp(text: string, zone: Zone): ParsedTimestamp | undefined {
+  const wall = commonWall(text);
+  if (Number.isNaN(wall)) return undefined;
+  if (text.length === 19) return { ok: true, resolution: zone.resolveLocal(wall), hadOffset: false };
+  const offsetMs = commonOffsetMs(text);
+  return Number.isNaN(offsetMs) ? undefined : { ok: true, resolution: { kind: 'exact', ms: wall - offsetMs }, hadOffset: true };
+}
+
+/** The date and time of a common-shape timestamp as if UTC (ms), or NaN for another shape or an impossible value. */
+function commonWall(text: string): number {
+  const n = text.length;
+  if (n !== 19 && n !== 20 && n !== 25) return NaN;
+  const year = digits4(text, 0);
+  const month = digits2(text, 5);
+  const day = digits2(text, 8);
+  const hour = digits2(text, 11);
+  const minute = digits2(text, 14);
+  const second = digits2(text, 17);
+  const sep = text.charCodeAt(10);
+  if (
+    (year | month | day | hour | minute | second) < 0 ||
+    text.charCodeAt(4) !== 0x2d ||
+    text.charCodeAt(7) !== 0x2d ||
+    (sep !== 0x54 && sep !== 0x20) ||
+    text.charCodeAt(13) !== 0x3a ||
+    text.charCodeAt(16) !== 0x3a
+  ) {
+    return NaN;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return NaN;
+  return daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000;
+}
+
+/** The offset after a common-shape date and time (`Z` or `±HH:MM`, 20 or 25 characters) in ms, or NaN. */
+function commonOffsetMs(text: string): number {
+  const sign = text.charCodeAt(19);
+  if (text.length === 20) return sign === 0x5a ? 0 : NaN;
+  const offsetHours = digits2(text, 20);
+  const offsetMinutes = digits2(text, 23);
+  if ((sign !== 0x2b && sign !== 0x2d) || text.charCodeAt(22) !== 0x3a || (offsetHours | offsetMinutes) < 0) return NaN;
+  // Real offsets run from -12:00 to +14:00; beyond is parseAnyTimestamp's error.
+  if (offsetMinutes > 59 || offsetHours * 60 + offsetMinutes > 14 * 60) return NaN;
+  return (sign === 0x2d ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+}
+
+/** The value of two ASCII digits at `at`, or -1. */
+function digits2(text: string, at: number): number {
+  const a = text.charCodeAt(at) - 0x30;
+  const b = text.charCodeAt(at + 1) - 0x30;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+function digits4(text: string, at: number): number {
+  const high = digits2(text, at);
+  const low = digits2(text, at + 2);
+  return high < 0 || low < 0 ? -1 : high * 100 + low;
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil): what Date.UTC counts, without its call. */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+}
+
+/** Every form the README accepts, with the error that says what is wrong. */
+function parseAnyTimestamp(text: string, zone: Zone): ParsedTimestamp {
   const m = TIMESTAMP.exec(text.trim());
   if (m === null) return { ok: false, error: `unparseable time "${text}" (expected YYYY-MM-DDTHH:MM:SS with an optional offset)` };
   const [, y, mo, d, h, mi, s, frac, tz] = m;

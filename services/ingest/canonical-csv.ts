@@ -4,6 +4,7 @@
  */
 import { readCsvLines, refusedHeaderItem, refusedItem } from './csv-lines.js';
 import type { IngestLimits } from './input-limits.js';
+import { oneByOne } from './item-batches.js';
 import type { ReadItem, SourceRecord } from './source-record.js';
 
 export const CANONICAL_COLUMNS = [
@@ -25,20 +26,28 @@ type Column = (typeof CANONICAL_COLUMNS)[number];
 
 const REQUIRED: readonly Column[] = ['account', 'callee', 'start_time', 'end_time'];
 
-export async function* readCanonicalCsv(path: string, opts: { limits?: IngestLimits } = {}): AsyncGenerator<ReadItem> {
-  let index: Map<Column, number> | null = null;
+export function readCanonicalCsv(path: string, opts: { limits?: IngestLimits } = {}): AsyncGenerator<ReadItem> {
+  return oneByOne(readCanonicalBatches(path, opts));
+}
+
+/** The items of the file, those of each batch of lines together. */
+export async function* readCanonicalBatches(path: string, opts: { limits?: IngestLimits } = {}): AsyncGenerator<ReadItem[]> {
+  /** Where each of CANONICAL_COLUMNS is in the file's header, -1 when it is not. */
+  let at: number[] = [];
   let width = 0;
   let sawHeader = false;
   for await (const batch of readCsvLines(path, ',', opts.limits)) {
+    const out: ReadItem[] = [];
     for (const l of batch) {
       const { line, raw, fields, error } = l;
       if (raw.trim() === '') continue; // blank lines carry no call
       if (l.refused) {
         if (!sawHeader) {
-          yield refusedHeaderItem(path, l);
+          out.push(refusedHeaderItem(path, l));
+          yield out;
           return;
         }
-        yield refusedItem(path, l);
+        out.push(refusedItem(path, l));
         continue;
       }
       if (!sawHeader) {
@@ -46,47 +55,54 @@ export async function* readCanonicalCsv(path: string, opts: { limits?: IngestLim
         const header = fields?.map((f) => f.trim().toLowerCase()) ?? [];
         const missing = REQUIRED.filter((c) => !header.includes(c));
         if (missing.length > 0) {
-          yield reject(path, line, 'bad_header', `header lacks column(s) ${missing.join(', ')}; expected ${CANONICAL_COLUMNS.join(',')}`, raw);
+          out.push(reject(path, line, 'bad_header', `header lacks column(s) ${missing.join(', ')}; expected ${CANONICAL_COLUMNS.join(',')}`, raw));
+          yield out;
           return; // without the columns no line can be read: the whole file is one reject
         }
-        index = new Map(CANONICAL_COLUMNS.map((c) => [c, header.indexOf(c)] as [Column, number]).filter(([, i]) => i >= 0));
+        at = CANONICAL_COLUMNS.map((c) => header.indexOf(c));
         width = header.length;
         continue;
       }
       if (fields === null) {
-        yield reject(path, line, 'malformed_csv', `${error ?? 'not valid CSV'}; fix the quoting of this line`, raw);
+        out.push(reject(path, line, 'malformed_csv', `${error ?? 'not valid CSV'}; fix the quoting of this line`, raw));
         continue;
       }
       if (fields.length !== width) {
-        yield reject(path, line, 'column_count', `${fields.length} columns where the header has ${width}`, raw);
+        out.push(reject(path, line, 'column_count', `${fields.length} columns where the header has ${width}`, raw));
         continue;
       }
-      const get = (c: Column): string => {
-        const i = index!.get(c);
-        return i === undefined ? '' : fields[i]!.trim();
-      };
       const record: SourceRecord = {
         source: path,
         line,
         raw,
-        cdrId: get('cdr_id'),
-        account: get('account'),
-        caller: get('caller'),
-        callee: get('callee'),
-        start: get('start_time'),
-        answer: get('answer_time'),
-        end: get('end_time'),
-        billableSeconds: get('billable_seconds'),
-        disposition: get('disposition'),
-        direction: get('direction'),
-        leg: get('leg'),
-        forwardReason: get('forward_reason'),
-        device: get('device'),
+        cdrId: field(fields, at[CDR_ID]!),
+        account: field(fields, at[ACCOUNT]!),
+        caller: field(fields, at[CALLER]!),
+        callee: field(fields, at[CALLEE]!),
+        start: field(fields, at[START]!),
+        answer: field(fields, at[ANSWER]!),
+        end: field(fields, at[END]!),
+        billableSeconds: field(fields, at[BILLABLE]!),
+        disposition: field(fields, at[DISPOSITION]!),
+        direction: field(fields, at[DIRECTION]!),
+        leg: field(fields, at[LEG]!),
+        forwardReason: field(fields, at[FORWARD_REASON]!),
+        device: field(fields, at[DEVICE]!),
       };
-      yield { kind: 'record', record };
+      out.push({ kind: 'record', record });
     }
+    if (out.length > 0) yield out;
   }
-  if (!sawHeader) yield reject(path, 0, 'empty_file', 'the file has no header and no record', '');
+  if (!sawHeader) yield [reject(path, 0, 'empty_file', 'the file has no header and no record', '')];
+}
+
+const column = (c: Column): number => CANONICAL_COLUMNS.indexOf(c);
+const CDR_ID = column('cdr_id'), ACCOUNT = column('account'), CALLER = column('caller'), CALLEE = column('callee');
+const START = column('start_time'), ANSWER = column('answer_time'), END = column('end_time'), BILLABLE = column('billable_seconds');
+const DISPOSITION = column('disposition'), DIRECTION = column('direction'), LEG = column('leg'), FORWARD_REASON = column('forward_reason'), DEVICE = column('device');
+
+function field(fields: string[], i: number): string {
+  return i < 0 ? '' : fields[i]!.trim();
 }
 
 function reject(source: string, line: number, reason: 'bad_header' | 'malformed_csv' | 'column_count' | 'empty_file', detail: string, raw: string): ReadItem {

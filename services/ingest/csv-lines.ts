@@ -1,10 +1,11 @@
 /**
- * Reads a CSV export as one record per physical line, fields split by papaparse.
+ * Reads a CSV export as one record per physical line, fields split at the delimiters or by papaparse.
  *
  * Why lines first: every switch export we read writes one call per line, and both CSV libraries we
  * measured (papaparse, csv-parse) recover from a stray quote by swallowing every following line into
  * one field. Framing by line bounds the damage of a bad row to that row, which then goes to the
- * rejects with its line number and raw text. Lines are parsed in batches (the fast path); a batch that
+ * rejects with its line number and raw text. A line without a quote is split at its delimiters (all
+ * CSV would do with it); the lines with quotes are parsed by papaparse in batches, and a batch that
  * papaparse does not split cleanly is parsed again line by line to find the culprit.
  *
  * Before any parsing, each line passes the byte checks of line-bytes.ts and the size limits: a line
@@ -13,7 +14,7 @@
  */
 import Papa from 'papaparse';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './input-limits.js';
-import { OVERSIZE_HEAD_BYTES, cleanText, frameLines, lineProblem, storableRaw, type FramedLine } from './line-bytes.js';
+import { OVERSIZE_HEAD_BYTES, cleanText, frameTextLines, lineProblem, storableRaw, type FramedLine } from './line-bytes.js';
 import type { ReadItem } from './source-record.js';
 
 export interface CsvLine {
@@ -30,12 +31,16 @@ export interface CsvLine {
 
 const BATCH = 2000;
 
+/** A clean line that holds a quote: papaparse reads it, with the other such lines of its batch. */
+type Quoted = { line: number; text: string };
+
 /** Streams the lines of `path` in bounded memory, BOM and CRLF removed, empty lines included. */
 export async function* readCsvLines(path: string, delimiter = ',', limits: IngestLimits = DEFAULT_INGEST_LIMITS): AsyncGenerator<CsvLine[]> {
-  let batch: (CsvLine | { line: number; text: string })[] = [];
-  for await (const framed of frameLines(path, limits.maxLineBytes)) {
-    for (const f of framed) {
-      batch.push(screenLine(f, delimiter, limits));
+  let batch: (CsvLine | Quoted)[] = [];
+  for await (const { firstLine, lines } of frameTextLines(path, limits.maxLineBytes)) {
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!;
+      batch.push(typeof l === 'string' ? textLine(firstLine + i, l, delimiter, limits) : screenLine(l, delimiter, limits));
       if (batch.length === BATCH) {
         yield parseBatch(batch, delimiter, limits);
         batch = [];
@@ -43,6 +48,16 @@ export async function* readCsvLines(path: string, delimiter = ',', limits: Inges
     }
   }
   if (batch.length > 0) yield parseBatch(batch, delimiter, limits);
+}
+
+/**
+ * A line of clean text. Without a quote, CSV has nothing to unescape and its fields are the text
+ * between delimiters: what papaparse itself does for such input (its "fast mode"), without building
+ * a batch string for it. A line with a quote is left for papaparse.
+ */
+function textLine(line: number, text: string, delimiter: string, limits: IngestLimits): CsvLine | Quoted {
+  if (text.indexOf('"') >= 0) return { line, text };
+  return withinFieldLimit({ line, raw: text, fields: text.split(delimiter) }, limits);
 }
 
 /** The reject of a refused line, as every reader yields it. */
@@ -58,7 +73,7 @@ export function refusedHeaderItem(source: string, l: CsvLine): ReadItem {
   return { kind: 'reject', reject: { source, line: l.line, reason: 'bad_header', detail, raw: l.raw, ...(r.rawEncoding ? { rawEncoding: r.rawEncoding } : {}) } };
 }
 
-function screenLine(f: FramedLine, delimiter: string, limits: IngestLimits): CsvLine | { line: number; text: string } {
+function screenLine(f: FramedLine, delimiter: string, limits: IngestLimits): CsvLine | Quoted {
   if (f.oversize !== undefined) {
     const detail =
       `the line is ${f.oversize.length} bytes, over the limit of ${limits.maxLineBytes} (max_line_bytes in config/ingest.yaml); ` +
@@ -68,20 +83,19 @@ function screenLine(f: FramedLine, delimiter: string, limits: IngestLimits): Csv
     return { line: f.line, raw: kept.raw, fields: null, refused: { reason: 'too_large', detail, ...(kept.rawEncoding ? { rawEncoding: kept.rawEncoding } : {}) } };
   }
   const text = cleanText(f.bytes);
-  if (text !== null) return { line: f.line, text };
+  if (text !== null) return textLine(f.line, text, delimiter, limits);
   const problem = lineProblem(f.bytes, delimiter) ?? 'not clean text';
   return { line: f.line, raw: f.bytes.toString('base64'), fields: null, refused: { reason: 'bad_encoding', detail: `${problem}; the line is kept in base64 (raw_encoding base64)`, rawEncoding: 'base64' } };
 }
 
-function parseBatch(items: (CsvLine | { line: number; text: string })[], delimiter: string, limits: IngestLimits): CsvLine[] {
-  const clean = items.filter((i): i is { line: number; text: string } => 'text' in i);
-  const parsed = parseClean(clean, delimiter);
-  if (clean.length === items.length) return parsed.map((l) => withinFieldLimit(l, limits));
+function parseBatch(items: (CsvLine | Quoted)[], delimiter: string, limits: IngestLimits): CsvLine[] {
+  const quoted = items.filter((i): i is Quoted => !('fields' in i));
+  const parsed = quoted.length === 0 ? [] : parseClean(quoted, delimiter);
   let k = 0;
-  return items.map((i) => ('text' in i ? withinFieldLimit(parsed[k++]!, limits) : i));
+  return items.map((i) => ('fields' in i ? i : withinFieldLimit(parsed[k++]!, limits)));
 }
 
-function parseClean(lines: { line: number; text: string }[], delimiter: string): CsvLine[] {
+function parseClean(lines: Quoted[], delimiter: string): CsvLine[] {
   if (lines.length === 0) return [];
   const result = Papa.parse<string[]>(lines.map((l) => l.text).join('\n'), { delimiter, newline: '\n', quoteChar: '"' });
   if (result.errors.length === 0 && result.data.length === lines.length) {

@@ -43,6 +43,9 @@ export const dialPlanSchema = z
 
 export type DialPlanConfig = z.infer<typeof dialPlanSchema>;
 
+/** Module-level: a regex literal in a function is a new RegExp each time it runs (isExtension runs twice a call). */
+const DIGITS = /^\d+$/;
+
 /** The dial plan of one PBX. */
 export class PbxDialPlan {
   private readonly singles = new Set<string>();
@@ -62,7 +65,7 @@ export class PbxDialPlan {
   /** Whether `dialled` (as the user typed it) is one of the PBX's extensions. */
   isExtension(dialled: string): boolean {
     if (this.singles.has(dialled)) return true;
-    if (!/^\d+$/.test(dialled)) return false;
+    if (!DIGITS.test(dialled)) return false;
     const n = Number(dialled);
     return this.ranges.some((r) => r.digits === dialled.length && n >= r.low && n <= r.high);
   }
@@ -88,7 +91,9 @@ export class DialPlan {
 
   /** The site's own entry, else the client's, else the default. */
   of(clientId: string, siteId: string): PbxDialPlan {
-    return this.bySite.get(`${clientId}/${siteId}`) ?? this.byClient.get(clientId) ?? this.fallback;
+    // Asked twice per call: most configurations declare no site, and then no key is built.
+    const site = this.bySite.size === 0 ? undefined : this.bySite.get(`${clientId}/${siteId}`);
+    return site ?? (this.byClient.size === 0 ? undefined : this.byClient.get(clientId)) ?? this.fallback;
   }
 
   static readonly NONE = new DialPlan();

@@ -25,7 +25,7 @@ export const DEFAULT_COUNTRY = 'FR';
  * for any other. Throws InvalidNumber.
  */
 export function toE164(raw: string, country: string, numbering: NumberingPlan): string {
-  const digits = raw.replace(/[\s.\-()/]/g, '');
+  const digits = withoutSeparators(raw);
   if (country === numbering.homeCountry || digits.startsWith('+') || digits.startsWith('00') || digits.length <= 6) return numbering.normalize(raw);
   const parsed = parsePhoneNumberFromString(digits, country as CountryCode);
   if (parsed === undefined || !parsed.isValid()) throw new InvalidNumber(`not a valid number of ${country} (the source's --country): ${digits}`);
@@ -34,21 +34,13 @@ export function toE164(raw: string, country: string, numbering: NumberingPlan): 
 
 /** The callee of a call made inside the PBX or toward its trunks. */
 export function readCallee(r: SourceRecord, subscriber: Subscriber | undefined, directory: SubscriberDirectory, numbering: NumberingPlan): string {
-  const dialled = r.callee.replace(/[\s.\-()/]/g, '');
+  const dialled = withoutSeparators(r.callee);
   const country = r.country ?? DEFAULT_COUNTRY;
   const plan = subscriber === undefined ? directory.dialPlan.of('', '') : directory.dialPlan.of(subscriber.clientId, subscriber.siteId);
-  const isExtension = (d: string): boolean => plan.isExtension(d) || (subscriber !== undefined && directory.isExtensionOfClient(subscriber.clientId, d));
-  const inside = (d: string): string => {
-    try {
-      return internalParty(d.length > 6 ? toE164(d, country, numbering) : d);
-    } catch (e) {
-      if (e instanceof InvalidNumber) return internalParty(d);
-      throw e;
-    }
-  };
-
-  if (r.direction === 'internal' || r.internal === true) return inside(dialled);
-  if (r.internal !== false && !r.calleeSent && isExtension(dialled)) return inside(dialled);
+  if (r.direction === 'internal' || r.internal === true) return inside(dialled, country, numbering);
+  if (r.internal !== false && !r.calleeSent && (plan.isExtension(dialled) || (subscriber !== undefined && directory.isExtensionOfClient(subscriber.clientId, dialled)))) {
+    return inside(dialled, country, numbering);
+  }
 
   let number = dialled;
   let tookLine = r.calleeSent === true;
@@ -68,13 +60,23 @@ export function readCallee(r: SourceRecord, subscriber: Subscriber | undefined, 
   return callee;
 }
 
+/** A party inside the PBX, in E.164 when it is a number. */
+function inside(dialled: string, country: string, numbering: NumberingPlan): string {
+  try {
+    return internalParty(dialled.length > 6 ? toE164(dialled, country, numbering) : dialled);
+  } catch (e) {
+    if (e instanceof InvalidNumber) return internalParty(dialled);
+    throw e;
+  }
+}
+
 /** The caller: an extension of the PBX is marked as such, any other number put in E.164 (kept as written if it is not one). */
 export function readCaller(r: SourceRecord, subscriber: Subscriber | undefined, directory: SubscriberDirectory, numbering: NumberingPlan): string {
   if (r.caller === '') return '';
-  const presented = r.caller.replace(/[\s.\-()/]/g, '');
+  const presented = withoutSeparators(r.caller);
   if (subscriber !== undefined && r.direction !== 'in') {
     const plan = directory.dialPlan.of(subscriber.clientId, subscriber.siteId);
-    const short = /^[*#]?\d{1,6}$/.test(presented);
+    const short = SHORT_NUMBER.test(presented);
     if (plan.isExtension(presented) || directory.isExtensionOfClient(subscriber.clientId, presented) || (short && (r.callerInside === true || presented === r.account))) {
       return internalParty(presented);
     }
@@ -86,6 +88,19 @@ export function readCaller(r: SourceRecord, subscriber: Subscriber | undefined, 
     if (e instanceof InvalidNumber) return r.caller;
     throw e;
   }
+}
+
+const SEPARATORS = /[\s.\-()/]/g;
+/** Module-level: a regex literal in a function is a new RegExp each time it runs. */
+const SHORT_NUMBER = /^[*#]?\d{1,6}$/;
+
+/** The number without the spaces, dots, dashes, brackets and slashes people write in numbers; most have none. */
+function withoutSeparators(raw: string): string {
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if ((c < 0x30 || c > 0x39) && c !== 0x2b) return raw.replace(SEPARATORS, '');
+  }
+  return raw;
 }
 
 function readable(n: string, country: string, numbering: NumberingPlan): boolean {

@@ -3,7 +3,7 @@
  * reject that says which field is wrong and what to do.
  */
 import { createHash } from 'node:crypto';
-import { parseTimestamp, type LocalTimeResolution, type Zone } from '../core/calendar.js';
+import { exactInstant, parseTimestamp, type Zone } from '../core/calendar.js';
 import {
   DIRECTIONS,
   FORWARD_REASONS,
@@ -34,6 +34,9 @@ export interface NormalizeContext {
 
 export type Normalized = { ok: true; cdr: Cdr } | { ok: false; reject: Reject };
 
+/** Module-level: a regex literal in a function is a new RegExp each time it runs. */
+const WHOLE_NUMBER = /^\d+$/;
+
 /** Switch spellings of a call outcome, folded to ours. */
 const DISPOSITION_WORDS: Record<string, Disposition> = {
   answered: 'answered',
@@ -49,19 +52,16 @@ const DISPOSITION_WORDS: Record<string, Disposition> = {
 };
 
 export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normalized {
-  const fail = (reason: RejectReason, detail: string): Normalized => ({
-    ok: false,
-    reject: { source: r.source, line: r.line, reason, detail, raw: r.raw },
-  });
 
   const limits = ctx.limits ?? DEFAULT_INGEST_LIMITS;
-  if (Buffer.byteLength(r.cdrId, 'utf8') > limits.maxCdrIdBytes) {
-    return fail('bad_field', `cdr_id is ${Buffer.byteLength(r.cdrId, 'utf8')} bytes, over the limit of ${limits.maxCdrIdBytes} (max_cdr_id_bytes in config/ingest.yaml): no switch writes ids that long; check the export`);
+  // A UTF-16 unit is at most 3 bytes of UTF-8: only a long id needs its bytes counted.
+  if (r.cdrId.length * 3 > limits.maxCdrIdBytes && Buffer.byteLength(r.cdrId, 'utf8') > limits.maxCdrIdBytes) {
+    return rejected(r, 'bad_field', `cdr_id is ${Buffer.byteLength(r.cdrId, 'utf8')} bytes, over the limit of ${limits.maxCdrIdBytes} (max_cdr_id_bytes in config/ingest.yaml): no switch writes ids that long; check the export`);
   }
   if (r.account === '' && r.caller === '') {
-    return fail('missing_field', 'account and caller are both empty: the call cannot be charged to anyone; give the switch an accountcode, or name the phone in the channel, or declare the caller number in subscribers.csv');
+    return rejected(r, 'missing_field', 'account and caller are both empty: the call cannot be charged to anyone; give the switch an accountcode, or name the phone in the channel, or declare the caller number in subscribers.csv');
   }
-  if (r.callee === '') return fail('missing_callee', 'callee is empty');
+  if (r.callee === '') return rejected(r, 'missing_callee', 'callee is empty');
 
   // The subscriber first: its PBX's dial plan says how to read what was dialled.
   const inbound = r.direction.toLowerCase() === 'in';
@@ -74,55 +74,54 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
       subscriber = ctx.directory.resolve(r.account, callee);
       caller = readCaller(r, subscriber, ctx.directory, ctx.numbering);
     } else {
-      subscriber = ctx.directory.resolve(r.account, readCaller(r, undefined, ctx.directory, ctx.numbering));
+      // The caller number only matters for an account the directory does not know.
+      subscriber = ctx.directory.ofAccount(r.account) ?? ctx.directory.resolve(r.account, readCaller(r, undefined, ctx.directory, ctx.numbering));
       caller = readCaller(r, subscriber, ctx.directory, ctx.numbering);
       callee = readCallee(r, subscriber, ctx.directory, ctx.numbering);
     }
   } catch (e) {
-    if (e instanceof InvalidNumber) return fail('invalid_number', `callee: ${e.message}`);
+    if (e instanceof InvalidNumber) return rejected(r, 'invalid_number', `callee: ${e.message}`);
     throw e;
   }
 
-  const start = parseTimestamp(r.start, ctx.sourceZone);
-  if (!start.ok) return fail('bad_time', `start_time: ${start.error}`);
-  const startMs = start.resolution.ms;
+  const startMs = instantOf(r.start, ctx.sourceZone, -Infinity);
+  if (typeof startMs === 'string') return rejected(r, 'bad_time', `start_time: ${startMs}`);
   const latestMs = (ctx.nowMs ?? Date.now()) + limits.latestAheadMs;
-  if (startMs < limits.earliestMs || startMs > latestMs) return fail('bad_time', `start_time ${r.start} is outside the accepted window ${windowText(limits.earliestMs, latestMs)}; check the switch's clock (window: earliest_time and latest_ahead_hours in config/ingest.yaml)`);
-  const end = parseTimestamp(r.end, ctx.sourceZone);
-  if (!end.ok) return fail('bad_time', `end_time: ${end.error}`);
-  const endMs = notBefore(end.resolution, startMs);
-  if (endMs < startMs) return fail('end_before_start', `end_time ${r.end} is before start_time ${r.start}`);
+  if (startMs < limits.earliestMs || startMs > latestMs) return rejected(r, 'bad_time', `start_time ${r.start} is outside the accepted window ${windowText(limits.earliestMs, latestMs)}; check the switch's clock (window: earliest_time and latest_ahead_hours in config/ingest.yaml)`);
+  const endMs = instantOf(r.end, ctx.sourceZone, startMs);
+  if (typeof endMs === 'string') return rejected(r, 'bad_time', `end_time: ${endMs}`);
+  if (endMs < startMs) return rejected(r, 'end_before_start', `end_time ${r.end} is before start_time ${r.start}`);
   if (endMs - startMs > limits.maxCallSeconds * 1000) {
-    return fail('bad_field', `the call lasts ${Math.round((endMs - startMs) / 1000)} s from start_time to end_time, more than the ${limits.maxCallSeconds} s a call may last (max_call_seconds in config/ingest.yaml); check the times`);
+    return rejected(r, 'bad_field', `the call lasts ${Math.round((endMs - startMs) / 1000)} s from start_time to end_time, more than the ${limits.maxCallSeconds} s a call may last (max_call_seconds in config/ingest.yaml); check the times`);
   }
   let answerMs: number | null = null;
   if (r.answer !== '') {
-    const answer = parseTimestamp(r.answer, ctx.sourceZone);
-    if (!answer.ok) return fail('bad_time', `answer_time: ${answer.error}`);
-    answerMs = notBefore(answer.resolution, startMs);
-    if (answerMs < startMs || answerMs > endMs) return fail('bad_time', `answer_time ${r.answer} is outside start_time..end_time`);
+    const answer = instantOf(r.answer, ctx.sourceZone, startMs);
+    if (typeof answer === 'string') return rejected(r, 'bad_time', `answer_time: ${answer}`);
+    answerMs = answer;
+    if (answerMs < startMs || answerMs > endMs) return rejected(r, 'bad_time', `answer_time ${r.answer} is outside start_time..end_time`);
   }
 
   const disposition = r.disposition === '' ? (answerMs === null ? 'no_answer' : 'answered') : DISPOSITION_WORDS[r.disposition.toLowerCase()];
-  if (disposition === undefined) return fail('bad_field', `disposition "${r.disposition}" is not one of answered, no_answer, busy, failed, rejected`);
+  if (disposition === undefined) return rejected(r, 'bad_field', `disposition "${r.disposition}" is not one of answered, no_answer, busy, failed, rejected`);
   // `internal` is a word of the exports: the call is billed as the caller's, to an internal callee.
   const direction = r.direction.toLowerCase() === 'internal' ? 'out' : pick<Direction>(r.direction, DIRECTIONS, 'out');
-  if (direction === undefined) return fail('bad_field', `direction "${r.direction}" is not one of ${DIRECTIONS.join(', ')}, internal`);
+  if (direction === undefined) return rejected(r, 'bad_field', `direction "${r.direction}" is not one of ${DIRECTIONS.join(', ')}, internal`);
   const leg = pick<Leg>(r.leg, LEGS, 'originating');
-  if (leg === undefined) return fail('bad_field', `leg "${r.leg}" is not one of ${LEGS.join(', ')}`);
+  if (leg === undefined) return rejected(r, 'bad_field', `leg "${r.leg}" is not one of ${LEGS.join(', ')}`);
   const forwardReason = r.forwardReason === '' ? null : pick<ForwardReason>(r.forwardReason, FORWARD_REASONS, 'unconditional');
-  if (forwardReason === undefined) return fail('bad_field', `forward_reason "${r.forwardReason}" is not one of ${FORWARD_REASONS.join(', ')}`);
+  if (forwardReason === undefined) return rejected(r, 'bad_field', `forward_reason "${r.forwardReason}" is not one of ${FORWARD_REASONS.join(', ')}`);
 
   let billableSeconds = 0;
   if (disposition === 'answered') {
     if (r.billableSeconds !== '') {
-      if (!/^\d+$/.test(r.billableSeconds)) return fail('bad_field', `billable_seconds "${r.billableSeconds}" is not a whole number of seconds`);
+      if (!WHOLE_NUMBER.test(r.billableSeconds)) return rejected(r, 'bad_field', `billable_seconds "${r.billableSeconds}" is not a whole number of seconds`);
       billableSeconds = Number(r.billableSeconds);
       if (billableSeconds > limits.maxCallSeconds) {
-        return fail('bad_field', `billable_seconds ${r.billableSeconds.length > 20 ? r.billableSeconds.slice(0, 20) + '…' : r.billableSeconds} is more than the ${limits.maxCallSeconds} s a call may last (max_call_seconds in config/ingest.yaml); check the export`);
+        return rejected(r, 'bad_field', `billable_seconds ${r.billableSeconds.length > 20 ? r.billableSeconds.slice(0, 20) + '…' : r.billableSeconds} is more than the ${limits.maxCallSeconds} s a call may last (max_call_seconds in config/ingest.yaml); check the export`);
       }
       if (billableSeconds * 1000 > endMs - startMs + 1000) {
-        return fail('bad_field', `billable_seconds ${billableSeconds} is longer than the call (${Math.round((endMs - startMs) / 1000)} s from start to end)`);
+        return rejected(r, 'bad_field', `billable_seconds ${billableSeconds} is longer than the call (${Math.round((endMs - startMs) / 1000)} s from start to end)`);
       }
     } else {
       billableSeconds = Math.max(0, Math.round((endMs - (answerMs ?? startMs)) / 1000));
@@ -130,7 +129,7 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
     if (answerMs === null) answerMs = endMs - billableSeconds * 1000;
   }
 
-  if (subscriber === undefined) return fail('unknown_subscriber', unknownSubscriberAdvice(r.account, inbound ? callee : caller, inbound));
+  if (subscriber === undefined) return rejected(r, 'unknown_subscriber', unknownSubscriberAdvice(r.account, inbound ? callee : caller, inbound));
 
   const cdrId = r.cdrId !== '' ? ownCopy(r.cdrId) : contentId(r.account, caller, callee, startMs, endMs, billableSeconds, direction, leg);
   return {
@@ -157,6 +156,10 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
   };
 }
 
+function rejected(r: SourceRecord, reason: RejectReason, detail: string): Normalized {
+  return { ok: false, reject: { source: r.source, line: r.line, reason, detail, raw: r.raw } };
+}
+
 function unknownSubscriberAdvice(account: string, number: string, inbound: boolean): string {
   const which = inbound ? 'called number' : 'caller number';
   const numberPart = number.startsWith('+') ? ` nor for the ${which} ${number}` : '';
@@ -174,10 +177,18 @@ function windowText(fromMs: number, toMs: number): string {
   return `${new Date(fromMs).toISOString()} .. ${new Date(toMs).toISOString()}`;
 }
 
-/** In the autumn overlap, a time after the start is read as its second occurrence if the first would precede the start. */
-function notBefore(res: LocalTimeResolution, startMs: number): number {
-  if (res.kind === 'overlap' && res.ms < startMs) return res.laterMs;
-  return res.ms;
+/**
+ * The instant of a time field, or why it cannot be read. In the autumn overlap, a time after the start
+ * is read as its second occurrence if the first would precede the start (`startMs`; -Infinity for the
+ * start itself). Nearly every time is exact, and exactInstant reads it without allocating.
+ */
+function instantOf(text: string, zone: Zone, startMs: number): number | string {
+  const exact = exactInstant(text, zone);
+  if (!Number.isNaN(exact)) return exact;
+  const parsed = parseTimestamp(text, zone);
+  if (!parsed.ok) return parsed.error;
+  const res = parsed.resolution;
+  return res.kind === 'overlap' && res.ms < startMs ? res.laterMs : res.ms;
 }
 
 function pick<T extends string>(text: string, allowed: readonly T[], fallback: T): T | undefined {

@@ -101,8 +101,17 @@ export class SubscriberDirectory {
    * then on an extension (`extensions` column) that only one subscriber of the directory has.
    */
   resolve(account: string, callerE164: string): Subscriber | undefined {
+    return this.byAccount.get(account) ?? this.resolveOtherwise(account, callerE164);
+  }
+
+  /** The subscriber of `account` itself: what `resolve` finds first, without the caller number it may not need. */
+  ofAccount(account: string): Subscriber | undefined {
+    return this.byAccount.get(account);
+  }
+
+  /** `resolve` for an account that is not a subscriber's own. */
+  private resolveOtherwise(account: string, callerE164: string): Subscriber | undefined {
     return (
-      this.byAccount.get(account) ??
       (callerE164 === '' ? undefined : this.byNumber.get(callerE164)) ??
       this.byUniqueExtension.get(account) ??
       this.byUniqueExtension.get(callerE164.replace(/^ext:/, ''))

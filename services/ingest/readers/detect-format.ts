@@ -12,8 +12,9 @@
  * A file that fits none is refused with one `unknown_format` reject that says what was expected.
  */
 import Papa from 'papaparse';
-import { readCanonicalCsv } from '../canonical-csv.js';
+import { readCanonicalBatches } from '../canonical-csv.js';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../input-limits.js';
+import { grouped, oneByOne } from '../item-batches.js';
 import { frameLines } from '../line-bytes.js';
 import type { ReadItem } from '../source-record.js';
 import { ASTERISK_MAX_COLUMNS, ASTERISK_MIN_COLUMNS, readAsteriskCsv } from './asterisk-csv.js';
@@ -138,51 +139,54 @@ export async function readFirstLines(path: string, n = SNIFF_LINES, maxLineBytes
 }
 
 /** Reads any supported export: the forced format, or the one its first lines show. */
-export async function* readExport(path: string, options: ReadExportOptions = {}): AsyncGenerator<ReadItem> {
-  if (options.country === undefined) {
-    yield* readInFormat(path, options);
-    return;
-  }
-  for await (const item of readInFormat(path, options)) {
-    if (item.kind === 'record') item.record.country = options.country;
-    yield item;
+export function readExport(path: string, options: ReadExportOptions = {}): AsyncGenerator<ReadItem> {
+  return oneByOne(readExportBatches(path, options));
+}
+
+/** The same items, a batch at a time (for a consumer that can take them so: it saves a step per item). */
+export async function* readExportBatches(path: string, options: ReadExportOptions = {}): AsyncGenerator<ReadItem[]> {
+  const country = options.country;
+  for await (const batch of readInFormat(path, options)) {
+    if (country !== undefined) for (const item of batch) if (item.kind === 'record') item.record.country = country;
+    yield batch;
   }
 }
 
-async function* readInFormat(path: string, options: ReadExportOptions): AsyncGenerator<ReadItem> {
+async function* readInFormat(path: string, options: ReadExportOptions): AsyncGenerator<ReadItem[]> {
   const template = options.freeswitchTemplate === undefined ? undefined : loadFreeswitchTemplate(options.freeswitchTemplate);
   const hints: DetectHints = { freeswitchTemplate: template, profile: options.profile };
   let format = options.format;
   if (format === undefined) {
     const first = await readFirstLines(path, SNIFF_LINES, options.limits?.maxLineBytes);
     if (first.every((l) => l.trim() === '')) {
-      yield { kind: 'reject', reject: { source: path, line: 0, reason: 'empty_file', detail: 'the file has no record', raw: '' } };
+      yield [{ kind: 'reject', reject: { source: path, line: 0, reason: 'empty_file', detail: 'the file has no record', raw: '' } }];
       return;
     }
     const detected = detectFormat(path, first, hints);
     if (detected === null) {
       const shown = first.find((l) => l.trim() !== '')!.slice(0, 200);
-      yield { kind: 'reject', reject: { source: path, line: 0, reason: 'unknown_format', detail: `format not recognised; ${describeExpectedFormats(hints)}`, raw: shown } };
+      yield [{ kind: 'reject', reject: { source: path, line: 0, reason: 'unknown_format', detail: `format not recognised; ${describeExpectedFormats(hints)}`, raw: shown } }];
       return;
     }
     format = detected;
   }
   switch (format) {
     case 'canonical':
-      yield* readCanonicalCsv(path, { limits: options.limits });
+      yield* readCanonicalBatches(path, { limits: options.limits });
       return;
+    // The switch formats pair legs and rows across lines one item at a time; they are grouped here.
     case 'asterisk':
-      yield* readAsteriskCsv(path, { utc: options.asteriskUtc, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits });
+      yield* grouped(readAsteriskCsv(path, { utc: options.asteriskUtc, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits }));
       return;
     case 'freeswitch':
-      yield* readFreeswitchCsv(path, { template, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits });
+      yield* grouped(readFreeswitchCsv(path, { template, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits }));
       return;
     case 'cucm':
-      yield* readCucmCdr(path, { trunks: options.trunks, limits: options.limits });
+      yield* grouped(readCucmCdr(path, { trunks: options.trunks, limits: options.limits }));
       return;
     case 'profile':
       if (options.profile === undefined) throw new Error('format "profile" needs a mapping profile (--profile config/profiles/….yaml)');
-      yield* readMappingProfile(path, { profile: options.profile, limits: options.limits });
+      yield* grouped(readMappingProfile(path, { profile: options.profile, limits: options.limits }));
       return;
   }
 }
