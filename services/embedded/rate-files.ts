@@ -19,7 +19,7 @@ import { pipelineContext, reportingZone } from '../config/pipeline-context.js';
 import { screenCdrIds } from '../ingest/cdr-identity.js';
 import { fileChecksum } from '../ingest/file-checksum.js';
 import { normalizeRecord, type NormalizeContext } from '../ingest/normalize.js';
-import { readExport, type ReadExportOptions } from '../ingest/readers/detect-format.js';
+import { readExportBatches, type ReadExportOptions } from '../ingest/readers/detect-format.js';
 import type { Reject } from '../ingest/source-record.js';
 import { lockDataDir } from '../store/data-dir-lock.js';
 import { EmbeddedLedger } from '../store/embedded-ledger.js';
@@ -170,16 +170,18 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
     const checksum = await fileChecksum(file).catch(() => `unreadable:${file}`);
     checksums.set(file, checksum);
     if (ledger.hasRejects(checksum)) replayable.set(file, checksum);
-    for await (const item of readExport(file, { ...opts.read, limits: config.limits })) {
-      counts.read++;
-      faultPoint('read');
-      if (item.kind === 'reject') rejects.push(item.reject);
-      else {
-        const n = normalizeRecord(item.record, ctx);
-        if (n.ok) chunk.push(n.cdr);
-        else rejects.push(n.reject);
+    for await (const batch of readExportBatches(file, { ...opts.read, limits: config.limits })) {
+      for (const item of batch) {
+        counts.read++;
+        faultPoint('read');
+        if (item.kind === 'reject') rejects.push(item.reject);
+        else {
+          const n = normalizeRecord(item.record, ctx);
+          if (n.ok) chunk.push(n.cdr);
+          else rejects.push(n.reject);
+        }
+        if (chunk.length + rejects.length >= (opts.chunkSize ?? CHUNK)) commitChunk();
       }
-      if (chunk.length + rejects.length >= (opts.chunkSize ?? CHUNK)) commitChunk();
     }
   }
   commitChunk();
