@@ -119,6 +119,13 @@ export class Rater {
   private readonly counters = new Map<string, PlanCounter>();
   /** Calls rated or re-priced since the last drain, by cdr_id. */
   private pending = new Map<string, RatedCall>();
+  /**
+   * The pending calls each counter counts, by counter key: a late call visits its counter's month with
+   * these, and a batch of late calls must not scan every pending call once each (quadratic in the batch).
+   */
+  private pendingOf = new Map<string, Map<string, RatedCall>>();
+  /** Stored calls revived since the last drain: many late calls of one scope visit the same month. */
+  private revived = new Map<string, RatedCall | null>();
   private dirty = new Set<PlanCounter>();
   private touchedAlerts = new Map<string, Alert>();
   /** Month totals moved by drained changes, per client and period. */
@@ -136,7 +143,7 @@ export class Rater {
     const defs = countersOf(call, this.ctx.usersOf);
     const counters = this.countersFor(defs);
     const replays = this.monthsToVisit(counters, call);
-    this.pending.set(call.cdrId, call);
+    this.markPending(call);
     for (const pc of counters) {
       const month = replays.get(pc);
       if (month === undefined) this.setShare(call, pc, pc.counter.add(call));
@@ -172,6 +179,8 @@ export class Rater {
     const alerts = [...this.touchedAlerts.values()];
     this.memory?.remember(changes.map((c) => c.call), counters);
     this.pending = new Map();
+    this.pendingOf = new Map();
+    this.revived = new Map();
     this.dirty = new Set();
     this.touchedAlerts = new Map();
     return { changes, restated, alerts, counters, moved };
@@ -277,23 +286,43 @@ export class Rater {
     const members = new Map<string, RatedCall>();
     for (const stored of billed) {
       if (this.pending.has(stored.cdr.cdrId)) continue;
-      const c = 'plan' in stored ? stored : this.revive(stored);
+      const c = 'plan' in stored ? stored : this.revivedOnce(stored);
       if (c !== null && c.shares.has(pc.key)) members.set(c.cdrId, c);
     }
-    for (const c of this.pending.values()) if (c.shares.has(pc.key) || c === call) members.set(c.cdrId, c);
+    for (const c of this.pendingOf.get(pc.key)?.values() ?? []) members.set(c.cdrId, c);
+    members.set(call.cdrId, call);
     const priced = pc.counter.visit([...members.values()]);
     for (const [member, seconds] of priced) {
       const before = member.shares.get(pc.key)?.seconds;
       this.setShare(member, pc, seconds);
       if (member !== call && before !== seconds) {
-        this.pending.set(member.cdrId, member);
+        this.markPending(member);
         this.settle(member);
       }
     }
   }
 
+  /** A revived call is the same object for every visit until the drain, so that what one visit moved the next sees. */
+  private revivedOnce(stored: StoredCall): RatedCall | null {
+    let c = this.revived.get(stored.cdr.cdrId);
+    if (c === undefined) this.revived.set(stored.cdr.cdrId, (c = this.revive(stored)));
+    return c;
+  }
+
+  private markPending(call: RatedCall): void {
+    this.pending.set(call.cdrId, call);
+    for (const key of call.shares.keys()) this.indexPending(key, call);
+  }
+
+  private indexPending(key: string, call: RatedCall): void {
+    let calls = this.pendingOf.get(key);
+    if (calls === undefined) this.pendingOf.set(key, (calls = new Map()));
+    calls.set(call.cdrId, call);
+  }
+
   private setShare(call: RatedCall, pc: PlanCounter, seconds: number): void {
     call.shares.set(pc.key, { key: pc.key, clause: pc.clause, rule: pc.rule, multiplier: pc.multiplier, seconds });
+    if (this.pending.get(call.cdrId) === call) this.indexPending(pc.key, call);
   }
 
   /** Sets the call's price from its fixed reason or from the counter that prices most of it. */
