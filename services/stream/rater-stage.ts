@@ -66,6 +66,7 @@ export class RaterStage implements Stage {
     }
     const drained = this.stage.drain();
     this.state.settled();
+    this.state.absorb([...drained.changes.map((c) => c.call), ...drained.restated]);
     this.evict();
     const rated = drained.changes.filter((c) => c.previous === null).map((c) => ratedRowOf(c.call));
     const adjustments = drained.changes.filter((c) => c.previous !== null).map((c) => adjustmentOf(c.call, c.previous!));
@@ -135,6 +136,7 @@ export class RaterStage implements Stage {
   }
 
   private newStage(): RatingStage {
-    return new RatingStage({ ...this.ctx, ratingState: this.state });
+    // Only drained prices leave this stage: late calls of a batch visit their month once, at the drain.
+    return new RatingStage({ ...this.ctx, ratingState: this.state }, { deferVisits: true });
   }
 }
