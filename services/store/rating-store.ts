@@ -155,26 +155,19 @@ export async function writeResults(tx: PgTx, batch: Partial<ResultBatch>): Promi
   for (const a of alerts) await upsertAlert(tx, a);
   for (let i = 0; i < rejects.length; i += CHUNK) await upsertRejects(tx, rejects.slice(i, i + CHUNK));
   for (let i = 0; i < counters.length; i += CHUNK) await upsertCounters(tx, counters.slice(i, i + CHUNK));
-  if (fraudStates.length > 0) {
-    await tx.query(
-      `INSERT INTO fraud_state (client_id, state) SELECT * FROM unnest($1::text[], $2::text[])
-       ON CONFLICT (client_id) DO UPDATE SET state = EXCLUDED.state`,
-      [fraudStates.map((f) => f.clientId), fraudStates.map((f) => JSON.stringify(f.saved))],
-    );
-  }
+  await tx.upsert('fraud_state', ['client_id', 'state'], ['client_id'], ['state'], fraudStates.map((f) => [f.clientId, JSON.stringify(f.saved)]));
 }
 
 async function upsertCounters(tx: PgTx, rows: CounterRow[]): Promise<void> {
-  const col = <T>(f: (r: CounterRow) => T): T[] => rows.map(f);
-  await tx.query(
-    `INSERT INTO counter_state (key, client_id, site_id, user_id, scope, scope_key, period, rule, value, threshold, crossed_at, state)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::float8[], $11::timestamptz[], $12::text[])
-     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, threshold = EXCLUDED.threshold, crossed_at = EXCLUDED.crossed_at, state = EXCLUDED.state`,
-    [
-      col((r) => r.key), col((r) => r.clientId), col((r) => r.siteId), col((r) => r.userId), col((r) => r.scope), col((r) => r.scopeKey),
-      col((r) => r.period), col((r) => r.rule), col((r) => r.value), col((r) => r.threshold),
-      col((r) => (r.crossedAtMs === null ? null : new Date(r.crossedAtMs).toISOString())), col((r) => JSON.stringify(r.saved)),
-    ],
+  await tx.upsert(
+    'counter_state',
+    ['key', 'client_id', 'site_id', 'user_id', 'scope', 'scope_key', 'period', 'rule', 'value', 'threshold', 'crossed_at', 'state'],
+    ['key'],
+    ['value', 'threshold', 'crossed_at', 'state'],
+    rows.map((r) => [
+      r.key, r.clientId, r.siteId, r.userId, r.scope, r.scopeKey, r.period, r.rule, r.value, r.threshold,
+      r.crossedAtMs === null ? null : new Date(r.crossedAtMs).toISOString(), JSON.stringify(r.saved),
+    ]),
   );
 }
 

@@ -28,6 +28,11 @@ export interface PgSql extends Sql {
 export interface PgTx extends PgSql {
   /** Appends rows to a table with COPY (a constraint violated by any row fails the statement, as an INSERT would). */
   copy(table: string, columns: readonly string[], rows: readonly (readonly CopyValue[])[]): Promise<void>;
+  /**
+   * INSERT … ON CONFLICT (`key`) DO UPDATE SET `update` (DO NOTHING when empty), the rows going through
+   * COPY into a temporary table first: no parameter arrays to encode and parse.
+   */
+  upsert(table: string, columns: readonly string[], key: readonly string[], update: readonly string[], rows: readonly (readonly CopyValue[])[]): Promise<void>;
 }
 
 export async function openPostgres(connectionString: string): Promise<PgSql> {
@@ -54,6 +59,7 @@ export async function openPostgres(connectionString: string): Promise<PgSql> {
           ...onClient(client),
           transaction: (w) => w(tx),
           copy: (table, columns, rows) => copyRows(client, table, columns, rows),
+          upsert: (table, columns, key, update, rows) => upsertRows(client, table, columns, key, update, rows),
           close: async () => {},
         };
         const result = await work(tx);
@@ -92,6 +98,25 @@ async function copyRows(client: pg.PoolClient, table: string, columns: readonly 
     }
   }
   await pipeline(Readable.from(chunks()), target);
+}
+
+async function upsertRows(
+  client: pg.PoolClient,
+  table: string,
+  columns: readonly string[],
+  key: readonly string[],
+  update: readonly string[],
+  rows: readonly (readonly CopyValue[])[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  // One staging table per connection and table; emptied once written (a rollback empties it too).
+  const staging = `staging_${table}`;
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${staging} (LIKE ${table} INCLUDING DEFAULTS)`);
+  await copyRows(client, staging, columns, rows);
+  const onConflict = update.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${update.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
+  const list = columns.join(', ');
+  await client.query(`INSERT INTO ${table} (${list}) SELECT ${list} FROM ${staging} ON CONFLICT (${key.join(', ')}) ${onConflict}`);
+  await client.query(`DELETE FROM ${staging}`);
 }
 
 /** PostgreSQL's COPY text format: backslash escapes for the separators, \N for null. */

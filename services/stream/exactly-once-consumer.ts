@@ -1,7 +1,8 @@
 /**
  * A consumer group whose results are exactly once: for each batch of one partition, the stage computes
- * its results, publishes them (at least once, with stable ids), then writes them to PostgreSQL in one
- * transaction with the partition's next offset. The offset in PostgreSQL is the truth:
+ * its results, publishes them (at least once, with stable ids) while writing them to PostgreSQL in one
+ * transaction, which commits with the partition's next offset once both are done. The offset in
+ * PostgreSQL is the truth:
  *
  * - messages below it were processed already (a crash after the commit, a redelivery) and are skipped;
  * - the offset is advanced only if it still holds the value this worker read, so a worker that lost its
@@ -139,10 +140,13 @@ export class ExactlyOnceWorker {
     const fresh = messages.filter((m) => BigInt(m.offset) >= stored);
     if (fresh.length === 0) return 0;
     const output = await stage.process(fresh, topic, partition);
-    await this.publish(output.publish);
     const next = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
     await sql.transaction(async (tx) => {
-      await output.write(tx);
+      // Publishing and writing wait on different servers: they overlap. The offset moves only once both
+      // are done, so a committed batch is always a published one; and a failed one is rolled back only
+      // after the other has finished with the connection (nothing of it may run outside the transaction).
+      const done = await Promise.allSettled([this.publish(output.publish), output.write(tx)]);
+      for (const d of done) if (d.status === 'rejected') throw d.reason;
       const rows =
         stored < 0n
           ? await tx.query(

@@ -71,7 +71,7 @@ export class FraudStage implements Stage {
       processed: messages.length,
       publish,
       write: async (tx) => {
-        if (fresh.length > 0) await tx.query('INSERT INTO fraud_seen (cdr_id) SELECT * FROM unnest($1::text[]) ON CONFLICT DO NOTHING', [fresh.map((r) => r.cdr.cdrId)]);
+        await tx.upsert('fraud_seen', ['cdr_id'], ['cdr_id'], [], fresh.map((r) => [r.cdr.cdrId]));
         await writeResults(tx, { alerts, fraudStates });
         await deadLetters.write(tx, dead);
       },
