@@ -139,6 +139,8 @@ async function withEnvironment<T>(work: (env: Env) => Promise<T>): Promise<T> {
   await admin.end();
   const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
   const env: Env = { url, prefix: `bench${id}.`, db: new pg.Pool({ connectionString: url, max: 2 }), workers: [], env: {} };
+  // Dropping the database at the end ends the pool's last connections: that must not crash the bench.
+  env.db.on('error', () => {});
   env.env = { ...process.env, DATABASE_URL: url, CDR_TOPIC_PREFIX: env.prefix, LOG_LEVEL: 'warn' };
   try {
     return await work(env);
