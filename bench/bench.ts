@@ -5,6 +5,7 @@
  *
  * BENCH_CDRS (default 1,000,000) sizes the month; BENCH_BIG=0 skips the 5 M-CDR month; BENCH_STREAMING=0
  * skips the streaming part; BENCH_PROFILE=1 runs the whole month under --cpu-prof and prints its top lines.
+ * BENCH_ONLY=streaming runs the streaming part alone (BENCH_WORKER_PROFILE=1 runs its workers under --cpu-prof).
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +25,19 @@ async function main(): Promise<void> {
   const report = new Report();
   const month = await workload(join(WORK, 'gen'), TARGET);
   report.section(`Workload: ${fmt(month.cdrs)} CDRs, ${fmt(subscribersFor(TARGET))} subscribers, ${month.files.length} daily files`);
+  const only = process.env.BENCH_ONLY;
+  if (only !== undefined && only !== 'streaming') throw new Error(`BENCH_ONLY=${only}: only "streaming" can run alone`);
+  if (only !== 'streaming') await embedded(report, month);
+  if (process.env.BENCH_STREAMING !== '0' || only === 'streaming') {
+    report.section('Streaming on a month-end store (rater and fraud workers, PostgreSQL, Kafka)');
+    const dayCounts: number[] = [];
+    for (const f of month.files) dayCounts.push(await countUdsv(f));
+    await streamBench(report, month.files, dayCounts, month.subscribers, process.env.BENCH_WORKER_PROFILE === '1' ? join(WORK, 'stream-profile') : undefined);
+  }
+  report.table();
+}
 
+async function embedded(report: Report, month: Workload): Promise<void> {
   report.section('Raw parse of the same files (the limit)');
   const udsv = await parseRate('uDSV (streaming)', month.files, countUdsv);
   const papa = await parseRate('papaparse (stream)', month.files, countPapa);
@@ -46,15 +59,6 @@ async function main(): Promise<void> {
     report.section(`Big month: ${fmt(big.cdrs)} CDRs, ${fmt(subscribersFor(BIG))} subscribers, in one run`);
     await bigMonth(report, big, WORK);
   }
-
-  if (process.env.BENCH_STREAMING !== '0') {
-    report.section('Streaming on a month-end store (rater and fraud workers, PostgreSQL, Kafka)');
-    const dayCounts: number[] = [];
-    for (const f of month.files) dayCounts.push(await countUdsv(f));
-    await streamBench(report, month.files, dayCounts, month.subscribers);
-  }
-
-  report.table();
 }
 
 function subscribersFor(cdrs: number): number {

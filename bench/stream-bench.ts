@@ -8,6 +8,8 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import pg from 'pg';
@@ -18,6 +20,7 @@ import { normalizeRecord } from '../services/ingest/normalize.js';
 import { readExport } from '../services/ingest/readers/detect-format.js';
 import { codecs } from '../services/stream/avro-codec.js';
 import { ensureTopics, topicsFor } from '../services/stream/kafka-setup.js';
+import { topSelfTime } from './cpu-profile.js';
 import { fmt, type Report } from './report.js';
 
 const run = promisify(execFile);
@@ -28,11 +31,16 @@ const CLI = 'dist/services/cli/main.js';
 const STALL_MS = 60_000;
 
 /** `dayCounts[i]` is the number of CDRs in `files[i]`; the last file is day 31. */
-export async function streamBench(report: Report, files: string[], dayCounts: number[], subscribers: string): Promise<void> {
+/** With `profileDir`, the workers run under --cpu-prof and their top self-time functions are printed. */
+export async function streamBench(report: Report, files: string[], dayCounts: number[], subscribers: string, profileDir?: string): Promise<void> {
   await withEnvironment(async (env) => {
     await ensureTopics(new Kafka({ clientId: 'bench-admin', brokers: BROKERS, logLevel: logLevel.NOTHING }), topicsFor(env.prefix), 4);
-    worker(env, 'rater', subscribers);
-    worker(env, 'fraud', subscribers);
+    if (profileDir !== undefined) {
+      rmSync(profileDir, { recursive: true, force: true });
+      mkdirSync(profileDir, { recursive: true });
+    }
+    worker(env, 'rater', subscribers, profileDir);
+    worker(env, 'fraud', subscribers, profileDir);
     await groupsStable(`${env.prefix}cdr-rater`, `${env.prefix}cdr-fraud`);
 
     const history = dayCounts.slice(0, -1).reduce((a, b) => a + b, 0);
@@ -62,7 +70,21 @@ export async function streamBench(report: Report, files: string[], dayCounts: nu
     report.add('alert latency p50', ms(latency.p50));
     report.add('alert latency p99', ms(latency.p99), '≤ 1,000 ms', latency.p99 <= 1000);
     report.line(`alert latency max ${ms(latency.max)}`);
+    if (profileDir !== undefined) await printProfiles(env, profileDir);
   });
+}
+
+/** Stops the workers cleanly (a profile is written at exit) and prints each one's top self time. */
+async function printProfiles(env: Env, dir: string): Promise<void> {
+  await Promise.all(env.workers.map((w) => new Promise<void>((resolve) => {
+    w.once('exit', () => resolve());
+    w.kill('SIGTERM');
+  })));
+  env.workers = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
+    console.log(`${file}:`);
+    for (const t of topSelfTime(join(dir, file), 25)) console.log(`  ${fmt(t.ms)} ms ${(t.share * 100).toFixed(1)} % ${t.name} ${t.where}`);
+  }
 }
 
 async function ingest(env: Env, subscribers: string, files: string[]): Promise<void> {
@@ -117,6 +139,8 @@ async function withEnvironment<T>(work: (env: Env) => Promise<T>): Promise<T> {
   await admin.end();
   const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
   const env: Env = { url, prefix: `bench${id}.`, db: new pg.Pool({ connectionString: url, max: 2 }), workers: [], env: {} };
+  // Dropping the database at the end ends the pool's last connections: that must not crash the bench.
+  env.db.on('error', () => {});
   env.env = { ...process.env, DATABASE_URL: url, CDR_TOPIC_PREFIX: env.prefix, LOG_LEVEL: 'warn' };
   try {
     return await work(env);
@@ -130,8 +154,9 @@ async function withEnvironment<T>(work: (env: Env) => Promise<T>): Promise<T> {
   }
 }
 
-function worker(env: Env, stage: string, subscribers: string): void {
-  env.workers.push(spawn('node', ['--max-old-space-size=8192', CLI, 'worker', stage, '--subscribers', subscribers], { env: env.env, stdio: 'ignore' }));
+function worker(env: Env, stage: string, subscribers: string, profileDir?: string): void {
+  const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${stage}.cpuprofile`];
+  env.workers.push(spawn('node', ['--max-old-space-size=8192', ...profile, CLI, 'worker', stage, '--subscribers', subscribers], { env: env.env, stdio: 'ignore' }));
 }
 
 /** The same client (kafkajs) reading the same topic from the start, doing nothing with the messages. */

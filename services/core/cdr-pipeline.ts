@@ -14,7 +14,7 @@ import { FraudDetector, type FraudStateSource, type SavedFraudState } from './fr
 import type { NumberingPlan } from './numbering.js';
 import type { Plan } from './plan.js';
 import type { IngestLimits } from '../ingest/input-limits.js';
-import { Rater, type Drained, type RatedCall } from './rating/rater.js';
+import { Rater, type Drained, type RatedCall, type RatingContext } from './rating/rater.js';
 import type { RatingState } from './rating/rating-state.js';
 
 export interface PipelineContext {
@@ -38,8 +38,11 @@ export interface PipelineContext {
 export class RatingStage {
   readonly rater: Rater;
 
-  constructor(private readonly ctx: Pick<PipelineContext, 'plans' | 'numbering' | 'fraud' | 'usersOf' | 'ratingState'>) {
-    this.rater = new Rater({ plans: ctx.plans, numbering: ctx.numbering, usersOf: ctx.usersOf, state: ctx.ratingState });
+  constructor(
+    private readonly ctx: Pick<PipelineContext, 'plans' | 'numbering' | 'fraud' | 'usersOf' | 'ratingState'>,
+    options: Pick<RatingContext, 'deferVisits'> = {},
+  ) {
+    this.rater = new Rater({ plans: ctx.plans, numbering: ctx.numbering, usersOf: ctx.usersOf, state: ctx.ratingState, ...options });
   }
 
   /** Rates a CDR; null if it was rated before. */

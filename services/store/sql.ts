@@ -4,7 +4,10 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { findUp } from '../config/project-files.js';
 
 export interface Sql {
@@ -14,7 +17,25 @@ export interface Sql {
   close(): Promise<void>;
 }
 
-export async function openPostgres(connectionString: string): Promise<Sql> {
+/** A value of a COPY row: written in PostgreSQL's text format, null as \N. */
+export type CopyValue = string | number | boolean | null;
+
+/** PostgreSQL's store: inside a transaction, bulk rows go through COPY … FROM STDIN. */
+export interface PgSql extends Sql {
+  transaction<T>(work: (tx: PgTx) => Promise<T>): Promise<T>;
+}
+
+export interface PgTx extends PgSql {
+  /** Appends rows to a table with COPY (a constraint violated by any row fails the statement, as an INSERT would). */
+  copy(table: string, columns: readonly string[], rows: readonly (readonly CopyValue[])[]): Promise<void>;
+  /**
+   * INSERT … ON CONFLICT (`key`) DO UPDATE SET `update` (DO NOTHING when empty), the rows going through
+   * COPY into a temporary table first: no parameter arrays to encode and parse.
+   */
+  upsert(table: string, columns: readonly string[], key: readonly string[], update: readonly string[], rows: readonly (readonly CopyValue[])[]): Promise<void>;
+}
+
+export async function openPostgres(connectionString: string): Promise<PgSql> {
   const pool = new pg.Pool({ connectionString, max: 4 });
   const onClient = (client: pg.PoolClient | pg.Pool): Pick<Sql, 'query'> => ({
     async query<R>(text: string, params: unknown[] = []) {
@@ -23,7 +44,7 @@ export async function openPostgres(connectionString: string): Promise<Sql> {
   });
   // An unreachable or restarting server must fail a transaction, not crash the process.
   pool.on('error', () => {});
-  const sql: Sql = {
+  const sql: PgSql = {
     ...onClient(pool),
     async transaction(work) {
       const client = await pool.connect();
@@ -34,7 +55,13 @@ export async function openPostgres(connectionString: string): Promise<Sql> {
       client.on('error', swallow);
       try {
         await client.query('BEGIN');
-        const tx: Sql = { ...onClient(client), transaction: (w) => w(tx), close: async () => {} };
+        const tx: PgTx = {
+          ...onClient(client),
+          transaction: (w) => w(tx),
+          copy: (table, columns, rows) => copyRows(client, table, columns, rows),
+          upsert: (table, columns, key, update, rows) => upsertRows(client, table, columns, key, update, rows),
+          close: async () => {},
+        };
         const result = await work(tx);
         await client.query('COMMIT');
         return result;
@@ -56,6 +83,53 @@ export async function openPostgres(connectionString: string): Promise<Sql> {
   });
   return sql;
 }
+
+const COPY_CHUNK_ROWS = 2000;
+
+async function copyRows(client: pg.PoolClient, table: string, columns: readonly string[], rows: readonly (readonly CopyValue[])[]): Promise<void> {
+  if (rows.length === 0) return;
+  const target = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+  // Rows are joined into chunks: one stream write per row would cost more than the encoding.
+  function* chunks(): Generator<string> {
+    for (let i = 0; i < rows.length; i += COPY_CHUNK_ROWS) {
+      let text = '';
+      for (const row of rows.slice(i, i + COPY_CHUNK_ROWS)) text += row.map(copyText).join('\t') + '\n';
+      yield text;
+    }
+  }
+  await pipeline(Readable.from(chunks()), target);
+}
+
+async function upsertRows(
+  client: pg.PoolClient,
+  table: string,
+  columns: readonly string[],
+  key: readonly string[],
+  update: readonly string[],
+  rows: readonly (readonly CopyValue[])[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  // One staging table per connection and table; emptied once written (a rollback empties it too).
+  const staging = `staging_${table}`;
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${staging} (LIKE ${table} INCLUDING DEFAULTS)`);
+  await copyRows(client, staging, columns, rows);
+  const onConflict = update.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${update.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
+  const list = columns.join(', ');
+  await client.query(`INSERT INTO ${table} (${list}) SELECT ${list} FROM ${staging} ON CONFLICT (${key.join(', ')}) ${onConflict}`);
+  await client.query(`DELETE FROM ${staging}`);
+}
+
+/** PostgreSQL's COPY text format: backslash escapes for the separators, \N for null. */
+function copyText(v: CopyValue): string {
+  if (v === null) return '\\N';
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  if (typeof v === 'number') return String(v);
+  return COPY_SPECIAL.test(v) ? v.replace(COPY_SPECIALS, (c) => COPY_ESCAPES[c]!) : v;
+}
+
+const COPY_SPECIAL = /[\\\n\r\t]/;
+const COPY_SPECIALS = /[\\\n\r\t]/g;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /** Applies schemas/sql/NNN_*.sql once each, in order. */
 async function migrate(sql: Sql): Promise<void> {

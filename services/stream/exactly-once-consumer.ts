@@ -1,7 +1,8 @@
 /**
  * A consumer group whose results are exactly once: for each batch of one partition, the stage computes
- * its results, publishes them (at least once, with stable ids), then writes them to PostgreSQL in one
- * transaction with the partition's next offset. The offset in PostgreSQL is the truth:
+ * its results, publishes them (at least once, with stable ids) while writing them to PostgreSQL in one
+ * transaction, which commits with the partition's next offset once both are done. The offset in
+ * PostgreSQL is the truth:
  *
  * - messages below it were processed already (a crash after the commit, a redelivery) and are skipped;
  * - the offset is advanced only if it still holds the value this worker read, so a worker that lost its
@@ -11,14 +12,14 @@
  *
  * Kafka's own committed offsets only follow, so that lag is visible with the usual tools.
  */
-import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Producer, type TopicMessages } from 'kafkajs';
+import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { Sql } from '../store/sql.js';
+import type { PgSql, PgTx } from '../store/sql.js';
 import type { WorkerMetrics } from './metrics.js';
 
 /** What a stage makes of a batch: rows to write with the offsets, messages to publish before. */
 export interface StageOutput {
-  write(tx: Sql): Promise<void>;
+  write(tx: PgTx): Promise<void>;
   publish: TopicMessages[];
   processed: number;
 }
@@ -32,7 +33,7 @@ export interface Stage {
 
 export interface WorkerOptions {
   kafka: Kafka;
-  sql: Sql;
+  sql: PgSql;
   groupId: string;
   topic: string;
   stage: Stage;
@@ -42,7 +43,14 @@ export interface WorkerOptions {
 
 class FencedError extends Error {}
 
-const PUBLISH_CHUNK = 500;
+/** Bytes of records per produce request: under the broker's 1 MB, whatever the split among partitions. */
+const PUBLISH_BYTES = 768 * 1024;
+/** What a record costs beyond its key and value (headers, lengths, timestamps), generously. */
+const RECORD_OVERHEAD = 64;
+
+function sizeOf(v: Buffer | string | null | undefined): number {
+  return v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+}
 
 export class ExactlyOnceWorker {
   private consumer: Consumer | null = null;
@@ -132,10 +140,13 @@ export class ExactlyOnceWorker {
     const fresh = messages.filter((m) => BigInt(m.offset) >= stored);
     if (fresh.length === 0) return 0;
     const output = await stage.process(fresh, topic, partition);
-    await this.publish(output.publish);
     const next = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
     await sql.transaction(async (tx) => {
-      await output.write(tx);
+      // Publishing and writing wait on different servers: they overlap. The offset moves only once both
+      // are done, so a committed batch is always a published one; and a failed one is rolled back only
+      // after the other has finished with the connection (nothing of it may run outside the transaction).
+      const done = await Promise.allSettled([this.publish(output.publish), output.write(tx)]);
+      for (const d of done) if (d.status === 'rejected') throw d.reason;
       const rows =
         stored < 0n
           ? await tx.query(
@@ -154,12 +165,24 @@ export class ExactlyOnceWorker {
     return output.processed;
   }
 
-  /** In requests the broker accepts (its default limit is 1 MB a record batch). */
+  /**
+   * In requests the broker accepts (its default limit is 1 MB a record batch, and a request holds one batch
+   * per partition), as few as that allows: each request waits for every replica's acknowledgement.
+   */
   private async publish(topicMessages: TopicMessages[]): Promise<void> {
     for (const { topic, messages } of topicMessages) {
-      for (let i = 0; i < messages.length; i += PUBLISH_CHUNK) {
-        await this.producer!.send({ topic, messages: messages.slice(i, i + PUBLISH_CHUNK), acks: -1 });
+      let request: Message[] = [];
+      let bytes = 0;
+      for (const m of messages) {
+        const size = RECORD_OVERHEAD + sizeOf(m.key) + sizeOf(m.value);
+        if (request.length > 0 && bytes + size > PUBLISH_BYTES) {
+          await this.producer!.send({ topic, messages: request, acks: -1 });
+          [request, bytes] = [[], 0];
+        }
+        request.push(m);
+        bytes += size;
       }
+      if (request.length > 0) await this.producer!.send({ topic, messages: request, acks: -1 });
     }
   }
 

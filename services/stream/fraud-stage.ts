@@ -9,7 +9,7 @@ import { fraudDetectorFor, type PipelineContext } from '../core/cdr-pipeline.js'
 import type { FraudDetector } from '../core/fraud/fraud-detector.js';
 import { Money } from '../core/money.js';
 import { RatingStore, writeResults, type RatedRow } from '../store/rating-store.js';
-import type { Sql } from '../store/sql.js';
+import type { PgSql } from '../store/sql.js';
 import { codecs } from './avro-codec.js';
 import { deadLetters, decodeBatch } from './dead-letters.js';
 import { poisonIn } from './poison.js';
@@ -27,7 +27,7 @@ export class FraudStage implements Stage {
 
   constructor(
     private readonly ctx: PipelineContext,
-    private readonly sql: Sql,
+    private readonly sql: PgSql,
     private readonly topics: Topics,
     private readonly groupId: string,
   ) {
@@ -71,7 +71,7 @@ export class FraudStage implements Stage {
       processed: messages.length,
       publish,
       write: async (tx) => {
-        if (fresh.length > 0) await tx.query('INSERT INTO fraud_seen (cdr_id) SELECT * FROM unnest($1::text[]) ON CONFLICT DO NOTHING', [fresh.map((r) => r.cdr.cdrId)]);
+        await tx.upsert('fraud_seen', ['cdr_id'], ['cdr_id'], [], fresh.map((r) => [r.cdr.cdrId]));
         await writeResults(tx, { alerts, fraudStates });
         await deadLetters.write(tx, dead);
       },

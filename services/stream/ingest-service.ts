@@ -15,13 +15,13 @@ import { readExport, type ReadExportOptions } from '../ingest/readers/detect-for
 import { fileChecksum } from '../ingest/file-checksum.js';
 import type { Reject } from '../ingest/source-record.js';
 import { writeResults } from '../store/rating-store.js';
-import type { Sql } from '../store/sql.js';
+import type { PgSql } from '../store/sql.js';
 import { codecs } from './avro-codec.js';
 import type { Topics } from './kafka-setup.js';
 
 export interface IngestOptions {
   config: Config;
-  sql: Sql;
+  sql: PgSql;
   producer: Producer;
   topics: Topics;
   sourceZone: Zone;

@@ -13,7 +13,7 @@ import { StateNeeded } from '../core/rating/rating-state.js';
 import { screenCdrIds } from '../ingest/cdr-identity.js';
 import type { Reject } from '../ingest/source-record.js';
 import { RatingStore, adjustmentOf, ratedRowOf, writeResults } from '../store/rating-store.js';
-import type { Sql } from '../store/sql.js';
+import type { PgSql } from '../store/sql.js';
 import { codecs } from './avro-codec.js';
 import { deadLetters, decodeBatch } from './dead-letters.js';
 import { poisonIn } from './poison.js';
@@ -30,7 +30,7 @@ export class RaterStage implements Stage {
 
   constructor(
     private readonly ctx: PipelineContext,
-    sql: Sql,
+    sql: PgSql,
     private readonly topics: Topics,
     private readonly groupId: string,
     /** Memory the counters may take, in MB. */
@@ -66,6 +66,7 @@ export class RaterStage implements Stage {
     }
     const drained = this.stage.drain();
     this.state.settled();
+    this.state.absorb([...drained.changes.map((c) => c.call), ...drained.restated]);
     this.evict();
     const rated = drained.changes.filter((c) => c.previous === null).map((c) => ratedRowOf(c.call));
     const adjustments = drained.changes.filter((c) => c.previous !== null).map((c) => adjustmentOf(c.call, c.previous!));
@@ -135,6 +136,7 @@ export class RaterStage implements Stage {
   }
 
   private newStage(): RatingStage {
-    return new RatingStage({ ...this.ctx, ratingState: this.state });
+    // Only drained prices leave this stage: late calls of a batch visit their month once, at the drain.
+    return new RatingStage({ ...this.ctx, ratingState: this.state }, { deferVisits: true });
   }
 }

@@ -7,17 +7,28 @@ import type { SavedCounter } from '../core/fair-use/monthly-counter.js';
 import type { FraudStateSource, SavedFraudState } from '../core/fraud/fraud-detector.js';
 import type { ScopeMonth } from '../core/rating/plan-counters.js';
 import { scopeMonthKey, type RatingState, type StoredCall } from '../core/rating/rating-state.js';
-import type { RatingStore } from '../store/rating-store.js';
+import { Money } from '../core/money.js';
+import { sharesOf, type RatedCall } from '../core/rating/rater.js';
+import { billedAmount, type RatingStore } from '../store/rating-store.js';
 
 /** Roughly what one counter costs in memory, to turn a budget in MB into a count (measured by `make bench`). */
 export const BYTES_PER_COUNTER = 2048;
+
+/**
+ * Billed calls of scope months kept between batches: late calls keep coming to the same scopes, and
+ * fetching a client's month again for every batch made each batch cost the month. Past this many calls
+ * the cache starts again empty.
+ */
+const MAX_CACHED_CALLS = 400_000;
 
 /** A RatingState over PostgreSQL: what a batch needs is fetched before it is rated, the rest on demand. */
 export class PgRatingState implements RatingState {
   private readonly saved = new Map<string, SavedCounter>();
   /** Client months whose counters are at hand (fetched, or in the rater's memory). */
   private readonly warm = new Set<string>();
-  private readonly scopes = new Map<string, StoredCall[]>();
+  /** Scope months fetched, kept equal to the store by `absorb` (this worker is the only writer of its clients). */
+  private readonly scopes = new Map<string, Map<string, StoredCall>>();
+  private cachedCalls = 0;
 
   constructor(private readonly store: RatingStore) {}
 
@@ -28,7 +39,8 @@ export class PgRatingState implements RatingState {
   }
 
   calls(scope: ScopeMonth): StoredCall[] | undefined {
-    return this.scopes.get(scopeMonthKey(scope));
+    const calls = this.scopes.get(scopeMonthKey(scope));
+    return calls === undefined ? undefined : [...calls.values()];
   }
 
   /** Fetches the counters of the client months not at hand. */
@@ -40,24 +52,54 @@ export class PgRatingState implements RatingState {
   }
 
   async fetchScopes(scopes: ScopeMonth[]): Promise<void> {
-    for (const s of scopes) this.scopes.set(scopeMonthKey(s), await this.store.callsOf(s));
+    if (this.cachedCalls > MAX_CACHED_CALLS) this.dropScopes(() => true);
+    for (const s of scopes) {
+      const calls = await this.store.callsOf(s);
+      this.scopes.set(scopeMonthKey(s), new Map(calls.map((c) => [c.cdr.cdrId, c])));
+      this.cachedCalls += calls.length;
+    }
   }
 
-  /** After a batch: the rater holds what it loaded; fetched calls are stale once the batch is written. */
+  /** After a batch: the rater holds the counters it loaded. */
   settled(): void {
     this.saved.clear();
-    this.scopes.clear();
+  }
+
+  /**
+   * What a drain wrote, as the store now has it, into the scope months kept. Called only with a drain
+   * that is then written: a batch that fails resets the stage, and this state with it.
+   */
+  absorb(calls: RatedCall[]): void {
+    for (const call of calls) {
+      const s = call.cdr.subscriber;
+      const stored: StoredCall = { cdr: call.cdr, billed: new Money(billedAmount(call, call.amount)), shares: sharesOf(call) };
+      for (const [scope, scopeId] of [['user', s.userId], ['line', s.account], ['site', s.siteId], ['client', s.clientId]] as const) {
+        const month = this.scopes.get(scopeMonthKey({ clientId: s.clientId, period: call.period, scope, scopeId }));
+        if (month === undefined) continue;
+        if (!month.has(call.cdrId)) this.cachedCalls++;
+        month.set(call.cdrId, stored);
+      }
+    }
   }
 
   /** Client months evicted from the rater are fetched again when seen. */
   cool(clientId: string): void {
     for (const k of this.warm) if (k.startsWith(`${clientId}|`)) this.warm.delete(k);
+    this.dropScopes((k) => k.startsWith(`${clientId}|`));
   }
 
   reset(): void {
     this.saved.clear();
     this.warm.clear();
-    this.scopes.clear();
+    this.dropScopes(() => true);
+  }
+
+  private dropScopes(which: (key: string) => boolean): void {
+    for (const [k, calls] of this.scopes) {
+      if (!which(k)) continue;
+      this.cachedCalls -= calls.size;
+      this.scopes.delete(k);
+    }
   }
 }
 

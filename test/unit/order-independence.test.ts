@@ -81,14 +81,15 @@ class LedgerState implements RatingState {
   }
 }
 
-function rateThroughLedger(cdrs: Cdr[], batch: number): string {
+function rateThroughLedger(cdrs: Cdr[], batch: number, deferVisits = false, finalPrices?: Map<string, string>): string {
   const ledger = new LedgerState();
   let billed = new Money(0);
   for (let i = 0; i < cdrs.length; i += batch) {
-    const rater = new Rater({ plans: new Map([[plan.id, plan]]), numbering, usersOf: () => 2, state: ledger });
+    const rater = new Rater({ plans: new Map([[plan.id, plan]]), numbering, usersOf: () => 2, state: ledger, deferVisits });
     for (const c of cdrs.slice(i, i + batch)) rater.rate(c);
     const drained = rater.drain();
     for (const { call, previous } of drained.changes) billed = billed.plus(call.amount.minus(previous ?? 0));
+    for (const { call } of drained.changes) finalPrices?.set(call.cdrId, `${call.amount.toFixed(2)} ${call.reason}`);
     ledger.write(drained);
   }
   return billed.toFixed(2);
@@ -104,6 +105,21 @@ describe('order independence', () => {
         const expected = rateAll(inOrder).total;
         expect(rateThroughLedger(inOrder, batch)).toBe(expected);
         expect(rateThroughLedger(shuffled, batch)).toBe(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('bills the same calls the same amounts when late calls visit their month once per batch (the streaming rater)', () => {
+    fc.assert(
+      fc.property(fc.array(callArb, { minLength: 5, maxLength: 60 }), fc.integer(), fc.integer({ min: 1, max: 30 }), (specs, seed, batch) => {
+        const cdrs = month(specs);
+        const shuffled = fc.sample(fc.shuffledSubarray(cdrs, { minLength: cdrs.length, maxLength: cdrs.length }), { numRuns: 1, seed })[0]!;
+        const eager = new Map<string, string>();
+        const deferred = new Map<string, string>();
+        const eagerTotal = rateThroughLedger(shuffled, batch, false, eager);
+        expect(rateThroughLedger(shuffled, batch, true, deferred)).toBe(eagerTotal);
+        expect(Object.fromEntries(deferred)).toEqual(Object.fromEntries(eager));
       }),
       { numRuns: 300 },
     );

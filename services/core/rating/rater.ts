@@ -39,6 +39,14 @@ export interface RatingContext {
   usersOf(clientId: string, siteId: string | null): number;
   /** Where saved counters and billed calls come from; in memory when absent (tests, one-off use). */
   state?: RatingState;
+  /**
+   * Late calls that move other calls' prices visit their counter's month once at the drain, however many
+   * arrive before it, instead of once each: a batch of k late calls of one scope costs one visit, not k.
+   * A call's price is then final only at the drain, so this is for shells that use only drained prices
+   * (the streaming rater); what the drain returns is the same either way (prices are a function of the
+   * month's set of calls).
+   */
+  deferVisits?: boolean;
 }
 
 /** Why a call is priced (or free) before any counter has a say. */
@@ -119,6 +127,15 @@ export class Rater {
   private readonly counters = new Map<string, PlanCounter>();
   /** Calls rated or re-priced since the last drain, by cdr_id. */
   private pending = new Map<string, RatedCall>();
+  /**
+   * The pending calls each counter counts, by counter key: a late call visits its counter's month with
+   * these, and a batch of late calls must not scan every pending call once each (quadratic in the batch).
+   */
+  private pendingOf = new Map<string, Map<string, RatedCall>>();
+  /** Counters whose month is visited at the drain (deferVisits), with the month's billed calls. */
+  private deferred = new Map<PlanCounter, readonly (StoredCall | RatedCall)[]>();
+  /** Stored calls revived since the last drain: many late calls of one scope visit the same month. */
+  private revived = new Map<string, RatedCall | null>();
   private dirty = new Set<PlanCounter>();
   private touchedAlerts = new Map<string, Alert>();
   /** Month totals moved by drained changes, per client and period. */
@@ -136,13 +153,15 @@ export class Rater {
     const defs = countersOf(call, this.ctx.usersOf);
     const counters = this.countersFor(defs);
     const replays = this.monthsToVisit(counters, call);
-    this.pending.set(call.cdrId, call);
+    this.markPending(call);
     for (const pc of counters) {
       const month = replays.get(pc);
-      if (month === undefined) this.setShare(call, pc, pc.counter.add(call));
+      if (month !== undefined && this.ctx.deferVisits === true) this.deferred.set(pc, month);
+      if (this.deferred.has(pc)) this.setShare(call, pc, 0); // priced by the drain's visit
+      else if (month === undefined) this.setShare(call, pc, pc.counter.add(call));
       else this.visit(pc, month, call);
       this.dirty.add(pc);
-      this.updateAlert(pc);
+      if (!this.deferred.has(pc)) this.updateAlert(pc);
     }
     this.settle(call);
     return call;
@@ -154,6 +173,11 @@ export class Rater {
    * the shell writes them before it feeds more CDRs, or dies and starts again from the store.
    */
   drain(): Drained {
+    for (const [pc, month] of this.deferred) {
+      this.visit(pc, month, null);
+      this.updateAlert(pc);
+    }
+    this.deferred = new Map();
     const changes: PriceChange[] = [];
     const restated: RatedCall[] = [];
     const moved: MonthTotals = new Map();
@@ -172,6 +196,8 @@ export class Rater {
     const alerts = [...this.touchedAlerts.values()];
     this.memory?.remember(changes.map((c) => c.call), counters);
     this.pending = new Map();
+    this.pendingOf = new Map();
+    this.revived = new Map();
     this.dirty = new Set();
     this.touchedAlerts = new Map();
     return { changes, restated, alerts, counters, moved };
@@ -263,7 +289,7 @@ export class Rater {
     const visits = new Map<PlanCounter, readonly (StoredCall | RatedCall)[]>();
     const missing = new Map<string, ScopeMonth>();
     for (const pc of counters) {
-      if (!pc.counter.needsMonth(call)) continue;
+      if (this.deferred.has(pc) || !pc.counter.needsMonth(call)) continue;
       const calls = this.state.calls(pc.scopeMonth);
       if (calls === undefined) missing.set(scopeMonthKey(pc.scopeMonth), pc.scopeMonth);
       else visits.set(pc, calls);
@@ -272,28 +298,48 @@ export class Rater {
     return visits;
   }
 
-  /** Visits a counter's month again: the ledger's calls, those since the last drain, and the new one. */
-  private visit(pc: PlanCounter, billed: readonly (StoredCall | RatedCall)[], call: RatedCall): void {
+  /** Visits a counter's month again: the ledger's calls, those since the last drain, and the new one (if any). */
+  private visit(pc: PlanCounter, billed: readonly (StoredCall | RatedCall)[], call: RatedCall | null): void {
     const members = new Map<string, RatedCall>();
     for (const stored of billed) {
       if (this.pending.has(stored.cdr.cdrId)) continue;
-      const c = 'plan' in stored ? stored : this.revive(stored);
+      const c = 'plan' in stored ? stored : this.revivedOnce(stored);
       if (c !== null && c.shares.has(pc.key)) members.set(c.cdrId, c);
     }
-    for (const c of this.pending.values()) if (c.shares.has(pc.key) || c === call) members.set(c.cdrId, c);
+    for (const c of this.pendingOf.get(pc.key)?.values() ?? []) members.set(c.cdrId, c);
+    if (call !== null) members.set(call.cdrId, call);
     const priced = pc.counter.visit([...members.values()]);
     for (const [member, seconds] of priced) {
       const before = member.shares.get(pc.key)?.seconds;
       this.setShare(member, pc, seconds);
       if (member !== call && before !== seconds) {
-        this.pending.set(member.cdrId, member);
+        this.markPending(member);
         this.settle(member);
       }
     }
   }
 
+  /** A revived call is the same object for every visit until the drain, so that what one visit moved the next sees. */
+  private revivedOnce(stored: StoredCall): RatedCall | null {
+    let c = this.revived.get(stored.cdr.cdrId);
+    if (c === undefined) this.revived.set(stored.cdr.cdrId, (c = this.revive(stored)));
+    return c;
+  }
+
+  private markPending(call: RatedCall): void {
+    this.pending.set(call.cdrId, call);
+    for (const key of call.shares.keys()) this.indexPending(key, call);
+  }
+
+  private indexPending(key: string, call: RatedCall): void {
+    let calls = this.pendingOf.get(key);
+    if (calls === undefined) this.pendingOf.set(key, (calls = new Map()));
+    calls.set(call.cdrId, call);
+  }
+
   private setShare(call: RatedCall, pc: PlanCounter, seconds: number): void {
     call.shares.set(pc.key, { key: pc.key, clause: pc.clause, rule: pc.rule, multiplier: pc.multiplier, seconds });
+    if (this.pending.get(call.cdrId) === call) this.indexPending(pc.key, call);
   }
 
   /** Sets the call's price from its fixed reason or from the counter that prices most of it. */
