@@ -4,7 +4,7 @@
  * in MonthlyCounter, keyed by `key`. Rating asks for them on every call, so they are made once per
  * subscriber and month and shared.
  */
-import { DIRECTIONS, FORWARD_REASONS, LEGS, type Cdr, type Subscriber } from '../cdr.js';
+import { FORWARD_REASONS, LEGS, type Cdr, type Subscriber } from '../cdr.js';
 import { callSeconds } from '../fair-use/call-seconds.js';
 import { concurrentCalls } from '../fair-use/concurrent-calls.js';
 import { distinctNumbers } from '../fair-use/distinct-numbers.js';
@@ -171,24 +171,20 @@ function def(call: CountedCall, clause: number | 'pool', scope: Scope, threshold
   };
 }
 
-const DIRECTION_INDEX = indexOf(DIRECTIONS);
-const LEG_INDEX = indexOf(LEGS);
-const FORWARD_INDEX = indexOf(FORWARD_REASONS);
-const CLASS_INDEX = indexOf(DESTINATION_CLASSES);
+const CLASS_INDEX = new Map<string, number>(DESTINATION_CLASSES.map((c, i) => [c, i]));
 
-function indexOf<T extends string>(values: readonly T[]): Record<T, number> {
-  return Object.fromEntries(values.map((v, i) => [v, i])) as Record<T, number>;
-}
-
-/** The fields of a call that `counts` and the pool look at, as one number. */
+/**
+ * The fields of a call that `counts` and the pool look at, as one number. A CDR's words are its own
+ * strings (read from a file), so they are compared rather than used as keys.
+ */
 function shapeOf(call: CountedCall, included: boolean): number {
   const cdr = call.cdr;
-  const forward = cdr.forwardReason === null ? 0 : FORWARD_INDEX[cdr.forwardReason] + 1;
-  let shape = CLASS_INDEX[call.dest.cls];
+  const leg = cdr.leg === 'originating' ? 0 : cdr.leg === 'forwarded' ? 1 : 2;
+  const forward = cdr.forwardReason === null ? 0 : FORWARD_REASONS.indexOf(cdr.forwardReason) + 1;
+  let shape = CLASS_INDEX.get(call.dest.cls)!;
   shape = shape * (FORWARD_REASONS.length + 1) + forward;
-  shape = shape * LEGS.length + LEG_INDEX[cdr.leg];
-  shape = shape * DIRECTIONS.length + DIRECTION_INDEX[cdr.direction];
-  return shape * 8 + (included ? 4 : 0) + (cdr.disposition === 'answered' ? 2 : 0) + (call.fixedReason === null ? 1 : 0);
+  shape = shape * LEGS.length + leg;
+  return shape * 16 + (cdr.direction === 'out' ? 8 : 0) + (included ? 4 : 0) + (cdr.disposition === 'answered' ? 2 : 0) + (call.fixedReason === null ? 1 : 0);
 }
 
 function counts(rule: FairUseRule, call: CountedCall, included: boolean): boolean {
