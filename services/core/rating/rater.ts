@@ -18,7 +18,7 @@ import type { Plan } from '../plan.js';
 import { priceSeconds, type TariffEntry } from '../tariff.js';
 import { describeCounter, type CounterRule } from './explain.js';
 import { bundleIncludes } from './inclusion.js';
-import { LocalDays } from './local-days.js';
+import { LocalDays } from '../local-days.js';
 import { countersOf, scopeMonthOf, type CounterDef, type ScopeMonth } from './plan-counters.js';
 import { MemoryState } from './memory-state.js';
 import { StateNeeded, formatShares, parseShares, scopeMonthKey, type RatingState, type StoredCall } from './rating-state.js';

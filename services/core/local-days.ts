@@ -1,8 +1,9 @@
 /**
- * The calendar day and month of an instant in a plan's zone, as rating asks for them on every call
- * (the tariff's day, the counters' month): worked out once per local day and then looked up.
+ * The calendar day and month of an instant in a zone, as rating and fraud ask for them on every call
+ * (the tariff's day, the counters' and the monthly alerts' month): worked out once per local day, then
+ * looked up.
  */
-import type { Zone } from '../calendar.js';
+import type { Zone } from './calendar.js';
 
 const DAY_MS = 86_400_000;
 
