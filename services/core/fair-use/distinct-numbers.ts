@@ -27,10 +27,17 @@ const EPOCH_2000 = 946_684_800_000;
 
 /** E.164 numbers (`+33…`) as positive integers, short numbers (`3949`) as negative ones; null for anything else. */
 function keyOf(callee: string): number | null {
-  const plus = callee.startsWith('+');
-  const digits = plus ? callee.slice(1) : callee;
-  if (digits.length === 0 || digits.length > 15 || !/^\d+$/.test(digits) || (digits.length > 1 && digits[0] === '0' && !plus)) return null;
-  const n = Number(digits);
+  // Read in place: this runs on every counted call. 15 digits stay below 2^53, so the sum is exact.
+  const plus = callee.charCodeAt(0) === 43; /* + */
+  const from = plus ? 1 : 0;
+  const digits = callee.length - from;
+  if (digits === 0 || digits > 15 || (digits > 1 && !plus && callee.charCodeAt(0) === 48)) return null; /* 0 */
+  let n = 0;
+  for (let i = from; i < callee.length; i++) {
+    const d = callee.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return null;
+    n = n * 10 + d;
+  }
   return plus ? n : -n - 1;
 }
 
@@ -47,10 +54,10 @@ function firstBefore(firstSec: number, ms: number): boolean {
   return firstSec * 1000 + EPOCH_2000 < ms;
 }
 
-interface Seen {
-  firstSec: number;
-  beyond: boolean;
-}
+/** A number already called, as `find` tells it without an object: first-called second × 2, + 1 when beyond. */
+const NOT_SEEN = -Infinity;
+const firstSecOf = (seen: number) => Math.floor(seen / 2);
+const isBeyond = (seen: number) => seen - 2 * firstSecOf(seen) === 1;
 
 /** Index of the number among the packed keys (each key × 2, + 1 when beyond). */
 function indexOf(s: DistinctNumbersState, key: number): number {
@@ -65,13 +72,16 @@ function indexOf(s: DistinctNumbersState, key: number): number {
   return lo;
 }
 
-function find(s: DistinctNumbersState, callee: string): Seen | undefined {
+function find(s: DistinctNumbersState, callee: string): number {
   const key = keyOf(callee);
-  if (key === null) return s.others?.get(callee);
+  if (key === null) {
+    const other = s.others?.get(callee);
+    return other === undefined ? NOT_SEEN : other.firstSec * 2 + (other.beyond ? 1 : 0);
+  }
   const i = indexOf(s, key);
-  if (i >= s.size) return undefined;
+  if (i >= s.size) return NOT_SEEN;
   const packed = s.numbers[2 * i]!;
-  return packed === key * 2 || packed === key * 2 + 1 ? { firstSec: s.numbers[2 * i + 1]!, beyond: packed === key * 2 + 1 } : undefined;
+  return packed === key * 2 || packed === key * 2 + 1 ? s.numbers[2 * i + 1]! * 2 + (packed === key * 2 + 1 ? 1 : 0) : NOT_SEEN;
 }
 
 function count(s: DistinctNumbersState): number {
@@ -107,23 +117,23 @@ export const distinctNumbers: MetricLogic<DistinctNumbersState> = {
   orderKey: (call) => call.startMs,
   step(state, call, threshold) {
     const seen = find(state, call.callee);
-    if (seen !== undefined) return seen.beyond ? call.billableSeconds : 0;
+    if (seen !== NOT_SEEN) return isBeyond(seen) ? call.billableSeconds : 0;
     const beyond = count(state) + 1 > threshold;
     add(state, call.callee, secondsOf(call.startMs), beyond);
     return beyond ? call.billableSeconds : 0;
   },
   value: count,
-  wouldExceed: (state, call, threshold) => find(state, call.callee) === undefined && count(state) + 1 > threshold,
+  wouldExceed: (state, call, threshold) => find(state, call.callee) === NOT_SEEN && count(state) + 1 > threshold,
   lateIsLocal(state, call, threshold) {
     const seen = find(state, call.callee);
     // A number already called before this call keeps its rank; a new one ranks everyone after it one
     // further, which moves nobody's share while the month stays within the threshold.
-    if (seen !== undefined) return firstBefore(seen.firstSec, call.startMs);
+    if (seen !== NOT_SEEN) return firstBefore(firstSecOf(seen), call.startMs);
     return count(state) + 1 <= threshold;
   },
   stepLate(state, call) {
     const seen = find(state, call.callee);
-    if (seen !== undefined) return seen.beyond ? call.billableSeconds : 0;
+    if (seen !== NOT_SEEN) return isBeyond(seen) ? call.billableSeconds : 0;
     add(state, call.callee, secondsOf(call.startMs), false);
     return 0;
   },

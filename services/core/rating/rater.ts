@@ -257,13 +257,13 @@ export class Rater {
   /** The call's counters, loaded or created; StateNeeded if a saved one is not at hand. */
   private countersFor(defs: readonly CounterDef[]): PlanCounter[] {
     const out: PlanCounter[] = [];
-    const missing: string[] = [];
+    let missing: string[] | null = null;
     for (const def of defs) {
       let pc = this.counters.get(def.key);
       if (pc === undefined) {
         const saved = this.state.counter(def.key, def.clientId, def.period);
         if (saved === undefined) {
-          missing.push(def.key);
+          (missing ??= []).push(def.key);
           continue;
         }
         pc = { def, counter: new MonthlyCounter(def.logic, def.threshold, def.rule.sanction, saved ?? undefined), alert: null };
@@ -271,7 +271,7 @@ export class Rater {
       }
       out.push(pc);
     }
-    if (missing.length > 0) throw new StateNeeded(missing, []);
+    if (missing !== null) throw new StateNeeded(missing, []);
     return out;
   }
 
