@@ -66,6 +66,8 @@ export type NumberingConfig = z.infer<typeof numberingSchema>;
 export class InvalidNumber extends Error {}
 
 const CACHE_LIMIT = 200_000;
+/** Longest national prefix that classes may look at for the table by prefix (10^n entries at most). */
+const PREFIX_TABLE_MAX_DIGITS = 5;
 
 export class NumberingPlan {
   private readonly home: string;
@@ -80,6 +82,13 @@ export class NumberingPlan {
   private readonly emergency: string[];
   private readonly shortNumbers: { re: RegExp; cls: DestinationClass }[];
   private readonly cache = new Map<string, Destination>();
+  /**
+   * A home number's destination depends only on its first national digits (classes, 0ZAB and platform
+   * ranges are prefixes): the destination of each such prefix, indexed by its digits, so that the
+   * numbers of the home country (most of the traffic) skip the cache by whole number.
+   */
+  private readonly prefixDigits: number;
+  private readonly byPrefix: (Destination | undefined)[];
 
   constructor(config: NumberingConfig) {
     this.home = config.country_code;
@@ -94,6 +103,9 @@ export class NumberingPlan {
     this.platform = config.platform_ranges;
     this.emergency = config.emergency;
     this.shortNumbers = config.short_numbers.map((s) => ({ re: new RegExp(s.pattern), cls: s.class }));
+    const digits = Math.max(...this.classPrefixLengths, ...this.automated.map((p) => p.length), ...this.platform.map((p) => p.length));
+    this.prefixDigits = digits <= PREFIX_TABLE_MAX_DIGITS ? digits : 0;
+    this.byPrefix = new Array<Destination | undefined>(this.prefixDigits === 0 ? 0 : 10 ** this.prefixDigits);
   }
 
   /**
@@ -128,6 +140,12 @@ export class NumberingPlan {
 
   /** Destination of a normalised callee. Cached: the classifier is on the rating hot path. */
   classify(callee: string): Destination {
+    const prefix = this.homePrefix(callee);
+    if (prefix >= 0) {
+      let home = this.byPrefix[prefix];
+      if (home === undefined) this.byPrefix[prefix] = home = this.classifyUncached(callee);
+      return home;
+    }
     let d = this.cache.get(callee);
     if (d === undefined) {
       d = this.classifyUncached(callee);
@@ -135,6 +153,19 @@ export class NumberingPlan {
       this.cache.set(callee, d);
     }
     return d;
+  }
+
+  /** The first national digits of a home E.164 number as an integer (see byPrefix); -1 for any other number. */
+  private homePrefix(n: string): number {
+    const start = 1 + this.home.length;
+    if (this.prefixDigits === 0 || n.length < start + this.prefixDigits || n.charCodeAt(0) !== 43 /* + */ || !n.startsWith(this.home, 1)) return -1;
+    let key = 0;
+    for (let i = start; i < start + this.prefixDigits; i++) {
+      const d = n.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return -1;
+      key = key * 10 + d;
+    }
+    return key;
   }
 
   /** True for numbers that must never be blocked or sanctioned (R-NUM-11X-EMERG, C20). */

@@ -70,7 +70,8 @@ export class Tariff {
   readonly id: string;
   readonly currency: string;
   readonly exampleOnly: boolean;
-  private readonly byPrefix = new Map<string, TariffEntry[]>();
+  /** By prefix, keyed by prefixKey: a lookup reads the callee's digits as numbers, without slicing it. */
+  private readonly byPrefix = new Map<number, TariffEntry[]>();
   private readonly byClass = new Map<DestinationClass, TariffEntry[]>();
   private readonly fallback: TariffEntry;
   private readonly longestPrefix: number;
@@ -95,11 +96,11 @@ export class Tariff {
       validUntil: 'valid_until' in e && e.valid_until ? e.valid_until : '9999-12-31',
     });
     for (const e of config.entries) {
-      if (e.prefix !== undefined) push(this.byPrefix, e.prefix, resolve(`prefix ${e.prefix}`, e));
+      if (e.prefix !== undefined) push(this.byPrefix, prefixKey(e.prefix.length, Number(e.prefix)), resolve(`prefix ${e.prefix}`, e));
       else push(this.byClass, e.class!, resolve(`class ${e.class}`, e));
     }
     this.fallback = resolve('default', config.default);
-    this.longestPrefix = Math.max(0, ...[...this.byPrefix.keys()].map((p) => p.length));
+    this.longestPrefix = Math.max(0, ...config.entries.map((e) => e.prefix?.length ?? 0));
   }
 
   /**
@@ -110,14 +111,28 @@ export class Tariff {
     const byClass = effective(this.byClass.get(cls), day);
     if (byClass) return byClass;
     if (callee.startsWith('+')) {
-      const digits = callee.slice(1);
-      for (let len = Math.min(this.longestPrefix, digits.length); len > 0; len--) {
-        const hit = effective(this.byPrefix.get(digits.slice(0, len)), day);
+      // The callee's first digits as a number, then one digit fewer at a time: longest prefix first.
+      // An E.164 number has 15 digits at most, which a double holds exactly.
+      let len = 0;
+      let value = 0;
+      while (len < Math.min(this.longestPrefix, 15) && 1 + len < callee.length) {
+        const d = callee.charCodeAt(1 + len) - 48;
+        if (d < 0 || d > 9) break;
+        value = value * 10 + d;
+        len++;
+      }
+      for (; len > 0; len--, value = Math.floor(value / 10)) {
+        const hit = effective(this.byPrefix.get(prefixKey(len, value)), day);
         if (hit) return hit;
       }
     }
     return this.fallback;
   }
+}
+
+/** A prefix of `len` digits whose value is `value`: one number per prefix ("33" and "033" differ). */
+function prefixKey(len: number, value: number): number {
+  return 10 ** len + value;
 }
 
 function push<K>(map: Map<K, TariffEntry[]>, key: K, entry: TariffEntry): void {

@@ -19,11 +19,6 @@ export interface Crossing {
   atMs: number;
 }
 
-interface Position {
-  key: number;
-  cdrId: string;
-}
-
 /** How many calls beyond the threshold an alert cites. */
 const SAMPLE = 20;
 
@@ -35,12 +30,18 @@ export interface SavedCounter {
   excess: string[];
 }
 
+/**
+ * One per scope and month for a month's worth of subscribers: the latest position is kept as two
+ * fields rather than an object, and the excess sample only once a call is beyond the threshold.
+ */
 export class MonthlyCounter<S = unknown> {
   private state: S;
-  private last: Position | null = null;
+  /** Event-time key and cdr_id of the latest call visited; lastId null before the first. */
+  private lastKey = 0;
+  private lastId: string | null = null;
   private members = 0;
   private crossingAt: Crossing | null = null;
-  private excess: string[] = [];
+  private excess: string[] | null = null;
 
   constructor(
     private readonly logic: MetricLogic<S>,
@@ -50,10 +51,10 @@ export class MonthlyCounter<S = unknown> {
   ) {
     this.state = saved === undefined ? logic.init() : logic.load(saved.metric);
     if (saved !== undefined) {
-      this.last = saved.last === null ? null : { key: saved.last[0], cdrId: saved.last[1] };
+      if (saved.last !== null) [this.lastKey, this.lastId] = saved.last;
       this.members = saved.size;
       this.crossingAt = saved.crossing === null ? null : { cdrId: saved.crossing[0], atMs: saved.crossing[1] };
-      this.excess = saved.excess;
+      this.excess = saved.excess.length === 0 ? null : saved.excess;
     }
   }
 
@@ -66,7 +67,7 @@ export class MonthlyCounter<S = unknown> {
   }
 
   get lastSeenMs(): number {
-    return this.last?.key ?? 0;
+    return this.lastKey;
   }
 
   get size(): number {
@@ -75,13 +76,12 @@ export class MonthlyCounter<S = unknown> {
 
   /** A sample of the calls beyond the threshold, for the alert. */
   excessCdrIds(limit: number): string[] {
-    return this.excess.slice(0, limit);
+    return this.excess === null ? [] : this.excess.slice(0, limit);
   }
 
   /** Whether this call can only be decided by visiting the month again (pure). */
   needsMonth(call: MeteredCall): boolean {
-    const position = { key: this.logic.orderKey(call), cdrId: call.cdrId };
-    if (this.last === null || before(this.last, position)) {
+    if (this.isLatest(this.logic.orderKey(call), call.cdrId)) {
       // Crossing a retroactive sanction prices every earlier call of the month.
       return this.sanction === 'retroactive_month' && this.crossingAt === null && this.logic.wouldExceed(this.state, call, this.threshold);
     }
@@ -93,20 +93,21 @@ export class MonthlyCounter<S = unknown> {
 
   /** Adds a call that `needsMonth` said can be decided alone; returns its priced seconds. */
   add(call: MeteredCall): number {
-    const position = { key: this.logic.orderKey(call), cdrId: call.cdrId };
+    const key = this.logic.orderKey(call);
     this.members++;
     let priced: number;
-    if (this.last === null || before(this.last, position)) {
+    if (this.isLatest(key, call.cdrId)) {
       const wasCrossed = this.crossingAt !== null;
       const excess = this.logic.step(this.state, call, this.threshold);
-      if (!wasCrossed && this.logic.value(this.state) > this.threshold) this.crossingAt = { cdrId: call.cdrId, atMs: position.key };
+      if (!wasCrossed && this.logic.value(this.state) > this.threshold) this.crossingAt = { cdrId: call.cdrId, atMs: key };
       priced = this.sanctioned(excess, call, wasCrossed);
-      this.last = position;
+      this.lastKey = key;
+      this.lastId = call.cdrId;
     } else {
       priced = this.logic.stepLate(this.state, call, this.threshold);
-      if (priced > 0 && (this.crossingAt === null || position.key < this.crossingAt.atMs)) this.crossingAt = { cdrId: call.cdrId, atMs: position.key };
+      if (priced > 0 && (this.crossingAt === null || key < this.crossingAt.atMs)) this.crossingAt = { cdrId: call.cdrId, atMs: key };
     }
-    if (priced > 0 && this.excess.length < SAMPLE && !this.excess.includes(call.cdrId)) this.excess.push(call.cdrId);
+    if (priced > 0) this.sample(call.cdrId);
     return priced;
   }
 
@@ -119,7 +120,7 @@ export class MonthlyCounter<S = unknown> {
     ordered.sort((a, b) => (before(a.position, b.position) ? -1 : before(b.position, a.position) ? 1 : 0));
     this.state = this.logic.init();
     this.crossingAt = null;
-    this.excess = [];
+    this.excess = null;
     this.members = ordered.length;
     const priced = new Map<C, number>();
     for (const { call, position } of ordered) {
@@ -129,19 +130,31 @@ export class MonthlyCounter<S = unknown> {
       priced.set(call, this.sanctioned(excess, call, wasCrossed));
     }
     if (this.sanction === 'retroactive_month' && this.crossingAt !== null) for (const { call } of ordered) priced.set(call, call.billableSeconds);
-    for (const { call } of ordered) if (priced.get(call)! > 0 && this.excess.length < SAMPLE) this.excess.push(call.cdrId);
-    this.last = ordered.at(-1)?.position ?? null;
+    for (const { call } of ordered) if (priced.get(call)! > 0) this.sample(call.cdrId);
+    const last = ordered.at(-1)?.position;
+    this.lastKey = last?.key ?? 0;
+    this.lastId = last?.cdrId ?? null;
     return priced;
   }
 
   save(): SavedCounter {
     return {
       metric: this.logic.save(this.state),
-      last: this.last === null ? null : [this.last.key, this.last.cdrId],
+      last: this.lastId === null ? null : [this.lastKey, this.lastId],
       size: this.members,
       crossing: this.crossingAt === null ? null : [this.crossingAt.cdrId, this.crossingAt.atMs],
-      excess: this.excess,
+      excess: this.excess ?? [],
     };
+  }
+
+  /** Whether a call at this position comes after the latest one visited (or is the first). */
+  private isLatest(key: number, cdrId: string): boolean {
+    return this.lastId === null || this.lastKey < key || (this.lastKey === key && this.lastId < cdrId);
+  }
+
+  private sample(cdrId: string): void {
+    if (this.excess === null) this.excess = [cdrId];
+    else if (this.excess.length < SAMPLE && !this.excess.includes(cdrId)) this.excess.push(cdrId);
   }
 
   private sanctioned(excess: number, call: MeteredCall, crossedBefore: boolean): number {
@@ -149,6 +162,11 @@ export class MonthlyCounter<S = unknown> {
     if (this.sanction === 'retroactive_month' && this.crossingAt !== null) return call.billableSeconds;
     return excess;
   }
+}
+
+interface Position {
+  key: number;
+  cdrId: string;
 }
 
 function before(a: Position, b: Position): boolean {

@@ -28,15 +28,36 @@ export function addSetup(state: SetupWindowState, at: number): { windowStart: nu
     state.buckets.set(bucket, times);
   }
   times.splice(upperBound(times, at), 0, at);
-  // A window of one second touches at most the bucket before or after this one.
-  const around = [...(state.buckets.get(bucket - 1) ?? []).filter((t) => t > at - WINDOW_MS), ...times, ...(state.buckets.get(bucket + 1) ?? []).filter((t) => t < at + WINDOW_MS)];
-  let best = { windowStart: at, count: 0 };
-  for (let i = lowerBound(around, at - WINDOW_MS + 1); i < around.length && around[i]! <= at; i++) {
-    const u = around[i]!;
-    const count = lowerBound(around, u + WINDOW_MS) - i;
-    if (count > best.count) best = { windowStart: u, count };
-  }
+  // A window of one second touches at most the bucket before or after this one. Windows start at a
+  // setup u of the last second, earliest first; the first of equal u counts the most.
+  const around = { earlier: state.buckets.get(bucket - 1), times, later: state.buckets.get(bucket + 1) };
+  const best = { windowStart: at, count: 0 };
+  if (around.earlier !== undefined) busiestFrom(around.earlier, around, at, best);
+  busiestFrom(times, around, at, best);
   return best;
+}
+
+interface Around {
+  earlier: number[] | undefined;
+  times: number[];
+  later: number[] | undefined;
+}
+
+/** Raises `best` to the busiest window starting at a setup of `list` in the second up to `at`. */
+function busiestFrom(list: number[], around: Around, at: number, best: { windowStart: number; count: number }): void {
+  for (let i = lowerBound(list, at - WINDOW_MS + 1); i < list.length && list[i]! <= at; i++) {
+    const u = list[i]!;
+    const count = countFrom(around.earlier, u) + countFrom(around.times, u) + countFrom(around.later, u);
+    if (count > best.count) {
+      best.windowStart = u;
+      best.count = count;
+    }
+  }
+}
+
+/** Setups of a bucket in the second from `u`. */
+function countFrom(list: number[] | undefined, u: number): number {
+  return list === undefined ? 0 : lowerBound(list, u + WINDOW_MS) - lowerBound(list, u);
 }
 
 /** Drops the hours that ended before `ms`: a setup that late is no longer placed among its neighbours. */

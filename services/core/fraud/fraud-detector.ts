@@ -10,6 +10,7 @@
 import { ALERT_SAMPLE_SIZE, alertId, type Alert, type Severity } from '../alert.js';
 import type { Zone } from '../calendar.js';
 import type { Cdr } from '../cdr.js';
+import { LocalDays } from '../local-days.js';
 import { Money, ZERO } from '../money.js';
 import type { Destination, NumberingPlan } from '../numbering.js';
 import { cite } from '../rating/explain.js';
@@ -55,6 +56,11 @@ interface ClientFraudState {
   alerts: Map<string, { alert: Alert; expires: number }>;
   /** The latest event time seen: windows that ended long before it are forgotten. */
   latestMs: number;
+  /**
+   * The hyper-short window the client's latest answered call fell in, with its keys, so that calls in
+   * time order do not build them again; not saved, and dropped with the windows it could outlive.
+   */
+  hyperShort: { start: number; tally: Tally; alertKey: string } | null;
 }
 
 /** A client's detector state as the store keeps it. */
@@ -143,7 +149,7 @@ export class FraudDetector {
     if (s === undefined) {
       const saved = this.ctx.state?.load(clientId);
       if (saved === undefined && this.ctx.state !== undefined) throw new FraudStateNeeded(clientId);
-      s = saved ? load(saved) : { setups: new Map(), tallies: new Map(), alerts: new Map(), latestMs: 0 };
+      s = saved ? load(saved) : { setups: new Map(), tallies: new Map(), alerts: new Map(), latestMs: 0, hyperShort: null };
       this.clients.set(clientId, s);
     }
     return s;
@@ -184,7 +190,7 @@ export class FraudDetector {
   /** fraud.premium_cli and fraud.cli_policy: one alert per account, rule and month. */
   private callerId(state: ClientFraudState, cdr: Cdr): void {
     const s = cdr.subscriber;
-    const period = this.ctx.zone.period(cdr.startMs);
+    const period = LocalDays.of(this.ctx.zone).at(cdr.startMs).period;
     const premium = settingsFor(this.ctx.config, 'premium_cli', s.clientId);
     if (isPremiumCallerId(cdr, this.ctx.numbering, premium)) {
       const rewritten = cdr.callerOriginal !== '' ? `, rewritten to the installation number ${cdr.caller}` : '';
@@ -222,8 +228,12 @@ export class FraudDetector {
     const cfg = settingsFor(this.ctx.config, 'hyper_short_calls', s.clientId);
     const windowMs = cfg.window_minutes * 60_000;
     const start = Math.floor(cdr.startMs / windowMs) * windowMs;
-    const key = `fraud.hyper_short_calls|${start}`;
-    const tally = this.tally(state, key, start + windowMs + LATE_CDR_MS);
+    let window = state.hyperShort;
+    if (window === null || window.start !== start) {
+      const tally = this.tally(state, `fraud.hyper_short_calls|${start}`, start + windowMs + LATE_CDR_MS);
+      state.hyperShort = window = { start, tally, alertKey: alertKey('fraud.hyper_short_calls', s.clientId, String(start)) };
+    }
+    const { tally } = window;
     tally.count++;
     // Event times are in milliseconds: 1.99 s is hyper-short, 2.00 s is not.
     const short = cdr.endMs - cdr.answerMs < cfg.below_seconds * 1000;
@@ -232,7 +242,9 @@ export class FraudDetector {
       if (tally.cdrIds.length < ALERT_SAMPLE_SIZE) tally.cdrIds.push(cdr.cdrId);
     }
     const ratio = tally.matching / tally.count;
-    const a = this.windowAlert(state, 'fraud.hyper_short_calls', cfg.severity, cdr, start, tally.matching >= cfg.min_count && ratio >= cfg.min_ratio, tally.expires);
+    const crossed = tally.matching >= cfg.min_count && ratio >= cfg.min_ratio;
+    if (!crossed && !state.alerts.has(window.alertKey)) return;
+    const a = this.windowAlert(state, 'fraud.hyper_short_calls', cfg.severity, cdr, start, true, tally.expires);
     if (a === null) return;
     a.value = tally.matching;
     a.threshold = cfg.min_count;
@@ -249,8 +261,8 @@ export class FraudDetector {
     if (cdr.direction !== 'out') return;
     const s = cdr.subscriber;
     const cfg = settingsFor(this.ctx.config, 'premium_destination', s.clientId);
-    const digits = cdr.callee.startsWith('+') ? cdr.callee.slice(1) : '';
-    const risky = cfg.classes.includes(call.dest.cls) || (call.dest.cls !== 'fr_fixed' && cfg.irsf_prefixes.some((p) => digits.startsWith(p)));
+    const e164 = cdr.callee.startsWith('+');
+    const risky = cfg.classes.includes(call.dest.cls) || (call.dest.cls !== 'fr_fixed' && e164 && cfg.irsf_prefixes.some((p) => cdr.callee.startsWith(p, 1)));
     if (!risky) return;
     const windowMs = cfg.window_minutes * 60_000;
     const start = Math.floor(cdr.startMs / windowMs) * windowMs;
@@ -329,7 +341,7 @@ export class FraudDetector {
    * limit (`crossed`), then kept up to date by every later call of the window; null while none is due.
    */
   private windowAlert(state: ClientFraudState, rule: string, severity: Severity, cdr: Cdr, start: number, crossed: boolean, expires: number, window = String(start)): Alert | null {
-    if (!crossed && !state.alerts.has(`${rule}|${cdr.subscriber.clientId}|${window}`)) return null;
+    if (!crossed && !state.alerts.has(alertKey(rule, cdr.subscriber.clientId, window))) return null;
     const a = this.alertFor(state, rule, severity, cdr, true, window, start, expires);
     a.firstSeenMs = start;
     a.lastSeenMs = Math.max(a.lastSeenMs, cdr.startMs);
@@ -340,7 +352,7 @@ export class FraudDetector {
   private alertFor(state: ClientFraudState, rule: string, severity: Severity, cdr: Cdr, clientScope: boolean, window: string, firstSeenMs: number, expires: number): Alert {
     const s = cdr.subscriber;
     const scope = clientScope ? s.clientId : `${s.clientId}/${s.account}`;
-    const key = `${rule}|${scope}|${window}`;
+    const key = alertKey(rule, scope, window);
     let held = state.alerts.get(key);
     if (held === undefined) {
       const a: Alert = {
@@ -379,8 +391,14 @@ export class FraudDetector {
   }
 }
 
+/** Where a client's alert of a rule, scope and window is held in its state. */
+function alertKey(rule: string, scope: string, window: string): string {
+  return `${rule}|${scope}|${window}`;
+}
+
 function forgetClosedWindows(s: ClientFraudState): void {
   const now = s.latestMs;
+  s.hyperShort = null;
   for (const [k, t] of s.tallies) if (t.expires < now) s.tallies.delete(k);
   for (const [k, a] of s.alerts) if (a.expires < now) s.alerts.delete(k);
   for (const w of s.setups.values()) forgetSetupsBefore(w, now - LATE_CDR_MS);
@@ -401,6 +419,7 @@ function load(saved: SavedFraudState): ClientFraudState {
     tallies: new Map(saved.tallies.map(([k, count, matching, spend, cdrIds, expires]) => [k, { count, matching, spend: new Money(spend), cdrIds, expires }])),
     alerts: new Map(saved.alerts.map(([k, alert, expires]) => [k, { alert, expires }])),
     latestMs: saved.latestMs,
+    hyperShort: null,
   };
 }
 

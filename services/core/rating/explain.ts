@@ -3,14 +3,14 @@
  * counter crossed, with the contract clause it comes from.
  */
 import type { Severity } from '../alert.js';
-import type { Plan, Provenance, SanctionScope } from '../plan.js';
+import type { FairUseRule, Plan, Provenance, SanctionScope } from '../plan.js';
 import { clauseRule } from './plan-counters.js';
-import type { PlanCounter, RatedCall } from './rater.js';
+import { callShares, type PlanCounter, type RatedCall, type Share } from './rater.js';
 
 export interface CounterRule {
   ruleId: string;
   metric: string;
-  scope: string;
+  scope: FairUseRule['scope'];
   sanction: SanctionScope;
   provenance: Provenance;
   severity: Severity;
@@ -38,25 +38,26 @@ export function cite(p: Provenance): string {
   return `${quote}${p.provider} ${p.section} l.${p.lines}`;
 }
 
-function scopeWords(pc: PlanCounter): string {
-  switch (pc.rule.scope) {
+function scopeWords({ def }: PlanCounter): string {
+  switch (def.rule.scope) {
     case 'user':
-      return `client ${pc.clientId}, user ${pc.userId}`;
+      return `client ${def.clientId}, user ${def.userId}`;
     case 'line':
-      return `client ${pc.clientId}, line ${pc.scopeKey.split('/line/')[1] ?? ''}`;
+      return `client ${def.clientId}, line ${def.scopeKey.split('/line/')[1] ?? ''}`;
     case 'site':
-      return `client ${pc.clientId}, site ${pc.siteId}`;
+      return `client ${def.clientId}, site ${def.siteId}`;
     default:
-      return `client ${pc.clientId}`;
+      return `client ${def.clientId}`;
   }
 }
 
 /** The alert message of a crossed counter. */
 export function describeCounter(pc: PlanCounter): string {
-  const { rule, counter } = pc;
+  const { def, counter } = pc;
+  const { rule } = def;
   const what = rule.metric === 'pooled_seconds' ? 'used its pooled minutes' : 'crossed a fair-use limit';
   return (
-    `${scopeWords(pc)} ${what} in ${pc.period}: ${formatMetric(rule.metric, counter.value)}, ` +
+    `${scopeWords(pc)} ${what} in ${def.period}: ${formatMetric(rule.metric, counter.value)}, ` +
     `limit ${formatMetric(rule.metric, counter.threshold)} — ${cite(rule.provenance)}. ` +
     `Calls beyond it are priced (${rule.sanction.replaceAll('_', ' ')}).`
   );
@@ -101,9 +102,9 @@ function truncateBytes(text: string, max: number): string {
   return bytes.length <= max ? text : bytes.subarray(0, max - 3).toString('utf8').replace(/\uFFFD$/, '') + '…';
 }
 
-function pricingShare(call: RatedCall) {
-  let best: RatedCall['shares'] extends Map<string, infer S> ? S | undefined : never;
-  for (const s of call.shares.values()) if (s.seconds > 0 && s.rule.ruleId === call.reason && (best === undefined || s.seconds > best.seconds)) best = s;
+function pricingShare(call: RatedCall): Share | undefined {
+  let best: Share | undefined;
+  for (const s of callShares(call)) if (s.seconds > 0 && s.rule.ruleId === call.reason && (best === undefined || s.seconds > best.seconds)) best = s;
   return best;
 }
 

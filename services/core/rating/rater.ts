@@ -18,7 +18,8 @@ import type { Plan } from '../plan.js';
 import { priceSeconds, type TariffEntry } from '../tariff.js';
 import { describeCounter, type CounterRule } from './explain.js';
 import { bundleIncludes } from './inclusion.js';
-import { countersOf, type CounterDef, type ScopeMonth } from './plan-counters.js';
+import { LocalDays } from '../local-days.js';
+import { countersOf, scopeMonthOf, type CounterDef, type ScopeMonth } from './plan-counters.js';
 import { MemoryState } from './memory-state.js';
 import { StateNeeded, formatShares, parseShares, scopeMonthKey, type RatingState, type StoredCall } from './rating-state.js';
 
@@ -61,6 +62,16 @@ export interface Share {
   seconds: number;
 }
 
+/**
+ * Per counter that counts the call, the seconds it prices: `counted` is the list the call's shape
+ * shares with its subscriber's other calls of the month, `seconds` follows it and is null while every
+ * share is zero (most calls), so that rating a call in its bundle allocates nothing for it.
+ */
+export interface Shares {
+  readonly counted: readonly CounterDef[];
+  seconds: number[] | null;
+}
+
 export interface RatedCall extends MeteredCall {
   cdr: Cdr;
   period: string;
@@ -69,7 +80,7 @@ export interface RatedCall extends MeteredCall {
   entry: TariffEntry;
   fixedReason: FixedReason | null;
   /** Per counter that counts the call, the seconds it prices. */
-  shares: Map<string, Share>;
+  shares: Shares;
   amount: Money;
   inBundle: boolean;
   /** `bundle`, or the id of the rule that priced the call. */
@@ -116,8 +127,9 @@ export interface Drained {
 export type MonthTotals = Map<string, Map<string, Money>>;
 
 /** A monthly counter together with the clause it enforces and the alert it raises. */
-export interface PlanCounter extends CounterDef {
-  counter: MonthlyCounter;
+export interface PlanCounter {
+  readonly def: CounterDef;
+  readonly counter: MonthlyCounter;
   alert: Alert | null;
 }
 
@@ -150,16 +162,19 @@ export class Rater {
   rate(cdr: Cdr): RatedCall | null {
     if (this.pending.has(cdr.cdrId) || this.memory?.isBilled(cdr.cdrId)) return null;
     const call = this.classify(cdr);
-    const defs = countersOf(call, this.ctx.usersOf);
-    const counters = this.countersFor(defs);
+    const counters = this.countersFor(call.shares.counted);
     const replays = this.monthsToVisit(counters, call);
     this.markPending(call);
-    for (const pc of counters) {
-      const month = replays.get(pc);
+    for (let i = 0; i < counters.length; i++) {
+      const pc = counters[i]!;
+      const month = replays?.get(pc);
       if (month !== undefined && this.ctx.deferVisits === true) this.deferred.set(pc, month);
-      if (this.deferred.has(pc)) this.setShare(call, pc, 0); // priced by the drain's visit
-      else if (month === undefined) this.setShare(call, pc, pc.counter.add(call));
-      else this.visit(pc, month, call);
+      if (this.deferred.has(pc)) {
+        // priced by the drain's visit
+      } else if (month === undefined) {
+        const seconds = pc.counter.add(call);
+        if (seconds !== 0) setSeconds(call.shares, i, seconds);
+      } else this.visit(pc, month, call);
       this.dirty.add(pc);
       if (!this.deferred.has(pc)) this.updateAlert(pc);
     }
@@ -187,7 +202,8 @@ export class Rater {
         continue;
       }
       changes.push({ call, previous: call.billed });
-      const delta = call.amount.minus(call.billed ?? ZERO);
+      // Most calls are billed nothing, for the first time: no arithmetic for them.
+      const delta = call.billed === null ? call.amount : call.amount.minus(call.billed);
       addTo(moved, call, delta);
       addTo(this.moved, call, delta);
       call.billed = call.amount;
@@ -215,13 +231,13 @@ export class Rater {
 
   countersPerClient(): Map<string, number> {
     const n = new Map<string, number>();
-    for (const pc of this.counters.values()) n.set(pc.clientId, (n.get(pc.clientId) ?? 0) + 1);
+    for (const { def } of this.counters.values()) n.set(def.clientId, (n.get(def.clientId) ?? 0) + 1);
     return n;
   }
 
   /** Forgets counters not changed since the last drain: they are reloaded from the store when needed. */
   forget(keep: (clientId: string) => boolean = () => false): void {
-    for (const [key, pc] of this.counters) if (!this.dirty.has(pc) && !keep(pc.clientId)) this.counters.delete(key);
+    for (const [key, pc] of this.counters) if (!this.dirty.has(pc) && !keep(pc.def.clientId)) this.counters.delete(key);
   }
 
   /** The call as rated now, from a stored form (for `cdr explain` and re-pricing). */
@@ -229,9 +245,7 @@ export class Rater {
     if (!this.ctx.plans.has(stored.cdr.subscriber.planId)) return null;
     const call = this.classify(stored.cdr);
     const shares = new Map(parseShares(stored.shares));
-    for (const def of countersOf(call, this.ctx.usersOf)) {
-      call.shares.set(def.key, { key: def.key, clause: def.clause, rule: def.rule, multiplier: def.multiplier, seconds: shares.get(def.clause) ?? 0 });
-    }
+    call.shares.counted.forEach((def, i) => setSeconds(call.shares, i, shares.get(def.clause) ?? 0));
     call.billed = stored.billed;
     this.settle(call);
     return call;
@@ -241,7 +255,8 @@ export class Rater {
     const plan = this.ctx.plans.get(cdr.subscriber.planId);
     if (plan === undefined) throw new UnknownPlan(cdr.subscriber.planId, cdr.subscriber.account);
     const dest = this.ctx.numbering.classify(cdr.callee);
-    return {
+    const local = LocalDays.of(plan.calendar).at(cdr.startMs);
+    const call: RatedCall = {
       cdrId: cdr.cdrId,
       startMs: cdr.startMs,
       answerMs: cdr.answerMs,
@@ -249,69 +264,75 @@ export class Rater {
       callee: cdr.callee,
       billableSeconds: cdr.billableSeconds,
       cdr,
-      period: plan.calendar.period(cdr.startMs),
+      period: local.period,
       plan,
       dest,
-      entry: plan.tariffTable.lookup(cdr.callee, dest.cls, plan.calendar.day(cdr.startMs)),
+      entry: plan.tariffTable.lookup(cdr.callee, dest.cls, local.day),
       fixedReason: fixedReason(plan, cdr, dest),
-      shares: new Map(),
+      shares: NO_SHARES,
       amount: ZERO,
       inBundle: false,
       reason: '',
       pricedSeconds: 0,
       billed: null,
     };
+    const counted = countersOf(call, this.ctx.usersOf);
+    if (counted.length > 0) call.shares = { counted, seconds: null };
+    return call;
   }
 
   /** The call's counters, loaded or created; StateNeeded if a saved one is not at hand. */
-  private countersFor(defs: CounterDef[]): PlanCounter[] {
+  private countersFor(defs: readonly CounterDef[]): PlanCounter[] {
     const out: PlanCounter[] = [];
-    const missing: string[] = [];
+    let missing: string[] | null = null;
     for (const def of defs) {
       let pc = this.counters.get(def.key);
       if (pc === undefined) {
         const saved = this.state.counter(def.key, def.clientId, def.period);
         if (saved === undefined) {
-          missing.push(def.key);
+          (missing ??= []).push(def.key);
           continue;
         }
-        pc = { ...def, counter: new MonthlyCounter(def.logic, def.threshold, def.rule.sanction, saved ?? undefined), alert: null };
+        pc = { def, counter: new MonthlyCounter(def.logic, def.threshold, def.rule.sanction, saved ?? undefined), alert: null };
         this.counters.set(def.key, pc);
       }
       out.push(pc);
     }
-    if (missing.length > 0) throw new StateNeeded(missing, []);
+    if (missing !== null) throw new StateNeeded(missing, []);
     return out;
   }
 
-  /** The months the call makes this rater visit again, with their billed calls; StateNeeded if not at hand. */
-  private monthsToVisit(counters: PlanCounter[], call: RatedCall): Map<PlanCounter, readonly (StoredCall | RatedCall)[]> {
-    const visits = new Map<PlanCounter, readonly (StoredCall | RatedCall)[]>();
-    const missing = new Map<string, ScopeMonth>();
+  /** The months the call makes this rater visit again (null: none, most calls), with their billed calls; StateNeeded if not at hand. */
+  private monthsToVisit(counters: PlanCounter[], call: RatedCall): Map<PlanCounter, readonly (StoredCall | RatedCall)[]> | null {
+    let visits: Map<PlanCounter, readonly (StoredCall | RatedCall)[]> | null = null;
+    let missing: Map<string, ScopeMonth> | null = null;
     for (const pc of counters) {
       if (this.deferred.has(pc) || !pc.counter.needsMonth(call)) continue;
-      const calls = this.state.calls(pc.scopeMonth);
-      if (calls === undefined) missing.set(scopeMonthKey(pc.scopeMonth), pc.scopeMonth);
-      else visits.set(pc, calls);
+      const scope = scopeMonthOf(pc.def);
+      const calls = this.state.calls(scope);
+      if (calls === undefined) (missing ??= new Map()).set(scopeMonthKey(scope), scope);
+      else (visits ??= new Map()).set(pc, calls);
     }
-    if (missing.size > 0) throw new StateNeeded([], [...missing.values()]);
+    if (missing !== null) throw new StateNeeded([], [...missing.values()]);
     return visits;
   }
 
   /** Visits a counter's month again: the ledger's calls, those since the last drain, and the new one (if any). */
   private visit(pc: PlanCounter, billed: readonly (StoredCall | RatedCall)[], call: RatedCall | null): void {
+    const key = pc.def.key;
     const members = new Map<string, RatedCall>();
     for (const stored of billed) {
       if (this.pending.has(stored.cdr.cdrId)) continue;
       const c = 'plan' in stored ? stored : this.revivedOnce(stored);
-      if (c !== null && c.shares.has(pc.key)) members.set(c.cdrId, c);
+      if (c !== null && shareIndex(c, key) >= 0) members.set(c.cdrId, c);
     }
-    for (const c of this.pendingOf.get(pc.key)?.values() ?? []) members.set(c.cdrId, c);
+    for (const c of this.pendingOf.get(key)?.values() ?? []) members.set(c.cdrId, c);
     if (call !== null) members.set(call.cdrId, call);
     const priced = pc.counter.visit([...members.values()]);
     for (const [member, seconds] of priced) {
-      const before = member.shares.get(pc.key)?.seconds;
-      this.setShare(member, pc, seconds);
+      const i = shareIndex(member, key);
+      const before = member.shares.seconds?.[i] ?? 0;
+      setSeconds(member.shares, i, seconds);
       if (member !== call && before !== seconds) {
         this.markPending(member);
         this.settle(member);
@@ -326,20 +347,14 @@ export class Rater {
     return c;
   }
 
+  /** A call's counters are known from its classification: it is indexed under each of them. */
   private markPending(call: RatedCall): void {
     this.pending.set(call.cdrId, call);
-    for (const key of call.shares.keys()) this.indexPending(key, call);
-  }
-
-  private indexPending(key: string, call: RatedCall): void {
-    let calls = this.pendingOf.get(key);
-    if (calls === undefined) this.pendingOf.set(key, (calls = new Map()));
-    calls.set(call.cdrId, call);
-  }
-
-  private setShare(call: RatedCall, pc: PlanCounter, seconds: number): void {
-    call.shares.set(pc.key, { key: pc.key, clause: pc.clause, rule: pc.rule, multiplier: pc.multiplier, seconds });
-    if (this.pending.get(call.cdrId) === call) this.indexPending(pc.key, call);
+    for (const def of call.shares.counted) {
+      let calls = this.pendingOf.get(def.key);
+      if (calls === undefined) this.pendingOf.set(def.key, (calls = new Map()));
+      calls.set(call.cdrId, call);
+    }
   }
 
   /** Sets the call's price from its fixed reason or from the counter that prices most of it. */
@@ -352,32 +367,35 @@ export class Rater {
       call.reason = call.fixedReason;
       return;
     }
-    let best: Share | null = null;
-    for (const s of call.shares.values()) if (s.seconds > (best?.seconds ?? 0)) best = s;
-    if (best === null) {
+    const { counted, seconds } = call.shares;
+    let best = -1;
+    if (seconds !== null) for (let i = 0; i < seconds.length; i++) if (seconds[i]! > (best < 0 ? 0 : seconds[best]!)) best = i;
+    if (best < 0) {
       call.pricedSeconds = 0;
       call.amount = ZERO;
       call.inBundle = true;
       call.reason = 'bundle';
       return;
     }
-    const priced = Math.min(best.seconds, call.billableSeconds);
+    const def = counted[best]!;
+    const priced = Math.min(seconds![best]!, call.billableSeconds);
     call.pricedSeconds = priced;
-    call.amount = priceSeconds(call.entry, priced, priced >= call.billableSeconds, best.multiplier);
+    call.amount = priceSeconds(call.entry, priced, priced >= call.billableSeconds, def.multiplier);
     call.inBundle = false;
-    call.reason = best.rule.ruleId;
+    call.reason = def.rule.ruleId;
   }
 
   private updateAlert(pc: PlanCounter): void {
     const crossing = pc.counter.crossing;
     if (crossing === null) return;
+    const { def } = pc;
     pc.alert = {
-      alertId: pc.alert?.alertId ?? alertId(pc.rule.ruleId, pc.scopeKey, pc.period),
-      rule: pc.rule.ruleId,
-      severity: pc.rule.severity,
-      clientId: pc.clientId,
-      siteId: pc.siteId,
-      userId: pc.userId,
+      alertId: pc.alert?.alertId ?? alertId(def.rule.ruleId, def.scopeKey, def.period),
+      rule: def.rule.ruleId,
+      severity: def.rule.severity,
+      clientId: def.clientId,
+      siteId: def.siteId,
+      userId: def.userId,
       firstSeenMs: crossing.atMs,
       lastSeenMs: pc.counter.lastSeenMs,
       value: pc.counter.value,
@@ -394,30 +412,53 @@ function addTo(totals: MonthTotals, call: RatedCall, delta: Money): void {
   const clientId = call.cdr.subscriber.clientId;
   let periods = totals.get(clientId);
   if (periods === undefined) totals.set(clientId, (periods = new Map()));
-  periods.set(call.period, (periods.get(call.period) ?? ZERO).plus(delta));
+  const total = periods.get(call.period);
+  if (total === undefined) periods.set(call.period, delta.isZero() ? ZERO : delta);
+  else if (!delta.isZero()) periods.set(call.period, total.plus(delta));
 }
 
 /** A call's shares as the ledger stores them. */
 export function sharesOf(call: RatedCall): string {
-  if (call.pricedSeconds === 0 && call.reason === 'bundle') return ''; // most calls: no counter prices any of them
-  return formatShares([...call.shares.values()].map((s) => [s.clause, s.seconds] as [number | 'pool', number]));
+  const { counted, seconds } = call.shares;
+  if (seconds === null) return ''; // most calls: no counter prices any of them
+  return formatShares(counted.map((d, i) => [d.clause, seconds[i]!] as [number | 'pool', number]));
+}
+
+/** A call's shares one by one, with the clause each comes from (for explanations). */
+export function callShares(call: RatedCall): Share[] {
+  const { counted, seconds } = call.shares;
+  return counted.map((d, i) => ({ key: d.key, clause: d.clause, rule: d.rule, multiplier: d.multiplier, seconds: seconds?.[i] ?? 0 }));
+}
+
+const NO_SHARES: Shares = Object.freeze({ counted: Object.freeze([]), seconds: null });
+
+function shareIndex(call: RatedCall, key: string): number {
+  return call.shares.counted.findIndex((d) => d.key === key);
+}
+
+function setSeconds(shares: Shares, i: number, seconds: number): void {
+  if (shares.seconds === null) {
+    if (seconds === 0) return;
+    shares.seconds = shares.counted.map(() => 0);
+  }
+  shares.seconds[i] = seconds;
 }
 
 
-function counterRow(pc: PlanCounter): CounterRow {
+function counterRow({ def, counter }: PlanCounter): CounterRow {
   return {
-    key: pc.key,
-    clientId: pc.clientId,
-    siteId: pc.siteId,
-    userId: pc.userId,
-    scope: pc.scopeMonth.scope,
-    scopeKey: pc.scopeKey,
-    period: pc.period,
-    rule: pc.rule.ruleId,
-    value: pc.counter.value,
-    threshold: pc.counter.threshold,
-    crossedAtMs: pc.counter.crossing?.atMs ?? null,
-    saved: pc.counter.save(),
+    key: def.key,
+    clientId: def.clientId,
+    siteId: def.siteId,
+    userId: def.userId,
+    scope: def.rule.scope,
+    scopeKey: def.scopeKey,
+    period: def.period,
+    rule: def.rule.ruleId,
+    value: counter.value,
+    threshold: counter.threshold,
+    crossedAtMs: counter.crossing?.atMs ?? null,
+    saved: counter.save(),
   };
 }
 
