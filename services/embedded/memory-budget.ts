@@ -11,8 +11,8 @@ const BUDGET_BYTES = 256 * 1024 * 1024;
 
 let collect: (() => void) | null = null;
 
-export function keepHeapWithinBudget(): void {
-  if (process.memoryUsage().heapUsed < BUDGET_BYTES) return;
+export function keepHeapWithinBudget(budgetBytes = BUDGET_BYTES): void {
+  if (process.memoryUsage().heapUsed < budgetBytes) return;
   if (collect === null) {
     setFlagsFromString('--expose-gc');
     collect = runInNewContext('gc') as () => void;

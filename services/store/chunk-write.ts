@@ -9,10 +9,18 @@ import type { SqliteDb } from './sqlite.js';
 
 type Row = unknown[];
 
+/** A party first met in this run: [ref, account, client_id, site_id, user_id, plan_id, line_type, channels, automated]. */
+export type PartyRef = [ref: number, account: string, clientId: string, siteId: string, userId: string, planId: string, lineType: string, channels: number, automated: number];
+/** A source file first met in this run: [ref, path]. */
+export type SourceRef = [ref: number, path: string];
+
 export interface ChunkWrite {
   runId: number;
   now: number;
-  /** rated_call rows, in the order of RATED_CALL_COLUMNS. */
+  /** Parties and source files the rows below refer to for the first time. */
+  parties: PartyRef[];
+  sources: SourceRef[];
+  /** rated_call rows, in the order of RATED_CALL_COLUMNS; party_id and source_id hold the run's refs. */
   rated: Row[];
   /** Per rated row, what rated.csv adds: [explanation, zone] as ids in the writer's text table. */
   csv: [explanation: number, zone: number][];
@@ -47,9 +55,16 @@ const placeholders = (n: number) => Array(n).fill('?').join(', ');
 /** The ledger's write statements, prepared once per connection. */
 export class ChunkApplier {
   private readonly s;
+  /** The ledger's ids of the run's party and source refs. */
+  private readonly partyIds: number[] = [];
+  private readonly sourceIds: number[] = [];
 
   constructor(private readonly db: SqliteDb) {
     this.s = {
+      party: db.prepare('SELECT party_id FROM party WHERE account = ? AND client_id = ? AND site_id = ? AND user_id = ? AND plan_id = ? AND line_type = ? AND channels = ? AND automated = ?').pluck(),
+      insertParty: db.prepare('INSERT INTO party (account, client_id, site_id, user_id, plan_id, line_type, channels, automated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      source: db.prepare('SELECT source_id FROM source_file WHERE path = ?').pluck(),
+      insertSource: db.prepare('INSERT INTO source_file (path) VALUES (?)'),
       rated: db.prepare(`INSERT INTO rated_call (${RATED_CALL_COLUMNS.join(', ')}) VALUES (${placeholders(RATED_CALL_COLUMNS.length)})`),
       // A record rated now that was rejected before (unknown subscriber since added) leaves the rejects.
       unreject: db.prepare("DELETE FROM rejected_record WHERE source_checksum = ? AND line = ? AND reason IN ('unknown_subscriber', 'unknown_plan')"),
@@ -87,7 +102,15 @@ export class ChunkApplier {
     const s = this.s;
     this.db
       .transaction(() => {
-        for (const row of w.rated) s.rated.run(row);
+        for (const [ref, ...party] of w.parties) {
+          this.partyIds[ref] = (s.party.get(party) as number | undefined) ?? Number(s.insertParty.run(party).lastInsertRowid);
+        }
+        for (const [ref, path] of w.sources) this.sourceIds[ref] = (s.source.get(path) as number | undefined) ?? Number(s.insertSource.run(path).lastInsertRowid);
+        for (const row of w.rated) {
+          row[RATED_AT.party_id] = this.partyIds[row[RATED_AT.party_id] as number];
+          row[RATED_AT.source_id] = this.sourceIds[row[RATED_AT.source_id] as number];
+          s.rated.run(row);
+        }
         for (const row of w.unrejects) s.unreject.run(row);
         for (const row of w.reprices) s.reprice.run(row);
         for (const row of w.adjustments) s.adjustment.run(row);

@@ -15,11 +15,12 @@ import { Money } from '../core/money.js';
 import type { ScopeMonth } from '../core/rating/plan-counters.js';
 import { sharesOf, type CounterRow, type MonthTotals, type PriceChange, type RatedCall } from '../core/rating/rater.js';
 import type { RatingState, StoredCall } from '../core/rating/rating-state.js';
+import type { Plan } from '../core/plan.js';
 import type { Reject } from '../ingest/source-record.js';
 import { billedAmount } from './rating-store.js';
 import type { SqliteDb } from './sqlite.js';
 import { Explanations, RATED_COLUMNS, STORED_RATED_COLUMNS, type StoredRated } from '../embedded/rated-csv.js';
-import type { ChunkWrite } from './chunk-write.js';
+import type { ChunkWrite, PartyRef, SourceRef } from './chunk-write.js';
 import type { LedgerWriter } from './ledger-writer.js';
 
 /** What one committed chunk of a run holds. */
@@ -66,16 +67,26 @@ interface PartyRow {
 }
 
 export class EmbeddedLedger implements RatingState, FraudStateSource {
-  private readonly parties = new Map<string, number>();
+  /**
+   * Parties and source files by the run's own references: the writer thread turns them into the
+   * ledger's ids inside its transaction, so the run never writes (nor waits for the writer) itself.
+   */
+  private readonly partyRefs = new Map<string, number>();
   /** The directory's subscribers are shared objects: most calls find their party without a key. */
-  private readonly partyOf = new WeakMap<Subscriber, number>();
+  private readonly partyRefOf = new WeakMap<Subscriber, number>();
+  private readonly sourceRefs = new Map<string, number>();
+  private newParties: PartyRef[] = [];
+  private newSources: SourceRef[] = [];
   private readonly partyRows = new Map<number, Subscriber>();
-  private readonly sources = new Map<string, number>();
   private readonly sourcePaths = new Map<number, string>();
   private readonly stmt;
   /** Texts the writer thread has been sent (explanations, zone names), by the id it knows them by. */
   private readonly textIds = new Map<string, number>();
   private readonly explanations = new Explanations();
+  private readonly explanationIds = new Map<Plan, Map<string, Map<string, number>>>();
+  /** The last party and source asked for: a chunk comes sorted by client, from one file at a time. */
+  private lastParty: { subscriber: Subscriber; ref: number } | null = null;
+  private lastSource: { path: string; ref: number } | null = null;
   /** The billed calls of the chunk the writer may still be committing: cdr_id → client. */
   private inFlight = new Map<string, string>();
 
@@ -89,12 +100,8 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
       anyReject: db.prepare("SELECT 1 FROM rejected_record WHERE source_checksum = ? AND reason IN ('unknown_subscriber', 'unknown_plan') LIMIT 1").pluck(),
       counter: db.prepare('SELECT state FROM counter_state WHERE key = ?').pluck(),
       fraud: db.prepare('SELECT state FROM fraud_state WHERE client_id = ?').pluck(),
-      party: db.prepare('SELECT party_id FROM party WHERE account = ? AND client_id = ? AND site_id = ? AND user_id = ? AND plan_id = ? AND line_type = ? AND channels = ? AND automated = ?').pluck(),
       partyById: db.prepare('SELECT * FROM party WHERE party_id = ?'),
-      insertParty: db.prepare('INSERT INTO party (account, client_id, site_id, user_id, plan_id, line_type, channels, automated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-      source: db.prepare('SELECT source_id FROM source_file WHERE path = ?').pluck(),
       sourceById: db.prepare('SELECT path FROM source_file WHERE source_id = ?').pluck(),
-      insertSource: db.prepare('INSERT INTO source_file (path) VALUES (?)'),
       total: db.prepare('SELECT amount FROM month_total WHERE client_id = ? AND period = ?').pluck(),
     };
   }
@@ -236,12 +243,12 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
       const amount = billedAmount(call, call.amount);
       const shares = sharesOf(call);
       rated.push([
-        c.cdrId, chunk.runId, this.partyId(c.subscriber), call.period, c.startMs, c.answerMs, c.endMs, c.caller, c.callerOriginal,
+        c.cdrId, chunk.runId, this.partyRef(c.subscriber), call.period, c.startMs, c.answerMs, c.endMs, c.caller, c.callerOriginal,
         c.callee, call.dest.cls, call.dest.country, c.billableSeconds, c.disposition, c.direction, c.leg, c.forwardReason, c.device,
         call.inBundle ? 1 : 0, call.pricedSeconds, amount, amount, call.plan.tariffTable.currency, call.reason, shares,
-        this.sourceId(c.source), c.line,
+        this.sourceRef(c.source), c.line,
       ]);
-      csv.push([textId(this.explanations.of(call.plan, c.subscriber.planId, call.reason, shares)), textId(call.plan.calendar.name)]);
+      csv.push([this.explanationId(call, shares, textId), textId(call.plan.calendar.name)]);
       const checksum = chunk.replayable.get(c.source);
       if (checksum !== undefined) unrejects.push([checksum, c.line]);
     }
@@ -256,9 +263,15 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
     for (const call of chunk.restated) reprices.push(repriceRow(call));
     const totals: [string, string, string][] = [];
     for (const [clientId, periods] of chunk.moved) for (const [period, delta] of periods) totals.push([clientId, period, delta.toString()]);
+    const parties = this.newParties;
+    const sources = this.newSources;
+    this.newParties = [];
+    this.newSources = [];
     return {
       runId: chunk.runId,
       now,
+      parties,
+      sources,
       rated,
       csv,
       texts,
@@ -272,6 +285,17 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
       totals,
       counts: JSON.stringify(chunk.counts),
     };
+  }
+
+  /** The writer's id of a call's short explanation; most calls share their plan, reason and shares. */
+  private explanationId(call: RatedCall, shares: string, textId: (text: string) => number): number {
+    let byReason = this.explanationIds.get(call.plan);
+    if (byReason === undefined) this.explanationIds.set(call.plan, (byReason = new Map()));
+    let byShares = byReason.get(call.reason);
+    if (byShares === undefined) byReason.set(call.reason, (byShares = new Map()));
+    let id = byShares.get(shares);
+    if (id === undefined) byShares.set(shares, (id = textId(this.explanations.of(call.plan, call.cdr.subscriber.planId, call.reason, shares))));
+    return id;
   }
 
   private writerOf(): LedgerWriter {
@@ -301,29 +325,31 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
     return this.db.prepare('SELECT * FROM rejected_record WHERE run_id = ? ORDER BY source, line').all(runId) as Record<string, unknown>[];
   }
 
-  private partyId(s: Subscriber): number {
-    const known = this.partyOf.get(s);
-    if (known !== undefined) return known;
-    const key = `${s.account}\u0000${s.clientId}\u0000${s.siteId}\u0000${s.userId}\u0000${s.planId}\u0000${s.lineType}\u0000${s.channels}\u0000${s.automated}`;
-    let id = this.parties.get(key);
-    if (id === undefined) {
-      const values = [s.account, s.clientId, s.siteId, s.userId, s.planId, s.lineType, s.channels, s.automated ? 1 : 0];
-      this.settle(); // a new party is written here, between the writer's transactions
-      id = (this.stmt.party.get(...values) as number | undefined) ?? Number(this.stmt.insertParty.run(...values).lastInsertRowid);
-      this.parties.set(key, id);
+  private partyRef(s: Subscriber): number {
+    if (this.lastParty?.subscriber === s) return this.lastParty.ref;
+    let ref = this.partyRefOf.get(s);
+    if (ref === undefined) {
+      const key = `${s.account}\u0000${s.clientId}\u0000${s.siteId}\u0000${s.userId}\u0000${s.planId}\u0000${s.lineType}\u0000${s.channels}\u0000${s.automated}`;
+      ref = this.partyRefs.get(key);
+      if (ref === undefined) {
+        this.partyRefs.set(key, (ref = this.partyRefs.size));
+        this.newParties.push([ref, s.account, s.clientId, s.siteId, s.userId, s.planId, s.lineType, s.channels, s.automated ? 1 : 0]);
+      }
+      this.partyRefOf.set(s, ref);
     }
-    this.partyOf.set(s, id);
-    return id;
+    this.lastParty = { subscriber: s, ref };
+    return ref;
   }
 
-  private sourceId(path: string): number {
-    let id = this.sources.get(path);
-    if (id === undefined) {
-      this.settle();
-      id = (this.stmt.source.get(path) as number | undefined) ?? Number(this.stmt.insertSource.run(path).lastInsertRowid);
-      this.sources.set(path, id);
+  private sourceRef(path: string): number {
+    if (this.lastSource?.path === path) return this.lastSource.ref;
+    let ref = this.sourceRefs.get(path);
+    if (ref === undefined) {
+      this.sourceRefs.set(path, (ref = this.sourceRefs.size));
+      this.newSources.push([ref, path]);
     }
-    return id;
+    this.lastSource = { path, ref };
+    return ref;
   }
 
   private subscriberOf(partyId: number): Subscriber {

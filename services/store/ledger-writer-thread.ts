@@ -7,12 +7,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Zone } from '../core/calendar.js';
 import { SafeCsvWriter } from '../csv/safe-csv.js';
 import { faultPoint } from '../embedded/fault-points.js';
+import { keepHeapWithinBudget } from '../embedded/memory-budget.js';
 import { CSV_COLUMN_KINDS } from '../embedded/output-files.js';
 import { ratedCsvFields, type StoredRated } from '../embedded/rated-csv.js';
 import { ChunkApplier, RATED_AT as at, type ChunkWrite } from './chunk-write.js';
 import { SLOT, type WriterData, type WriterFailure, type WriterMessage } from './ledger-writer.js';
 import { openSqlite } from './sqlite.js';
 
+/** What a committed chunk leaves in this thread is garbage: collected past this, not gigabytes later. */
+const WRITER_HEAP_BUDGET = 64 * 1024 * 1024;
 const { dataDir, shared, failures } = workerData as WriterData;
 const counters = new Int32Array(shared);
 const db = openSqlite(dataDir);
@@ -41,6 +44,7 @@ async function handle(m: WriterMessage): Promise<void> {
       faultPoint('committed');
       step(SLOT.applied);
       if (csv !== null) await appendRated(csv, m.write);
+      keepHeapWithinBudget(WRITER_HEAP_BUDGET);
       return;
     case 'csv-open':
       csv = new SafeCsvWriter(m.path, m.columns, CSV_COLUMN_KINDS);

@@ -22,20 +22,19 @@ afterEach(async () => {
   for (const db of dbs.splice(0)) db.close();
 });
 
-/** A data directory with one run, one party and one source file, as a run has them before its first chunk. */
-function dataDir(): { data: string; db: SqliteDb; runId: number; partyId: number; sourceId: number } {
+/** A data directory with a run started, as a run has it before its first chunk. */
+function dataDir(): { data: string; db: SqliteDb; runId: number } {
   const data = dir();
   const db = openSqlite(data);
   dbs.push(db);
   const runId = Number(db.prepare("INSERT INTO run (started_at, status, host, pid, files, out_dir, first_seq) VALUES (0, 'running', 'h', 1, '[]', 'out', 1)").run().lastInsertRowid);
-  const partyId = Number(
-    db.prepare("INSERT INTO party (account, client_id, site_id, user_id, plan_id, line_type, channels, automated) VALUES ('acc-1', 'C-1', 'S-1', 'U-1', 'witech_illimite', 'sip', 2, 0)").run().lastInsertRowid,
-  );
-  const sourceId = Number(db.prepare("INSERT INTO source_file (path) VALUES ('day-1.csv')").run().lastInsertRowid);
-  return { data, db, runId, partyId, sourceId };
+  return { data, db, runId };
 }
 
-function chunk(runId: number, partyId: number, sourceId: number, ids: string[], amount = '0.0250'): ChunkWrite {
+/** A chunk of calls of one party from one file, both referred to by the run's ref 0 (sent with the first chunk). */
+function chunk(runId: number, ids: string[], first = false, amount = '0.0250'): ChunkWrite {
+  const partyId = 0;
+  const sourceId = 0;
   const at = 1_772_355_600_000; // 2026-03-01T09:00:00Z
   const rated = ids.map((id, i) => {
     const v: Record<(typeof RATED_CALL_COLUMNS)[number], unknown> = {
@@ -48,20 +47,22 @@ function chunk(runId: number, partyId: number, sourceId: number, ids: string[], 
     return RATED_CALL_COLUMNS.map((c) => v[c]);
   });
   return {
-    runId, now: 0, rated, csv: ids.map(() => [0, 1]), texts: [], unrejects: [], reprices: [], adjustments: [], counters: [], fraudStates: [], alerts: [],
+    runId, now: 0, rated,
+    parties: first ? [[0, 'acc-1', 'C-1', 'S-1', 'U-1', 'witech_illimite', 'sip', 2, 0]] : [],
+    sources: first ? [[0, 'day-1.csv']] : [], csv: ids.map(() => [0, 1]), texts: [], unrejects: [], reprices: [], adjustments: [], counters: [], fraudStates: [], alerts: [],
     rejects: [], totals: [['C-1', '2026-03', String(Number(amount) * ids.length)]], counts: JSON.stringify({ rated: ids.length }),
   };
 }
 
 describe('the ledger writer thread', () => {
   it('commits chunks in order and writes rated.csv from what it committed, formula-safe', () => {
-    const { data, db, runId, partyId, sourceId } = dataDir();
+    const { data, db, runId } = dataDir();
     const writer = new LedgerWriter(data);
     writers.push(writer);
     const csvPath = join(data, 'rated.csv');
     writer.openRatedCsv(csvPath, RATED_COLUMNS);
-    writer.post({ ...chunk(runId, partyId, sourceId, ['a-1', 'a-2']), texts: ['fair_use.duration: clause 3', 'Europe/Paris'] });
-    writer.post(chunk(runId, partyId, sourceId, ['a-3']));
+    writer.post({ ...chunk(runId, ['a-1', 'a-2'], true), texts: ['fair_use.duration: clause 3', 'Europe/Paris'] });
+    writer.post(chunk(runId, ['a-3']));
     writer.settle();
     writer.closeRatedCsv();
 
@@ -76,15 +77,15 @@ describe('the ledger writer thread', () => {
   });
 
   it("fails the run with the store's error when a chunk is refused, keeping the chunks before it whole", () => {
-    const { data, db, runId, partyId, sourceId } = dataDir();
+    const { data, db, runId } = dataDir();
     const writer = new LedgerWriter(data);
     writers.push(writer);
-    writer.post(chunk(runId, partyId, sourceId, ['b-1', 'b-2']));
+    writer.post(chunk(runId, ['b-1', 'b-2'], true));
     // The same cdr_id again: the ledger's unique key refuses the whole second chunk.
-    writer.post(chunk(runId, partyId, sourceId, ['b-3', 'b-1']));
+    writer.post(chunk(runId, ['b-3', 'b-1']));
     expect(() => writer.settle()).toThrow(expect.objectContaining({ code: 'SQLITE_CONSTRAINT_UNIQUE' }));
     // Every later call says the same, rather than waiting for a writer that has stopped.
-    expect(() => writer.post(chunk(runId, partyId, sourceId, ['b-4']))).toThrow(/UNIQUE/);
+    expect(() => writer.post(chunk(runId, ['b-4']))).toThrow(/UNIQUE/);
     expect(db.prepare('SELECT cdr_id FROM rated_call ORDER BY seq').pluck().all()).toEqual(['b-1', 'b-2']);
     expect(db.prepare('SELECT counts FROM run WHERE run_id = ?').pluck().get(runId)).toBe(JSON.stringify({ rated: 2 }));
   });
