@@ -13,7 +13,6 @@ import type { EmbeddedLedger } from '../store/embedded-ledger.js';
 import { SafeCsvWriter, type CsvColumnKind } from '../csv/safe-csv.js';
 import { faultPoint } from './fault-points.js';
 
-export { RATED_COLUMNS };
 export const ADJUSTMENT_COLUMNS = ['cdr_id', 'period', 'previous_amount', 'new_amount', 'delta', 'reason', 'client_id', 'site_id', 'user_id', 'plan_id'] as const;
 export const REJECT_COLUMNS = ['source', 'line', 'reason', 'raw', 'detail', 'raw_encoding'] as const;
 export const OUTPUT_FILES = ['rated.csv', 'adjustments.csv', 'alerts.jsonl', 'rejected.csv', 'summary.json'] as const;

@@ -14,12 +14,13 @@ import type { FraudStateSource, SavedFraudState } from '../core/fraud/fraud-dete
 import { Money } from '../core/money.js';
 import type { ScopeMonth } from '../core/rating/plan-counters.js';
 import { sharesOf, type CounterRow, type MonthTotals, type PriceChange, type RatedCall } from '../core/rating/rater.js';
-import type { RatingState, StoredCall } from '../core/rating/rating-state.js';
+import { shortExplanation } from '../core/rating/explain.js';
+import { parseShares, type RatingState, type StoredCall } from '../core/rating/rating-state.js';
 import type { Plan } from '../core/plan.js';
 import type { Reject } from '../ingest/source-record.js';
 import { billedAmount } from './rating-store.js';
 import type { SqliteDb } from './sqlite.js';
-import { Explanations, RATED_COLUMNS, STORED_RATED_COLUMNS, type StoredRated } from '../embedded/rated-csv.js';
+import { RATED_COLUMNS, STORED_RATED_COLUMNS, type StoredRated } from '../embedded/rated-csv.js';
 import type { ChunkWrite, PartyRef, SourceRef } from './chunk-write.js';
 import type { LedgerWriter } from './ledger-writer.js';
 
@@ -82,7 +83,6 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
   private readonly stmt;
   /** Texts the writer thread has been sent (explanations, zone names), by the id it knows them by. */
   private readonly textIds = new Map<string, number>();
-  private readonly explanations = new Explanations();
   private readonly explanationIds = new Map<Plan, Map<string, Map<string, number>>>();
   /** The last party and source asked for: a chunk comes sorted by client, from one file at a time. */
   private lastParty: { subscriber: Subscriber; ref: number } | null = null;
@@ -294,7 +294,7 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
     let byShares = byReason.get(call.reason);
     if (byShares === undefined) byReason.set(call.reason, (byShares = new Map()));
     let id = byShares.get(shares);
-    if (id === undefined) byShares.set(shares, (id = textId(this.explanations.of(call.plan, call.cdr.subscriber.planId, call.reason, shares))));
+    if (id === undefined) byShares.set(shares, (id = textId(shortExplanation(call.plan, call.reason, parseShares(shares)))));
     return id;
   }
 
