@@ -21,10 +21,11 @@ export type StoredRated = readonly [
   currency: string, reason: string, pricedSeconds: number, shares: string, caller: string, callerOriginal: string,
 ];
 
-/** The ledger columns StoredRated reads (rated_cdr view). */
+/** The ledger columns StoredRated reads (rated_cdr view): the call as first billed, whatever re-priced it since. */
 export const STORED_RATED_COLUMNS = [
   'cdr_id', 'client_id', 'site_id', 'user_id', 'plan_id', 'period', 'start_time', 'callee', 'destination_class', 'country',
-  'billable_seconds', 'in_bundle', 'first_amount', 'currency', 'reason', 'priced_seconds', 'shares', 'caller', 'caller_original',
+  'billable_seconds', 'first_in_bundle', 'first_amount', 'currency', 'first_reason', 'first_priced_seconds', 'first_shares', 'caller',
+  'caller_original',
 ] as const;
 
 /** The fields of one rated.csv row; `zone` is the plan's calendar (times are written in it). */

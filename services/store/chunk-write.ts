@@ -68,7 +68,11 @@ export class ChunkApplier {
       rated: db.prepare(`INSERT INTO rated_call (${RATED_CALL_COLUMNS.join(', ')}) VALUES (${placeholders(RATED_CALL_COLUMNS.length)})`),
       // A record rated now that was rejected before (unknown subscriber since added) leaves the rejects.
       unreject: db.prepare("DELETE FROM rejected_record WHERE source_checksum = ? AND line = ? AND reason IN ('unknown_subscriber', 'unknown_plan')"),
-      reprice: db.prepare('UPDATE rated_call SET amount = ?, reason = ?, in_bundle = ?, priced_seconds = ?, shares = ? WHERE cdr_id = ?'),
+      // The terms of the first price are kept at the first re-price (the right side reads the old values).
+      reprice: db.prepare(
+        `UPDATE rated_call SET first_terms = coalesce(first_terms, json_array(in_bundle, priced_seconds, reason, shares)),
+           amount = ?, reason = ?, in_bundle = ?, priced_seconds = ?, shares = ? WHERE cdr_id = ?`,
+      ),
       adjustment: db.prepare(
         `INSERT INTO adjustment (cdr_id, client_id, site_id, user_id, plan_id, period, previous_amount, new_amount, delta, reason, run_id, created_at)
          VALUES (${placeholders(12)})`,

@@ -118,6 +118,15 @@ describe('cdr rate on the embedded runtime', () => {
     const summary2 = json(join(runOut(join(work, 'out2')), 'summary.json'));
     expect(summary2.totals).toContainEqual({ client_id: 'C-TCX-01', period: '2026-03', amount: '3.0400', currency: 'EUR' }); // 152 calls × 0.02
 
+    // Day 1's folder rebuilt from the store after day 2 re-priced its calls: the same bytes as day 1 wrote,
+    // each call as day 1 billed it (in bundle, 0.0000, reason bundle), the re-price being day 2's adjustment.
+    await run('node', [CLI, 'export', '--run', '1', '--data', data, '--out', join(work, 'again')]);
+    const dayOneAgain = readFileSync(join(work, 'again', 'run-000001', 'rated.csv'), 'utf8');
+    expect(dayOneAgain).toBe(readFileSync(join(runOut(join(work, 'out1')), 'rated.csv'), 'utf8'));
+    expect(csv(join(work, 'again', 'run-000001', 'rated.csv')).find((r) => r.cdr_id === 'tcx-2-0')).toMatchObject({ in_bundle: 'true', amount: '0.0000', reason: 'bundle' });
+    const { stdout: explained } = await run('node', [CLI, 'explain', 'tcx-2-0', '--data', data]);
+    expect(explained).toMatch(/fair_use\.distinct_numbers/); // the store's current price, explained in full
+
     // Day 2 again: duplicates only, no new price, no new alert, same totals.
     await rate(data, join(work, 'out3'), f2);
     const summary3 = json(join(runOut(join(work, 'out3')), 'summary.json'));
