@@ -119,7 +119,7 @@ export function addStreamCommands(program: Command): void {
     .argument('<stage>', 'rater (cdr.normalized → rated CDRs) or fraud (cdr.rated → alerts)')
     .option('--group <id>', 'consumer group (default <topic-prefix>cdr-<stage>)')
     .option('--metrics-port <port>', 'serve /metrics and /health on this port (0 = off)', (v) => Number(v), 0)
-    .option('--state-budget <mb>', 'memory the rater\'s counters may take; clients seen least recently are evicted past it', (v) => Number(v), 512)
+    .option('--state-budget <mb>', 'memory the rater\'s state may take (counters, and calls kept for late CDRs); clients seen least recently are evicted past it', (v) => Number(v), 512)
     .action(async (stage: string, o: Common & { group?: string; metricsPort: number; stateBudget: number }) => {
       if (stage !== 'rater' && stage !== 'fraud') throw new Error(`unknown stage "${stage}": expected rater or fraud`);
       const config = loadConfig(o.config, o.subscribers);

@@ -126,7 +126,9 @@ export class RatingStore {
   async callsOf(scope: ScopeMonth): Promise<StoredCall[]> {
     const column = scope.scope === 'user' ? 'user_id' : scope.scope === 'line' ? 'account' : scope.scope === 'site' ? 'site_id' : 'client_id';
     const rows = await this.sql.query<Record<string, unknown>>(`SELECT * FROM rated_cdr WHERE client_id = $1 AND period = $2 AND ${column} = $3`, [scope.clientId, scope.period, scope.scopeId]);
-    return rows.map((row) => ({ cdr: cdrOfRow(row), billed: new Money(String(row.amount)), shares: String(row.shares ?? '') }));
+    // One subscriber object per line and terms, not per call: the calls are kept for the late CDRs that follow.
+    const subscribers = new Map<string, Subscriber>();
+    return rows.map((row) => ({ cdr: cdrOfRow(row, subscribers), billed: new Money(String(row.amount)), shares: String(row.shares ?? '') }));
   }
 
   /** Saved detector states of these clients. */
@@ -260,8 +262,15 @@ async function upsertRejects(tx: PgTx, rows: (Reject & { checksum?: string })[])
   );
 }
 
-function cdrOfRow(row: Record<string, unknown>): Cdr {
-  const subscriber: Subscriber = {
+function cdrOfRow(row: Record<string, unknown>, subscribers: Map<string, Subscriber>): Cdr {
+  const key = `${row.account}|${row.site_id}|${row.user_id}|${row.plan_id}|${row.line_type}|${row.channels}|${row.automated}`;
+  let subscriber = subscribers.get(key);
+  if (subscriber === undefined) subscribers.set(key, (subscriber = subscriberOfRow(row)));
+  return cdrOfLedgerRow(row, subscriber, String(row.source));
+}
+
+function subscriberOfRow(row: Record<string, unknown>): Subscriber {
+  return {
     account: String(row.account),
     clientId: String(row.client_id),
     siteId: String(row.site_id),
@@ -272,5 +281,4 @@ function cdrOfRow(row: Record<string, unknown>): Cdr {
     automated: Boolean(row.automated),
     numbers: [],
   };
-  return cdrOfLedgerRow(row, subscriber, String(row.source));
 }

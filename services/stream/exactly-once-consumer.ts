@@ -167,23 +167,31 @@ export class ExactlyOnceWorker {
 
   /**
    * In requests the broker accepts (its default limit is 1 MB a record batch, and a request holds one batch
-   * per partition), as few as that allows: each request waits for every replica's acknowledgement.
+   * per partition), as few as that allows, every topic of the batch together: each request waits for every
+   * replica's acknowledgement, and that wait is on the path from a call to its alert.
    */
   private async publish(topicMessages: TopicMessages[]): Promise<void> {
+    let request: TopicMessages[] = [];
+    let bytes = 0;
+    const send = async () => {
+      if (request.length > 0) await this.producer!.sendBatch({ topicMessages: request, acks: -1 });
+      [request, bytes] = [[], 0];
+    };
     for (const { topic, messages } of topicMessages) {
-      let request: Message[] = [];
-      let bytes = 0;
+      let part: Message[] = [];
       for (const m of messages) {
         const size = RECORD_OVERHEAD + sizeOf(m.key) + sizeOf(m.value);
-        if (request.length > 0 && bytes + size > PUBLISH_BYTES) {
-          await this.producer!.send({ topic, messages: request, acks: -1 });
-          [request, bytes] = [[], 0];
+        if (bytes + size > PUBLISH_BYTES && (part.length > 0 || request.length > 0)) {
+          if (part.length > 0) request.push({ topic, messages: part });
+          part = [];
+          await send();
         }
-        request.push(m);
+        part.push(m);
         bytes += size;
       }
-      if (request.length > 0) await this.producer!.send({ topic, messages: request, acks: -1 });
+      if (part.length > 0) request.push({ topic, messages: part });
     }
+    await send();
   }
 
   private async storedNext(partition: number): Promise<bigint> {

@@ -19,7 +19,7 @@ import { deadLetters, decodeBatch } from './dead-letters.js';
 import { poisonIn } from './poison.js';
 import type { Stage, StageOutput } from './exactly-once-consumer.js';
 import type { Topics } from './kafka-setup.js';
-import { BYTES_PER_COUNTER, ClientRecency, PgRatingState } from './stage-state.js';
+import { BYTES_PER_CACHED_CALL, BYTES_PER_COUNTER, ClientRecency, PgRatingState } from './stage-state.js';
 
 export class RaterStage implements Stage {
   private stage: RatingStage;
@@ -33,13 +33,14 @@ export class RaterStage implements Stage {
     sql: PgSql,
     private readonly topics: Topics,
     private readonly groupId: string,
-    /** Memory the counters may take, in MB. */
+    /** Memory the rating state may take, in MB: three quarters for counters, a quarter for calls kept for late CDRs. */
     budgetMb = 512,
   ) {
+    const budget = budgetMb * 1024 * 1024;
     this.store = new RatingStore(sql);
-    this.state = new PgRatingState(this.store);
+    this.state = new PgRatingState(this.store, Math.max(10_000, Math.floor(budget / 4 / BYTES_PER_CACHED_CALL)));
     this.stage = this.newStage();
-    this.maxCounters = Math.max(1000, Math.floor((budgetMb * 1024 * 1024) / BYTES_PER_COUNTER));
+    this.maxCounters = Math.max(1000, Math.floor((budget * 3) / 4 / BYTES_PER_COUNTER));
   }
 
   reset(): void {

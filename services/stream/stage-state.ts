@@ -14,12 +14,8 @@ import { billedAmount, type RatingStore } from '../store/rating-store.js';
 /** Roughly what one counter costs in memory, to turn a budget in MB into a count (measured by `make bench`). */
 export const BYTES_PER_COUNTER = 2048;
 
-/**
- * Billed calls of scope months kept between batches: late calls keep coming to the same scopes, and
- * fetching a client's month again for every batch made each batch cost the month. Past this many calls
- * the cache starts again empty.
- */
-const MAX_CACHED_CALLS = 400_000;
+/** What one billed call kept for late calls costs in memory (measured on the bench's month: about 850 bytes). */
+export const BYTES_PER_CACHED_CALL = 1024;
 
 /** A RatingState over PostgreSQL: what a batch needs is fetched before it is rated, the rest on demand. */
 export class PgRatingState implements RatingState {
@@ -30,7 +26,12 @@ export class PgRatingState implements RatingState {
   private readonly scopes = new Map<string, Map<string, StoredCall>>();
   private cachedCalls = 0;
 
-  constructor(private readonly store: RatingStore) {}
+  /**
+   * `maxCachedCalls`: billed calls of scope months kept between batches. Late calls keep coming to the same
+   * scopes, and fetching a client's month again for every batch made each batch cost the month; past this
+   * many calls the cache starts again empty, so that it stays within its share of the worker's budget.
+   */
+  constructor(private readonly store: RatingStore, private readonly maxCachedCalls: number) {}
 
   counter(key: string, clientId: string, period: string): SavedCounter | null | undefined {
     const saved = this.saved.get(key);
@@ -52,7 +53,7 @@ export class PgRatingState implements RatingState {
   }
 
   async fetchScopes(scopes: ScopeMonth[]): Promise<void> {
-    if (this.cachedCalls > MAX_CACHED_CALLS) this.dropScopes(() => true);
+    if (this.cachedCalls > this.maxCachedCalls) this.dropScopes(() => true);
     for (const s of scopes) {
       const calls = await this.store.callsOf(s);
       this.scopes.set(scopeMonthKey(s), new Map(calls.map((c) => [c.cdr.cdrId, c])));
