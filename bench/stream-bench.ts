@@ -5,7 +5,8 @@
  * - alert latency: day 31, in time order, produced at a fixed 5,000 CDRs/s through the same workers onto
  *   the days 1–30 store, with a 089 caller ID planted on a fresh account 50 times a second; p50 / p99 of
  *   produce → alert row;
- * - the worst case, without a goal: 15 s of day 31's calls again under new ids, every one late for its scope.
+ * - the worst case, without a goal: 15 s of day 31's calls again under new ids, every one late for its scope,
+ *   through a rater just restarted (how soon its first batch commits is a figure of its own).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -71,10 +72,16 @@ export async function streamBench(report: Report, files: string[], dayCounts: nu
 
     // The worst case: 15 s of day 31's calls again under new ids, every one of them late for its scope.
     if (process.env.BENCH_LATE !== '0') {
+      // A new rater process (the old one stopped with SIGTERM, as a deployment does) starts with nothing in
+      // memory: how soon its first batch commits says how much a restart costs on a month-end store.
+      const restartedAt = await restartWorker(env, 'rater', subscribers, profileDir);
+      const firstCommit = firstCommitAfter(env, `${env.prefix}cdr-rater`, await committed(env, `${env.prefix}cdr-rater`));
       const LATE = 15 * 5000;
       const late = await alertLatency(env, load, (i) => (i < LATE ? { ...load.originating[i % load.originating.length]!, cdrId: `late-${i}` } : null), load.accounts.slice(400), 1);
       report.line(`late calls: ${fmt(late.sent)} CDRs at ${fmt(late.offered)} CDRs/s, all earlier than what their scopes hold, ${late.planted} alerts planted, ${late.missing} missing: p50 ${ms(late.p50)}, p99 ${ms(late.p99)}`);
       report.add('alert latency p99, late calls only (no goal)', ms(late.p99));
+      const restart = (await firstCommit) - restartedAt;
+      report.add('rater restarted: its first batch committed after', `${(restart / 1000).toFixed(1)} s`, 'within seconds', restart <= 10_000);
       for (const [stage, w] of env.workers) report.add(`worker ${stage}, peak RSS after the late calls`, `${fmt(peakRssMb(w))} MB`);
     }
     if (profileDir !== undefined) await printProfiles(env, profileDir);
@@ -164,6 +171,35 @@ async function withEnvironment<T>(work: (env: Env) => Promise<T>): Promise<T> {
 function worker(env: Env, stage: string, subscribers: string, profileDir?: string): void {
   const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${stage}.cpuprofile`];
   env.workers.push([stage, spawn('node', ['--max-old-space-size=8192', ...profile, CLI, 'worker', stage, '--subscribers', subscribers], { env: env.env, stdio: 'ignore' })]);
+}
+
+/** Stops a worker with SIGTERM (it finishes its batch and leaves the group) and starts a new one; returns when it started. */
+async function restartWorker(env: Env, stage: string, subscribers: string, profileDir?: string): Promise<number> {
+  const at = env.workers.findIndex(([s]) => s === stage);
+  const [, old] = env.workers[at]!;
+  await new Promise<void>((resolve) => {
+    old.once('exit', () => resolve());
+    old.kill('SIGTERM');
+  });
+  env.workers.splice(at, 1);
+  const started = performance.now();
+  worker(env, stage, subscribers, profileDir);
+  return started;
+}
+
+async function committed(env: Env, group: string): Promise<string> {
+  const { rows } = await env.db.query<{ n: string | null }>('SELECT sum(next_offset)::text AS n FROM consumer_offset WHERE group_id = $1', [group]);
+  return rows[0]?.n ?? '';
+}
+
+/** When the group's committed offsets first move past `before` (Infinity if not within 5 minutes). */
+async function firstCommitAfter(env: Env, group: string, before: string): Promise<number> {
+  const deadline = performance.now() + 300_000;
+  while (performance.now() < deadline) {
+    if ((await committed(env, group)) !== before) return performance.now();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return Infinity;
 }
 
 /** The highest resident set a running process has had (Linux). */
