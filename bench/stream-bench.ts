@@ -6,11 +6,12 @@
  *   the days 1–30 store, with a 089 caller ID planted on a fresh account 50 times a second; p50 / p99 of
  *   produce → alert row;
  * - the worst case, without a goal: 15 s of day 31's calls again under new ids, every one late for its scope,
- *   through a rater just restarted (how soon its first batch commits is a figure of its own).
+ *   through raters just restarted (how soon their first batch commits is a figure of its own).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
@@ -22,6 +23,7 @@ import { normalizeRecord } from '../services/ingest/normalize.js';
 import { readExport } from '../services/ingest/readers/detect-format.js';
 import { codecs } from '../services/stream/avro-codec.js';
 import { ensureTopics, topicsFor } from '../services/stream/kafka-setup.js';
+import { CpuSampler } from './cpu-sampler.js';
 import { topSelfTime } from './cpu-profile.js';
 import { fmt, type Report } from './report.js';
 
@@ -31,6 +33,13 @@ const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
 const CLI = 'dist/services/cli/main.js';
 /** A count that has not moved for this long will not reach its target: the bench says so and goes on. */
 const STALL_MS = 60_000;
+/**
+ * Workers of each consumer group (BENCH_RATERS, BENCH_FRAUD_WORKERS; the topics have 4 partitions): two
+ * of each, as a deployment scales a group, so that one partition's batch does not wait behind another's
+ * while its worker waits on PostgreSQL or the broker.
+ */
+const RATERS = Number(process.env.BENCH_RATERS ?? 2);
+const FRAUD_WORKERS = Number(process.env.BENCH_FRAUD_WORKERS ?? 2);
 
 /** `dayCounts[i]` is the number of CDRs in `files[i]`; the last file is day 31. */
 /** With `profileDir`, the workers run under --cpu-prof and their top self-time functions are printed. */
@@ -41,11 +50,14 @@ export async function streamBench(report: Report, files: string[], dayCounts: nu
       rmSync(profileDir, { recursive: true, force: true });
       mkdirSync(profileDir, { recursive: true });
     }
-    worker(env, 'rater', subscribers, profileDir);
-    worker(env, 'fraud', subscribers, profileDir);
+    for (let i = 0; i < RATERS; i++) worker(env, 'rater', subscribers, profileDir);
+    for (let i = 0; i < FRAUD_WORKERS; i++) worker(env, 'fraud', subscribers, profileDir);
     await groupsStable(`${env.prefix}cdr-rater`, `${env.prefix}cdr-fraud`);
 
+    report.line(`${RATERS} rater(s) and ${FRAUD_WORKERS} fraud worker(s), topics of 4 partitions`);
     const history = dayCounts.slice(0, -1).reduce((a, b) => a + b, 0);
+    const cpu = new CpuSampler(processKind);
+    cpu.start();
     const started = performance.now();
     await ingest(env, subscribers, files.slice(0, -1));
     const stored = await untilCount(env, 'SELECT count(*) AS n FROM rated_cdr', history);
@@ -54,6 +66,7 @@ export async function streamBench(report: Report, files: string[], dayCounts: nu
     report.line(`days 1–${files.length - 1}: ${fmt(stored)} of ${fmt(history)} CDRs rated into PostgreSQL in ${seconds.toFixed(1)} s; waiting for the fraud worker`);
     report.add(`streaming days 1–${files.length - 1}, end to end`, `${fmt(perSecond)} CDRs/s`, '≥ 50,000 CDRs/s', perSecond >= 50_000);
     await fraudSettled(env);
+    reportCpu(report, cpu.stop(), stored, (performance.now() - started) / 1000);
 
     const raw = await rawConsumption(`${env.prefix}cdr.normalized`, stored);
     report.line(`raw kafkajs consumption of the same ${fmt(stored)}-message topic: ${fmt(raw)} messages/s`);
@@ -72,16 +85,16 @@ export async function streamBench(report: Report, files: string[], dayCounts: nu
 
     // The worst case: 15 s of day 31's calls again under new ids, every one of them late for its scope.
     if (process.env.BENCH_LATE !== '0') {
-      // A new rater process (the old one stopped with SIGTERM, as a deployment does) starts with nothing in
-      // memory: how soon its first batch commits says how much a restart costs on a month-end store.
-      const restartedAt = await restartWorker(env, 'rater', subscribers, profileDir);
+      // New rater processes (the old ones stopped with SIGTERM, as a deployment does) start with nothing in
+      // memory: how soon their first batch commits says how much a restart costs on a month-end store.
+      const restartedAt = await restartWorkers(env, 'rater', subscribers, profileDir);
       const firstCommit = firstCommitAfter(env, `${env.prefix}cdr-rater`, await committed(env, `${env.prefix}cdr-rater`));
       const LATE = 15 * 5000;
       const late = await alertLatency(env, load, (i) => (i < LATE ? { ...load.originating[i % load.originating.length]!, cdrId: `late-${i}` } : null), load.accounts.slice(400), 1);
       report.line(`late calls: ${fmt(late.sent)} CDRs at ${fmt(late.offered)} CDRs/s, all earlier than what their scopes hold, ${late.planted} alerts planted, ${late.missing} missing: p50 ${ms(late.p50)}, p99 ${ms(late.p99)}`);
       report.add('alert latency p99, late calls only (no goal)', ms(late.p99));
       const restart = (await firstCommit) - restartedAt;
-      report.add('rater restarted: its first batch committed after', `${(restart / 1000).toFixed(1)} s`, 'within seconds', restart <= 10_000);
+      report.add('raters restarted: first batch committed after', `${(restart / 1000).toFixed(1)} s`, 'within seconds', restart <= 10_000);
       for (const [stage, w] of env.workers) report.add(`worker ${stage}, peak RSS after the late calls`, `${fmt(peakRssMb(w))} MB`);
     }
     if (profileDir !== undefined) await printProfiles(env, profileDir);
@@ -169,21 +182,45 @@ async function withEnvironment<T>(work: (env: Env) => Promise<T>): Promise<T> {
 }
 
 function worker(env: Env, stage: string, subscribers: string, profileDir?: string): void {
-  const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${stage}.cpuprofile`];
+  const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${stage}-${env.workers.length}.cpuprofile`];
   env.workers.push([stage, spawn('node', ['--max-old-space-size=8192', ...profile, CLI, 'worker', stage, '--subscribers', subscribers], { env: env.env, stdio: 'ignore' })]);
 }
 
-/** Stops a worker with SIGTERM (it finishes its batch and leaves the group) and starts a new one; returns when it started. */
-async function restartWorker(env: Env, stage: string, subscribers: string, profileDir?: string): Promise<number> {
-  const at = env.workers.findIndex(([s]) => s === stage);
-  const [, old] = env.workers[at]!;
-  await new Promise<void>((resolve) => {
-    old.once('exit', () => resolve());
-    old.kill('SIGTERM');
-  });
-  env.workers.splice(at, 1);
+/** What each kind of process on the machine is, for the CPU figures. */
+function processKind(cmdline: string): string | null {
+  if (cmdline.includes('main.js worker rater')) return 'rater';
+  if (cmdline.includes('main.js worker fraud')) return 'fraud';
+  if (cmdline.includes('main.js ingest')) return 'ingest';
+  if (cmdline.startsWith('postgres') || cmdline.includes('bin/postgres')) return 'PostgreSQL';
+  if (cmdline.includes('kafka.Kafka') || cmdline.includes('kafka-server')) return 'Kafka broker';
+  return null;
+}
+
+/**
+ * CPU per CDR of each process of the pipeline while days 1–30 went through (ingest to the fraud worker's
+ * last batch): their sum against the machine's cores bounds the end-to-end rate, whatever one process
+ * does alone.
+ */
+function reportCpu(report: Report, spent: Map<string, number>, cdrs: number, seconds: number): void {
+  const total = [...spent.values()].reduce((a, b) => a + b, 0);
+  const parts = [...spent].sort((a, b) => b[1] - a[1]).map(([kind, s]) => `${kind} ${fmt((s / cdrs) * 1e6)} µs`);
+  report.line(`CPU per CDR for days 1–30, until the fraud worker was done: ${parts.join(', ')}; ${fmt((total / cdrs) * 1e6)} µs in all, ${(total / seconds).toFixed(2)} of ${availableParallelism()} cores busy`);
+  report.add('streaming CPU per CDR, all processes', `${fmt((total / cdrs) * 1e6)} µs`);
+}
+
+/**
+ * Stops every worker of a stage with SIGTERM (each finishes its batch and leaves the group) and starts as
+ * many new ones, with nothing in memory; returns when they started.
+ */
+async function restartWorkers(env: Env, stage: string, subscribers: string, profileDir?: string): Promise<number> {
+  const old = env.workers.filter(([s]) => s === stage).map(([, w]) => w);
+  await Promise.all(old.map((w) => new Promise<void>((resolve) => {
+    w.once('exit', () => resolve());
+    w.kill('SIGTERM');
+  })));
+  env.workers = env.workers.filter(([s]) => s !== stage);
   const started = performance.now();
-  worker(env, stage, subscribers, profileDir);
+  for (let i = 0; i < old.length; i++) worker(env, stage, subscribers, profileDir);
   return started;
 }
 

@@ -1,11 +1,14 @@
 /**
  * The bench's own tools: the .cpuprofile reader that names where a run spends its time, the raw-parse
- * row counters that set the limit every rate is compared with, and the median of repeated runs.
+ * row counters that set the limit every rate is compared with, the median of repeated runs, and the CPU
+ * sampler that says which process of the streaming pipeline spent the machine's cores.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { newestProfile, topSelfTime } from '../../bench/cpu-profile.js';
+import { CpuSampler } from '../../bench/cpu-sampler.js';
 import { countPapa, countUdsv } from '../../bench/raw-parse.js';
 import { median } from '../../bench/report.js';
 import { tempDir } from '../support/tmp.js';
@@ -54,5 +57,19 @@ describe('median', () => {
   it('is the middle of an odd count and the mean of the two middles of an even one', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
+  });
+});
+
+describe('CpuSampler', () => {
+  it('charges a process that burns about a second of CPU to its kind, and nothing to kinds not running', async () => {
+    const sampler = new CpuSampler((cmdline) => (cmdline.includes('burn-for-the-sampler') ? 'burner' : cmdline.includes('no-such-process') ? 'absent' : null));
+    sampler.start();
+    // A child that spins until it has used 1 s of CPU, then exits (its last sample is kept).
+    const child = spawn(process.execPath, ['-e', 'for (let u = process.cpuUsage(); u.user + u.system < 1e6; u = process.cpuUsage()); // burn-for-the-sampler']);
+    await new Promise((resolve) => child.once('exit', resolve));
+    const spent = sampler.stop();
+    expect(spent.get('burner')).toBeGreaterThan(0.45); // sampled every 500 ms: at most half a second lost
+    expect(spent.get('burner')).toBeLessThanOrEqual(1.5); // the 1 s and the runtime's start
+    expect(spent.has('absent')).toBe(false);
   });
 });
