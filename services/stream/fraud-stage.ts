@@ -71,7 +71,9 @@ export class FraudStage implements Stage {
       processed: messages.length,
       publish,
       write: async (tx) => {
-        await tx.upsert('fraud_seen', ['cdr_id'], ['cdr_id'], [], fresh.map((r) => [r.cdr.cdrId]));
+        // Copied, not upserted: `fresh` holds no cdr_id the store has, and only this partition's owner writes
+        // them (a zombie's copy fails on the key, and its batch with it, as its offset update would).
+        await tx.copy('fraud_seen', ['cdr_id'], fresh.map((r) => [r.cdr.cdrId]));
         await writeResults(tx, { alerts, fraudStates });
         await deadLetters.write(tx, dead);
       },
