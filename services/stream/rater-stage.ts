@@ -60,7 +60,8 @@ export class RaterStage implements Stage {
       if (cdr.subscriber.clientId !== lastClient) this.recency.touch((lastClient = cdr.subscriber.clientId));
       try {
         // Most calls need nothing from the store: rated without waiting for a promise each.
-        if (!this.rateAtHand(cdr)) await this.rate(cdr);
+        const needed = this.rateAtHand(cdr);
+        if (needed !== null) await this.fetchAndRate(cdr, needed);
       } catch (err) {
         // One CDR this worker cannot rate must not hold up its partition: it goes to the rejects.
         if (!(err instanceof UnknownPlan)) throw err;
@@ -93,30 +94,27 @@ export class RaterStage implements Stage {
     };
   }
 
-  /** Rates one CDR with the state at hand; false if the rater asked for more (nothing has changed then). */
-  private rateAtHand(cdr: Cdr): boolean {
+  /** Rates one CDR with the state at hand, or says what the rater asked for (nothing has changed then). */
+  private rateAtHand(cdr: Cdr): StateNeeded | null {
     try {
       this.stage.process(cdr);
-      return true;
+      return null;
     } catch (err) {
-      if (err instanceof StateNeeded) return false;
+      if (err instanceof StateNeeded) return err;
       throw err;
     }
   }
 
-  /** Rates one CDR, fetching what the rater asks for (nothing has changed when it asks). */
-  private async rate(cdr: Cdr): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        this.stage.process(cdr);
-        return;
-      } catch (err) {
-        if (!(err instanceof StateNeeded)) throw err;
-        if (attempt > 2) throw new Error(`rating ${cdr.cdrId} still needs state after it was fetched: ${err.message}`);
-        if (err.counters.length > 0) await this.state.prefetch(this.clientPeriods([cdr]));
-        if (err.scopes.length > 0) await this.state.fetchScopes(err.scopes);
-      }
+  /** Fetches what the rater asked for, then rates the CDR again. */
+  private async fetchAndRate(cdr: Cdr, needed: StateNeeded): Promise<void> {
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      if (needed.counters.length > 0) await this.state.prefetch(this.clientPeriods([cdr]));
+      if (needed.scopes.length > 0) await this.state.fetchScopes(needed.scopes);
+      const still = this.rateAtHand(cdr);
+      if (still === null) return;
+      needed = still;
     }
+    throw new Error(`rating ${cdr.cdrId} still needs state after it was fetched: ${needed.message}`);
   }
 
   /** Past the budget, the clients seen least recently leave memory; their counters are in the store. */
