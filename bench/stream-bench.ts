@@ -41,8 +41,10 @@ const STALL_MS = 60_000;
 const RATERS = Number(process.env.BENCH_RATERS ?? 2);
 const FRAUD_WORKERS = Number(process.env.BENCH_FRAUD_WORKERS ?? 2);
 
-/** `dayCounts[i]` is the number of CDRs in `files[i]`; the last file is day 31. */
-/** With `profileDir`, the workers run under --cpu-prof and their top self-time functions are printed. */
+/**
+ * `dayCounts[i]` is the number of CDRs in `files[i]`; the last file is day 31. With `profileDir`, the
+ * workers run under --cpu-prof and their top self-time functions are printed.
+ */
 export async function streamBench(report: Report, files: string[], dayCounts: number[], subscribers: string, profileDir?: string): Promise<void> {
   await withEnvironment(async (env) => {
     await ensureTopics(new Kafka({ clientId: 'bench-admin', brokers: BROKERS, logLevel: logLevel.NOTHING }), topicsFor(env.prefix), 4);
@@ -81,7 +83,7 @@ export async function streamBench(report: Report, files: string[], dayCounts: nu
     report.add('alert latency p99, day 31 in time order', ms(day31.p99), '≤ 1,000 ms', day31.p99 <= 1000);
     report.line(`alert latency max ${ms(day31.max)}`);
     await fraudSettled(env);
-    for (const [stage, w] of env.workers) report.add(`worker ${stage}, peak RSS after day 31`, `${fmt(peakRssMb(w))} MB`);
+    reportRss(report, env, 'after day 31');
 
     // The worst case: 15 s of day 31's calls again under new ids, every one of them late for its scope.
     if (process.env.BENCH_LATE !== '0') {
@@ -95,7 +97,7 @@ export async function streamBench(report: Report, files: string[], dayCounts: nu
       report.add('alert latency p99, late calls only (no goal)', ms(late.p99));
       const restart = (await firstCommit) - restartedAt;
       report.add('raters restarted: first batch committed after', `${(restart / 1000).toFixed(1)} s`, 'within seconds', restart <= 10_000);
-      for (const [stage, w] of env.workers) report.add(`worker ${stage}, peak RSS after the late calls`, `${fmt(peakRssMb(w))} MB`);
+      reportRss(report, env, 'after the late calls');
     }
     if (profileDir !== undefined) await printProfiles(env, profileDir);
   });
@@ -237,6 +239,16 @@ async function firstCommitAfter(env: Env, group: string, before: string): Promis
     await new Promise((r) => setTimeout(r, 50));
   }
   return Infinity;
+}
+
+/** Each worker's peak RSS so far, numbered within its stage. */
+function reportRss(report: Report, env: Env, when: string): void {
+  const seen = new Map<string, number>();
+  for (const [stage, w] of env.workers) {
+    const n = (seen.get(stage) ?? 0) + 1;
+    seen.set(stage, n);
+    report.add(`worker ${stage} #${n}, peak RSS ${when}`, `${fmt(peakRssMb(w))} MB`);
+  }
 }
 
 /** The highest resident set a running process has had (Linux). */
