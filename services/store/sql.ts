@@ -53,17 +53,20 @@ export async function openPostgres(connectionString: string): Promise<PgSql> {
       let broken = false;
       const swallow = () => void (broken = true);
       client.on('error', swallow);
+      // Staging tables this transaction created: the connection keeps them once it commits.
+      const created: string[] = [];
       try {
         await client.query('BEGIN');
         const tx: PgTx = {
           ...onClient(client),
           transaction: (w) => w(tx),
           copy: (table, columns, rows) => copyRows(client, table, columns, rows),
-          upsert: (table, columns, key, update, rows) => upsertRows(client, table, columns, key, update, rows),
+          upsert: (table, columns, key, update, rows) => upsertRows(client, created, table, columns, key, update, rows),
           close: async () => {},
         };
         const result = await work(tx);
         await client.query('COMMIT');
+        for (const t of created) stagingOf(client).add(t);
         return result;
       } catch (e) {
         await client.query('ROLLBACK').catch(() => {});
@@ -100,8 +103,22 @@ async function copyRows(client: pg.PoolClient, table: string, columns: readonly 
   await pipeline(Readable.from(chunks()), target);
 }
 
+/** The staging tables each connection holds (temporary tables live as long as their session). */
+const stagingTables = new WeakMap<pg.PoolClient, Set<string>>();
+
+function stagingOf(client: pg.PoolClient): Set<string> {
+  let tables = stagingTables.get(client);
+  if (tables === undefined) stagingTables.set(client, (tables = new Set()));
+  return tables;
+}
+
+/**
+ * Two round trips a batch, not four: a worker's write is on the path from a call to its alert, and on a
+ * busy machine each round trip waits for PostgreSQL to be scheduled.
+ */
 async function upsertRows(
   client: pg.PoolClient,
+  created: string[],
   table: string,
   columns: readonly string[],
   key: readonly string[],
@@ -109,14 +126,17 @@ async function upsertRows(
   rows: readonly (readonly CopyValue[])[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  // One staging table per connection and table; emptied once written (a rollback empties it too).
+  // One staging table per connection and table, created once (one made in a transaction that rolled back
+  // is gone with it, and made again); emptied once written, in the same round trip as the insert.
   const staging = `staging_${table}`;
-  await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${staging} (LIKE ${table} INCLUDING DEFAULTS)`);
+  if (!stagingOf(client).has(staging) && !created.includes(staging)) {
+    await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${staging} (LIKE ${table} INCLUDING DEFAULTS)`);
+    created.push(staging);
+  }
   await copyRows(client, staging, columns, rows);
   const onConflict = update.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${update.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
   const list = columns.join(', ');
-  await client.query(`INSERT INTO ${table} (${list}) SELECT ${list} FROM ${staging} ON CONFLICT (${key.join(', ')}) ${onConflict}`);
-  await client.query(`DELETE FROM ${staging}`);
+  await client.query(`INSERT INTO ${table} (${list}) SELECT ${list} FROM ${staging} ON CONFLICT (${key.join(', ')}) ${onConflict}; DELETE FROM ${staging}`);
 }
 
 /** PostgreSQL's COPY text format: backslash escapes for the separators, \N for null. */

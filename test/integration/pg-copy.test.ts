@@ -1,7 +1,8 @@
 /**
  * The streaming rater's rated rows reach PostgreSQL through COPY: what invoicing reads back is what was
  * rated, to the character and the cent, whatever the text holds, and a cdr_id stored before fails the
- * whole batch (the rater's state was stale), leaving nothing of it.
+ * whole batch (the rater's state was stale), leaving nothing of it. Counters and states are upserted
+ * through a staging table each connection makes once.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,5 +69,28 @@ describe('rated rows written with COPY', () => {
     // The connection that failed is usable again for the next batch.
     await sql.transaction((tx) => writeResults(tx, { rated: [row('copy-3')] }));
     expect(await sql.query('SELECT 1 FROM rated_cdr WHERE cdr_id = $1', ['copy-3'])).toHaveLength(1);
+  });
+});
+
+describe('upserts through a staging table', () => {
+  const states = async () => (await sql.query<{ client_id: string; state: string }>('SELECT client_id, state FROM fraud_state ORDER BY client_id')).map((r) => [r.client_id, r.state]);
+
+  it('keeps the last value of each key, after a transaction that made the staging table rolled back, and with two upserts in one transaction', async () => {
+    // The first upsert on a connection makes its staging table; this transaction rolls back, and the table with it.
+    await expect(
+      sql.transaction(async (tx) => {
+        await tx.upsert('fraud_state', ['client_id', 'state'], ['client_id'], ['state'], [['C-A', '{"v":1}']]);
+        throw new Error('the batch failed');
+      }),
+    ).rejects.toThrow('the batch failed');
+    expect(await states()).toEqual([]);
+    // The next transactions find no staging table left: each makes it again, or uses the one committed.
+    await sql.transaction((tx) => tx.upsert('fraud_state', ['client_id', 'state'], ['client_id'], ['state'], [['C-A', '{"v":2}'], ['C-B', '{"v":1}']]));
+    await sql.transaction(async (tx) => {
+      await tx.upsert('fraud_state', ['client_id', 'state'], ['client_id'], ['state'], [['C-A', '{"v":3}']]);
+      await tx.upsert('fraud_state', ['client_id', 'state'], ['client_id'], ['state'], [['C-C', '{"v":1}']]);
+    });
+    await sql.transaction((tx) => tx.upsert('fraud_state', ['client_id', 'state'], ['client_id'], ['state'], [['C-B', '{"v":2}']]));
+    expect(await states()).toEqual([['C-A', '{"v":3}'], ['C-B', '{"v":2}'], ['C-C', '{"v":1}']]);
   });
 });
