@@ -36,18 +36,21 @@ export function ratedCsvFields(r: StoredRated, explanation: string, zone: Zone):
   ];
 }
 
-/** Short explanations, made once per (plan, reason, shares): most calls share all three. */
+/**
+ * Short explanations, made once per (plan, reason, shares): most calls share all three. Looked up by the
+ * values themselves, not a key string per call: the live write asks for every rated call.
+ */
 export class Explanations {
-  private readonly made = new Map<string, string>();
+  private readonly made = new Map<string, Map<string, Map<string, string>>>();
 
   /** `plan` undefined: a plan no longer configured, explained by its reason alone. */
   of(plan: Plan | undefined, planId: string, reason: string, shares: string): string {
-    const key = `${planId}|${reason}|${shares}`;
-    let text = this.made.get(key);
-    if (text === undefined) {
-      text = plan === undefined ? reason : shortExplanation(plan, reason, parseShares(shares));
-      this.made.set(key, text);
-    }
+    let byReason = this.made.get(planId);
+    if (byReason === undefined) this.made.set(planId, (byReason = new Map()));
+    let byShares = byReason.get(reason);
+    if (byShares === undefined) byReason.set(reason, (byShares = new Map()));
+    let text = byShares.get(shares);
+    if (text === undefined) byShares.set(shares, (text = plan === undefined ? reason : shortExplanation(plan, reason, parseShares(shares))));
     return text;
   }
 }

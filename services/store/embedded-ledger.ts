@@ -14,13 +14,11 @@ import type { FraudStateSource, SavedFraudState } from '../core/fraud/fraud-dete
 import { Money } from '../core/money.js';
 import type { ScopeMonth } from '../core/rating/plan-counters.js';
 import { sharesOf, type CounterRow, type MonthTotals, type PriceChange, type RatedCall } from '../core/rating/rater.js';
-import { shortExplanation } from '../core/rating/explain.js';
-import { parseShares, type RatingState, type StoredCall } from '../core/rating/rating-state.js';
-import type { Plan } from '../core/plan.js';
+import type { RatingState, StoredCall } from '../core/rating/rating-state.js';
 import type { Reject } from '../ingest/source-record.js';
 import { billedAmount } from './rating-store.js';
 import type { SqliteDb } from './sqlite.js';
-import { RATED_COLUMNS, STORED_RATED_COLUMNS, type StoredRated } from '../embedded/rated-csv.js';
+import { Explanations, RATED_COLUMNS, STORED_RATED_COLUMNS, type StoredRated } from '../embedded/rated-csv.js';
 import type { ChunkWrite, PartyRef, SourceRef } from './chunk-write.js';
 import type { LedgerWriter } from './ledger-writer.js';
 
@@ -83,7 +81,7 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
   private readonly stmt;
   /** Texts the writer thread has been sent (explanations, zone names), by the id it knows them by. */
   private readonly textIds = new Map<string, number>();
-  private readonly explanationIds = new Map<Plan, Map<string, Map<string, number>>>();
+  private readonly explanations = new Explanations();
   /** The last party and source asked for: a chunk comes sorted by client, from one file at a time. */
   private lastParty: { subscriber: Subscriber; ref: number } | null = null;
   private lastSource: { path: string; ref: number } | null = null;
@@ -248,7 +246,7 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
         call.inBundle ? 1 : 0, call.pricedSeconds, amount, amount, call.plan.tariffTable.currency, call.reason, shares,
         this.sourceRef(c.source), c.line,
       ]);
-      csv.push([this.explanationId(call, shares, textId), textId(call.plan.calendar.name)]);
+      csv.push([textId(this.explanations.of(call.plan, c.subscriber.planId, call.reason, shares)), textId(call.plan.calendar.name)]);
       const checksum = chunk.replayable.get(c.source);
       if (checksum !== undefined) unrejects.push([checksum, c.line]);
     }
@@ -285,17 +283,6 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
       totals,
       counts: JSON.stringify(chunk.counts),
     };
-  }
-
-  /** The writer's id of a call's short explanation; most calls share their plan, reason and shares. */
-  private explanationId(call: RatedCall, shares: string, textId: (text: string) => number): number {
-    let byReason = this.explanationIds.get(call.plan);
-    if (byReason === undefined) this.explanationIds.set(call.plan, (byReason = new Map()));
-    let byShares = byReason.get(call.reason);
-    if (byShares === undefined) byReason.set(call.reason, (byShares = new Map()));
-    let id = byShares.get(shares);
-    if (id === undefined) byShares.set(shares, (id = textId(shortExplanation(call.plan, call.reason, parseShares(shares)))));
-    return id;
   }
 
   private writerOf(): LedgerWriter {
