@@ -11,7 +11,14 @@
  *   store, lazily, client month by client month.
  *
  * Kafka's own committed offsets only follow, so that lag is visible with the usual tools.
+ *
+ * The partitions of one fetch are handled side by side: the stage computes one batch at a time (its
+ * state is shared), while the batches it has computed publish, write and commit. A batch's write is
+ * mostly waiting on PostgreSQL and the broker, and that wait is on the path from a call to its alert.
+ * Partitions hold disjoint clients (the key is the client), so what one batch computes never depends on
+ * another partition's batch still in flight.
  */
+import { Mutex } from 'async-mutex';
 import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { PgSql, PgTx } from '../store/sql.js';
@@ -43,6 +50,9 @@ export interface WorkerOptions {
 
 class FencedError extends Error {}
 
+/** Partitions of one fetch whose batches are handled at the same time (a topic has 4 by default). */
+const PARTITIONS_AT_ONCE = 4;
+
 /** Bytes of records per produce request: under the broker's 1 MB, whatever the split among partitions. */
 const PUBLISH_BYTES = 768 * 1024;
 /** What a record costs beyond its key and value (headers, lengths, timestamps), generously. */
@@ -58,6 +68,8 @@ export class ExactlyOnceWorker {
   /** Next offset to process per partition, as stored in PostgreSQL. */
   private readonly next = new Map<number, bigint>();
   private stopping = false;
+  /** Held while the stage computes a batch or forgets its state: never both, never two batches at once. */
+  private readonly stageLock = new Mutex();
 
   constructor(private readonly o: WorkerOptions) {}
 
@@ -74,11 +86,11 @@ export class ExactlyOnceWorker {
     this.consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxBytesPerPartition: 4 * 1024 * 1024 });
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       log.info({ group: groupId, assignment: e.payload.memberAssignment }, 'partitions assigned');
-      this.forget();
+      void this.forget();
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       log.warn({ group: groupId, err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
-      this.forget();
+      void this.forget();
       // kafkajs gives up on some errors (the broker restarting, a database that stays away): a worker
       // that stopped consuming is no worker, so it starts a new consumer itself, and keeps trying.
       if (!e.payload.restart && !this.stopping) void this.restartConsumer();
@@ -86,6 +98,7 @@ export class ExactlyOnceWorker {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic, fromBeginning: true });
     await this.consumer.run({
+      partitionsConsumedConcurrently: PARTITIONS_AT_ONCE,
       eachBatchAutoResolve: false,
       autoCommit: true,
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
@@ -99,7 +112,7 @@ export class ExactlyOnceWorker {
           this.o.metrics?.batch(batch.partition, done, Number(batch.offsetLag()), performance.now() - started);
         } catch (err) {
           // State may hold the effects of a batch that did not commit: rebuild it from the store.
-          this.forget();
+          await this.forget();
           log.warn({ group: groupId, partition: batch.partition, err: (err as Error).message }, 'batch failed, retrying from the stored offset');
           throw err;
         }
@@ -129,9 +142,12 @@ export class ExactlyOnceWorker {
     await this.producer?.disconnect();
   }
 
-  private forget(): void {
-    this.next.clear();
-    this.o.stage.reset();
+  /** Once the batch being computed, if any, is done: a stage reset in the middle of one would lose part of it. */
+  private forget(): Promise<void> {
+    return this.stageLock.runExclusive(() => {
+      this.next.clear();
+      this.o.stage.reset();
+    });
   }
 
   private async processBatch(partition: number, messages: KafkaMessage[]): Promise<number> {
@@ -139,7 +155,7 @@ export class ExactlyOnceWorker {
     const stored = await this.storedNext(partition);
     const fresh = messages.filter((m) => BigInt(m.offset) >= stored);
     if (fresh.length === 0) return 0;
-    const output = await stage.process(fresh, topic, partition);
+    const output = await this.stageLock.runExclusive(() => stage.process(fresh, topic, partition));
     const next = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
     await sql.transaction(async (tx) => {
       // Publishing and writing wait on different servers: they overlap. The offset moves only once both
