@@ -35,8 +35,7 @@ const CLI = 'dist/services/cli/main.js';
 const STALL_MS = 60_000;
 /**
  * Workers of each consumer group (BENCH_RATERS, BENCH_FRAUD_WORKERS; the topics have 4 partitions): two
- * of each, as a deployment scales a group, so that one partition's batch does not wait behind another's
- * while its worker waits on PostgreSQL or the broker.
+ * of each, as a deployment scales a group (a worker already handles its partitions side by side).
  */
 const RATERS = Number(process.env.BENCH_RATERS ?? 2);
 const FRAUD_WORKERS = Number(process.env.BENCH_FRAUD_WORKERS ?? 2);
