@@ -36,6 +36,23 @@ export interface SourceRecord {
   callerInside?: boolean;
   /** ISO 3166 country of national numbers written without a country code (`--country`, default FR). */
   country?: string;
+  /**
+   * Where the call passed, as the export names it (Asterisk dcontext and channels, FreeSWITCH context,
+   * channel and gateway, CUCM devices): what `cdr inspect` shows an operator and number rewriting keys on.
+   */
+  route?: CallRoute;
+  /** What reading had to mend without refusing the call (a caller name decoded with replacement characters…). */
+  notes?: string[];
+}
+
+export interface CallRoute {
+  context?: string;
+  /** The calling side's channel or device. */
+  channel?: string;
+  /** The called side's channel or device. */
+  peerChannel?: string;
+  /** The trunk or gateway the call used, when it used one. */
+  trunk?: string;
 }
 
 export const REJECT_REASONS = [
