@@ -2,7 +2,7 @@
  * Reader of the project's canonical CSV: a header row naming the columns below (any order, extra
  * columns ignored), then one call per line. The columns are documented in the README.
  */
-import { readCsvLines, refusedHeaderItem, refusedItem } from './csv-lines.js';
+import { acceptMended, readCsvLines, refusedHeaderItem, refusedItem } from './csv-lines.js';
 import type { IngestLimits } from './input-limits.js';
 import { oneByOne } from './item-batches.js';
 import type { ReadItem, SourceRecord } from './source-record.js';
@@ -26,21 +26,29 @@ type Column = (typeof CANONICAL_COLUMNS)[number];
 
 const REQUIRED: readonly Column[] = ['account', 'callee', 'start_time', 'end_time'];
 
-export function readCanonicalCsv(path: string, opts: { limits?: IngestLimits } = {}): AsyncGenerator<ReadItem> {
+export interface CanonicalOptions {
+  limits?: IngestLimits;
+  /** The file's encoding when it is not UTF-8 (WHATWG label). */
+  encoding?: string;
+}
+
+export function readCanonicalCsv(path: string, opts: CanonicalOptions = {}): AsyncGenerator<ReadItem> {
   return oneByOne(readCanonicalBatches(path, opts));
 }
 
 /** The items of the file, those of each batch of lines together. */
-export async function* readCanonicalBatches(path: string, opts: { limits?: IngestLimits } = {}): AsyncGenerator<ReadItem[]> {
+export async function* readCanonicalBatches(path: string, opts: CanonicalOptions = {}): AsyncGenerator<ReadItem[]> {
   /** Where each of CANONICAL_COLUMNS is in the file's header, -1 when it is not. */
   let at: number[] = [];
   let width = 0;
   let sawHeader = false;
-  for await (const batch of readCsvLines(path, ',', opts.limits)) {
+  for await (const batch of readCsvLines(path, ',', opts.limits, { encoding: opts.encoding })) {
     const out: ReadItem[] = [];
-    for (const l of batch) {
+    for (const read of batch) {
+      // Only the device is free text: a bad byte in an id, a number or a time refuses the record.
+      const l = sawHeader ? acceptMended(read, (c) => c === at[DEVICE] || !at.includes(c)) : read;
       const { line, raw, fields, error } = l;
-      if (raw.trim() === '') continue; // blank lines carry no call
+      if (raw.trim() === '' && l.mended === undefined) continue; // blank lines carry no call
       if (l.refused) {
         if (!sawHeader) {
           out.push(refusedHeaderItem(path, l));
@@ -63,7 +71,8 @@ export async function* readCanonicalBatches(path: string, opts: { limits?: Inges
         width = header.length;
         continue;
       }
-      if (fields === null) {
+      // A line read leniently that then lacks or has extra columns had quotes that were not text after all.
+      if (fields === null || (error !== undefined && fields.length !== width)) {
         out.push(reject(path, line, 'malformed_csv', `${error ?? 'not valid CSV'}; fix the quoting of this line`, raw));
         continue;
       }
@@ -89,6 +98,7 @@ export async function* readCanonicalBatches(path: string, opts: { limits?: Inges
         forwardReason: field(fields, at[FORWARD_REASON]!),
         device: field(fields, at[DEVICE]!),
       };
+      if (l.notes !== undefined) record.notes = l.notes;
       out.push({ kind: 'record', record });
     }
     if (out.length > 0) yield out;

@@ -11,10 +11,21 @@
  * Before any parsing, each line passes the byte checks of line-bytes.ts and the size limits: a line
  * that is not clean UTF-8 text, or is too long, or holds a field that is too long, comes out `refused`
  * and every reader turns it into a reject of its own (`bad_encoding`, `too_large`).
+ *
+ * Two things real exports need on top (issue: every export a real PBX writes):
+ * - Foreign bytes in a name. A line that is not UTF-8 is still decoded (in the file's declared encoding,
+ *   else with U+FFFD for each bad byte) and split; it comes out refused as before, with `mended` saying
+ *   which columns hold a replaced byte. A reader that knows those columns are free text (a caller name,
+ *   a user field) takes the mended line with `acceptMended` and rates the call; a bad byte in a number,
+ *   a time or an id still refuses it. A file in a declared encoding is simply read in it.
+ * - Quotes the switch did not escape (`"User 9" <113>` in an unquoted field, `""Name" <1115>"`). A line
+ *   papaparse refuses is read again by csv-parse with `relax_quotes`, which keeps such quotes as text;
+ *   it is what Python's csv and most spreadsheets do. `quoting: 'strict'` turns this off.
  */
+import { parse as parseRelaxed } from 'csv-parse/sync';
 import Papa from 'papaparse';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './input-limits.js';
-import { OVERSIZE_HEAD_BYTES, cleanText, frameTextLines, lineProblem, storableRaw, type FramedLine } from './line-bytes.js';
+import { OVERSIZE_HEAD_BYTES, cleanText, frameLines, frameTextLines, lineProblem, storableRaw, type FramedLine } from './line-bytes.js';
 import type { ReadItem } from './source-record.js';
 
 export interface CsvLine {
@@ -24,9 +35,34 @@ export interface CsvLine {
   raw: string;
   /** Fields, or null when the line is not valid CSV (unbalanced quotes…) or is refused. */
   fields: string[] | null;
+  /** Why the strict CSV parse failed: fields are null, or were read leniently (then `notes` says so). */
   error?: string;
   /** The line is not read at all: not clean text, or over a size limit. */
   refused?: { reason: 'bad_encoding' | 'too_large'; detail: string; rawEncoding?: 'base64' };
+  /**
+   * A line refused only for bytes that are not UTF-8, as decoded anyway: its text (U+FFFD for each bad
+   * byte), fields, and the 0-based columns that hold a replaced byte. See `acceptMended`.
+   */
+  mended?: { text: string; fields: string[]; columns: number[] };
+  /** What reading mended on an accepted line (quotes read as text, a name decoded with replacement). */
+  notes?: string[];
+}
+
+export interface CsvReadOptions {
+  /** The file's encoding when it is not UTF-8 (`windows-1252`, `latin1`, `windows-1251`…: WHATWG labels). */
+  encoding?: string;
+  /** `lenient` (default): a line with unescaped quotes is read with them kept as text. `strict`: it is refused. */
+  quoting?: 'strict' | 'lenient';
+}
+
+/** Whether `encoding` is a label the decoder knows, for a message at load time rather than at the first line. */
+export function isKnownEncoding(encoding: string): boolean {
+  try {
+    new TextDecoder(encoding);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const BATCH = 2000;
@@ -35,19 +71,49 @@ const BATCH = 2000;
 type Quoted = { line: number; text: string };
 
 /** Streams the lines of `path` in bounded memory, BOM and CRLF removed, empty lines included. */
-export async function* readCsvLines(path: string, delimiter = ',', limits: IngestLimits = DEFAULT_INGEST_LIMITS): AsyncGenerator<CsvLine[]> {
+export async function* readCsvLines(path: string, delimiter = ',', limits: IngestLimits = DEFAULT_INGEST_LIMITS, options: CsvReadOptions = {}): AsyncGenerator<CsvLine[]> {
+  const reading: Reading = { delimiter, limits, lenient: options.quoting !== 'strict', decoder: declaredDecoder(options.encoding) };
   let batch: (CsvLine | Quoted)[] = [];
-  for await (const { firstLine, lines } of frameTextLines(path, limits.maxLineBytes)) {
+  // A declared encoding is applied to every line: the UTF-8 screen of whole chunks would read its bytes wrongly.
+  const framed = reading.decoder === null ? frameTextLines(path, limits.maxLineBytes) : frameLinesAsBytes(path, limits.maxLineBytes);
+  for await (const { firstLine, lines } of framed) {
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i]!;
-      batch.push(typeof l === 'string' ? textLine(firstLine + i, l, delimiter, limits) : screenLine(l, delimiter, limits));
+      batch.push(typeof l === 'string' ? textLine(firstLine + i, l, reading) : screenLine(l, reading));
       if (batch.length === BATCH) {
-        yield parseBatch(batch, delimiter, limits);
+        yield parseBatch(batch, reading);
         batch = [];
       }
     }
   }
-  if (batch.length > 0) yield parseBatch(batch, delimiter, limits);
+  if (batch.length > 0) yield parseBatch(batch, reading);
+}
+
+/**
+ * The mended line as an accepted one when every column holding a replaced byte is one the reader
+ * calls free text; the line as it came (refused) otherwise.
+ */
+export function acceptMended(l: CsvLine, isFreeText: (column: number) => boolean, describe: (column: number) => string = (c) => `column ${c + 1}`): CsvLine {
+  if (l.mended === undefined || !l.mended.columns.every(isFreeText)) return l;
+  const where = l.mended.columns.map(describe).join(', ');
+  return { line: l.line, raw: l.mended.text, fields: l.mended.fields, notes: [...(l.notes ?? []), `${where} not UTF-8: decoded with replacement characters (declare the export's encoding to read it exactly)`] };
+}
+
+interface Reading {
+  delimiter: string;
+  limits: IngestLimits;
+  lenient: boolean;
+  /** The declared encoding's decoder; null for UTF-8. */
+  decoder: TextDecoder | null;
+}
+
+function declaredDecoder(encoding: string | undefined): TextDecoder | null {
+  if (encoding === undefined || /^utf-?8$/i.test(encoding)) return null;
+  return new TextDecoder(encoding);
+}
+
+async function* frameLinesAsBytes(path: string, maxLineBytes: number): AsyncGenerator<{ firstLine: number; lines: FramedLine[] }> {
+  for await (const lines of frameLines(path, maxLineBytes)) if (lines.length > 0) yield { firstLine: lines[0]!.line, lines };
 }
 
 /**
@@ -55,9 +121,9 @@ export async function* readCsvLines(path: string, delimiter = ',', limits: Inges
  * between delimiters: what papaparse itself does for such input (its "fast mode"), without building
  * a batch string for it. A line with a quote is left for papaparse.
  */
-function textLine(line: number, text: string, delimiter: string, limits: IngestLimits): CsvLine | Quoted {
+function textLine(line: number, text: string, reading: Reading): CsvLine | Quoted {
   if (text.indexOf('"') >= 0) return { line, text };
-  return withinFieldLimit({ line, raw: text, fields: text.split(delimiter) }, limits);
+  return withinFieldLimit({ line, raw: text, fields: text.split(reading.delimiter) }, reading.limits);
 }
 
 /** The reject of a refused line, as every reader yields it. */
@@ -73,7 +139,8 @@ export function refusedHeaderItem(source: string, l: CsvLine): ReadItem {
   return { kind: 'reject', reject: { source, line: l.line, reason: 'bad_header', detail, raw: l.raw, ...(r.rawEncoding ? { rawEncoding: r.rawEncoding } : {}) } };
 }
 
-function screenLine(f: FramedLine, delimiter: string, limits: IngestLimits): CsvLine | Quoted {
+function screenLine(f: FramedLine, reading: Reading): CsvLine | Quoted {
+  const { delimiter, limits } = reading;
   if (f.oversize !== undefined) {
     const detail =
       `the line is ${f.oversize.length} bytes, over the limit of ${limits.maxLineBytes} (max_line_bytes in config/ingest.yaml); ` +
@@ -82,35 +149,61 @@ function screenLine(f: FramedLine, delimiter: string, limits: IngestLimits): Csv
     const kept = storableRaw(f.bytes.subarray(0, OVERSIZE_HEAD_BYTES));
     return { line: f.line, raw: kept.raw, fields: null, refused: { reason: 'too_large', detail, ...(kept.rawEncoding ? { rawEncoding: kept.rawEncoding } : {}) } };
   }
-  const text = cleanText(f.bytes);
-  if (text !== null) return textLine(f.line, text, delimiter, limits);
+  const text = reading.decoder === null ? cleanText(f.bytes) : controlFree(reading.decoder.decode(f.bytes));
+  if (text !== null) return textLine(f.line, text, reading);
   const problem = lineProblem(f.bytes, delimiter) ?? 'not clean text';
-  return { line: f.line, raw: f.bytes.toString('base64'), fields: null, refused: { reason: 'bad_encoding', detail: `${problem}; the line is kept in base64 (raw_encoding base64)`, rawEncoding: 'base64' } };
+  const refused: CsvLine = { line: f.line, raw: f.bytes.toString('base64'), fields: null, refused: { reason: 'bad_encoding', detail: `${problem}; the line is kept in base64 (raw_encoding base64)`, rawEncoding: 'base64' } };
+  return withMended(refused, f.bytes, reading);
 }
 
-function parseBatch(items: (CsvLine | Quoted)[], delimiter: string, limits: IngestLimits): CsvLine[] {
+/** Control bytes refuse a line in any encoding: they are never part of a record. */
+function controlFree(text: string): string | null {
+  return /[\x00-\x08\x0a-\x1f\x7f]/.test(text) ? null : text;
+}
+
+/** A line refused only for invalid UTF-8 (no control byte, no field over the limit), decoded with U+FFFD and split. */
+function withMended(refused: CsvLine, bytes: Buffer, reading: Reading): CsvLine {
+  const text = new TextDecoder('utf-8').decode(bytes);
+  if (controlFree(text) === null) return refused;
+  const parsed = parseLine(text, refused.line, reading);
+  if (parsed.fields === null || withinFieldLimit(parsed, reading.limits).refused !== undefined) return refused;
+  const columns = parsed.fields.flatMap((f, i) => (f.includes('\uFFFD') ? [i] : []));
+  return { ...refused, mended: { text, fields: parsed.fields, columns } };
+}
+
+function parseBatch(items: (CsvLine | Quoted)[], reading: Reading): CsvLine[] {
   const quoted = items.filter((i): i is Quoted => !('fields' in i));
-  const parsed = quoted.length === 0 ? [] : parseClean(quoted, delimiter);
+  const parsed = quoted.length === 0 ? [] : parseClean(quoted, reading);
   let k = 0;
-  return items.map((i) => ('fields' in i ? i : withinFieldLimit(parsed[k++]!, limits)));
+  return items.map((i) => ('fields' in i ? i : withinFieldLimit(parsed[k++]!, reading.limits)));
 }
 
-function parseClean(lines: Quoted[], delimiter: string): CsvLine[] {
+function parseClean(lines: Quoted[], reading: Reading): CsvLine[] {
   if (lines.length === 0) return [];
-  const result = Papa.parse<string[]>(lines.map((l) => l.text).join('\n'), { delimiter, newline: '\n', quoteChar: '"' });
+  const result = Papa.parse<string[]>(lines.map((l) => l.text).join('\n'), { delimiter: reading.delimiter, newline: '\n', quoteChar: '"' });
   if (result.errors.length === 0 && result.data.length === lines.length) {
     return lines.map((l, i) => ({ line: l.line, raw: l.text, fields: result.data[i]! }));
   }
-  return lines.map((l) => parseOne(l.text, l.line, delimiter));
+  return lines.map((l) => parseLine(l.text, l.line, reading));
 }
 
-function parseOne(raw: string, line: number, delimiter: string): CsvLine {
-  const result = Papa.parse<string[]>(raw, { delimiter, newline: '\n', quoteChar: '"' });
-  if (result.errors.length > 0 || result.data.length !== 1) {
-    const message = result.errors[0]?.message ?? 'line does not parse as one CSV record';
-    return { line, raw, fields: null, error: message };
+function parseLine(raw: string, line: number, reading: Reading): CsvLine {
+  const result = Papa.parse<string[]>(raw, { delimiter: reading.delimiter, newline: '\n', quoteChar: '"' });
+  if (result.errors.length === 0 && result.data.length === 1) return { line, raw, fields: result.data[0]! };
+  const message = result.errors[0]?.message ?? 'line does not parse as one CSV record';
+  const relaxed = reading.lenient ? relaxedFields(raw, reading.delimiter) : null;
+  if (relaxed === null) return { line, raw, fields: null, error: message };
+  return { line, raw, fields: relaxed, error: message, notes: ['quotes inside a field that the switch did not escape were read as text'] };
+}
+
+/** csv-parse with relax_quotes: a quote that does not open or close a field is text. Null when even that fails (a quote never closed). */
+function relaxedFields(raw: string, delimiter: string): string[] | null {
+  try {
+    const rows = parseRelaxed(raw, { delimiter, relax_quotes: true, relax_column_count: true, record_delimiter: '\n' }) as string[][];
+    return rows.length === 1 ? rows[0]! : null;
+  } catch {
+    return null;
   }
-  return { line, raw, fields: result.data[0]! };
 }
 
 /** A line can only hold a long field if it is long itself: the common case costs one comparison. */

@@ -88,7 +88,7 @@ export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normali
   if (typeof startMs === 'string') return rejected(r, 'bad_time', `start_time: ${startMs}`);
   const latestMs = (ctx.nowMs ?? Date.now()) + limits.latestAheadMs;
   if (startMs < limits.earliestMs || startMs > latestMs) return rejected(r, 'bad_time', `start_time ${r.start} is outside the accepted window ${windowText(limits.earliestMs, latestMs)}; check the switch's clock (window: earliest_time and latest_ahead_hours in config/ingest.yaml)`);
-  const endMs = instantOf(r.end, ctx.sourceZone, startMs);
+  const endMs = r.end === '' && r.durationSeconds !== undefined ? endFromDuration(startMs, r.durationSeconds) : instantOf(r.end, ctx.sourceZone, startMs);
   if (typeof endMs === 'string') return rejected(r, 'bad_time', `end_time: ${endMs}`);
   if (endMs < startMs) return rejected(r, 'end_before_start', `end_time ${r.end} is before start_time ${r.start}`);
   if (endMs - startMs > limits.maxCallSeconds * 1000) {
@@ -189,6 +189,11 @@ function instantOf(text: string, zone: Zone, startMs: number): number | string {
   if (!parsed.ok) return parsed.error;
   const res = parsed.resolution;
   return res.kind === 'overlap' && res.ms < startMs ? res.laterMs : res.ms;
+}
+
+/** The end of a call given by its duration (whole seconds), or why the duration cannot be read. */
+function endFromDuration(startMs: number, duration: string): number | string {
+  return WHOLE_NUMBER.test(duration) ? startMs + Number(duration) * 1000 : `no end time, and the duration "${duration}" is not a whole number of seconds`;
 }
 
 function pick<T extends string>(text: string, allowed: readonly T[], fallback: T): T | undefined {

@@ -19,6 +19,12 @@ export interface SourceRecord {
   end: string;
   /** Integer seconds as text; empty means "compute from answer and end". */
   billableSeconds: string;
+  /**
+   * Whole seconds from start to end, for an export that gives a duration instead of an end time (a
+   * database's Asterisk CDRs): with `end` empty, the end is the start's instant plus this, exact across a
+   * change of clock, and an answered call's answer is the end minus its billable seconds.
+   */
+  durationSeconds?: string;
   disposition: string;
   direction: string;
   leg: string;

@@ -14,12 +14,13 @@
  * call stayed inside the PBX come from the channels (asterisk-channels.ts).
  */
 import { Buffer } from 'node:buffer';
-import { readCsvLines, refusedItem } from '../csv-lines.js';
+import { acceptMended, readCsvLines, refusedHeaderItem, refusedItem } from '../csv-lines.js';
 import type { IngestLimits } from '../input-limits.js';
 import type { ReadItem, RejectReason, SourceRecord } from '../source-record.js';
 import { ASTERISK_DEFAULT_TRUNKS } from './asterisk-channels.js';
 export { numberFromClid } from './asterisk-channels.js';
 import { resolveAsteriskGroup, type AccountSource, type LegRules } from './asterisk-legs.js';
+import { TABLE_FREE_TEXT, rowFromTable, type TableLayout, type TableRow } from './asterisk-table.js';
 
 export interface AsteriskOptions {
   /** The switch wrote its times in UTC (cdr.conf `usegmtime=yes`). */
@@ -33,9 +34,13 @@ export interface AsteriskOptions {
   /** A group is complete once this many lines have passed since its last record. */
   groupWindow?: number;
   limits?: IngestLimits;
+  /** A database-style export: where its columns are, and whether its first line is the header naming them. */
+  table?: { layout: TableLayout; header: boolean };
+  /** The file's encoding when it is not UTF-8 (WHATWG label). */
+  encoding?: string;
 }
 
-export const ASTERISK_INBOUND_CONTEXT = /^(from-pstn|from-trunk|inbound|from-did|ext-did)/;
+export const ASTERISK_INBOUND_CONTEXT = /^(from-pstn|from-trunk|inbound|from-did|ext-did)$/;
 export const ASTERISK_ACCOUNT_FROM: readonly AccountSource[] = ['accountcode', 'channel', 'src'];
 
 /**
@@ -88,11 +93,56 @@ export interface AsteriskRow {
   peeraccount: string;
   linkedid: string;
   sequence: number | null;
+  /** What reading mended on this line (csv-lines.ts). */
+  notes?: string[];
 }
 
 type Parsed = { ok: true; row: AsteriskRow } | { ok: false; reason: RejectReason; detail: string };
 
 export async function* readAsteriskCsv(path: string, opts: AsteriskOptions = {}): AsyncGenerator<ReadItem> {
+  yield* groupAsteriskCalls(path, asteriskCsvRows(path, opts), opts);
+}
+
+/** The rows of a CSV file (Master.csv, or a table export), and the rejects of the lines that are none. */
+async function* asteriskCsvRows(path: string, opts: AsteriskOptions): AsyncGenerator<AsteriskRow | ReadItem> {
+  const table = opts.table;
+  const freeText = table === undefined ? null : tableFreeText(table.layout);
+  let headerSeen = table?.header !== true;
+  let fileWidth = 0;
+  for await (const batch of readCsvLines(path, ',', opts.limits, { encoding: opts.encoding })) {
+    for (const read of batch) {
+      if (read.raw.trim() === '' && read.mended === undefined) continue;
+      const l = acceptMended(read, freeText ?? ((c) => MASTER_FREE_TEXT.has(c)));
+      if (!headerSeen) {
+        headerSeen = true;
+        if (l.refused) yield refusedHeaderItem(path, l);
+        if (l.refused) return;
+        continue;
+      }
+      if (l.refused) {
+        yield refusedItem(path, l);
+        continue;
+      }
+      const { line, raw, fields, error } = l;
+      const parsed: Parsed | TableRow =
+        table === undefined || fields === null ? parseAsteriskLine(line, raw, fields, error, fileWidth, opts.utc === true) : rowFromTable(line, raw, fields, table.layout, opts.utc === true);
+      if (!parsed.ok) {
+        yield { kind: 'reject', reject: { source: path, line, reason: parsed.reason, detail: parsed.detail, raw } };
+        continue;
+      }
+      if (fileWidth === 0) fileWidth = fields!.length;
+      if (l.notes !== undefined) parsed.row.notes = l.notes;
+      yield parsed.row;
+    }
+  }
+}
+
+/**
+ * Rows → the legs to bill: the rows of one call (one linkedid, or one Local channel pair) are gathered
+ * and resolved together (asterisk-legs.ts); a call is complete once `groupWindow` rows have passed
+ * since its last one. Shared by every source of Asterisk rows: Master.csv, table exports, SQL dumps.
+ */
+export async function* groupAsteriskCalls(path: string, rows: AsyncIterable<AsteriskRow | ReadItem>, opts: AsteriskOptions = {}): AsyncGenerator<ReadItem> {
   const rules: LegRules = {
     inbound: opts.inboundContext ?? ASTERISK_INBOUND_CONTEXT,
     trunks: opts.trunks ?? ASTERISK_DEFAULT_TRUNKS,
@@ -100,62 +150,64 @@ export async function* readAsteriskCsv(path: string, opts: AsteriskOptions = {})
   };
   const window = Math.max(1, opts.groupWindow ?? DEFAULT_GROUP_WINDOW);
   const open = new Map<string, { rows: AsteriskRow[]; last: number; endMs: number }>();
-  let fileWidth = 0;
   let sinceSweep = 0;
   let sawLine = false;
 
-  for await (const batch of readCsvLines(path, ',', opts.limits)) {
-    for (const l of batch) {
-      const { line, raw, fields, error } = l;
-      if (raw.trim() === '') continue;
-      sawLine = true;
-      if (l.refused) {
-        yield refusedItem(path, l);
-        continue;
+  for await (const row of rows) {
+    sawLine = true;
+    if ('kind' in row) {
+      yield row;
+      continue;
+    }
+    const line = row.line;
+    const key = groupKey(row);
+    if (key === '') {
+      yield* inLineOrder(resolveAsteriskGroup(path, [row], rules));
+    } else {
+      let group = open.get(key);
+      if (group !== undefined && key.startsWith('C:') && wallMs(row.start) > group.endMs + LOCAL_GROUP_GAP_MS) {
+        open.delete(key);
+        yield* inLineOrder(resolveAsteriskGroup(path, group.rows, rules));
+        group = undefined;
       }
-      const parsed = parseAsteriskLine(line, raw, fields, error, fileWidth, opts.utc === true);
-      if (!parsed.ok) {
-        yield { kind: 'reject', reject: { source: path, line, reason: parsed.reason, detail: parsed.detail, raw } };
-        continue;
-      }
-      const row = parsed.row;
-      if (fileWidth === 0) fileWidth = fields!.length;
-      const key = groupKey(row);
-      if (key === '') {
-        yield* inLineOrder(resolveAsteriskGroup(path, [row], rules));
+      if (group) {
+        group.rows.push(row);
+        group.last = line;
+        group.endMs = Math.max(group.endMs, endWallMs(row));
       } else {
-        let group = open.get(key);
-        if (group !== undefined && key.startsWith('C:') && wallMs(row.start) > group.endMs + LOCAL_GROUP_GAP_MS) {
-          open.delete(key);
-          yield* inLineOrder(resolveAsteriskGroup(path, group.rows, rules));
-          group = undefined;
-        }
-        if (group) {
-          group.rows.push(row);
-          group.last = line;
-          group.endMs = Math.max(group.endMs, wallMs(row.end));
-        } else {
-          open.set(key, { rows: [row], last: line, endMs: wallMs(row.end) });
+        open.set(key, { rows: [row], last: line, endMs: endWallMs(row) });
+      }
+    }
+    // Sweeping every quarter window keeps the cost per line constant whatever the number of open groups.
+    if (++sinceSweep >= Math.ceil(window / 4)) {
+      sinceSweep = 0;
+      const done: SourceRecord[] = [];
+      for (const [k, g] of open) {
+        if (g.last <= line - window) {
+          open.delete(k);
+          for (const r of resolveAsteriskGroup(path, g.rows, rules)) done.push(r);
         }
       }
-      // Sweeping every quarter window keeps the cost per line constant whatever the number of open groups.
-      if (++sinceSweep >= Math.ceil(window / 4)) {
-        sinceSweep = 0;
-        const done: SourceRecord[] = [];
-        for (const [k, g] of open) {
-          if (g.last <= line - window) {
-            open.delete(k);
-            for (const r of resolveAsteriskGroup(path, g.rows, rules)) done.push(r);
-          }
-        }
-        yield* inLineOrder(done);
-      }
+      yield* inLineOrder(done);
     }
   }
   const rest: SourceRecord[] = [];
   for (const g of open.values()) for (const r of resolveAsteriskGroup(path, g.rows, rules)) rest.push(r);
   yield* inLineOrder(rest);
   if (!sawLine) yield { kind: 'reject', reject: { source: path, line: 0, reason: 'empty_file', detail: 'the file has no record', raw: '' } };
+}
+
+/** Master.csv columns that hold a name or a note: clid, and userfield (loguserfield) where cdr_csv puts it. */
+const MASTER_FREE_TEXT = new Set([4, 15, 17]);
+
+function tableFreeText(layout: TableLayout): (column: number) => boolean {
+  const billing = new Set([...layout].filter(([name]) => !TABLE_FREE_TEXT.has(name)).map(([, i]) => i));
+  return (c) => !billing.has(c);
+}
+
+/** A row's end on the wall clock; a table row has its duration instead. */
+function endWallMs(row: AsteriskRow): number {
+  return row.end !== '' ? wallMs(row.end) : wallMs(row.start) + Number(row.duration) * 1000;
 }
 
 /** `YYYY-MM-DD HH:MM:SS` (with a Z under usegmtime) as if UTC: only differences are used. */
@@ -176,6 +228,10 @@ export function parseAsteriskLine(line: number, raw: string, fields: string[] | 
     return { ok: false, reason: 'malformed_csv', detail: `${error ?? 'not valid CSV'}; fix the quoting of this line` };
   }
   const width = fields.length;
+  // Read leniently (unescaped quotes kept as text) yet not a record's width: the quotes were the damage.
+  if (error !== undefined && !overLimit && (width < ASTERISK_MIN_COLUMNS || width > ASTERISK_MAX_COLUMNS || (fileWidth > 0 && width !== fileWidth))) {
+    return { ok: false, reason: 'malformed_csv', detail: `${error}; fix the quoting of this line` };
+  }
   if (overLimit && (width < ASTERISK_MIN_COLUMNS || (fileWidth > 0 && width < fileWidth))) {
     return truncated(`${width} columns where the file's records have ${fileWidth || ASTERISK_MIN_COLUMNS}`);
   }

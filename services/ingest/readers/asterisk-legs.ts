@@ -23,6 +23,7 @@
  *
  * Linear in the number of records: a conference or a call centre's linkedid can hold thousands.
  */
+import { createHash } from 'node:crypto';
 import type { SourceRecord } from '../source-record.js';
 import type { AsteriskRow } from './asterisk-csv.js';
 import { PBX_APPLICATIONS, channelKey, deviceOf, dialTarget, isLocal, isTrunkChannel, localHalf, numberFromClid, peerOf } from './asterisk-channels.js';
@@ -198,7 +199,7 @@ export function resolveAsteriskGroup(source: string, rows: AsteriskRow[], rules:
       source,
       line: row.line,
       raw: lines.map((r) => r.raw).join('\n'),
-      cdrId: row.uniqueid !== '' ? (row.sequence !== null ? `${row.uniqueid}#${row.sequence}` : row.uniqueid) : row.linkedid !== '' && row.sequence !== null ? `${row.linkedid}#${row.sequence}` : '',
+      cdrId: recordId(row),
       account,
       caller,
       callee: sent || row.dst,
@@ -211,7 +212,11 @@ export function resolveAsteriskGroup(source: string, rows: AsteriskRow[], rules:
       leg,
       forwardReason: '',
       device: deviceOf(row.channel) || (starter ? deviceOf(starter.dstchannel) : ''),
+      route: { context: row.dcontext, channel: row.channel, peerChannel: row.dstchannel, ...(trunkOf(row, rules) ? { trunk: trunkOf(row, rules) } : {}) },
     };
+    if (row.end === '') record.durationSeconds = row.duration;
+    const notes = lines.flatMap((r) => r.notes ?? []);
+    if (notes.length > 0) record.notes = [...new Set(notes)];
     if (direction === 'out') {
       // A forwarded leg reaches a trunk by construction; a transfer may hand the caller to another phone.
       const where = leg === 'forwarded' ? 'trunk' : reach(row);
@@ -222,6 +227,30 @@ export function resolveAsteriskGroup(source: string, rows: AsteriskRow[], rules:
     out.push(record);
   }
   return out;
+}
+
+/**
+ * A record's identity. Asterisk gives a CDR a uniqueid per channel, not per record: a channel that
+ * dials a first trunk (FAILED) and then a second (ANSWERED), or rings busy then goes to voicemail,
+ * leaves several records with one uniqueid. With the `sequence` of newcdrcolumns (and its linkedid) the
+ * pair is unique; without it, the record's own content tells a record of the same channel from the
+ * same record exported twice, in any export of it (Master.csv, a table export, a dump: the fields
+ * hashed are the ones every export writes alike).
+ */
+function recordId(row: AsteriskRow): string {
+  const own = row.uniqueid || row.linkedid;
+  if (own === '') return '';
+  if (row.sequence !== null && row.linkedid !== '') return `${own}#${row.sequence}`;
+  const content = [row.start.replace('T', ' '), row.duration, row.billsec, row.src, row.dst, row.dcontext, row.channel, row.dstchannel, row.lastapp, row.lastdata, row.disposition].join('\u0001');
+  return `${own}#${createHash('sha256').update(content).digest('base64url').slice(0, 12)}`;
+}
+
+/** The trunk a record's call used: its own channel when it came from one, else its far end when that is one. */
+function trunkOf(row: AsteriskRow, rules: LegRules): string {
+  if (isTrunkChannel(row.channel, rules.trunks)) return deviceOf(row.channel);
+  if (isTrunkChannel(row.dstchannel, rules.trunks)) return deviceOf(row.dstchannel);
+  const dial = dialTarget(row.lastapp, row.lastdata);
+  return dial !== null && dial.device !== '' && (dial.number !== '' || rules.trunks.test(dial.device)) ? dial.device : '';
 }
 
 /** The account of a record, from the fields in the configured order; an inbound call belongs to the phone it reached. */

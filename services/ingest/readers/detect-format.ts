@@ -1,16 +1,20 @@
 /**
  * Which reader a file needs, from its first lines, and the one entry point that reads any export.
  *
- * Rules, tried in this order on the first non-blank lines:
+ * Rules, tried in this order on the first non-blank lines (blank lines, however many, are passed over,
+ * and one damaged record never decides: the lines sampled are looked at together):
  * - cucm: the first line's first field is `cdrRecordType`, with the CDR fields (the line of data types
  *   after it is optional: CAR and most tools strip it), or the fields of a CMR file (refused as such).
  * - canonical: a header with callee, start_time, end_time and account or cdr_id.
  * - profile (only when a profile is given): its header names, or its column count and time format.
+ * - asterisk, a database's table (asterisk-table.ts): a header naming the columns of Asterisk's `cdr`
+ *   table (calldate, src, dst, channel, billsec, disposition…), or rows in that table's column order.
  * - asterisk: 16 to 21 columns, start and end (columns 10 and 12) `YYYY-MM-DD HH:MM:SS`, answer
- *   (column 11) the same or empty, duration and billsec (columns 13, 14) unquoted integers.
+ *   (column 11) the same or empty, duration and billsec (columns 13, 14) unquoted integers, on any line sampled.
  * - freeswitch: the template's column count, with its start and end stamps where the template puts them.
  * A file that fits none is refused with one `unknown_format` reject that says what was expected.
  */
+import { parse as parseRelaxed } from 'csv-parse/sync';
 import Papa from 'papaparse';
 import { readCanonicalBatches } from '../canonical-csv.js';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../input-limits.js';
@@ -19,6 +23,7 @@ import { frameLines } from '../line-bytes.js';
 import type { ReadItem } from '../source-record.js';
 import { ASTERISK_MAX_COLUMNS, ASTERISK_MIN_COLUMNS, readAsteriskCsv } from './asterisk-csv.js';
 import type { AccountSource } from './asterisk-legs.js';
+import { tableLayoutOfHeader, tableLayoutOfRows, type TableLayout } from './asterisk-table.js';
 import { isCdrHeader, isCmrHeader, isTypesLine, readCucmCdr } from './cucm-cdr.js';
 import { FREESWITCH_DEFAULT_TEMPLATE, loadFreeswitchTemplate, readFreeswitchCsv, splitFreeswitchLine, type FreeswitchTemplate } from './freeswitch-csv.js';
 import { profileMatches, readMappingProfile, type MappingProfile } from './mapping-profile.js';
@@ -49,6 +54,8 @@ export interface ReadExportOptions {
   accountFrom?: readonly AccountSource[];
   /** Sizes a line or field may have (config/ingest.yaml); the defaults otherwise. */
   limits?: IngestLimits;
+  /** The files' encoding when they are not UTF-8 (`--encoding windows-1252`): names with foreign bytes are read exactly. */
+  encoding?: string;
 }
 
 /** How many lines detection looks at: a header, a types line, and a few records. */
@@ -71,13 +78,37 @@ export function detectFormat(path: string, firstLines: string[], hints: DetectHi
     if (['callee', 'start_time', 'end_time'].every((c) => header.includes(c)) && (header.includes('account') || header.includes('cdr_id'))) return 'canonical';
   }
   if (hints.profile !== undefined && profileMatches(hints.profile, firstLines)) return 'profile';
-  // The first line that parses decides: one mangled record must not hide the format of the file.
+  if (asteriskTableOf(lines) !== null) return 'asterisk';
+  // Every sampled line has its say: one mangled record must not hide the format of the file.
   const records = lines.slice(0, SNIFF_LINES).map((l) => ({ raw: l, fields: parseFields(l) }));
-  const sample = records.find((r) => r.fields !== null);
-  if (sample !== undefined && looksAsterisk(sample.raw, sample.fields!)) return 'asterisk';
+  if (records.some((r) => r.fields !== null && looksAsterisk(r.raw, r.fields))) return 'asterisk';
   const template = hints.freeswitchTemplate ?? FREESWITCH_DEFAULT_TEMPLATE;
   if (records.some((r) => looksFreeswitch(r.raw, r.fields, template))) return 'freeswitch';
   return null;
+}
+
+/** A database-style Asterisk export: the layout its header names, or the table's column order its rows follow. */
+export function asteriskTableOf(lines: string[]): { layout: TableLayout; header: boolean } | null {
+  const rows = lines.map((l) => l.replace(/^\uFEFF/, '').replace(/\r$/, '')).filter((l) => l.trim() !== '').map(parseFieldsLeniently);
+  const first = rows[0];
+  if (first === undefined || first === null) return null;
+  const named = tableLayoutOfHeader(first);
+  if (named !== null) return { layout: named, header: true };
+  const byOrder = tableLayoutOfRows(rows.filter((r): r is string[] => r !== null));
+  // Master.csv has its own column order (accountcode first, three times): the table's order must not claim it.
+  return byOrder === null || rows.some((r) => r !== null && looksAsterisk(r.join(','), r)) ? null : { layout: byOrder, header: false };
+}
+
+/** The fields of a sampled line, quotes the switch did not escape read as text (as csv-lines reads them). */
+function parseFieldsLeniently(line: string): string[] | null {
+  const strict = parseFields(line);
+  if (strict !== null) return strict;
+  try {
+    const rows = parseRelaxed(line, { relax_quotes: true, relax_column_count: true }) as string[][];
+    return rows.length === 1 ? rows[0]! : null;
+  } catch {
+    return null;
+  }
 }
 
 function parseFields(line: string): string[] | null {
@@ -126,12 +157,17 @@ export function describeExpectedFormats(hints: DetectHints = {}): string {
   return `expected one of: ${expected.join('; ')}`;
 }
 
-/** The first `n` lines of a file, read without loading the file (nor a whole overlong line: its head only). */
+/**
+ * The first `n` non-blank lines of a file, read without loading the file (nor a whole overlong line: its
+ * head only). Blank lines are passed over however many there are: they never make a file look empty.
+ */
 export async function readFirstLines(path: string, n = SNIFF_LINES, maxLineBytes = DEFAULT_INGEST_LIMITS.maxLineBytes): Promise<string[]> {
   const lines: string[] = [];
   for await (const framed of frameLines(path, maxLineBytes)) {
     for (const f of framed) {
-      lines.push(f.bytes.toString('utf8'));
+      const text = f.bytes.toString('utf8');
+      if (text.trim() === '') continue;
+      lines.push(text);
       if (lines.length >= n) return lines;
     }
   }
@@ -156,9 +192,9 @@ async function* readInFormat(path: string, options: ReadExportOptions): AsyncGen
   const template = options.freeswitchTemplate === undefined ? undefined : loadFreeswitchTemplate(options.freeswitchTemplate);
   const hints: DetectHints = { freeswitchTemplate: template, profile: options.profile };
   let format = options.format;
+  const first = await readFirstLines(path, SNIFF_LINES, options.limits?.maxLineBytes);
   if (format === undefined) {
-    const first = await readFirstLines(path, SNIFF_LINES, options.limits?.maxLineBytes);
-    if (first.every((l) => l.trim() === '')) {
+    if (first.length === 0) {
       yield [{ kind: 'reject', reject: { source: path, line: 0, reason: 'empty_file', detail: 'the file has no record', raw: '' } }];
       return;
     }
@@ -172,11 +208,11 @@ async function* readInFormat(path: string, options: ReadExportOptions): AsyncGen
   }
   switch (format) {
     case 'canonical':
-      yield* readCanonicalBatches(path, { limits: options.limits });
+      yield* readCanonicalBatches(path, { limits: options.limits, encoding: options.encoding });
       return;
     // The switch formats pair legs and rows across lines one item at a time; they are grouped here.
     case 'asterisk':
-      yield* grouped(readAsteriskCsv(path, { utc: options.asteriskUtc, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits }));
+      yield* grouped(readAsteriskCsv(path, { utc: options.asteriskUtc, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits, encoding: options.encoding, table: asteriskTableOf(first) ?? undefined }));
       return;
     case 'freeswitch':
       yield* grouped(readFreeswitchCsv(path, { template, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits }));
