@@ -202,7 +202,8 @@ export function resolveAsteriskGroup(source: string, rows: AsteriskRow[], rules:
       cdrId: recordId(row),
       account,
       caller,
-      callee: sent || row.dst,
+      // An inbound call is for the number the network called: FreePBX logs it as `did`, dst being where the dialplan sent it.
+      callee: sent || (direction === 'in' && row.did !== undefined ? row.did : row.dst),
       start: row.start,
       answer: row.answer,
       end: row.end,

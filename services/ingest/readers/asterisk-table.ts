@@ -132,6 +132,7 @@ export function rowFromTable(line: number, raw: string, fields: readonly string[
       peeraccount: get('peeraccount'),
       linkedid: get('linkedid'),
       sequence: WHOLE.test(sequence) ? Number(sequence) : null,
+      ...(get('did') !== '' ? { did: get('did') } : {}),
     },
   };
 }

@@ -1,0 +1,207 @@
+/**
+ * Exports as real PBXs write them, in the shapes that lost calls before the rater saw them: the
+ * database-style Asterisk exports (a start and two durations, no answer and no end), quotes the
+ * writer did not escape, a foreign byte in a caller name, a channel's uniqueid repeated on every
+ * record of that channel, blank lines and a damaged first record, and contexts that only look inbound.
+ * Fixtures are ours, written in the shapes of FreePBX's asteriskcdrdb.cdr table and cdr_csv.
+ */
+import { Buffer } from 'node:buffer';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { screenCdrIds } from '../../services/ingest/cdr-identity.js';
+import { readExport, type ReadExportOptions } from '../../services/ingest/readers/detect-format.js';
+import { tempDir } from '../support/tmp.js';
+import { PBX, PBX_TRUNKS, collect, line, normalizeAll, rate } from './pbx-helpers.js';
+
+const file = tempDir();
+const OPTIONS: ReadExportOptions = { trunks: PBX_TRUNKS };
+const REPORT = `${PBX}/freepbx-cdr-report.csv`;
+const reportLines = readFileSync(REPORT, 'utf8').trimEnd().split('\n');
+
+describe('a FreePBX "CDR Reports" export (the asteriskcdrdb.cdr table with its header)', () => {
+  it('bills every call that left through a trunk, for its billsec, to the phone that made it', async () => {
+    const { records, rejects } = await collect(readExport(REPORT, OPTIONS));
+    expect(rejects).toEqual([]);
+    const n = normalizeAll(records);
+    expect(n.rejects).toEqual([]);
+    // line | charged to | caller | callee | class | direction | leg | outcome | billable seconds
+    expect(n.cdrs.map(line)).toEqual([
+      // `"Alice Martin" <101>` unquoted and unescaped: read as text, the call billed (it was a malformed_csv reject).
+      '2 | 101 | ext:101 | +33612345678 | fr_mobile | out | originating | answered | 180',
+      '3 | 102 | ext:102 | ext:103 | internal | out | originating | answered | 90',
+      '4 | 101 | +33698112233 | +33478000101 | fr_fixed | in | originating | answered | 60',
+      // The ring group's member answered through from-did-direct: one inbound call, for the DID the network called.
+      '5 | 102 | +33698445566 | +33478000100 | fr_fixed | in | originating | answered | 80',
+      // Trunk failover under one uniqueid: the first trunk FAILED, the second ANSWERED; both kept, the second billed.
+      '7 | 103 | ext:103 | +33142685300 | fr_fixed | out | originating | failed | 0',
+      '8 | 103 | ext:103 | +33142685300 | fr_fixed | out | originating | answered | 118',
+      // NULL (as MySQL writes it) in accountcode and userfield is an empty value.
+      '9 | 101 | ext:101 | +493012345678 | international | out | originating | no_answer | 0',
+      '10 | 102 | ext:102 | ext:*97 | internal | out | originating | answered | 40',
+      '11 | 103 | ext:103 | +33467123456 | fr_fixed | out | originating | answered | 3590',
+    ]);
+    // Every data line is in exactly one record: the Local half (line 6) is folded into its inbound call.
+    expect(records.flatMap((r) => r.raw.split('\n')).sort()).toEqual(reportLines.slice(1).sort());
+    expect(records.filter((r) => r.notes?.some((t) => t.includes('quotes'))).length).toBe(records.length);
+    const bill = rate(n.cdrs);
+    expect(bill.bill.filter((b) => !b.endsWith('| 0.0000'))).toEqual([]);
+    expect(bill.bill.map((b) => b.split(' | ')[2])).toEqual(['bundle', 'internal', 'inbound', 'inbound', 'not_answered', 'bundle', 'not_answered', 'internal', 'bundle']);
+    expect(bill.alerts).toEqual([]);
+  });
+
+  it('computes the end from the start and the duration in Europe/Paris, exact across the spring change', async () => {
+    const cdrs = normalizeAll((await collect(readExport(REPORT, OPTIONS))).records).cdrs;
+    const night = cdrs.find((c) => c.line === 11)!;
+    // 01:59 CET + 3600 s is 03:59 CEST on the wall clock: one hour of call, not two.
+    expect(new Date(night.startMs).toISOString()).toBe('2026-03-29T00:59:00.000Z');
+    expect((night.endMs - night.startMs) / 1000).toBe(3600);
+    expect(new Date(night.answerMs!).toISOString()).toBe('2026-03-29T00:59:10.000Z');
+  });
+
+  it('reads the same table without a header, after a leading id column, with \\N for NULL', async () => {
+    const rows = reportLines.slice(1).map((l, i) => `${i + 1},${l.replace(/,NULL,/g, ',\\N,')}`);
+    const headerless = file('cdr-table.csv', rows.join('\n') + '\n');
+    const a = normalizeAll((await collect(readExport(REPORT, OPTIONS))).records).cdrs.map(line);
+    const b = normalizeAll((await collect(readExport(headerless, OPTIONS))).records).cdrs.map((c) => line({ ...c, line: c.line + 1 }));
+    expect(b).toEqual(a);
+  });
+
+  it('gives each record the same id in every export of it, so that a re-export is all duplicates', async () => {
+    const first = normalizeAll((await collect(readExport(REPORT, OPTIONS))).records).cdrs;
+    const shuffled = file('again.csv', [reportLines[0], ...reportLines.slice(1).reverse()].join('\n') + '\n');
+    const again = normalizeAll((await collect(readExport(shuffled, OPTIONS))).records).cdrs;
+    const billed = new Map(first.map((c) => [c.cdrId, c.subscriber.clientId]));
+    expect(new Set(first.map((c) => c.cdrId)).size).toBe(first.length);
+    expect(screenCdrIds(again, (id) => billed.get(id))).toMatchObject({ fresh: [], duplicates: first.length, conflicts: [] });
+  });
+});
+
+describe("a channel's uniqueid repeated on each of its records (cdr_csv without sequence)", () => {
+  // 18 columns: uniqueid and userfield, no linkedid nor sequence (Asterisk 1.8–11 defaults).
+  const rec = (dst: string, dstchannel: string, lastdata: string, start: string, answer: string, end: string, duration: number, billsec: number, disposition: string, uniqueid: string) =>
+    `"","101","${dst}","from-internal","""Alice"" <101>","SIP/101-00000001","${dstchannel}","Dial","${lastdata}","${start}","${answer}","${end}",${duration},${billsec},"${disposition}","DOCUMENTATION","${uniqueid}",""`;
+  const failover = [
+    rec('00142685300', 'SIP/orange-00000002', 'SIP/orange/0142685300,60', '2026-02-10 09:00:00', '', '2026-02-10 09:00:04', 4, 0, 'FAILED', '1770710400.1'),
+    rec('00142685300', 'SIP/ovh-00000003', 'SIP/ovh/0142685300,60', '2026-02-10 09:00:04', '2026-02-10 09:00:10', '2026-02-10 09:03:10', 186, 180, 'ANSWERED', '1770710400.1'),
+    rec('00612345678', 'SIP/ovh-00000004', 'SIP/ovh/0612345678,60', '2026-02-10 10:00:00', '', '2026-02-10 10:00:20', 20, 0, 'BUSY', '1770714000.4'),
+    rec('00612345678', 'SIP/ovh-00000005', 'SIP/ovh/0612345678,60', '2026-02-10 10:01:00', '2026-02-10 10:01:05', '2026-02-10 10:02:05', 65, 60, 'ANSWERED', '1770714000.4'),
+  ];
+
+  it('keeps the answered retry on the second trunk, which was dropped as a duplicate of the failed first try', async () => {
+    const path = file('Master.csv', failover.join('\n') + '\n');
+    const cdrs = normalizeAll((await collect(readExport(path, OPTIONS))).records).cdrs;
+    const { fresh, duplicates } = screenCdrIds(cdrs, () => undefined);
+    expect(duplicates).toBe(0);
+    expect(fresh.map(line)).toEqual([
+      '1 | 101 | ext:101 | +33142685300 | fr_fixed | out | originating | failed | 0',
+      '2 | 101 | ext:101 | +33142685300 | fr_fixed | out | originating | answered | 180',
+      '3 | 101 | ext:101 | +33612345678 | fr_mobile | out | originating | busy | 0',
+      '4 | 101 | ext:101 | +33612345678 | fr_mobile | out | originating | answered | 60',
+    ]);
+  });
+
+  it('still counts the same file rated again, or a copy with its lines in another order, as duplicates', async () => {
+    const once = normalizeAll((await collect(readExport(file('a.csv', failover.join('\n') + '\n'), OPTIONS))).records).cdrs;
+    const twice = normalizeAll((await collect(readExport(file('b.csv', [...failover].reverse().join('\n') + '\n'), OPTIONS))).records).cdrs;
+    const billed = new Map(once.map((c) => [c.cdrId, c.subscriber.clientId]));
+    expect(screenCdrIds(twice, (id) => billed.get(id))).toMatchObject({ fresh: [], duplicates: 4 });
+  });
+});
+
+describe('a byte that is not UTF-8', () => {
+  const master = (clid: Buffer, dst: Buffer | string) =>
+    Buffer.concat([
+      Buffer.from('"","101","'),
+      typeof dst === 'string' ? Buffer.from(dst) : dst,
+      Buffer.from('","from-internal","'),
+      clid,
+      Buffer.from('","SIP/101-00000001","SIP/ovh-00000002","Dial","SIP/ovh/0612345678,60","2026-02-10 09:00:00","2026-02-10 09:00:05","2026-02-10 09:03:05",185,180,"ANSWERED","DOCUMENTATION","1770710400.1",""\n'),
+    ]);
+  // "Ирина <101>" in Windows-1251, and a Latin-1 yen sign (0xA5) as in a real production file.
+  const cyrillic = Buffer.from([0xc8, 0xf0, 0xe8, 0xed, 0xe0, 0x20, 0x3c, 0x31, 0x30, 0x31, 0x3e]);
+  const latin1 = Buffer.from([0x4a, 0x6f, 0xa5, 0x20, 0x3c, 0x31, 0x30, 0x31, 0x3e]);
+
+  it('in a caller name bills the call, the name decoded with a replacement character and the fact noted', async () => {
+    const { records, rejects } = await collect(readExport(file('Master.csv', master(latin1, '00612345678')), OPTIONS));
+    expect(rejects).toEqual([]);
+    expect(normalizeAll(records).cdrs.map(line)).toEqual(['1 | 101 | ext:101 | +33612345678 | fr_mobile | out | originating | answered | 180']);
+    expect(records[0]!.raw).toContain('Jo\uFFFD <101>');
+    expect(records[0]!.notes).toEqual(['column 5 not UTF-8: decoded with replacement characters (declare the export\'s encoding to read it exactly)']);
+  });
+
+  it('in the declared encoding reads the name exactly', async () => {
+    const { records } = await collect(readExport(file('Master.csv', master(cyrillic, '00612345678')), { ...OPTIONS, encoding: 'windows-1251' }));
+    expect(records[0]!.raw).toContain('"Ирина <101>"');
+    expect(records[0]!.notes).toBeUndefined();
+  });
+
+  it('in a number still refuses the record, its bytes kept', async () => {
+    const bad = Buffer.from([0x30, 0x30, 0x36, 0x31, 0x32, 0x33, 0x34, 0xa5, 0x36, 0x37, 0x38]);
+    const { records, rejects } = await collect(readExport(file('Master.csv', master(Buffer.from('Jo <101>'), bad)), OPTIONS));
+    expect(records).toEqual([]);
+    expect(rejects.map((r) => [r.line, r.reason, r.rawEncoding])).toEqual([[1, 'bad_encoding', 'base64']]);
+    expect(rejects[0]!.detail).toMatch(/invalid UTF-8 at byte 18 of the line \(about column 3\)/);
+  });
+
+  it('in the device of a canonical file bills the call; in its callee refuses it', async () => {
+    const head = 'cdr_id,account,caller,callee,start_time,answer_time,end_time,billable_seconds,device\n';
+    const row = (id: string, callee: Buffer, device: Buffer) =>
+      Buffer.concat([Buffer.from(`${id},101,,`), callee, Buffer.from(',2026-02-10T09:00:00+01:00,2026-02-10T09:00:05+01:00,2026-02-10T09:03:05+01:00,180,'), device, Buffer.from('\n')]);
+    const content = Buffer.concat([Buffer.from(head), row('c-1', Buffer.from('0612345678'), Buffer.from([0x50, 0x6f, 0xa5])), row('c-2', Buffer.from([0x30, 0x36, 0xa5]), Buffer.from('Polycom'))]);
+    const { records, rejects } = await collect(readExport(file('calls.csv', content)));
+    expect(records.map((r) => [r.cdrId, r.device])).toEqual([['c-1', 'Po\uFFFD']]);
+    expect(rejects.map((r) => [r.line, r.reason])).toEqual([[3, 'bad_encoding']]);
+  });
+});
+
+describe('blank lines and a damaged first record never hide the records of a file', () => {
+  const canonical = readFileSync('test/fixtures/switch-exports/canonical.csv', 'utf8');
+  const asterisk = readFileSync(`${PBX}/asterisk-Master.csv`, 'utf8');
+  const freeswitch = readFileSync(`${PBX}/freeswitch-example-Master.csv`, 'utf8');
+  const recordsOf = async (content: string, options: ReadExportOptions = {}) => (await collect(readExport(file('export.csv', content), options))).records.length;
+
+  it.each([9, 10, 11, 100, 5000])('%i blank lines at the top (canonical, Asterisk, FreeSWITCH)', async (blanks) => {
+    const pad = '\n'.repeat(blanks);
+    expect(await recordsOf(pad + canonical)).toBe(await recordsOf(canonical));
+    expect(await recordsOf(pad + asterisk, OPTIONS)).toBe(await recordsOf(asterisk, OPTIONS));
+    expect(await recordsOf(pad + freeswitch)).toBe(await recordsOf(freeswitch));
+    expect(await recordsOf(canonical)).toBeGreaterThan(0);
+  });
+
+  const first = asterisk.split('\n')[0]!;
+  const rest = asterisk.split('\n').slice(1).join('\n');
+  it.each([
+    ['a bad start time', first.replace('"2026-02-02 09:00:00"', '"2026-02-31 9h"'), 'bad_time'],
+    // cdr_csv never quotes an integer, but the record is whole: it is read like the others.
+    ['a quoted duration', first.replace(/,(\d+),(\d+),"ANSWERED"/, ',"$1",$2,"ANSWERED"'), 'rated'],
+    ['22 columns', first + ',"x"', 'column_count'],
+    ['a line cut short', first.slice(0, 60), 'malformed_csv'],
+  ])('an Asterisk Master.csv whose first record has %s: that record alone is refused', async (_what, damaged, outcome) => {
+    expect(damaged).not.toBe(first);
+    const whole = (await collect(readExport(file('Master.csv', asterisk), OPTIONS))).records;
+    const { records, rejects } = await collect(readExport(file('Master.csv', `${damaged}\n${rest}`), OPTIONS));
+    if (outcome === 'rated') {
+      expect(rejects).toEqual([]);
+      expect(records.map((r) => r.line)).toEqual(whole.map((r) => r.line));
+    } else {
+      expect(rejects.map((r) => [r.line, r.reason])).toEqual([[1, outcome]]);
+      expect(records.map((r) => r.line)).toEqual(whole.map((r) => r.line).filter((l) => l !== 1));
+    }
+  });
+});
+
+describe('contexts: only the stock inbound contexts, whole names, make a call inbound', () => {
+  // A phone's channel (not a trunk), so the context alone decides.
+  const record = (context: string) =>
+    `"","0698112233","101","${context}","""x"" <0698112233>","PJSIP/101-00000001","PJSIP/102-00000002","Dial","PJSIP/102,20","2026-02-10 09:00:00","2026-02-10 09:00:05","2026-02-10 09:01:05",65,60,"ANSWERED","DOCUMENTATION","1770710400.1",""`;
+  it.each([
+    ['from-pstn', 'in'], ['from-pstn-toheader', 'in'], ['from-pstn-e164-us', 'in'], ['from-trunk', 'in'], ['from-trunk-pjsip-ovh', 'in'],
+    ['from-sip-external', 'in'], ['from-digital', 'in'], ['from-analog', 'in'], ['ext-did', 'in'], ['ext-did-0002', 'in'], ['ext-did-catchall', 'in'],
+    ['from-extern', 'in'], ['from-outside', 'in'], ['inbound', 'in'],
+    ['from-did-direct', 'out'], ['from-did-direct-ivr', 'out'], ['from-internal', 'out'], ['from-internal-xfer', 'out'], ['ext-local', 'out'],
+    ['ext-group', 'out'], ['from-queue', 'out'], ['default', 'out'], ['from-pstnx', 'out'], ['my-from-trunk', 'out'],
+  ])('%s → %s', async (context, direction) => {
+    const { records } = await collect(readExport(file('Master.csv', record(context) + '\n')));
+    expect(records.map((r) => r.direction)).toEqual([direction]);
+  });
+});
