@@ -2,6 +2,7 @@
 import { Option, type Command } from 'commander';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { ConfigError } from '../config/config-error.js';
+import { isKnownEncoding } from '../ingest/csv-lines.js';
 import { ACCOUNT_SOURCES, type AccountSource } from '../ingest/readers/asterisk-legs.js';
 import { EXPORT_FORMATS, type ExportFormat, type ReadExportOptions } from '../ingest/readers/detect-format.js';
 import { loadMappingProfile } from '../ingest/readers/mapping-profile.js';
@@ -16,6 +17,7 @@ export interface ExportFlags {
   trunk?: string;
   inboundContext?: string;
   accountFrom?: string;
+  encoding?: string;
 }
 
 export function withExportOptions(cmd: Command): Command {
@@ -28,7 +30,8 @@ export function withExportOptions(cmd: Command): Command {
     .option('--country <cc>', 'country of national numbers written without a country code (ISO 3166, e.g. US)', 'FR')
     .option('--trunk <regex>', 'trunks: Asterisk channels (PJSIP/orange), FreeSWITCH gateways, CUCM gateway devices')
     .option('--inbound-context <regex>', 'Asterisk / FreeSWITCH contexts of calls from the network')
-    .option('--account-from <fields>', `where the account comes from, in order (${ACCOUNT_SOURCES.join(',')})`);
+    .option('--account-from <fields>', `where the account comes from, in order (${ACCOUNT_SOURCES.join(',')})`)
+    .option('--encoding <label>', 'encoding of exports that are not UTF-8 (windows-1252, latin1, windows-1251…); without it a foreign byte in a name is replaced, not refused');
 }
 
 export function readOptions(o: ExportFlags): ReadExportOptions {
@@ -43,7 +46,13 @@ export function readOptions(o: ExportFlags): ReadExportOptions {
     ...(o.trunk ? { trunks: regexOption('--trunk', o.trunk) } : {}),
     ...(o.inboundContext ? { inboundContext: regexOption('--inbound-context', o.inboundContext) } : {}),
     ...(o.accountFrom ? { accountFrom: accountSources(o.accountFrom) } : {}),
+    ...(o.encoding ? { encoding: encodingOption(o.encoding) } : {}),
   };
+}
+
+function encodingOption(label: string): string {
+  if (!isKnownEncoding(label)) throw new ConfigError('--encoding', 'value', `"${label}" is not an encoding label Node.js knows; e.g. --encoding windows-1252 (Western Europe), windows-1251 (Cyrillic), latin1`);
+  return label;
 }
 
 function regexOption(name: string, source: string): RegExp {
