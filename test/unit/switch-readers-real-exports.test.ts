@@ -76,6 +76,40 @@ describe('a FreePBX "CDR Reports" export (the asteriskcdrdb.cdr table with its h
   });
 });
 
+describe('an SQL dump of asteriskcdrdb (what a backup hands over)', () => {
+  const DUMP = `${PBX}/asteriskcdrdb-dump.sql`;
+  const csvBill = async () => normalizeAll((await collect(readExport(REPORT, OPTIONS))).records).cdrs.map((c) => [c.cdrId, c.subscriber.account, c.callee, c.billableSeconds, c.direction, c.disposition].join(' | '));
+
+  it('bills the rows of its extended INSERTs like the same table exported as CSV, the other tables passed over', async () => {
+    const { records, rejects } = await collect(readExport(DUMP, OPTIONS));
+    expect(rejects).toEqual([]);
+    const cdrs = normalizeAll(records).cdrs;
+    expect(cdrs.map((c) => [c.cdrId, c.subscriber.account, c.callee, c.billableSeconds, c.direction, c.disposition].join(' | '))).toEqual(await csvBill());
+    // mysqldump's \" in the caller name is the quote it stands for.
+    expect(records[0]!.raw).toContain(`'\\"Alice Martin\\" <101>'`);
+  });
+
+  it("reads pg_dump's COPY … FROM stdin, and an INSERT that names its columns in another order", async () => {
+    const rows = reportLines.slice(1).map((l) => (l.match(/("[^"]*"(?=,|$)|[^,]*)(,|$)/g) ?? []).map((f) => f.replace(/,$/, '').replace(/^"(.*)"$/, '$1')).slice(0, 26));
+    const columns = reportLines[0]!.split(',');
+    const copy = ['-- PostgreSQL database dump', "SET standard_conforming_strings = on;", `COPY public.cdr (${columns.join(', ')}) FROM stdin;`, ...rows.map((r) => r.map((v) => (v === 'NULL' ? '\\N' : v)).join('\t')), '\\.', ''].join('\n');
+    const viaCopy = normalizeAll((await collect(readExport(file('cdr.sql', copy), OPTIONS))).records).cdrs;
+    const reordered = [...columns].reverse();
+    const insert = `INSERT INTO cdr (${reordered.join(',')}) VALUES ${rows.map((r) => `(${[...r].reverse().map((v) => (v === 'NULL' ? 'NULL' : `'${v.replace(/'/g, "''")}'`)).join(',')})`).join(',\n')};\n`;
+    const viaInsert = normalizeAll((await collect(readExport(file('cdr2.sql', insert), OPTIONS))).records).cdrs;
+    const bill = await csvBill();
+    expect(viaCopy.map((c) => [c.cdrId, c.subscriber.account, c.callee, c.billableSeconds, c.direction, c.disposition].join(' | '))).toEqual(bill);
+    expect(viaInsert.map((c) => [c.cdrId, c.subscriber.account, c.callee, c.billableSeconds, c.direction, c.disposition].join(' | '))).toEqual(bill);
+  });
+
+  it('refuses a dump without a CDR table as one reject that says what to dump', async () => {
+    const { records, rejects } = await collect(readExport(file('other.sql', "-- MySQL dump 10.13\nINSERT INTO `users` VALUES (1,'a'),(2,'b');\n")));
+    expect(records).toEqual([]);
+    expect(rejects.map((r) => [r.line, r.reason])).toEqual([[0, 'unknown_format']]);
+    expect(rejects[0]!.detail).toMatch(/dump the cdr table of asteriskcdrdb/);
+  });
+});
+
 describe("a channel's uniqueid repeated on each of its records (cdr_csv without sequence)", () => {
   // 18 columns: uniqueid and userfield, no linkedid nor sequence (Asterisk 1.8–11 defaults).
   const rec = (dst: string, dstchannel: string, lastdata: string, start: string, answer: string, end: string, duration: number, billsec: number, disposition: string, uniqueid: string) =>

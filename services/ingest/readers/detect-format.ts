@@ -9,6 +9,7 @@
  * - profile (only when a profile is given): its header names, or its column count and time format.
  * - asterisk, a database's table (asterisk-table.ts): a header naming the columns of Asterisk's `cdr`
  *   table (calldate, src, dst, channel, billsec, disposition…), or rows in that table's column order.
+ * - sql-dump: a dump's header comment or first statement (INSERT INTO, CREATE TABLE, COPY … FROM stdin).
  * - asterisk: 16 to 21 columns, start and end (columns 10 and 12) `YYYY-MM-DD HH:MM:SS`, answer
  *   (column 11) the same or empty, duration and billsec (columns 13, 14) unquoted integers, on any line sampled.
  * - freeswitch: the template's column count, with its start and end stamps where the template puts them.
@@ -21,15 +22,16 @@ import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../input-limits.js';
 import { grouped, oneByOne } from '../item-batches.js';
 import { frameLines } from '../line-bytes.js';
 import type { ReadItem } from '../source-record.js';
-import { ASTERISK_MAX_COLUMNS, ASTERISK_MIN_COLUMNS, readAsteriskCsv } from './asterisk-csv.js';
+import { ASTERISK_MAX_COLUMNS, ASTERISK_MIN_COLUMNS, groupAsteriskCalls, readAsteriskCsv, type AsteriskOptions } from './asterisk-csv.js';
 import type { AccountSource } from './asterisk-legs.js';
 import { tableLayoutOfHeader, tableLayoutOfRows, type TableLayout } from './asterisk-table.js';
 import { isCdrHeader, isCmrHeader, isTypesLine, readCucmCdr } from './cucm-cdr.js';
 import { FREESWITCH_DEFAULT_TEMPLATE, loadFreeswitchTemplate, readFreeswitchCsv, splitFreeswitchLine, type FreeswitchTemplate } from './freeswitch-csv.js';
 import { profileMatches, readMappingProfile, type MappingProfile } from './mapping-profile.js';
+import { looksLikeSqlDump, readSqlDumpRows } from './sql-dump.js';
 
-export type ExportFormat = 'canonical' | 'asterisk' | 'freeswitch' | 'cucm' | 'profile';
-export const EXPORT_FORMATS: readonly ExportFormat[] = ['canonical', 'asterisk', 'freeswitch', 'cucm', 'profile'];
+export type ExportFormat = 'canonical' | 'asterisk' | 'sql-dump' | 'freeswitch' | 'cucm' | 'profile';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['canonical', 'asterisk', 'sql-dump', 'freeswitch', 'cucm', 'profile'];
 
 export interface DetectHints {
   freeswitchTemplate?: FreeswitchTemplate;
@@ -78,6 +80,7 @@ export function detectFormat(path: string, firstLines: string[], hints: DetectHi
     if (['callee', 'start_time', 'end_time'].every((c) => header.includes(c)) && (header.includes('account') || header.includes('cdr_id'))) return 'canonical';
   }
   if (hints.profile !== undefined && profileMatches(hints.profile, firstLines)) return 'profile';
+  if (looksLikeSqlDump(lines)) return 'sql-dump';
   if (asteriskTableOf(lines) !== null) return 'asterisk';
   // Every sampled line has its say: one mangled record must not hide the format of the file.
   const records = lines.slice(0, SNIFF_LINES).map((l) => ({ raw: l, fields: parseFields(l) }));
@@ -141,6 +144,10 @@ function looksFreeswitch(raw: string, fields: string[] | null, template: Freeswi
   return stampOk('start') && stampOk('end') && (answer === undefined || answer === '' || DATE_TIME.test(answer));
 }
 
+function asteriskOptions(options: ReadExportOptions): AsteriskOptions {
+  return { utc: options.asteriskUtc, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits, encoding: options.encoding };
+}
+
 /** What detection accepts, for the message of a refused file. */
 export function describeExpectedFormats(hints: DetectHints = {}): string {
   const t = hints.freeswitchTemplate ?? FREESWITCH_DEFAULT_TEMPLATE;
@@ -148,6 +155,8 @@ export function describeExpectedFormats(hints: DetectHints = {}): string {
   const expected = [
     'canonical CSV (a header with account, callee, start_time, end_time…)',
     `Asterisk cdr_csv Master.csv (no header, ${ASTERISK_MIN_COLUMNS}–${ASTERISK_MAX_COLUMNS} columns, start/answer/end as YYYY-MM-DD HH:MM:SS in columns 10–12)`,
+    'an export of the Asterisk cdr table (a header with calldate, src, dst, channel, billsec, disposition…, or those columns in the table\'s order)',
+    'an SQL dump of that table (INSERT INTO cdr … VALUES, or COPY cdr FROM stdin)',
     `FreeSWITCH mod_cdr_csv with ${t.name} (${t.columns.length} columns${stamp >= 0 ? `, start_stamp in column ${stamp + 1}` : ''}; pass --freeswitch-template for another template)`,
     'Cisco CUCM CDR (a header line starting with cdrRecordType, with or without a line of data types)',
     hints.profile !== undefined
@@ -212,7 +221,10 @@ async function* readInFormat(path: string, options: ReadExportOptions): AsyncGen
       return;
     // The switch formats pair legs and rows across lines one item at a time; they are grouped here.
     case 'asterisk':
-      yield* grouped(readAsteriskCsv(path, { utc: options.asteriskUtc, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits, encoding: options.encoding, table: asteriskTableOf(first) ?? undefined }));
+      yield* grouped(readAsteriskCsv(path, { ...asteriskOptions(options), table: asteriskTableOf(first) ?? undefined }));
+      return;
+    case 'sql-dump':
+      yield* grouped(groupAsteriskCalls(path, readSqlDumpRows(path, { utc: options.asteriskUtc, limits: options.limits }), asteriskOptions(options)));
       return;
     case 'freeswitch':
       yield* grouped(readFreeswitchCsv(path, { template, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits }));
