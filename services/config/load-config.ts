@@ -1,7 +1,8 @@
 /**
  * Loads a configuration directory: numbering.yaml, plans/*.yaml, tariffs/*.yaml, subscribers.csv, fraud.yaml,
  * ingest.yaml (input limits; optional) and, when present, dial-plan.yaml (the customer PBXs' extensions and
- * outside-line prefixes; the one beside the subscribers file wins).
+ * outside-line prefixes) and number-rewrites.yaml (carrier prefixes); for both, the one beside the
+ * subscribers file wins.
  * Everything is validated here, once; the rest of the code trusts the types.
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { Tariff, tariffSchema } from '../core/tariff.js';
 import { fraudConfigSchema, type FraudConfig } from '../core/fraud/fraud-config.js';
 import { DialPlan } from '../ingest/dial-plan.js';
 import { loadIngestLimits, type IngestLimits } from '../ingest/input-limits.js';
+import { NumberRewrites } from '../ingest/number-rewrites.js';
 import { SubscriberDirectory } from '../ingest/subscriber-directory.js';
 import { ConfigError } from './config-error.js';
 import { loadYamlFile } from './yaml-file.js';
@@ -26,6 +28,8 @@ export interface Config {
   fraud: FraudConfig;
   /** What one input record may hold (config/ingest.yaml). */
   limits: IngestLimits;
+  /** Carrier and switch prefixes taken off numbers (number-rewrites.yaml; none when absent). */
+  rewrites: NumberRewrites;
 }
 
 /** `subscribersFile` replaces the directory's subscribers.csv (a generated workload brings its own). */
@@ -59,13 +63,15 @@ export function loadConfig(dir: string, subscribersFile = join(dir, 'subscribers
   // The dial plan describes the same PBXs as the directory: beside the subscribers file, else in the configuration.
   const beside = join(dirname(subscribersFile), 'dial-plan.yaml');
   directory.dialPlan = DialPlan.loadIfPresent(existsSync(beside) ? beside : join(dir, 'dial-plan.yaml'));
+  const rewritesBeside = join(dirname(subscribersFile), 'number-rewrites.yaml');
+  const rewrites = NumberRewrites.loadIfPresent(existsSync(rewritesBeside) ? rewritesBeside : join(dir, 'number-rewrites.yaml'));
   directory.all.forEach((s) => {
     if (!plans.has(s.planId)) {
       throw new ConfigError(subscribersFile, `account ${s.account}, field plan_id`, `unknown plan "${s.planId}"; known: ${[...plans.keys()].join(', ')}`);
     }
   });
   const fraud = loadYamlFile(join(dir, 'fraud.yaml'), fraudConfigSchema);
-  return { dir, numbering, plans, tariffs, directory, fraud, limits: loadIngestLimits(dir) };
+  return { dir, numbering, plans, tariffs, directory, fraud, limits: loadIngestLimits(dir), rewrites };
 }
 
 function yamlFiles(dir: string): string[] {

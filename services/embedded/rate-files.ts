@@ -108,7 +108,7 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
   const staging = openStaging(opts.outDir, runId);
   ledger.openRatedCsv(join(staging, 'rated.csv'));
   const pipeline = new CdrPipeline(pipelineContext(config, { ratingState: ledger, fraudState: ledger }));
-  const ctx: NormalizeContext = { numbering: config.numbering, sourceZone, directory: config.directory, limits: config.limits };
+  const ctx: NormalizeContext = { numbering: config.numbering, sourceZone, directory: config.directory, limits: config.limits, rewrites: config.rewrites };
   const counts = new RunCounts();
   /** client → periods this run read a call of: their month totals go in the summary. */
   const touched = new Map<string, Set<string>>();

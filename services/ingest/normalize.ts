@@ -18,6 +18,7 @@ import { InvalidNumber, type NumberingPlan } from '../core/numbering.js';
 import type { Subscriber } from '../core/cdr.js';
 import { DEFAULT_COUNTRY, readCallee, readCaller, toE164 } from './dialled-number.js';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './input-limits.js';
+import type { NumberRewrites } from './number-rewrites.js';
 import type { SubscriberDirectory } from './subscriber-directory.js';
 import type { Reject, RejectReason, SourceRecord } from './source-record.js';
 
@@ -30,6 +31,8 @@ export interface NormalizeContext {
   limits?: IngestLimits;
   /** The time of the run, for the window's upper end; the clock otherwise. */
   nowMs?: number;
+  /** Carrier and switch prefixes taken off numbers before they are read (number-rewrites.yaml). */
+  rewrites?: NumberRewrites;
 }
 
 export type Normalized = { ok: true; cdr: Cdr } | { ok: false; reject: Reject };
@@ -51,7 +54,8 @@ const DISPOSITION_WORDS: Record<string, Disposition> = {
   cancel: 'no_answer',
 };
 
-export function normalizeRecord(r: SourceRecord, ctx: NormalizeContext): Normalized {
+export function normalizeRecord(source: SourceRecord, ctx: NormalizeContext): Normalized {
+  const r = ctx.rewrites === undefined ? source : ctx.rewrites.apply(source);
 
   const limits = ctx.limits ?? DEFAULT_INGEST_LIMITS;
   // A UTF-16 unit is at most 3 bytes of UTF-8: only a long id needs its bytes counted.

@@ -46,7 +46,7 @@ export async function ingestFile(path: string, o: IngestOptions, replay = false)
     o.log.info({ file: path, checksum }, 'file already ingested, skipped');
     return { path, status: 'already_ingested', records: done[0]!.records, rejected: done[0]!.rejected };
   }
-  const ctx = { numbering: o.config.numbering, sourceZone: o.sourceZone, directory: o.config.directory, limits: o.config.limits };
+  const ctx = { numbering: o.config.numbering, sourceZone: o.sourceZone, directory: o.config.directory, limits: o.config.limits, rewrites: o.config.rewrites };
   let pending: { key: string; value: Buffer }[] = [];
   let rejects: Reject[] = [];
   let records = 0;
