@@ -105,6 +105,7 @@ function fileSection(f: FileInspection): string[] {
     lines.push(`  refused ${r.reason}: ${r.count}`);
     for (const e of r.examples) lines.push(`    ${e.at}  ${e.raw}`, `      ${e.detail}`);
   }
+  for (const n of f.notes) lines.push(`  mended ${n.count}×: ${n.note}`);
   return lines;
 }
 

@@ -52,6 +52,8 @@ export interface FileInspection {
   read: number;
   calls: CallCounts;
   refused: { reason: RejectReason; count: number; examples: RejectExample[] }[];
+  /** What reading had to mend without refusing a call (`record.notes`), most frequent first. */
+  notes: { note: string; count: number }[];
 }
 
 export interface RejectExample {
@@ -136,6 +138,7 @@ export class ExportInspection {
     const file = await this.describe(path);
     this.files.push(file);
     const refused = new Map<RejectReason, FileInspection['refused'][number]>();
+    const notes = new TopCounts(100);
     const refuse = (r: Reject): void => {
       file.calls.refused++;
       let entry = refused.get(r.reason);
@@ -151,6 +154,7 @@ export class ExportInspection {
           refuse(item.reject);
           continue;
         }
+        if (item.record.notes !== undefined) for (const note of item.record.notes) notes.add(note);
         const n = normalizeRecord(item.record, this.ctx);
         const kind = this.observe(item.record, n, file.format);
         if (n.ok) {
@@ -161,6 +165,7 @@ export class ExportInspection {
       onBatch();
     }
     file.refused = [...refused.values()].sort((a, b) => b.count - a.count);
+    file.notes = notes.top(20).map((n) => ({ note: n.value, count: n.count }));
   }
 
   /** The format the reader will use, as detection sees it (the same sniffing as readExport's). */
@@ -179,6 +184,7 @@ export class ExportInspection {
       read: 0,
       calls: { internal: 0, inbound: 0, outbound: 0, unanswered: 0, refused: 0 },
       refused: [],
+      notes: [],
     };
   }
 

@@ -64,7 +64,7 @@ describe('cdr inspect', () => {
     expect(Object.keys(report)).toEqual(['version', 'files', 'totals', 'unknownSubscribers', 'routes', 'dialPlan', 'destinations', 'suggestions', 'written']);
     expect(report.version).toBe(1);
     expect(report.written).toBe(false);
-    expect(Object.keys(report.files[0])).toEqual(['path', 'format', 'profile', 'template', 'read', 'calls', 'refused']);
+    expect(Object.keys(report.files[0])).toEqual(['path', 'format', 'profile', 'template', 'read', 'calls', 'refused', 'notes']);
     expect(report.files[0]).toMatchObject({ path: `${PBX}/asterisk-Master.csv`, format: 'asterisk', read: 19, calls: { internal: 5, inbound: 4, outbound: 8, unanswered: 2, refused: 0 } });
     expect(report.totals).toEqual({ read: 19, internal: 5, inbound: 4, outbound: 8, unanswered: 2, refused: 0 });
     expect(report.unknownSubscribers).toEqual({ header: 'account,client_id,site_id,user_id,plan_id,line_type,channels,automated,numbers,platform,extensions', entries: [], more: 0 });

@@ -136,13 +136,14 @@ describe('cdr inspect on a new PBX: unknown phones and an undeclared provider', 
     expect(r.suggestions).toEqual([]);
   });
 
-  it('with routes named by the reader: channels and contexts with what they were taken for, --trunk on the device and --inbound-context', async () => {
+  it('with routes and notes from the reader: channels and contexts with what they were taken for, --trunk on the device, --inbound-context, what reading mended', async () => {
     const inspection = new ExportInspection({ numbering: config.numbering, sourceZone: new Zone('Europe/Paris'), directory: config.directory }, {});
     await inspection.readFile(ONBOARDING, undefined, withRoutes(readExportBatches(ONBOARDING)));
     const r = inspection.report();
     const route = (name: string) => r.routes.find((x) => x.name === name);
     expect(route('PJSIP/keyyo')).toEqual({ kind: 'channel', name: 'PJSIP/keyyo', calls: 10, takenFor: { trunk: 7, phone: 3 } });
     expect(route('from-keyyo')).toEqual({ kind: 'context', name: 'from-keyyo', calls: 3, takenFor: { internal: 3 } });
+    expect(r.files[0]!.notes).toEqual([{ note: 'clid: caller name decoded with replacement characters', count: 4 }]);
     expect(route('PJSIP/104')).toEqual({ kind: 'channel', name: 'PJSIP/104', calls: 4, takenFor: { phone: 4 } });
     expect(options(r)).toEqual([`--trunk ${ASTERISK_DEFAULT}|^PJSIP/keyyo$`, '--inbound-context ^(from-pstn|from-trunk|inbound|from-did|ext-did)|^(from-keyyo)$']);
   });
@@ -183,6 +184,7 @@ async function* withRoutes(batches: AsyncGenerator<ReadItem[]>): AsyncGenerator<
       if (item.kind !== 'record') continue;
       const f = Papa.parse<string[]>(item.record.raw).data[0]!;
       item.record.route = { context: f[3]!, channel: f[5]!, peerChannel: f[6]! };
+      if (f[4]!.startsWith('"Damien"')) item.record.notes = ['clid: caller name decoded with replacement characters'];
     }
     yield batch;
   }
