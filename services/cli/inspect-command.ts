@@ -4,14 +4,16 @@
  * one JSON document (`--json`) for scripts. It writes nothing: no data directory, no store, no output folder.
  * Phone numbers are the operator's data and are shown on stdout; the log gets counts only.
  */
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
+import { ConfigError } from '../config/config-error.js';
 import { loadConfig } from '../config/load-config.js';
 import { Zone } from '../core/calendar.js';
 import { terminalProgress } from '../embedded/progress.js';
 import { CALL_KINDS, inspectExports, type CallCounts, type FileInspection, type InspectReport } from '../ingest/inspect-export.js';
+import { UsageError } from './desk-commands.js';
 import { readOptions, withExportOptions, type ExportFlags } from './export-options.js';
 import { logger } from './logger.js';
-import { ConfigError } from '../config/config-error.js';
 
 interface InspectFlags extends ExportFlags {
   config: string;
@@ -27,6 +29,7 @@ export function addInspectCommand(program: Command): void {
     .option('--subscribers <file>', 'subscriber directory to use instead of <config>/subscribers.csv')
     .option('--json', 'print the report as one JSON document (README "Onboarding a PBX")')
     .action(async (files: string[], o: InspectFlags) => {
+      for (const f of files) if (!statSync(f, { throwIfNoEntry: false })?.isFile()) throw new UsageError(`${f} is not a file`);
       const config = loadConfig(o.config, o.subscribers);
       let zone: Zone;
       try {

@@ -199,7 +199,8 @@ export class ExportInspection {
       const cls = this.ctx.numbering.classify(n.cdr.callee).cls;
       this.destinations.set(cls, (this.destinations.get(cls) ?? 0) + 1);
     }
-    if (n.ok) this.time.observe(r.start, n.cdr.startMs);
+    // A first export is mostly refused as unknown_subscriber, the last check: its times were read, they count.
+    if (n.ok || n.reject.reason === 'unknown_subscriber') this.time.observe(r.start);
     this.observeRoute(r, way);
 
     const caller = digitsOf(r.caller);

@@ -86,12 +86,13 @@ export class TimeEvidence {
 
   constructor(private readonly zone: Zone) {}
 
-  /** A start time as the record wrote it, and the instant it was read as. */
-  observe(text: string, startMs: number): void {
+  /** A start time as the record wrote it. */
+  observe(text: string): void {
     const m = WALL_TIME.exec(text);
     if (m === null) return;
     const hour = Number(m[1]);
-    if (!Number.isNaN(exactInstant(text, this.zone))) {
+    const startMs = exactInstant(text, this.zone);
+    if (!Number.isNaN(startMs)) {
       const offsetHours = Math.round(this.zone.offsetAt(startMs) / 3_600_000);
       if (offsetHours === 0) return;
       this.counted++;

@@ -80,6 +80,14 @@ describe('cdr inspect', () => {
     expect(readdirSync(cwd)).toEqual([]);
   });
 
+  it('a path that is not a file is a usage error (exit 2) before anything is read', async () => {
+    const cwd = dir();
+    const failed = await inspect(cwd, `${PBX}/asterisk-Master.csv`, `${PBX}/no-such-Master.csv`).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    expect(failed).toMatchObject({ code: 2, stdout: '' });
+    expect((failed as { stderr: string }).stderr).toContain(`error: ${PBX}/no-such-Master.csv is not a file`);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
   it('a file in no known format is one refusal that says what was expected; the command still succeeds', async () => {
     const cwd = dir();
     const file = dir('notes.txt', 'hello\nworld\n');

@@ -4,8 +4,10 @@
  * subscribers.csv lines, a provider's trunk read as a phone becomes a `--trunk` to add, and applying the
  * suggestion does what it says.
  */
+import { readFileSync } from 'node:fs';
 import Papa from 'papaparse';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../services/config/load-config.js';
 import { Zone } from '../../services/core/calendar.js';
 import { ExportInspection, inspectExports, type InspectReport } from '../../services/ingest/inspect-export.js';
 import { readExportBatches, type ReadExportOptions } from '../../services/ingest/readers/detect-format.js';
@@ -136,6 +138,19 @@ describe('cdr inspect on a new PBX: unknown phones and an undeclared provider', 
     expect(r.suggestions).toEqual([]);
   });
 
+  it('the suggested lines, filled in, make a directory that knows the phones; left as they are, the directory refuses them', async () => {
+    const first = await inspect([ONBOARDING]);
+    const own = readFileSync(`${PBX}/subscribers.csv`, 'utf8');
+    const unfilled = tmp('subscribers.csv', own + first.unknownSubscribers.entries.map((e) => e.line).join('\n') + '\n');
+    expect(() => loadConfig('config', unfilled)).toThrow(/client_id "<client_id>" holds a character an id may not hold/);
+    const filled = first.unknownSubscribers.entries.map((e, i) => e.line.replace('<client_id>', 'C-PME').replace('<site_id>', 'S-LYON').replace('<user_id>', `U-NEW${i}`).replace('<plan_id>', 'technicophone_centrex'));
+    const known = loadConfig('config', tmp('subscribers.csv', own + filled.join('\n') + '\n'));
+    const r = await inspectExports([ONBOARDING], { ctx: { numbering: known.numbering, sourceZone: new Zone('Europe/Paris'), directory: known.directory }, read: { trunks: new RegExp(first.suggestions[0]!.value!, 'i') } });
+    expect(counts(r)).toEqual({ read: 12, internal: 1, inbound: 2, outbound: 5, unanswered: 3, refused: 1 });
+    expect(r.files[0]!.refused.map((x) => x.reason)).toEqual(['end_before_start']);
+    expect(r.unknownSubscribers.entries).toEqual([]);
+  });
+
   it('with routes and notes from the reader: channels and contexts with what they were taken for, --trunk on the device, --inbound-context, what reading mended', async () => {
     const inspection = new ExportInspection({ numbering: config.numbering, sourceZone: new Zone('Europe/Paris'), directory: config.directory }, {});
     await inspection.readFile(ONBOARDING, undefined, withRoutes(readExportBatches(ONBOARDING)));
@@ -151,7 +166,8 @@ describe('cdr inspect on a new PBX: unknown phones and an undeclared provider', 
 
 describe('cdr inspect: times and country', () => {
   const HEADER = 'cdr_id,account,caller,callee,start_time,answer_time,end_time,billable_seconds,disposition,direction,leg,forward_reason,device';
-  const call = (i: number, start: string, callee = '0612345678') => `c${i},101,101,${callee},${start},${start},${start.replace(/:00$/, ':30')},30,answered,out,originating,,`;
+  const call = (i: number, start: string, callee = '0612345678', account = '101') =>
+    `c${i},${account},${account},${callee},${start},${start},${start.replace(/:00$/, ':30')},30,answered,out,originating,,`;
 
   it('office calls written in UTC (06:00-15:59 in Paris summer) suggest --tz UTC', async () => {
     const lines = Array.from({ length: 60 }, (_, i) => call(i, `2026-06-0${1 + (i % 5)}T${String(6 + (i % 10)).padStart(2, '0')}:10:00`));
@@ -161,6 +177,14 @@ describe('cdr inspect: times and country', () => {
     // The same calls read as Paris office hours (08:00-17:59) suggest nothing.
     const local = Array.from({ length: 60 }, (_, i) => call(i, `2026-06-0${1 + (i % 5)}T${String(8 + (i % 10)).padStart(2, '0')}:10:00`));
     expect((await inspect([tmp('local.csv', [HEADER, ...local].join('\n') + '\n')])).suggestions).toEqual([]);
+  });
+
+  it('a first export, every call refused as unknown_subscriber, still shows its times are UTC', async () => {
+    const lines = Array.from({ length: 60 }, (_, i) => call(i, `2026-06-0${1 + (i % 5)}T${String(6 + (i % 10)).padStart(2, '0')}:10:00`, '0612345678', '3001'));
+    const r = await inspect([tmp('new.csv', [HEADER, ...lines].join('\n') + '\n')]);
+    expect(r.totals.refused).toBe(60);
+    expect(r.unknownSubscribers.entries.map((e) => [e.line, e.calls])).toEqual([['3001,<client_id>,<site_id>,<user_id>,<plan_id>,centrex_user,1,false,,,3001', 60]]);
+    expect(r.suggestions.map((s) => [s.option, s.value])).toEqual([['--tz', 'UTC']]);
   });
 
   it('a start time in the hour Paris skips in spring proves UTC', async () => {
