@@ -63,6 +63,10 @@ export function renderReport(r: InspectReport): string {
     if (unknown.more > 0) out.push(`  … and ${unknown.more} more refused call(s) of accounts not listed (over 5000 accounts)`);
     out.push('');
   }
+  if (unknown.trunks.length > 0) {
+    const names = unknown.trunks.map((t) => `${t.account} (${t.calls} call${t.calls === 1 ? '' : 's'})`).join(', ');
+    out.push(`unknown accounts taken for trunks, not subscribers: ${names}; see the options to add`, '');
+  }
 
   if (r.routes.length > 0) {
     out.push('routes seen (what each was taken for):');

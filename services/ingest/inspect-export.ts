@@ -33,7 +33,7 @@ export interface InspectReport {
   files: FileInspection[];
   totals: { read: number } & CallCounts;
   /** Accounts and numbers of `unknown_subscriber` rejects that are not trunks, most calls first. */
-  unknownSubscribers: { header: string; entries: UnknownSubscriber[]; more: number };
+  unknownSubscribers: { header: string; entries: UnknownSubscriber[]; more: number; trunks: { account: string; calls: number }[] };
   /** Contexts, channels and trunks the readers named (`record.route`), most calls first. */
   routes: RouteSeen[];
   dialPlan: { pbx: PbxGuess[]; yaml: string };
@@ -277,7 +277,7 @@ export class ExportInspection {
       version: 1,
       files: this.files,
       totals,
-      unknownSubscribers: { header: SUBSCRIBER_HEADER, entries, more: this.unknown.dropped },
+      unknownSubscribers: { header: SUBSCRIBER_HEADER, entries, more: this.unknown.dropped, trunks: trunks.map((t) => ({ account: t.name, calls: t.calls })) },
       routes: this.routes
         .entries()
         .map(([, e]) => ({ kind: e.kind, name: e.name, calls: e.calls, takenFor: Object.fromEntries(e.takenFor.top().map((t) => [t.value, t.count])) }))

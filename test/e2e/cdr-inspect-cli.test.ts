@@ -39,6 +39,7 @@ describe('cdr inspect', () => {
       '  105,<client_id>,<site_id>,<user_id>,<plan_id>,centrex_user,1,false,+33478000105,,',
     ]);
     expect(lines).toContain('  104: 4 calls');
+    expect(lines).toContain('unknown accounts taken for trunks, not subscribers: keyyo (3 calls); see the options to add');
     expect(lines).toContain(String.raw`  --trunk '^(DAHDI|Zap|mISDN|CAPI)\/|[/_.-](trunk|pstn|provider|gateway|gw|operator|carrier|sbc)([_.-]|$)|/keyyo$'`);
     expect(lines.at(-1)).toBe('nothing was written');
     expect(readdirSync(cwd)).toEqual([]);
@@ -67,7 +68,7 @@ describe('cdr inspect', () => {
     expect(Object.keys(report.files[0])).toEqual(['path', 'format', 'profile', 'template', 'read', 'calls', 'refused', 'notes']);
     expect(report.files[0]).toMatchObject({ path: `${PBX}/asterisk-Master.csv`, format: 'asterisk', read: 19, calls: { internal: 5, inbound: 4, outbound: 8, unanswered: 2, refused: 0 } });
     expect(report.totals).toEqual({ read: 19, internal: 5, inbound: 4, outbound: 8, unanswered: 2, refused: 0 });
-    expect(report.unknownSubscribers).toEqual({ header: 'account,client_id,site_id,user_id,plan_id,line_type,channels,automated,numbers,platform,extensions', entries: [], more: 0 });
+    expect(report.unknownSubscribers).toEqual({ header: 'account,client_id,site_id,user_id,plan_id,line_type,channels,automated,numbers,platform,extensions', entries: [], more: 0, trunks: [] });
     expect(report.dialPlan.yaml).toBe('pbx:\n  - client_id: C-PME\n    extensions: ["*97", "100-199", "600"]\n');
     expect(report.destinations).toEqual([
       { class: 'fr_fixed', calls: 3 },

@@ -39,6 +39,7 @@ describe('cdr inspect on the PBX fixtures', () => {
     expect(refused[0]!.examples[0]!.detail).toContain('no subscriber for account "ovh"');
     // "ovh" is a trunk, not a subscriber to add.
     expect(r.unknownSubscribers.entries).toEqual([]);
+    expect(r.unknownSubscribers.trunks).toEqual([{ account: 'ovh', calls: 6 }]);
     expect(options(r)).toEqual([`--trunk ${ASTERISK_DEFAULT}|/ovh$`]);
     expect(r.destinations).toEqual([
       { class: 'fr_fixed', calls: 2 },
