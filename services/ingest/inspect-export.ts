@@ -9,7 +9,7 @@
  *
  * The report's shape is `cdr inspect --json`'s (version 1, README "Onboarding a PBX").
  */
-import { isInternalParty } from '../core/internal-party.js';
+import { INTERNAL_PREFIX, isInternalParty } from '../core/internal-party.js';
 import type { DestinationClass } from '../core/numbering.js';
 import type { Progress } from '../embedded/progress.js';
 import { DEFAULT_COUNTRY, toE164 } from './dialled-number.js';
@@ -208,7 +208,7 @@ export class ExportInspection {
     const pbx = n.ok || SHORT_NUMBER.test(caller) ? this.pbx.at(n.ok ? n.cdr.subscriber.clientId : '') : undefined;
     if (pbx !== undefined && !inbound) {
       if (SHORT_NUMBER.test(caller) && r.callerInside !== false) pbx.extension(caller);
-      const callee = n.ok ? (internal ? n.cdr.callee.slice(4) : '') : internal ? digitsOf(r.callee) : '';
+      const callee = n.ok ? (internal ? n.cdr.callee.slice(INTERNAL_PREFIX.length) : '') : internal ? digitsOf(r.callee) : '';
       if (SHORT_NUMBER.test(callee)) pbx.extension(callee);
       if (!internal && r.calleeSent === true) pbx.calleeSent++;
       else if (!internal) pbx.dialled(digitsOf(r.callee), this.countryCode);
