@@ -11,6 +11,7 @@ import { rateFiles, type RunSummary } from '../embedded/rate-files.js';
 import { RunError } from '../embedded/run-errors.js';
 import { DataDirLocked } from '../store/data-dir-lock.js';
 import { maskPhoneNumbers } from '../api/log-masking.js';
+import { addInspectCommand } from './inspect-command.js';
 import { addLedgerCommands } from './ledger-commands.js';
 import { addRejectCommands } from './reject-commands.js';
 import { SCENARIOS, generateWorkload, type Scenario } from '../generator/generate-workload.js';
@@ -70,6 +71,7 @@ interface RateOptions extends ExportFlags {
   chunkSize: number;
 }
 
+addInspectCommand(program);
 addStreamCommands(program);
 addLedgerCommands(program);
 addRejectCommands(program);

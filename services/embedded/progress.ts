@@ -9,7 +9,8 @@ export interface Progress {
   stop(): void;
 }
 
-export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): Progress | undefined {
+/** `counted`: what the second number counts (`rated`; `cdr inspect` counts the records it could use). */
+export function terminalProgress(stream: NodeJS.WriteStream = process.stderr, counted = 'rated'): Progress | undefined {
   if (!stream.isTTY) return undefined;
   let files = 0;
   let current = '';
@@ -24,7 +25,7 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
     },
     update(read, rated) {
       const perSecond = Math.round(read / Math.max(0.001, (performance.now() - started) / 1000));
-      stream.write(`\r${current}: ${read.toLocaleString('en')} records read, ${rated.toLocaleString('en')} rated (${perSecond.toLocaleString('en')}/s)   `);
+      stream.write(`\r${current}: ${read.toLocaleString('en')} records read, ${rated.toLocaleString('en')} ${counted} (${perSecond.toLocaleString('en')}/s)   `);
     },
     stop() {
       stream.write('\n');
