@@ -4,6 +4,7 @@
  * one JSON document (`--json`) for scripts. It writes nothing: no data directory, no store, no output folder.
  * Phone numbers are the operator's data and are shown on stdout; the log gets counts only.
  */
+import { normalizeContext } from '../config/pipeline-context.js';
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError } from '../config/config-error.js';
@@ -39,7 +40,7 @@ export function addInspectCommand(program: Command): void {
       }
       const started = performance.now();
       const report = await inspectExports(files, {
-        ctx: { numbering: config.numbering, sourceZone: zone, directory: config.directory, limits: config.limits },
+        ctx: normalizeContext(config, zone),
         read: readOptions(o),
         progress: o.json ? undefined : terminalProgress(process.stderr, 'usable'),
       });

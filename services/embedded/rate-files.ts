@@ -15,7 +15,7 @@ import type { Cdr } from '../core/cdr.js';
 import { CdrPipeline } from '../core/cdr-pipeline.js';
 import { UnknownPlan } from '../core/rating/rater.js';
 import type { Config } from '../config/load-config.js';
-import { pipelineContext, reportingZone } from '../config/pipeline-context.js';
+import { normalizeContext, pipelineContext, reportingZone } from '../config/pipeline-context.js';
 import { screenCdrIds } from '../ingest/cdr-identity.js';
 import { fileChecksum } from '../ingest/file-checksum.js';
 import { normalizeRecord, type NormalizeContext } from '../ingest/normalize.js';
@@ -108,7 +108,7 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
   const staging = openStaging(opts.outDir, runId);
   ledger.openRatedCsv(join(staging, 'rated.csv'));
   const pipeline = new CdrPipeline(pipelineContext(config, { ratingState: ledger, fraudState: ledger }));
-  const ctx: NormalizeContext = { numbering: config.numbering, sourceZone, directory: config.directory, limits: config.limits, rewrites: config.rewrites };
+  const ctx: NormalizeContext = normalizeContext(config, sourceZone);
   const counts = new RunCounts();
   /** client → periods this run read a call of: their month totals go in the summary. */
   const touched = new Map<string, Set<string>>();

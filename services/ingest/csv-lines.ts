@@ -23,6 +23,7 @@
  *   it is what Python's csv and most spreadsheets do. `quoting: 'strict'` turns this off.
  */
 import { parse as parseRelaxed } from 'csv-parse/sync';
+import { TextDecoder } from 'node:util';
 import Papa from 'papaparse';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './input-limits.js';
 import { OVERSIZE_HEAD_BYTES, cleanText, frameLines, frameTextLines, lineProblem, storableRaw, type FramedLine } from './line-bytes.js';

@@ -44,15 +44,7 @@ export function trunkSuggestions(trunks: TrunkEvidence[], read: ReadExportOption
       value: `${base}|${added.join('|')}`,
       why: `${of.map((t) => `"${t.name}" (${t.calls} call${t.calls === 1 ? '' : 's'})`).join(', ')} presented outside numbers and never an extension: a trunk read as a phone (${format}; the default trunks are kept)`,
     });
-    const inbound = read.inboundContext ?? DEFAULT_INBOUND[format];
-    const contexts = [...new Set(of.flatMap((t) => t.contexts))].filter((c) => inbound !== undefined && !inbound.test(c));
-    if (inbound !== undefined && contexts.length > 0) {
-      out.push({
-        option: '--inbound-context',
-        value: `${inbound.source}|^(${contexts.map(escape).join('|')})$`,
-        why: `the calls of ${of.map((t) => `"${t.name}"`).join(', ')} arrive in context ${contexts.join(', ')}`,
-      });
-    }
+    // No --inbound-context with it: a call from a declared trunk is inbound whatever its context.
   }
   return out;
 }

@@ -6,6 +6,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { normalizeContext } from '../config/pipeline-context.js';
 import type { Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Zone } from '../core/calendar.js';
@@ -46,7 +47,7 @@ export async function ingestFile(path: string, o: IngestOptions, replay = false)
     o.log.info({ file: path, checksum }, 'file already ingested, skipped');
     return { path, status: 'already_ingested', records: done[0]!.records, rejected: done[0]!.rejected };
   }
-  const ctx = { numbering: o.config.numbering, sourceZone: o.sourceZone, directory: o.config.directory, limits: o.config.limits, rewrites: o.config.rewrites };
+  const ctx = normalizeContext(o.config, o.sourceZone);
   let pending: { key: string; value: Buffer }[] = [];
   let rejects: Reject[] = [];
   let records = 0;

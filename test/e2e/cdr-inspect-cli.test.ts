@@ -40,7 +40,7 @@ describe('cdr inspect', () => {
     ]);
     expect(lines).toContain('  104: 4 calls');
     expect(lines).toContain('unknown accounts taken for trunks, not subscribers: keyyo (3 calls); see the options to add');
-    expect(lines).toContain(String.raw`  --trunk '^(DAHDI|Zap|mISDN|CAPI)\/|[/_.-](trunk|pstn|provider|gateway|gw|operator|carrier|sbc)([_.-]|$)|/keyyo$'`);
+    expect(lines).toContain(String.raw`  --trunk '^(DAHDI|Zap|mISDN|CAPI)\/|[/_.-](trunk|pstn|provider|gateway|gw|operator|carrier|sbc)([_.-]|$)|^PJSIP/keyyo$'`);
     expect(lines.at(-1)).toBe('nothing was written');
     expect(readdirSync(cwd)).toEqual([]);
     // The log has the counts, never a number of the export.

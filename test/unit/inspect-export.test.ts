@@ -40,7 +40,7 @@ describe('cdr inspect on the PBX fixtures', () => {
     // "ovh" is a trunk, not a subscriber to add.
     expect(r.unknownSubscribers.entries).toEqual([]);
     expect(r.unknownSubscribers.trunks).toEqual([{ account: 'ovh', calls: 6 }]);
-    expect(options(r)).toEqual([`--trunk ${ASTERISK_DEFAULT}|/ovh$`]);
+    expect(options(r)).toEqual([`--trunk ${ASTERISK_DEFAULT}|^PJSIP/ovh$`]);
     expect(r.destinations).toEqual([
       { class: 'fr_fixed', calls: 2 },
       { class: 'fr_mobile', calls: 2 },
@@ -128,7 +128,7 @@ describe('cdr inspect on a new PBX: unknown phones and an undeclared provider', 
       ['104,<client_id>,<site_id>,<user_id>,<plan_id>,centrex_user,1,false,,,104', 4],
       ['105,<client_id>,<site_id>,<user_id>,<plan_id>,centrex_user,1,false,+33478000105,,', 2],
     ]);
-    expect(options(r)).toEqual([`--trunk ${ASTERISK_DEFAULT}|/keyyo$`]);
+    expect(options(r)).toEqual([`--trunk ${ASTERISK_DEFAULT}|^PJSIP/keyyo$`]);
   });
 
   it('with the suggested trunk the Keyyo calls are inbound, and only the two phones are left to declare', async () => {
@@ -152,7 +152,7 @@ describe('cdr inspect on a new PBX: unknown phones and an undeclared provider', 
     expect(r.unknownSubscribers.entries).toEqual([]);
   });
 
-  it('with routes and notes from the reader: channels and contexts with what they were taken for, --trunk on the device, --inbound-context, what reading mended', async () => {
+  it('with routes and notes from the reader: channels and contexts with what they were taken for, --trunk on the device (its calls are then inbound whatever their context), what reading mended', async () => {
     const inspection = new ExportInspection({ numbering: config.numbering, sourceZone: new Zone('Europe/Paris'), directory: config.directory }, {});
     await inspection.readFile(ONBOARDING, undefined, withRoutes(readExportBatches(ONBOARDING)));
     const r = inspection.report();
@@ -161,7 +161,7 @@ describe('cdr inspect on a new PBX: unknown phones and an undeclared provider', 
     expect(route('from-keyyo')).toEqual({ kind: 'context', name: 'from-keyyo', calls: 3, takenFor: { internal: 3 } });
     expect(r.files[0]!.notes).toEqual([{ note: 'clid: caller name decoded with replacement characters', count: 4 }]);
     expect(route('PJSIP/104')).toEqual({ kind: 'channel', name: 'PJSIP/104', calls: 4, takenFor: { phone: 4 } });
-    expect(options(r)).toEqual([`--trunk ${ASTERISK_DEFAULT}|^PJSIP/keyyo$`, '--inbound-context ^(from-pstn|from-trunk|inbound|from-did|ext-did)|^(from-keyyo)$']);
+    expect(options(r)).toEqual([`--trunk ${ASTERISK_DEFAULT}|^PJSIP/keyyo$`]);
   });
 });
 

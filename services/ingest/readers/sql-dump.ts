@@ -14,6 +14,7 @@
  * No SQL library reads a dump's VALUES as a stream (they parse whole statements), hence this scanner.
  */
 import { createReadStream } from 'node:fs';
+import { TextDecoder } from 'node:util';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../input-limits.js';
 import type { ReadItem } from '../source-record.js';
 import type { AsteriskRow } from './asterisk-csv.js';
