@@ -8,7 +8,10 @@
 import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../services/config/load-config.js';
+import { Zone } from '../../services/core/calendar.js';
 import { screenCdrIds } from '../../services/ingest/cdr-identity.js';
+import { normalizeRecord } from '../../services/ingest/normalize.js';
 import { readExport, type ReadExportOptions } from '../../services/ingest/readers/detect-format.js';
 import { tempDir } from '../support/tmp.js';
 import { PBX, PBX_TRUNKS, collect, line, normalizeAll, rate } from './pbx-helpers.js';
@@ -237,5 +240,22 @@ describe('contexts: only the stock inbound contexts, whole names, make a call in
   ])('%s → %s', async (context, direction) => {
     const { records } = await collect(readExport(file('Master.csv', record(context) + '\n')));
     expect(records.map((r) => r.direction)).toEqual([direction]);
+  });
+});
+
+describe('a CUCM cluster whose PRI is behind an H.323 gateway, named by its IP address', () => {
+  const head =
+    'cdrRecordType,globalCallID_callManagerId,globalCallID_callId,origLegCallIdentifier,dateTimeOrigination,origSpan,callingPartyNumber,originalCalledPartyNumber,finalCalledPartyNumber,dateTimeConnect,dateTimeDisconnect,destSpan,duration,origDeviceName,destDeviceName\n';
+  // The PRI is a line of the directory (a T0 trunk of the client): inbound calls must not be read as its outgoing calls.
+  const subscribers = readFileSync(`${PBX}/subscribers.csv`, 'utf8') + '10.20.30.1,C-CISCO,S-NANTES,U-PRI,technicophone_trunk_sip,t0,30,false,+33240002000,,\n';
+
+  it('reads a call from the gateway as inbound, charged to the phone that answered, and raises no caller-ID alert', async () => {
+    const export_ = file('cdr_cluster.txt', head + '1,1,5001,50002,1770192000,0,"0698112233","2002","2002",1770192004,1770192124,0,120,"10.20.30.1","SEP0011AABB2002"\n');
+    const config = loadConfig('config', file('subscribers.csv', subscribers));
+    const ctx = { numbering: config.numbering, sourceZone: new Zone('Europe/Paris'), directory: config.directory };
+    const { records } = await collect(readExport(export_));
+    const cdrs = records.map((r) => normalizeRecord(r, ctx)).flatMap((n) => (n.ok ? [n.cdr] : []));
+    expect(cdrs.map((c) => [c.direction, c.subscriber.account, c.caller, c.billableSeconds])).toEqual([['in', 'SEP0011AABB2002', '+33698112233', 120]]);
+    expect(rate(cdrs).alerts).toEqual([]);
   });
 });

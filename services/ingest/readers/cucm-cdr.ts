@@ -26,9 +26,11 @@ export interface CucmOptions {
 
 /**
  * Gateways and trunks by default: names that say so, and MGCP PRI / BRI / T1 endpoints
- * (`S0/SU2/DS1-0@gw.example.com`, `S0/SU0/BRI-1@…`). `origSpan` / `destSpan` other than 0 also mark a gateway.
+ * (`S0/SU2/DS1-0@gw.example.com`, `S0/SU0/BRI-1@…`), and H.323 gateways, which CUCM names by their IP
+ * address (`10.20.30.1`): a PRI behind one has no span in the CDR. `origSpan` / `destSpan` other than 0
+ * also mark a gateway.
  */
-export const CUCM_DEFAULT_TRUNKS = /^(gw|gateway|trunk|sip[-_]?trunk|pstn|cube|sbc)|^S\d+\/(SU\d+\/)?(DS1|BRI|E1|T1)-\d+|[_.-](trunk|gw|gateway|pstn)([_.-]|$)/i;
+export const CUCM_DEFAULT_TRUNKS = /^(gw|gateway|trunk|sip[-_]?trunk|pstn|cube|sbc)|^S\d+\/(SU\d+\/)?(DS1|BRI|E1|T1)-\d+|[_.-](trunk|gw|gateway|pstn)([_.-]|$)|^\d{1,3}(\.\d{1,3}){3}$|^[0-9a-f]*:[0-9a-f:]+$/i;
 
 /** Cisco phone and soft-client device names (SEP + MAC, Jabber CSF/BOT/TCT/TAB, ATA, IP Communicator) and voicemail ports. */
 const CUCM_PHONES = /^(SEP[0-9A-F]{12}|CSF|BOT|TCT|TAB|ATA[0-9A-F]{12}|CIPC|AN[0-9A-F]{12}|CiscoUM|UnityVM|VM-?\d|CTIVM|CTIRP)/i;
