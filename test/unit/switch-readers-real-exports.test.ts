@@ -79,6 +79,42 @@ describe('a FreePBX "CDR Reports" export (the asteriskcdrdb.cdr table with its h
   });
 });
 
+describe('the same calls from other Asterisk-based PBXs: Bicom PBXware and Grandstream UCM', () => {
+  // The FreePBX fixture's rows by column name (unescaped quotes read as text, as the reader reads them).
+  const columns = reportLines[0]!.split(',');
+  const rows = reportLines.slice(1).map((l) => {
+    const fields = (l.match(/("[^"]*"(?=,|$)|[^,]*)(,|$)/g) ?? []).map((f) => f.replace(/,$/, '').replace(/^"(.*)"$/, '$1'));
+    return Object.fromEntries(columns.map((c, i) => [c, fields[i] ?? ''])) as Record<string, string>;
+  });
+  const outbound = async (path: string) =>
+    normalizeAll((await collect(readExport(path, OPTIONS))).records)
+      .cdrs.filter((c) => c.direction === 'out')
+      .map((c) => [c.line, c.subscriber.account, c.callee, c.disposition, c.billableSeconds].join(' | '));
+  const wall = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+
+  it('reads a PBXware cdr table export without header (AcctId and tenant first, calldate after lastdata, unescaped quotes)', async () => {
+    // `1,NULL,""Ramana Ulsa" <1115>",1115,…`: the shape of a real PBXware export.
+    const lines = rows.map((r, i) =>
+      [i + 1, 'NULL', `"${r.clid}"`, r.src, r.dst, r.dcontext, r.channel, r.dstchannel, r.lastapp, `"${r.lastdata}"`, r.calldate, r.duration, r.billsec, '0.00', r.disposition, 'DOCUMENTATION', r.accountcode, r.uniqueid, r.userfield].join(','),
+    );
+    expect(lines[0]).toMatch(/^1,NULL,""Alice Martin" <101>",101,00612345678,/);
+    expect(await outbound(file('pbxware-cdr.csv', lines.join('\n') + '\n'))).toEqual((await outbound(REPORT)).map((l) => l.replace(/^\d+/, (n) => String(Number(n) - 1))));
+  });
+
+  it("reads Grandstream UCM's CSV download, whose header names the columns in words", async () => {
+    const header = 'Account Code,Caller Number,Callee Number,Context,CallerID,Source Channel,Dest Channel,Lastapp,Lastdata,Start time,Answer Time,End time,Call time,Talk time,Disposition,Amaflags,Uniqueid,Userfield,Dest Channel Extension,Caller Name';
+    const lines = rows.map((r) => {
+      const start = Date.parse(r.calldate!.replace(' ', 'T') + 'Z');
+      const end = start + Number(r.duration) * 1000;
+      const answer = Number(r.billsec) > 0 ? wall(end - Number(r.billsec) * 1000) : '';
+      return [r.accountcode, r.src, r.dst, r.dcontext, `"${r.clid!.replace(/"/g, '""')}"`, r.channel, r.dstchannel, r.lastapp, `"${r.lastdata}"`, r.calldate, answer, wall(end), r.duration, r.billsec, r.disposition, 'DOCUMENTATION', r.uniqueid, '', '', r.cnam].join(',');
+    });
+    const got = await outbound(file('ucm-cdr.csv', [header, ...lines].join('\n') + '\n'));
+    // Wall-clock end times: the night call of the spring change is read from its written end (an hour longer).
+    expect(got.filter((l) => !l.startsWith('11 '))).toEqual((await outbound(REPORT)).filter((l) => !l.startsWith('11 ')));
+  });
+});
+
 describe('an SQL dump of asteriskcdrdb (what a backup hands over)', () => {
   const DUMP = `${PBX}/asteriskcdrdb-dump.sql`;
   const csvBill = async () => normalizeAll((await collect(readExport(REPORT, OPTIONS))).records).cdrs.map((c) => [c.cdrId, c.subscriber.account, c.callee, c.billableSeconds, c.direction, c.disposition].join(' | '));

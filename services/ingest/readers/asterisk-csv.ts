@@ -44,12 +44,12 @@ export interface AsteriskOptions {
  * The stock contexts where calls from the network enter the dialplan, whole names only: FreePBX and
  * Issabel / Elastix (`from-pstn` and its `-toheader`, `-e164-us` variants, `from-trunk` and the
  * per-trunk `from-trunk-<tech>-<name>`, `from-sip-external`, DAHDi's `from-analog` / `from-digital`, the
- * inbound routes `ext-did`, `ext-did-0001`, `ext-did-0002`, `ext-did-catchall`), Wazo's `from-extern`,
+ * inbound routes `ext-did`, `ext-did-0001`, `ext-did-catchall`; Grandstream UCM's `ext-did-<trunk>`), Wazo's `from-extern`,
  * Thirdlane's `from-outside`, and the generic `inbound`, `incoming`, `from-did`. FreePBX's
  * `from-did-direct` (follow-me, ring groups, queues reaching a phone) and `from-internal…` are inside.
  * VitalPBX and PBXware name a trunk's context after the trunk: there `--trunk` names the trunks.
  */
-export const ASTERISK_INBOUND_CONTEXT = /^(from-pstn(-[\w-]+)?|from-trunk(-[\w-]+)?|from-sip-external|from-analog|from-digital|from-zaptel|ext-did(-\d+|-catchall)?|from-did|from-extern|from-outside|inbound|incoming)$/;
+export const ASTERISK_INBOUND_CONTEXT = /^(from-pstn(-[\w-]+)?|from-trunk(-[\w-]+)?|from-sip-external|from-analog|from-digital|from-zaptel|ext-did(-[\w-]+)?|from-did|from-extern|from-outside|inbound|incoming)$/;
 export const ASTERISK_ACCOUNT_FROM: readonly AccountSource[] = ['accountcode', 'channel', 'src'];
 
 /**

@@ -9,8 +9,9 @@
  * change), and the answer as the end minus `billsec`. Then the row is an Asterisk row like a Master.csv
  * line, and the same leg rules (asterisk-legs.ts) bill it.
  *
- * Columns are found by name. A file without a header is read when its rows line up with the stock column
- * order of the table (below), possibly after a leading id column: `cdr inspect` says which layout it found.
+ * Columns are found by name (and by the names Grandstream UCM's download gives them). A file without a
+ * header is read when its rows line up with a known column order: the stock one (below), possibly after
+ * a leading id column, or Bicom PBXware's.
  */
 import type { AsteriskRow } from './asterisk-csv.js';
 
@@ -21,18 +22,42 @@ export const ASTERISK_TABLE_COLUMNS = [
   'outbound_cnum', 'outbound_cnam', 'dst_cnam', 'linkedid', 'peeraccount', 'sequence',
 ] as const;
 
+/**
+ * Bicom PBXware's `cdr` table (its "CDR table structure" guide): an id and the tenant first, `calldate`
+ * after `lastdata`, and the call's price (`billamount`) after `billsec`.
+ */
+export const PBXWARE_TABLE_COLUMNS = [
+  'acctid', 'tenant', 'clid', 'src', 'dst', 'dcontext', 'channel', 'dstchannel', 'lastapp', 'lastdata', 'calldate', 'duration',
+  'billsec', 'billamount', 'disposition', 'amaflags', 'accountcode', 'uniqueid', 'userfield',
+] as const;
+
+/** The column orders a header-less export is tried against: the stock one (after 0 to 2 leading columns), then PBXware's. */
+const KNOWN_ORDERS: { columns: readonly string[]; offsets: number[] }[] = [
+  { columns: ASTERISK_TABLE_COLUMNS, offsets: [0, 1, 2] },
+  { columns: PBXWARE_TABLE_COLUMNS, offsets: [0] },
+];
+
 /** Where each field of a row is: column index by field name (lower case). */
 export type TableLayout = ReadonlyMap<string, number>;
 
-/** Other names the tools give these columns. */
-const ALIASES: Record<string, string> = { start: 'calldate', call_date: 'calldate', 'call date': 'calldate', callerid: 'clid', 'caller id': 'clid' };
+/**
+ * Other names tools give these columns: Grandstream UCM's CSV download ("Caller Number", "Start time",
+ * "Talk time"…), and spellings of `calldate` and `clid`.
+ */
+const ALIASES: Record<string, string> = {
+  start: 'calldate', call_date: 'calldate', 'call date': 'calldate', 'start time': 'calldate',
+  callerid: 'clid', 'caller id': 'clid',
+  'account code': 'accountcode', 'caller number': 'src', 'callee number': 'dst', context: 'dcontext',
+  'source channel': 'channel', 'dest channel': 'dstchannel', 'answer time': 'answer', 'end time': 'end',
+  'call time': 'duration', 'talk time': 'billsec',
+};
 const REQUIRED = ['calldate', 'src', 'dst', 'channel', 'billsec', 'disposition'] as const;
 
 /** The layout a header gives, when it names an Asterisk CDR table's columns; null otherwise. */
 export function tableLayoutOfHeader(fields: readonly string[]): TableLayout | null {
   const layout = new Map<string, number>();
   fields.forEach((f, i) => {
-    const name = f.trim().replace(/^[`"']|[`"']$/g, '').toLowerCase();
+    const name = f.trim().replace(/^[`"']|[`"']$/g, '').replace(/\s+/g, ' ').toLowerCase();
     const field = ALIASES[name] ?? name;
     if (!layout.has(field)) layout.set(field, i);
   });
@@ -40,31 +65,33 @@ export function tableLayoutOfHeader(fields: readonly string[]): TableLayout | nu
 }
 
 const DB_TIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
-const DISPOSITION = /^(ANSWERED|NO ANSWER|BUSY|FAILED|CONGESTION)$/i;
+const DISPOSITION = /^(ANSWERED|NO ANSWER|BUSY|FAILED|CONGESTION|UNKNOWN)$/i;
 const CHANNEL = /^([A-Za-z0-9]+\/\S+|)$/;
 const WHOLE = /^\d+$/;
 
 /**
- * The layout of header-less rows: the stock column order starting at column 1, 2 or 3 (a leading id),
- * chosen when most sampled rows have a time, a channel, two whole durations and a disposition where
- * that order puts them. Null when no offset fits.
+ * The layout of header-less rows: a known column order (KNOWN_ORDERS), chosen when most sampled rows
+ * have a time, a channel, two whole durations and a disposition where that order puts them. Null when
+ * none fits.
  */
 export function tableLayoutOfRows(samples: readonly (readonly string[])[]): TableLayout | null {
   if (samples.length === 0) return null;
-  for (let offset = 0; offset <= 2; offset++) {
-    const at = (row: readonly string[], name: (typeof ASTERISK_TABLE_COLUMNS)[number]): string => tableValue(row[offset + ASTERISK_TABLE_COLUMNS.indexOf(name)]);
-    const fits = samples.filter(
-      (row) =>
-        row.length >= offset + 16 &&
-        DB_TIME.test(at(row, 'calldate')) &&
-        CHANNEL.test(at(row, 'channel')) &&
-        WHOLE.test(at(row, 'duration')) &&
-        WHOLE.test(at(row, 'billsec')) &&
-        DISPOSITION.test(at(row, 'disposition')),
-    );
-    if (fits.length * 2 > samples.length) {
-      const width = Math.min(...fits.map((r) => r.length)) - offset;
-      return new Map(ASTERISK_TABLE_COLUMNS.slice(0, Math.min(width, ASTERISK_TABLE_COLUMNS.length)).map((c, i) => [c, offset + i]));
+  for (const { columns, offsets } of KNOWN_ORDERS) {
+    for (const offset of offsets) {
+      const at = (row: readonly string[], name: string): string => tableValue(row[offset + columns.indexOf(name)]);
+      const fits = samples.filter(
+        (row) =>
+          row.length >= offset + columns.indexOf('disposition') + 1 &&
+          DB_TIME.test(at(row, 'calldate')) &&
+          CHANNEL.test(at(row, 'channel')) &&
+          WHOLE.test(at(row, 'duration')) &&
+          WHOLE.test(at(row, 'billsec')) &&
+          DISPOSITION.test(at(row, 'disposition')),
+      );
+      if (fits.length * 2 > samples.length) {
+        const width = Math.min(...fits.map((r) => r.length)) - offset;
+        return new Map(columns.slice(0, Math.min(width, columns.length)).map((c, i) => [c, offset + i]));
+      }
     }
   }
   return null;
@@ -77,7 +104,7 @@ export function tableValue(v: string | undefined): string {
 }
 
 /** Columns that hold names and notes, never a number, time or id the bill depends on: a bad byte there refuses no call. */
-export const TABLE_FREE_TEXT = new Set(['clid', 'userfield', 'cnam', 'outbound_cnam', 'dst_cnam', 'recordingfile', 'amaflags']);
+export const TABLE_FREE_TEXT = new Set(['clid', 'userfield', 'cnam', 'outbound_cnam', 'dst_cnam', 'recordingfile', 'amaflags', 'caller name', 'tenant', 'billamount']);
 
 export type TableRow = { ok: true; row: AsteriskRow } | { ok: false; reason: 'bad_time' | 'bad_field' | 'column_count'; detail: string };
 
