@@ -295,3 +295,34 @@ describe('a CUCM cluster whose PRI is behind an H.323 gateway, named by its IP a
     expect(rate(cdrs).alerts).toEqual([]);
   });
 });
+
+describe('an outside party that stays on the trunk after the phone that called it let go', () => {
+  // 21 columns (newcdrcolumns): the records of one call share a linkedid.
+  const rec = (src: string, dst: string, context: string, channel: string, dstchannel: string, app: string, data: string, start: string, answer: string, end: string, billsec: number, uniqueid: string, seq: number) =>
+    `"","${src}","${dst}","${context}","""x"" <${src}>","${channel}","${dstchannel}","${app}","${data}","${start}","${answer}","${end}",${billsec + 5},${billsec},"ANSWERED","DOCUMENTATION","${uniqueid}","","","1770710400.1",${seq}`;
+  const dialOut = rec('101', '00612345678', 'from-internal', 'PJSIP/101-00000001', 'PJSIP/ovh-00000002', 'Dial', 'PJSIP/0612345678@ovh,300', '2026-02-10 09:00:00', '2026-02-10 09:00:05', '2026-02-10 09:01:05', 60, '1770710400.1', 1);
+
+  it('bills a blind transfer to a phone for the whole time the trunk was held, as one call of the transferring user', async () => {
+    const transferred = rec('0612345678', '102', 'from-internal-xfer', 'PJSIP/ovh-00000002', 'PJSIP/102-00000003', 'Dial', 'PJSIP/102,20', '2026-02-10 09:01:05', '2026-02-10 09:01:08', '2026-02-10 09:03:08', 120, '1770710400.2', 2);
+    const { records } = await collect(readExport(file('Master.csv', [dialOut, transferred].join('\n') + '\n'), OPTIONS));
+    const cdrs = normalizeAll(records).cdrs;
+    expect(cdrs.map(line)).toEqual(['1 | 101 | ext:101 | +33612345678 | fr_mobile | out | originating | answered | 180']);
+    expect(records[0]!.raw.split('\n')).toHaveLength(2);
+  });
+
+  it('bills a park and its pick-up by another phone the same way, park time included', async () => {
+    const parked = rec('0612345678', '701', 'parkedcalls', 'PJSIP/ovh-00000002', '', 'Park', '', '2026-02-10 09:01:05', '2026-02-10 09:01:05', '2026-02-10 09:01:35', 30, '1770710400.2', 2);
+    const pickedUp = rec('102', '701', 'from-internal', 'PJSIP/102-00000004', 'PJSIP/ovh-00000002', 'ParkedCall', '701', '2026-02-10 09:01:35', '2026-02-10 09:01:35', '2026-02-10 09:05:35', 240, '1770710495.4', 3);
+    const { records } = await collect(readExport(file('Master.csv', [dialOut, parked, pickedUp].join('\n') + '\n'), OPTIONS));
+    expect(normalizeAll(records).cdrs.map(line)).toEqual(['1 | 101 | ext:101 | +33612345678 | fr_mobile | out | originating | answered | 330']);
+  });
+
+  it('still bills a transfer to another outside number as a transferred leg of its own', async () => {
+    const onward = rec('0612345678', '0145000009', 'from-internal-xfer', 'PJSIP/ovh-00000002', 'PJSIP/ovh-00000005', 'Dial', 'PJSIP/0145000009@ovh,300', '2026-02-10 09:01:05', '2026-02-10 09:01:10', '2026-02-10 09:03:10', 120, '1770710400.2', 2);
+    const { records } = await collect(readExport(file('Master.csv', [dialOut, onward].join('\n') + '\n'), OPTIONS));
+    expect(normalizeAll(records).cdrs.map(line)).toEqual([
+      '1 | 101 | ext:101 | +33612345678 | fr_mobile | out | originating | answered | 60',
+      '2 | 101 | ext:101 | +33145000009 | fr_fixed | out | transferred | answered | 120',
+    ]);
+  });
+});

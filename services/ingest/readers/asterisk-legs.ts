@@ -140,8 +140,17 @@ export function resolveAsteriskGroup(source: string, rows: AsteriskRow[], rules:
   const externalParty = new Map<string, { row: AsteriskRow; line: string }>();
 
   const out: SourceRecord[] = [];
+  /** The record billed for each row of a chain, for the rows that continue its call. */
+  const recordOfRow = new Map<AsteriskRow, SourceRecord>();
   for (const row of ordered) {
     const handedOver = folded.has(row) ? undefined : transferorOf(row, externalParty);
+    const continued = folded.has(row) ? undefined : outsidePartyKept(row, externalParty, isInbound, reach, (c) => isTrunkChannel(c, rules.trunks));
+    const held = continued === undefined ? undefined : recordOfRow.get(continued);
+    if (held !== undefined) {
+      // The party is still the one that call reached: it is not made a party of this record.
+      holdTrunkLonger(held, row);
+      continue;
+    }
     noteExternalParty(row, isInbound, reach, externalParty);
     if (folded.has(row)) continue;
 
@@ -226,8 +235,47 @@ export function resolveAsteriskGroup(source: string, rows: AsteriskRow[], rules:
       if (callerInside) record.callerInside = true;
     }
     out.push(record);
+    for (const r of chain) recordOfRow.set(r, record);
   }
   return out;
+}
+
+/**
+ * The outbound record whose outside party `row` still talks to, when `row` reached no other trunk: the
+ * party was transferred to a phone (its channel is `row`'s own) or parked and picked up (its channel is
+ * `row`'s far end). The trunk stays held meanwhile, and the carrier bills it: the time is that call's.
+ */
+function outsidePartyKept(
+  row: AsteriskRow,
+  externalParty: Map<string, { row: AsteriskRow; line: string }>,
+  isInbound: (r: AsteriskRow) => boolean,
+  reach: (r: AsteriskRow) => Reach,
+  isTrunk: (channel: string) => boolean,
+): AsteriskRow | undefined {
+  const own = externalParty.get(channelKey(row.channel));
+  if (own !== undefined && !isInbound(own.row) && reach(row) !== 'trunk') return own.row;
+  // Picked up from the park by another phone: a phone's record whose far end is the party's channel.
+  const far = row.dstchannel === '' ? undefined : externalParty.get(channelKey(row.dstchannel));
+  if (far === undefined || isInbound(far.row) || isTrunk(row.channel) || channelKey(row.channel) === channelKey(far.row.channel)) return undefined;
+  return far.row;
+}
+
+/** Adds the time a later record kept the outside party on the trunk to the call that reached it. */
+function holdTrunkLonger(record: SourceRecord, row: AsteriskRow): void {
+  record.billableSeconds = String(Number(record.billableSeconds) + Number(row.billsec));
+  if (record.durationSeconds !== undefined) {
+    const endMs = Math.max(wallMs(record.start) + Number(record.durationSeconds) * 1000, wallMs(row.start) + Number(row.duration) * 1000);
+    record.durationSeconds = String(Math.round((endMs - wallMs(record.start)) / 1000));
+  } else if (row.end > record.end) {
+    record.end = row.end;
+  }
+  record.raw = `${record.raw}\n${row.raw}`;
+  record.notes = [...(record.notes ?? []), `the outside party stayed on the trunk after a transfer or park (line ${row.line}): its ${row.billsec} s are billed with this call`];
+}
+
+/** A wall-clock time as if UTC (ms): only differences are used. */
+function wallMs(t: string): number {
+  return Date.parse(t.replace(' ', 'T').replace(/(Z|[+-]\d{2}:\d{2})?$/, (z) => z || 'Z'));
 }
 
 /**
