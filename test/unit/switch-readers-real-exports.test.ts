@@ -115,6 +115,27 @@ describe('the same calls from other Asterisk-based PBXs: Bicom PBXware and Grand
   });
 });
 
+describe("cdr_custom with the mapping of Asterisk's sample cdr_custom.conf", () => {
+  // clid first, every value quoted but the sequence, seconds with decimals (CDR(billsec,f)), a callid added after.
+  const rec = (clid: string, src: string, dst: string, context: string, channel: string, dstchannel: string, app: string, data: string, start: string, answer: string, end: string, duration: string, billsec: string, disposition: string, uniqueid: string, seq: number) =>
+    [clid, src, dst, context, channel, dstchannel, app, data, start, answer, end, duration, billsec, disposition, 'DOCUMENTATION', '', uniqueid, ''].map((v) => `"${v.replace(/"/g, '""')}"`).join(',') + `,${seq},"a84f0c1e@10.0.0.5"`;
+
+  it('bills the call that left and not the extension-to-extension call of context default (it was priced 0.75)', async () => {
+    const lines = [
+      rec('"Alice" <101>', '101', '102', 'default', 'SIP/101-00000001', 'SIP/102-00000002', 'Dial', 'SIP/102,30', '2026-02-10 09:00:00', '2026-02-10 09:00:04', '2026-02-10 09:05:04', '304.221', '300.118', 'ANSWERED', '1770710400.1', 1),
+      rec('"Alice" <101>', '101', '00612345678', 'default', 'SIP/101-00000003', 'SIP/ovh-00000004', 'Dial', 'SIP/ovh/0612345678,60', '2026-02-10 10:00:00', '2026-02-10 10:00:06', '2026-02-10 10:02:06', '126.480', '119.502', 'ANSWERED', '1770714000.3', 2),
+    ];
+    const { records, rejects } = await collect(readExport(file('Master.csv', lines.join('\n') + '\n'), OPTIONS));
+    expect(rejects).toEqual([]);
+    const cdrs = normalizeAll(records).cdrs;
+    expect(cdrs.map(line)).toEqual([
+      '1 | 101 | ext:101 | ext:102 | internal | out | originating | answered | 300',
+      '2 | 101 | ext:101 | +33612345678 | fr_mobile | out | originating | answered | 120',
+    ]);
+    expect(rate(cdrs).bill.map((b) => b.split(' | ').slice(2).join(' | '))).toEqual(['internal | 0.0000', 'bundle | 0.0000']);
+  });
+});
+
 describe('an SQL dump of asteriskcdrdb (what a backup hands over)', () => {
   const DUMP = `${PBX}/asteriskcdrdb-dump.sql`;
   const csvBill = async () => normalizeAll((await collect(readExport(REPORT, OPTIONS))).records).cdrs.map((c) => [c.cdrId, c.subscriber.account, c.callee, c.billableSeconds, c.direction, c.disposition].join(' | '));

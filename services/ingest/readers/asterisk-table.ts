@@ -31,10 +31,21 @@ export const PBXWARE_TABLE_COLUMNS = [
   'billsec', 'billamount', 'disposition', 'amaflags', 'accountcode', 'uniqueid', 'userfield',
 ] as const;
 
-/** The column orders a header-less export is tried against: the stock one (after 0 to 2 leading columns), then PBXware's. */
+/**
+ * The mapping of Asterisk's sample cdr_custom.conf (`Master.csv => ${CSV_QUOTE(${CDR(clid)})},…`), which
+ * most cdr_custom setups copy: clid first, start, answer and end as times, every value quoted but the
+ * sequence; columns added after it (a callid, a direction…) are kept out.
+ */
+export const CDR_CUSTOM_SAMPLE_COLUMNS = [
+  'clid', 'src', 'dst', 'dcontext', 'channel', 'dstchannel', 'lastapp', 'lastdata', 'calldate', 'answer', 'end', 'duration',
+  'billsec', 'disposition', 'amaflags', 'accountcode', 'uniqueid', 'userfield', 'sequence',
+] as const;
+
+/** The column orders a header-less export is tried against: the stock one (after 0 to 2 leading columns), PBXware's, cdr_custom's sample. */
 const KNOWN_ORDERS: { columns: readonly string[]; offsets: number[] }[] = [
   { columns: ASTERISK_TABLE_COLUMNS, offsets: [0, 1, 2] },
   { columns: PBXWARE_TABLE_COLUMNS, offsets: [0] },
+  { columns: CDR_CUSTOM_SAMPLE_COLUMNS, offsets: [0] },
 ];
 
 /** Where each field of a row is: column index by field name (lower case). */
@@ -68,6 +79,8 @@ const DB_TIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{
 const DISPOSITION = /^(ANSWERED|NO ANSWER|BUSY|FAILED|CONGESTION|UNKNOWN)$/i;
 const CHANNEL = /^([A-Za-z0-9]+\/\S+|)$/;
 const WHOLE = /^\d+$/;
+/** `${CDR(billsec,f)}` writes seconds with decimals. */
+const SECONDS = /^\d+(\.\d+)?$/;
 
 /**
  * The layout of header-less rows: a known column order (KNOWN_ORDERS), chosen when most sampled rows
@@ -84,8 +97,8 @@ export function tableLayoutOfRows(samples: readonly (readonly string[])[]): Tabl
           row.length >= offset + columns.indexOf('disposition') + 1 &&
           DB_TIME.test(at(row, 'calldate')) &&
           CHANNEL.test(at(row, 'channel')) &&
-          WHOLE.test(at(row, 'duration')) &&
-          WHOLE.test(at(row, 'billsec')) &&
+          SECONDS.test(at(row, 'duration')) &&
+          SECONDS.test(at(row, 'billsec')) &&
           DISPOSITION.test(at(row, 'disposition')),
       );
       if (fits.length * 2 > samples.length) {
@@ -128,9 +141,12 @@ export function rowFromTable(line: number, raw: string, fields: readonly string[
   const answer = time('answer', false);
   const end = time('end', false);
   for (const t of [start, answer, end]) if (typeof t !== 'string') return { ok: false, reason: 'bad_time', detail: t.error };
+  const seconds = new Map<string, string>();
   for (const name of ['duration', 'billsec']) {
     const v = get(name);
-    if (layout.has(name) && !WHOLE.test(v)) return { ok: false, reason: 'bad_field', detail: `${name} (column ${layout.get(name)! + 1}) is "${v}", expected whole seconds` };
+    if (layout.has(name) && !SECONDS.test(v)) return { ok: false, reason: 'bad_field', detail: `${name} (column ${layout.get(name)! + 1}) is "${v}", expected seconds` };
+    // Seconds with decimals (`CDR(billsec,f)`) are rounded as Asterisk rounds its own whole seconds: to the nearest.
+    seconds.set(name, v === '' ? '' : String(Math.round(Number(v))));
   }
   const sequence = get('sequence');
   return {
@@ -150,8 +166,8 @@ export function rowFromTable(line: number, raw: string, fields: readonly string[
       start: start as string,
       answer: answer as string,
       end: end as string,
-      duration: get('duration'),
-      billsec: get('billsec'),
+      duration: seconds.get('duration')!,
+      billsec: seconds.get('billsec')!,
       disposition: get('disposition'),
       amaflags: get('amaflags'),
       uniqueid: get('uniqueid'),
