@@ -69,6 +69,24 @@ describe('cdr rate on real PBX exports', () => {
     expect([byClient('C-FSW'), byClient('C-CISCO'), byClient('C-3CX')]).toEqual([3, 2, 1]);
   });
 
+  it('bills a FreePBX CDR Reports export through cdr rate; the SQL dump of the same table, rated after it, is all duplicates', async () => {
+    const work = dir();
+    const cdr = (...args: string[]) => run('node', ['dist/services/cli/main.js', 'rate', '--subscribers', `${PBX}/subscribers.csv`, '--data', join(work, 'state'), '--out', join(work, 'out'), '--trunk', '^PJSIP/(ovh|orange)', ...args]);
+    await cdr(`${PBX}/freepbx-cdr-report.csv`);
+    const out = (n: number, f: string) => readFileSync(join(work, 'out', `run-00000${n}`, f), 'utf8');
+    const rated = Papa.parse<Record<string, string>>(out(1, 'rated.csv'), { header: true, skipEmptyLines: true }).data;
+    expect(out(1, 'rejected.csv').trim().split('\n')).toHaveLength(1);
+    // Every answered call that left through a trunk is billed, for its billsec (the file was refused call by call before).
+    expect(rated.filter((r) => r.destination_class !== 'internal' && r.reason !== 'inbound' && r.billable_seconds !== '0').map((r) => [r.user_id, r.callee, r.billable_seconds, r.reason].join(' '))).toEqual([
+      'U-ALICE +33612345678 180 bundle',
+      'U-CHLOE +33142685300 118 bundle',
+      'U-CHLOE +33467123456 3590 bundle',
+    ]);
+    const second = await cdr(`${PBX}/asteriskcdrdb-dump.sql`);
+    expect(second.stdout).toMatch(/rated 0, 9 duplicate\(s\) skipped/);
+    expect(second.stdout).toMatch(/nothing new to bill/);
+  });
+
   it('refuses a bad --trunk or --country with advice, before reading anything', async () => {
     await expect(rate('--trunk', '(', `${PBX}/asterisk-Master.csv`)).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--trunk.*not a regular expression/) });
     await expect(rate('--country', 'XX', `${PBX}/asterisk-Master.csv`)).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--country.*ISO 3166/) });
