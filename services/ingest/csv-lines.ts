@@ -197,6 +197,11 @@ function parseLine(raw: string, line: number, reading: Reading): CsvLine {
   return { line, raw, fields: relaxed, error: message, notes: ['quotes inside a field that the switch did not escape were read as text'] };
 }
 
+/** The fields of one line of text as the readers split it (unescaped quotes read as text), or null when it is not CSV. */
+export function splitCsvLine(text: string, delimiter = ','): string[] | null {
+  return parseLine(text, 0, { delimiter, limits: DEFAULT_INGEST_LIMITS, lenient: true, decoder: null }).fields;
+}
+
 /** csv-parse with relax_quotes: a quote that does not open or close a field is text. Null when even that fails (a quote never closed). */
 function relaxedFields(raw: string, delimiter: string): string[] | null {
   try {

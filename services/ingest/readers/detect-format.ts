@@ -15,10 +15,10 @@
  * - freeswitch: the template's column count, with its start and end stamps where the template puts them.
  * A file that fits none is refused with one `unknown_format` reject that says what was expected.
  */
-import { parse as parseRelaxed } from 'csv-parse/sync';
 import Papa from 'papaparse';
 import { readCanonicalBatches } from '../canonical-csv.js';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '../input-limits.js';
+import { splitCsvLine } from '../csv-lines.js';
 import { grouped, oneByOne } from '../item-batches.js';
 import { frameLines } from '../line-bytes.js';
 import type { ReadItem } from '../source-record.js';
@@ -92,7 +92,7 @@ export function detectFormat(path: string, firstLines: string[], hints: DetectHi
 
 /** A database-style Asterisk export: the layout its header names, or the table's column order its rows follow. */
 export function asteriskTableOf(lines: string[]): { layout: TableLayout; header: boolean } | null {
-  const rows = lines.map((l) => l.replace(/^\uFEFF/, '').replace(/\r$/, '')).filter((l) => l.trim() !== '').map(parseFieldsLeniently);
+  const rows = lines.map((l) => l.replace(/^\uFEFF/, '').replace(/\r$/, '')).filter((l) => l.trim() !== '').map((l) => splitCsvLine(l));
   const first = rows[0];
   if (first === undefined || first === null) return null;
   const named = tableLayoutOfHeader(first);
@@ -100,18 +100,6 @@ export function asteriskTableOf(lines: string[]): { layout: TableLayout; header:
   const byOrder = tableLayoutOfRows(rows.filter((r): r is string[] => r !== null));
   // Master.csv has its own column order (accountcode first, three times): the table's order must not claim it.
   return byOrder === null || rows.some((r) => r !== null && looksAsterisk(r.join(','), r)) ? null : { layout: byOrder, header: false };
-}
-
-/** The fields of a sampled line, quotes the switch did not escape read as text (as csv-lines reads them). */
-function parseFieldsLeniently(line: string): string[] | null {
-  const strict = parseFields(line);
-  if (strict !== null) return strict;
-  try {
-    const rows = parseRelaxed(line, { relax_quotes: true, relax_column_count: true }) as string[][];
-    return rows.length === 1 ? rows[0]! : null;
-  } catch {
-    return null;
-  }
 }
 
 function parseFields(line: string): string[] | null {
