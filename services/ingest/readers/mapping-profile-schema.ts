@@ -115,8 +115,12 @@ export const mappingProfileSchema = z
     internal_when: z.array(columnCondition).default([]),
     /** The export says the call left through a trunk when every condition holds. */
     external_when: z.array(columnCondition).default([]),
+    /** The call came from the network when every condition holds (exports without a direction column): direction in. */
+    inbound_when: z.array(columnCondition).default([]),
     /** The switch repeats cdr_id on the records of one call (segments): the n-th record of an id gets `id#n`. */
     cdr_id_sequence: z.boolean().default(false),
+    /** The callee column holds the digits the trunk received (SMDR "digits dialed on the trunk"): no outside-line prefix to take off. */
+    callee_sent: z.boolean().default(false),
     /** Per canonical field, applied to the column's value before the value maps. */
     transforms: z.partialRecord(z.enum(CANONICAL_COLUMNS), transform).default({}),
   })
@@ -132,7 +136,7 @@ export const mappingProfileSchema = z
       if (Array.isArray(ref) && field !== 'duration') issue(['columns', field], `a list of columns is for duration only (added up); ${field} takes one column`);
       if (isSplitTime(ref) && !(TIME_FIELDS as readonly string[]).includes(field)) issue(['columns', field], `{ date, time } is for start_time, answer_time and end_time; ${field} takes one column`);
     }
-    const conditions = [...p.skip_rows.map((c, i) => ['skip_rows', i, c] as const), ...p.internal_when.map((c, i) => ['internal_when', i, c] as const), ...p.external_when.map((c, i) => ['external_when', i, c] as const)];
+    const conditions = [...p.skip_rows.map((c, i) => ['skip_rows', i, c] as const), ...p.internal_when.map((c, i) => ['internal_when', i, c] as const), ...p.external_when.map((c, i) => ['external_when', i, c] as const), ...p.inbound_when.map((c, i) => ['inbound_when', i, c] as const)];
     const refs = Object.entries(p.columns).flatMap(([field, ref]) => refsOf(ref).map((r) => [field, r] as const));
     if (p.layout === 'fixed') {
       if (Object.keys(p.fields).length === 0) issue(['fields'], 'layout fixed needs its fields: name → { at, width } as the vendor documents them');

@@ -33,7 +33,8 @@ export async function* readMappingProfile(path: string, opts: { profile: Mapping
   const filters = p.skip_rows.map(condition);
   const insideWhen = p.internal_when.map(condition);
   const outsideWhen = p.external_when.map(condition);
-  const conditions = [...filters, ...insideWhen, ...outsideWhen];
+  const inboundWhen = p.inbound_when.map(condition);
+  const conditions = [...filters, ...insideWhen, ...outsideWhen, ...inboundWhen];
   const skipLine = p.skip_lines_matching.map((re) => new RegExp(re));
   const transforms = new Map(Object.entries(p.transforms).map(([f, t]) => [f as Field, { ...t, re: t.regex === undefined ? null : new RegExp(t.regex) }]));
   const seen = p.cdr_id_sequence ? new Map<string, number>() : null;
@@ -161,11 +162,12 @@ export async function* readMappingProfile(path: string, opts: { profile: Mapping
       end: end.text,
       billableSeconds: billable,
       disposition: lookup(p.values.disposition, get('disposition')),
-      direction: lookup(p.values.direction, get('direction')),
+      direction: inboundWhen.length > 0 && inboundWhen.every(holds) ? 'in' : lookup(p.values.direction, get('direction')),
       leg: lookup(p.values.leg, get('leg')),
       forwardReason: lookup(p.values.forward_reason, get('forward_reason')),
       device: get('device'),
     };
+    if (p.callee_sent) record.calleeSent = true;
     if (insideWhen.length > 0 && insideWhen.every(holds)) record.internal = true;
     else if (outsideWhen.length > 0 && outsideWhen.every(holds)) record.internal = false;
     return { kind: 'record', record };

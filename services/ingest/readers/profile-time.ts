@@ -8,7 +8,10 @@ import type { Zone } from '../../core/calendar.js';
 import { epochSecondsToIso } from '../epoch-time.js';
 
 export const TIME_FORMAT_HELP =
-  "'iso' (2026-01-15T10:00:00+01:00, offset optional), 'epoch_seconds', 'epoch_millis', or a pattern of YYYY (or YY), MM, DD, HH, MM, SS such as 'DD/MM/YYYY HH:MM:SS' (the MM after HH is minutes; without a year, the year is the latest that does not put the call after the file was written)";
+  "'iso' (2026-01-15T10:00:00+01:00, offset optional), 'epoch_seconds', 'epoch_millis', or a pattern of YYYY (or YY), MM (or MMM: Jan…Dec), DD, HH, MM, SS such as 'DD/MM/YYYY HH:MM:SS' (the MM after HH is minutes; without a year, the year is the latest that does not put the call after the file was written)";
+
+/** MMM: English month abbreviations, as web reports print dates (`04 Oct 2026`). */
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 export type WallParts = { y: number; mo: number; d: number; h: number; mi: number; s: number };
 /** A parsed time: a wall-clock reading (y = 0 when the format has no year), or an instant. */
@@ -32,11 +35,16 @@ export function compileTimeFormat(format: string): TimeParser | null {
       return { iso: epochSecondsToIso((Number(t) * scale) / 1000, t) };
     };
   }
-  const order: (keyof WallParts | 'yy')[] = [];
+  const order: (keyof WallParts | 'yy' | 'mon')[] = [];
   let sawMonth = false;
   let source = '';
-  for (const token of format.match(/YYYY|YY|MM|DD|HH|mm|SS|ss|[^YMDHSms]+|./g) ?? []) {
+  for (const token of format.match(/YYYY|YY|MMM|MM|DD|HH|mm|SS|ss|[^YMDHSms]+|./g) ?? []) {
     switch (token) {
+      case 'MMM':
+        order.push('mon');
+        sawMonth = true;
+        source += `(${MONTHS.join('|')})`;
+        break;
       case 'YYYY':
         order.push('y');
         source += '(\\d{4})';
@@ -72,15 +80,21 @@ export function compileTimeFormat(format: string): TimeParser | null {
         source += token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+');
     }
   }
-  for (const needed of ['mo', 'd', 'h', 'mi'] as const) if (!order.includes(needed)) return null;
-  if (new Set(order).size !== order.length || (order.includes('y') && order.includes('yy'))) return null;
-  const re = new RegExp(`^${source}$`);
+  if (!order.includes('mo') && !order.includes('mon')) return null;
+  for (const needed of ['d', 'h', 'mi'] as const) if (!order.includes(needed)) return null;
+  if (new Set(order).size !== order.length || (order.includes('y') && order.includes('yy')) || (order.includes('mo') && order.includes('mon'))) return null;
+  const re = new RegExp(`^${source}$`, 'i');
   return (t) => {
     const m = re.exec(t);
     if (!m) return null;
     const wall: WallParts = { y: 0, mo: 0, d: 0, h: 0, mi: 0, s: 0 };
     // Two-digit years are this century's: no switch still running wrote its CDRs before 2000.
-    order.forEach((k, i) => (k === 'yy' ? (wall.y = 2000 + Number(m[i + 1])) : (wall[k] = Number(m[i + 1]))));
+    order.forEach((k, i) => {
+      const v = m[i + 1]!;
+      if (k === 'yy') wall.y = 2000 + Number(v);
+      else if (k === 'mon') wall.mo = MONTHS.indexOf(v.slice(0, 1).toUpperCase() + v.slice(1).toLowerCase()) + 1;
+      else wall[k] = Number(v);
+    });
     return { wall };
   };
 }
