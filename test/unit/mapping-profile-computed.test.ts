@@ -169,3 +169,12 @@ describe('profile errors, named on load', () => {
     }
   });
 });
+
+describe('an 8-bit export', () => {
+  it('is recognised by its header names though its accented letters are not UTF-8', async () => {
+    const profile = profileOf('name: latin\nencoding: windows-1252\ndelimiter: ";"\ncolumns: { account: Poste, callee: Appelé, start_time: Début, end_time: Fin }\n');
+    const path = file(Buffer.from('Poste;Appelé;Début;Fin\n101;00612345678;2026-02-04 09:00:00;2026-02-04 09:01:00\n', 'latin1'));
+    expect(detectFormat(path, await readFirstLines(path), { profile })).toBe('profile');
+    expect(detectFormat(path, await readFirstLines(path), { profile: { ...profile, encoding: 'utf-8' } })).toBeNull();
+  });
+});

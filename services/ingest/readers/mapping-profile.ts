@@ -212,8 +212,11 @@ export function profileMatches(profile: MappingProfile, firstLines: string[]): b
   const fields = Papa.parse<string[]>(first, { delimiter: profile.delimiter, quoteChar: '"' }).data[0] ?? [];
   const refs = Object.values(profile.columns).flatMap((ref) => refsOf(ref));
   if (profile.header) {
-    const header = fields.map((f) => f.trim().toLowerCase());
-    return refs.every((ref) => (typeof ref === 'number' ? ref <= header.length : header.includes(ref.toLowerCase())));
+    // The first lines come as UTF-8: in an 8-bit export each accented letter reads as U+FFFD, so names are compared with every non-ASCII run as one.
+    const eightBit = !/^utf-?8$/i.test(profile.encoding);
+    const name = (s: string): string => (eightBit ? s.replace(/[^\x00-\x7f]+/g, '\ufffd') : s).trim().toLowerCase();
+    const header = fields.map(name);
+    return refs.every((ref) => (typeof ref === 'number' ? ref <= header.length : header.includes(name(ref))));
   }
   if (fields.length < Math.max(...(refs as number[]))) return false;
   return readsAsTime(startOf((ref) => fields[(ref as number) - 1] ?? ''));
