@@ -61,7 +61,7 @@ export async function* readMappingProfile(path: string, opts: { profile: Mapping
   else if (!p.header) resolve([]);
 
   let sawRecordOrHeader = false;
-  const lines = fixed ? readFixedWidthLines(path, { fields: Object.values(p.fields), recordLength: p.record_length, encoding: p.encoding }, opts.limits) : readCsvLines(path, p.delimiter, opts.limits);
+  const lines = fixed ? readFixedWidthLines(path, { fields: Object.values(p.fields), recordLength: p.record_length, encoding: p.encoding }, opts.limits) : readCsvLines(path, p.delimiter, opts.limits, { encoding: p.encoding, quoting: p.quoting });
   for await (const batch of lines) {
     for (const l of batch) {
       const { line, raw, fields, error } = l;
