@@ -13,6 +13,7 @@ import { Zone } from '../../services/core/calendar.js';
 import { screenCdrIds } from '../../services/ingest/cdr-identity.js';
 import { normalizeRecord } from '../../services/ingest/normalize.js';
 import { readExport, type ReadExportOptions } from '../../services/ingest/readers/detect-format.js';
+import { loadMappingProfile } from '../../services/ingest/readers/mapping-profile.js';
 import { tempDir } from '../support/tmp.js';
 import { PBX, PBX_TRUNKS, collect, line, normalizeAll, rate } from './pbx-helpers.js';
 
@@ -345,5 +346,18 @@ describe('an outside party that stays on the trunk after the phone that called i
       '1 | 101 | ext:101 | +33612345678 | fr_mobile | out | originating | answered | 60',
       '2 | 101 | ext:101 | +33145000009 | fr_fixed | out | transferred | answered | 120',
     ]);
+  });
+});
+
+describe('a mapping profile: a foreign byte in an unmapped or device column, and in a number', () => {
+  it('rates the call whose device name is Latin-1, refuses the one whose callee is', async () => {
+    const profile = loadMappingProfile('config/profiles/example-pbx.yaml');
+    const lines = readFileSync('test/fixtures/switch-exports/example-pbx.csv').toString('latin1').split('\r\n');
+    const good = Buffer.from(lines[2]!.replace('P-101', 'Poste d\u00e9cor'), 'latin1');
+    const bad = Buffer.from(lines[2]!.replace('EX-0001', 'EX-0002').replace('0142685300', '014268\u00e95300'), 'latin1');
+    const content = Buffer.concat([Buffer.from(lines.slice(0, 2).join('\r\n') + '\r\n', 'latin1'), good, Buffer.from('\r\n'), bad, Buffer.from('\r\n')]);
+    const { records, rejects } = await collect(readExport(file('appels.csv', content), { profile }));
+    expect(records.map((r) => [r.cdrId, r.device, r.notes?.length])).toEqual([['EX-0001', 'Poste d\uFFFDcor', 1]]);
+    expect(rejects.map((r) => [r.line, r.reason])).toEqual([[4, 'bad_encoding']]);
   });
 });

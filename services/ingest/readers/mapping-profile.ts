@@ -9,7 +9,7 @@
 import { statSync } from 'node:fs';
 import Papa from 'papaparse';
 import { Zone } from '../../core/calendar.js';
-import { readCsvLines, refusedHeaderItem, refusedItem, type CsvLine } from '../csv-lines.js';
+import { acceptMended, readCsvLines, refusedHeaderItem, refusedItem, type CsvLine } from '../csv-lines.js';
 import { readFixedWidthLines } from '../fixed-width-lines.js';
 import type { IngestLimits } from '../input-limits.js';
 import type { ReadItem, RejectReason, SourceRecord } from '../source-record.js';
@@ -62,8 +62,13 @@ export async function* readMappingProfile(path: string, opts: { profile: Mapping
 
   let sawRecordOrHeader = false;
   const lines = fixed ? readFixedWidthLines(path, { fields: Object.values(p.fields), recordLength: p.record_length, encoding: p.encoding }, opts.limits) : readCsvLines(path, p.delimiter, opts.limits, { encoding: p.encoding, quoting: p.quoting });
+  /** Columns the bill depends on: a byte that is not text there refuses the record; elsewhere (the device, unmapped names) it is mended. */
+  let billing: Set<number> | null = null;
+  const billingColumns = (): Set<number> =>
+    (billing ??= new Set([...mapped.filter(([field]) => field !== 'device').flatMap(([, ref]) => refsOf(ref)), ...conditions.map((c) => c.column)].map((r) => at!(r))));
   for await (const batch of lines) {
-    for (const l of batch) {
+    for (const read of batch) {
+      const l = at === null ? read : acceptMended(read, (c) => !billingColumns().has(c));
       const { line, raw, fields, error } = l;
       if (line <= p.skip_lines || raw.trim() === '' || skipLine.some((re) => re.test(raw))) continue;
       sawRecordOrHeader = true;
@@ -167,6 +172,7 @@ export async function* readMappingProfile(path: string, opts: { profile: Mapping
       forwardReason: lookup(p.values.forward_reason, get('forward_reason')),
       device: get('device'),
     };
+    if (l.notes !== undefined) record.notes = l.notes;
     if (p.callee_sent) record.calleeSent = true;
     if (insideWhen.length > 0 && insideWhen.every(holds)) record.internal = true;
     else if (outsideWhen.length > 0 && outsideWhen.every(holds)) record.internal = false;
