@@ -13,6 +13,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 
 export type CsvColumnKind = 'text' | 'phone' | 'amount';
 
@@ -77,7 +78,9 @@ export class SafeCsvWriter {
   async close(): Promise<void> {
     await this.flush();
     this.out.end();
-    await once(this.out, 'finish');
+    // `finished` settles on a stream that already failed too (a full disk, a folder gone): waiting for
+    // 'finish' there would wait for ever, and with it the run.
+    await finished(this.out);
     if (this.error) throw this.error;
   }
 

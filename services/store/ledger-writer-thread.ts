@@ -18,6 +18,9 @@ import { openSqlite } from './sqlite.js';
 const WRITER_HEAP_BUDGET = 64 * 1024 * 1024;
 const { dataDir, shared, failures } = workerData as WriterData;
 const counters = new Int32Array(shared);
+// An error outside a handled step (a stream's error event, the store failing to open) must reach the run,
+// which waits on the counters: a thread that just died would leave it waiting for ever.
+process.on('uncaughtException', (e) => fail(e));
 const db = openSqlite(dataDir);
 // A run's chunks rewrite the same index pages: checkpointing the WAL every 40,000 pages (about 160 MB)
 // instead of SQLite's 1,000 copies each page once rather than at every commit (the ledger's inserts ran
@@ -49,15 +52,22 @@ async function handle(m: WriterMessage): Promise<void> {
     case 'csv-open':
       csv = new SafeCsvWriter(m.path, m.columns, CSV_COLUMN_KINDS);
       return;
-    case 'csv-close':
-      await csv?.close();
+    case 'csv-close': {
+      const closing = csv;
       csv = null;
+      await closing?.close();
       step(SLOT.csvClosed);
       return;
+    }
     case 'stop':
-      await csv?.close();
-      db.close();
-      parentPort!.close();
+      // The thread stops whatever the file says: a run that failed on rated.csv still closes its store.
+      try {
+        await csv?.close();
+      } finally {
+        csv = null;
+        db.close();
+        parentPort!.close();
+      }
       return;
   }
 }

@@ -8,6 +8,8 @@
  * too: the rater's read-back of a scope's month must see every call the run has drained.
  */
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { ChunkWrite } from './chunk-write.js';
 
@@ -110,5 +112,8 @@ export class LedgerWriter {
  */
 function writerScript(): URL {
   const here = import.meta.url;
-  return here.endsWith('.ts') ? new URL('../../dist/services/store/ledger-writer-thread.js', here) : new URL('./ledger-writer-thread.js', here);
+  const script = here.endsWith('.ts') ? new URL('../../dist/services/store/ledger-writer-thread.js', here) : new URL('./ledger-writer-thread.js', here);
+  // A thread whose script is missing dies before it can say so, and the run would wait on it for ever.
+  if (!existsSync(fileURLToPath(script))) throw new Error(`the ledger writer thread ${fileURLToPath(script)} is missing: build the project first (make build)`);
+  return script;
 }

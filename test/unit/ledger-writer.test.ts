@@ -89,4 +89,17 @@ describe('the ledger writer thread', () => {
     expect(db.prepare('SELECT cdr_id FROM rated_call ORDER BY seq').pluck().all()).toEqual(['b-1', 'b-2']);
     expect(db.prepare('SELECT counts FROM run WHERE run_id = ?').pluck().get(runId)).toBe(JSON.stringify({ rated: 2 }));
   });
+
+  it('fails the run, rather than leaving it waiting for ever, when rated.csv cannot be written', () => {
+    const { data, runId } = dataDir();
+    const writer = new LedgerWriter(data);
+    writers.push(writer);
+    // The folder is not there: the file's stream fails outside any step of the thread.
+    writer.openRatedCsv(join(data, 'no-such-folder', 'rated.csv'), RATED_COLUMNS);
+    writer.post({ ...chunk(runId, ['c-1'], true), texts: ['x', 'Europe/Paris'] });
+    expect(() => {
+      writer.settle();
+      writer.closeRatedCsv();
+    }).toThrow(/ENOENT/);
+  });
 });
