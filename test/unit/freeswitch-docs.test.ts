@@ -77,6 +77,13 @@ describe('FreeSWITCH JSON and XML CDRs', () => {
     expect(bills[0]).toHaveLength(8);
   });
 
+  it('keeps an extension-to-extension call in default internal after a dialplan transfer (it was a transferred leg at 0.1750)', async () => {
+    const { records } = await collect(readExport(`${DOCS}/Master.csv`, { freeswitchTemplate: CSV_TEMPLATE }));
+    const { cdrs } = normalizeAll(records.filter((r) => r.cdrId === A(0x11)));
+    expect(cdrs.map(line)).toEqual(['2 | 1001 | ext:1001 | ext:1002 | internal | out | originating | answered | 30']);
+    expect(rate(cdrs).bill).toEqual(['2 | ext:1002 | internal | 0.0000']);
+  });
+
   it('reads URL-encoded XML values as the switch had them', async () => {
     const { records } = await collect(readExport(`${DOCS}/xml/a_${A(0x21)}.cdr.xml`));
     // One A leg alone: its own seconds; `@`, `|` and the stamps' spaces and colons were %-encoded.
