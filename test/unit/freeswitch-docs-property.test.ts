@@ -6,7 +6,7 @@
  * file or a directory) and mod_xml_cdr documents (values URL-encoded, as switch_ivr_set_xml_chan_var
  * does), and read back.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -186,6 +186,29 @@ describe('FreeSWITCH: the same calls as CSV, JSON and XML give the same bill', (
         for (const shape of ['calls.cdr.json', 'calls.cdr.xml', 'json', 'xml']) expect(await billOf(join(dir, shape)), shape).toEqual(csv);
       }),
       { numRuns: 25, seed: 20261203 },
+    );
+  }, 60_000);
+});
+
+describe('FreeSWITCH documents, mangled', () => {
+  const json = readFileSync('test/fixtures/switch-exports/freeswitch-docs/calls.cdr.json');
+  const xml = readFileSync('test/fixtures/switch-exports/freeswitch-docs/calls.cdr.xml');
+  it('never throw out of the reader: a mangled file gives records or rejects, each reject naming the file', async () => {
+    const mangle = fc.record({ source: fc.constantFrom(json, xml), cuts: fc.array(fc.record({ at: fc.nat(), len: fc.nat({ max: 400 }), junk: fc.uint8Array({ maxLength: 12 }) }), { minLength: 1, maxLength: 4 }) });
+    await fc.assert(
+      fc.asyncProperty(mangle, async ({ source, cuts }) => {
+        let bytes = Buffer.from(source);
+        for (const c of cuts) {
+          const at = c.at % bytes.length;
+          bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(c.junk), bytes.subarray(Math.min(bytes.length, at + c.len))]);
+        }
+        const path = join(mkdtempSync(join(tmpdir(), 'fs-mangled-')), source === json ? 'calls.cdr.json' : 'calls.cdr.xml');
+        writeFileSync(path, bytes);
+        const { records, rejects } = await collect(readExport(path));
+        expect(records.length + rejects.length).toBeGreaterThan(0);
+        for (const r of rejects) expect(r.detail, r.detail).toMatch(/calls\.cdr\.(json|xml)|format not recognised|the file has no record/);
+      }),
+      { numRuns: 60, seed: 20261204 },
     );
   }, 60_000);
 });

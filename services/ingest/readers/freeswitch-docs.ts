@@ -128,7 +128,12 @@ const xml = new XMLParser({
 function parseXml(text: string, line: number): FsVariables | string {
   const valid = XMLValidator.validate(text);
   if (valid !== true) return `is not well-formed XML (${valid.err.msg.replace(/\.$/, '')}; at line ${line + valid.err.line - 1} of the file)`;
-  const doc: unknown = xml.parse(text);
+  let doc: unknown;
+  try {
+    doc = xml.parse(text);
+  } catch (e) {
+    return `cannot be read as XML (${(e as Error).message})`;
+  }
   if (!isObject(doc) || !isObject(doc.cdr)) return 'has no `cdr` element: it is not a mod_xml_cdr CDR';
   const cdr = doc.cdr;
   // An empty <variables/> parses as ''.
