@@ -193,6 +193,17 @@ describe('FreeSWITCH: the same calls as CSV, JSON and XML give the same bill', (
 describe('FreeSWITCH documents, mangled', () => {
   const json = readFileSync('test/fixtures/switch-exports/freeswitch-docs/calls.cdr.json');
   const xml = readFileSync('test/fixtures/switch-exports/freeswitch-docs/calls.cdr.xml');
+  it('are cut right across the 64 kB blocks the file is read in', async () => {
+    for (const [source, name] of [[json, 'calls.cdr.json'], [xml, 'calls.cdr.xml']] as const) {
+      const path = join(mkdtempSync(join(tmpdir(), 'fs-blocks-')), name);
+      // Each copy shifted by a few bytes, so that block ends fall inside documents, strings and `</cdr>`.
+      writeFileSync(path, Array.from({ length: 12 }, (_, k) => ' '.repeat(k * 7) + source.toString('utf8')).join('\n'));
+      const { records, rejects } = await collect(readExport(path));
+      expect(rejects, name).toEqual([]);
+      expect(records, name).toHaveLength(48);
+    }
+  });
+
   it('never throw out of the reader: a mangled file gives records or rejects, each reject naming the file', async () => {
     const mangle = fc.record({ source: fc.constantFrom(json, xml), cuts: fc.array(fc.record({ at: fc.nat(), len: fc.nat({ max: 400 }), junk: fc.uint8Array({ maxLength: 12 }) }), { minLength: 1, maxLength: 4 }) });
     await fc.assert(

@@ -35,15 +35,23 @@ export async function* splitDocuments(path: string, maxDocChars: number): AsyncG
   let depth = 0;
   let inString = false;
   let escaped = false;
-  /** The last characters read, to see `</cdr>` and `<?xml` arrive across chunks. */
-  let tail = '';
+  /** The end of the previous chunk, to see a `</cdr>` cut in two by the chunking. */
+  let before = '';
 
-  const take = (ch: string): void => {
-    size++;
-    if (held < maxDocChars) {
-      parts.push(ch);
-      held++;
+  /** The current chunk, and where the open piece's text not yet kept starts in it. */
+  let chunk = '';
+  let seg = 0;
+  /** Keeps the open piece's text up to `end` (exclusive) of the chunk: its head only past the limit. */
+  const keep = (end: number): void => {
+    if (st.mode !== 'between' && end > seg) {
+      size += end - seg;
+      if (held < maxDocChars) {
+        const text = chunk.slice(seg, Math.min(end, seg + maxDocChars - held));
+        parts.push(text);
+        held += text.length;
+      }
     }
+    seg = end;
   };
   const piece = (): string => {
     const text = parts.join('');
@@ -51,7 +59,9 @@ export async function* splitDocuments(path: string, maxDocChars: number): AsyncG
     held = 0;
     return text;
   };
-  const finish = (): DocPiece => {
+  /** The open piece, ending before `end` of the chunk. */
+  const finish = (end: number): DocPiece => {
+    keep(end);
     const bytes = size;
     const text = piece();
     size = 0;
@@ -60,50 +70,51 @@ export async function* splitDocuments(path: string, maxDocChars: number): AsyncG
     if (bytes > maxDocChars) return { ok: false, kind, line: startLine, text: text.slice(0, KEPT_HEAD), problem: 'too_large', bytes };
     return { ok: true, kind, line: startLine, text };
   };
-  const begin = (kind: DocKind | 'stray'): void => {
+  const begin = (kind: DocKind | 'stray', at: number): void => {
     st.mode = kind;
+    seg = at;
     st.rootSeen = false;
     startLine = line;
     depth = 0;
     inString = false;
     escaped = false;
-    tail = '';
   };
 
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 });
-  for await (const chunk of stream as AsyncIterable<string>) {
+  for await (const next of stream as AsyncIterable<string>) {
+    chunk = next;
+    seg = 0;
     for (let i = 0; i < chunk.length; i++) {
       const ch = chunk[i]!;
       const lineStart = atLineStart;
       atLineStart = ch === '\n';
       if (lineStart && (st.mode === 'json' || st.mode === 'stray') && ch === '{') {
-        if (st.mode === 'json') yield cut(finish());
-        else yield finish();
-        begin('json');
+        if (st.mode === 'json') yield cut(finish(i));
+        else yield finish(i);
+        begin('json', i);
       } else if (lineStart && (st.mode === 'xml' || st.mode === 'stray') && ch === '<') {
         if (st.mode === 'stray') {
-          yield finish();
-          begin('xml');
+          yield finish(i);
+          begin('xml', i);
         } else {
           // Only a new declaration, or a second root, cuts the open document; other tags are lines of it.
           const ahead = chunk.slice(i, i + 5);
           const root = ahead === '<cdr ' || ahead === '<cdr>';
           if (ahead === '<?xml' || (root && st.rootSeen)) {
-            yield cut(finish());
-            begin('xml');
+            yield cut(finish(i));
+            begin('xml', i);
           }
           if (root) st.rootSeen = true;
         }
       } else if (st.mode === 'between') {
-        if (ch === '{') begin('json');
+        if (ch === '{') begin('json', i);
         else if (ch === '<') {
-          begin('xml');
+          begin('xml', i);
           st.rootSeen = chunk.startsWith('<cdr', i);
         }
-        else if (!/\s/.test(ch)) begin('stray');
+        else if (ch !== ' ' && ch !== '\n' && ch !== '\r' && ch !== '\t' && ch !== '\uFEFF') begin('stray', i);
       }
 
-      if (st.mode !== 'between') take(ch);
       if (ch === '\n') line++;
 
       if (st.mode === 'json') {
@@ -117,21 +128,25 @@ export async function* splitDocuments(path: string, maxDocChars: number): AsyncG
         else if (ch === '}' || ch === ']') {
           depth--;
           if (depth === 0) {
-            yield finish();
+            yield finish(i + 1);
             st.mode = 'between';
           }
         }
-      } else if (st.mode === 'xml') {
-        tail = (tail + ch).slice(-6);
+      } else if (st.mode === 'xml' && ch === '>') {
+        const tail = i >= 5 ? chunk.slice(i - 5, i + 1) : (before + chunk.slice(0, i + 1)).slice(-6);
         if (tail === '</cdr>') {
-          yield finish();
+          yield finish(i + 1);
           st.mode = 'between';
         }
       }
     }
+    keep(chunk.length);
+    before = chunk.slice(-5);
   }
-  if (st.mode === 'json' || st.mode === 'xml') yield cut(finish());
-  else if (st.mode === 'stray') yield finish();
+  chunk = '';
+  seg = 0;
+  if (st.mode === 'json' || st.mode === 'xml') yield cut(finish(0));
+  else if (st.mode === 'stray') yield finish(0);
 }
 
 /** An open document that the next one (or the end of the file) interrupted. */
