@@ -13,6 +13,8 @@
  * - asterisk: 16 to 21 columns, start and end (columns 10 and 12) `YYYY-MM-DD HH:MM:SS`, answer
  *   (column 11) the same or empty, duration and billsec (columns 13, 14) unquoted integers, on any line sampled.
  * - freeswitch: the template's column count, with its start and end stamps where the template puts them.
+ * - freeswitch-doc: a mod_json_cdr document (`{` with `variables`, `callflow`…) or a mod_xml_cdr one
+ *   (`<?xml` then `<cdr`); a directory is read as a log-dir of such documents (export-directory.ts).
  * A file that fits none is refused with one `unknown_format` reject that says what was expected.
  */
 import Papa from 'papaparse';
@@ -26,12 +28,14 @@ import { ASTERISK_MAX_COLUMNS, ASTERISK_MIN_COLUMNS, groupAsteriskCalls, readAst
 import type { AccountSource } from './asterisk-legs.js';
 import { tableLayoutOfHeader, tableLayoutOfRows, type TableLayout } from './asterisk-table.js';
 import { isCdrHeader, isCmrHeader, isTypesLine, readCucmCdr } from './cucm-cdr.js';
+import { isDirectory, listExportDirectory } from './export-directory.js';
 import { FREESWITCH_DEFAULT_TEMPLATE, loadFreeswitchTemplate, readFreeswitchCsv, splitFreeswitchLine, type FreeswitchTemplate } from './freeswitch-csv.js';
+import { looksFreeswitchDocument, readFreeswitchDocs } from './freeswitch-docs.js';
 import { profileMatches, readMappingProfile, type MappingProfile } from './mapping-profile.js';
 import { looksLikeSqlDump, readSqlDumpRows } from './sql-dump.js';
 
-export type ExportFormat = 'canonical' | 'asterisk' | 'sql-dump' | 'freeswitch' | 'cucm' | 'profile';
-export const EXPORT_FORMATS: readonly ExportFormat[] = ['canonical', 'asterisk', 'sql-dump', 'freeswitch', 'cucm', 'profile'];
+export type ExportFormat = 'canonical' | 'asterisk' | 'sql-dump' | 'freeswitch' | 'freeswitch-doc' | 'cucm' | 'profile';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['canonical', 'asterisk', 'sql-dump', 'freeswitch', 'freeswitch-doc', 'cucm', 'profile'];
 
 export interface DetectHints {
   freeswitchTemplate?: FreeswitchTemplate;
@@ -69,6 +73,7 @@ export function detectFormat(path: string, firstLines: string[], hints: DetectHi
   void path; // the content decides: operators rename their exports
   const lines = firstLines.map((l) => l.replace(/^\uFEFF/, '').replace(/\r$/, '')).filter((l) => l.trim() !== '');
   if (lines.length === 0) return null;
+  if (looksFreeswitchDocument(lines)) return 'freeswitch-doc';
   const first = parseFields(lines[0]!);
 
   if (first?.[0]?.trim() === 'cdrRecordType') {
@@ -145,6 +150,7 @@ export function describeExpectedFormats(hints: DetectHints = {}): string {
     `Asterisk cdr_csv Master.csv (no header, ${ASTERISK_MIN_COLUMNS}–${ASTERISK_MAX_COLUMNS} columns, start/answer/end as YYYY-MM-DD HH:MM:SS in columns 10–12)`,
     'an export of the Asterisk cdr table (a header with calldate, src, dst, channel, billsec, disposition…, or those columns in the table\'s order)',
     'an SQL dump of that table (INSERT INTO cdr … VALUES, or COPY cdr FROM stdin)',
+    'FreeSWITCH mod_json_cdr / mod_xml_cdr documents (JSON with variables and callflow, or XML <cdr>), or a directory of them',
     `FreeSWITCH mod_cdr_csv with ${t.name} (${t.columns.length} columns${stamp >= 0 ? `, start_stamp in column ${stamp + 1}` : ''}; pass --freeswitch-template for another template)`,
     'Cisco CUCM CDR (a header line starting with cdrRecordType, with or without a line of data types)',
     hints.profile !== undefined
@@ -186,6 +192,12 @@ export async function* readExportBatches(path: string, options: ReadExportOption
 }
 
 async function* readInFormat(path: string, options: ReadExportOptions): AsyncGenerator<ReadItem[]> {
+  if (isDirectory(path)) {
+    const { documents, refused } = listExportDirectory(path);
+    if (refused.length > 0) yield refused;
+    if (documents.length > 0) yield* grouped(readFreeswitchDocs(documents, { trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits }));
+    return;
+  }
   const template = options.freeswitchTemplate === undefined ? undefined : loadFreeswitchTemplate(options.freeswitchTemplate);
   const hints: DetectHints = { freeswitchTemplate: template, profile: options.profile };
   let format = options.format;
@@ -216,6 +228,9 @@ async function* readInFormat(path: string, options: ReadExportOptions): AsyncGen
       return;
     case 'freeswitch':
       yield* grouped(readFreeswitchCsv(path, { template, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits }));
+      return;
+    case 'freeswitch-doc':
+      yield* grouped(readFreeswitchDocs([path], { trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits }));
       return;
     case 'cucm':
       yield* grouped(readCucmCdr(path, { trunks: options.trunks, limits: options.limits }));
