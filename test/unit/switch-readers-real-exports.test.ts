@@ -361,3 +361,14 @@ describe('a mapping profile: a foreign byte in an unmapped or device column, and
     expect(rejects.map((r) => [r.line, r.reason])).toEqual([[4, 'bad_encoding']]);
   });
 });
+
+describe('FreeSWITCH mod_cdr_csv: a caller name in Latin-1', () => {
+  it('bills the call, the name decoded with a replacement character', async () => {
+    const first = readFileSync(`${PBX}/freeswitch-example-Master.csv`, 'latin1').split('\n')[1]!;
+    const content = Buffer.from(first.replace('"Ext 1002"', '"Ext Andr\u00e9"') + '\n', 'latin1');
+    const { records, rejects } = await collect(readExport(file('Master.csv', content), OPTIONS));
+    expect(rejects).toEqual([]);
+    expect(normalizeAll(records).cdrs.map(line)).toEqual(['1 | 1002 | ext:1002 | +33467123456 | fr_fixed | out | originating | answered | 120']);
+    expect(records[0]!.notes?.[0]).toMatch(/^column 1 not UTF-8/);
+  });
+});

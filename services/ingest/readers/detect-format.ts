@@ -227,7 +227,7 @@ async function* readInFormat(path: string, options: ReadExportOptions): AsyncGen
       yield* grouped(groupAsteriskCalls(path, readSqlDumpRows(path, { utc: options.asteriskUtc, limits: options.limits }), asteriskOptions(options)));
       return;
     case 'freeswitch':
-      yield* grouped(readFreeswitchCsv(path, { template, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits }));
+      yield* grouped(readFreeswitchCsv(path, { template, trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits, encoding: options.encoding }));
       return;
     case 'freeswitch-doc':
       yield* grouped(readFreeswitchDocs([path], { trunks: options.trunks, inboundContext: options.inboundContext, accountFrom: options.accountFrom, limits: options.limits }));

@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../config/config-error.js';
-import { readCsvLines, refusedItem } from '../csv-lines.js';
+import { acceptMended, readCsvLines, refusedItem } from '../csv-lines.js';
 import type { IngestLimits } from '../input-limits.js';
 import type { ReadItem, RejectReason } from '../source-record.js';
 import { DEFAULT_ACCOUNT_FROM, FREESWITCH_DEFAULT_TRUNKS, FREESWITCH_INBOUND_CONTEXT, legFromVariables, type FsAccountSource, type FsLegRules } from './freeswitch-legs.js';
@@ -45,6 +45,8 @@ export interface FreeswitchOptions {
   /** A record waits this many lines for the other leg of its call. */
   pairWindow?: number;
   limits?: IngestLimits;
+  /** The file's encoding when it is not UTF-8 (WHATWG label). */
+  encoding?: string;
 }
 
 export { FREESWITCH_DEFAULT_TRUNKS, FREESWITCH_INBOUND_CONTEXT, diversionNumber, diversionReason, dispositionOf } from './freeswitch-legs.js';
@@ -156,8 +158,11 @@ export async function* readFreeswitchCsv(path: string, opts: FreeswitchOptions =
   const pairer = new FsLegPairer(Math.max(1, opts.pairWindow ?? DEFAULT_PAIR_WINDOW));
   let sawLine = false;
 
-  for await (const batch of readCsvLines(path, ',', opts.limits)) {
-    for (const l of batch) {
+  // Caller names (caller_id_name, effective_caller_id_name…) are free text: a foreign byte there refuses no call.
+  const isName = (c: number): boolean => /(^|_)name$/.test(template.columns[c] ?? '');
+  for await (const batch of readCsvLines(path, ',', opts.limits, { encoding: opts.encoding })) {
+    for (const read of batch) {
+      const l = acceptMended(read, isName);
       const { line, raw, fields, error } = l;
       if (raw.trim() === '') continue;
       sawLine = true;
@@ -180,6 +185,7 @@ export async function* readFreeswitchCsv(path: string, opts: FreeswitchOptions =
         return i === undefined ? '' : (cells[i] ?? '').trim();
       };
       const leg = legFromVariables(path, line, line, raw, get, rules);
+      if (l.notes !== undefined) leg.record.notes = l.notes;
       if (!pairable) {
         yield { kind: 'record', record: leg.record };
         continue;
