@@ -5,13 +5,13 @@
  * Phone numbers are the operator's data and are shown on stdout; the log gets counts only.
  */
 import { normalizeContext } from '../config/pipeline-context.js';
-import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError } from '../config/config-error.js';
 import { loadConfig } from '../config/load-config.js';
 import { Zone } from '../core/calendar.js';
 import { terminalProgress } from '../embedded/progress.js';
 import { CALL_KINDS, inspectExports, type CallCounts, type FileInspection, type InspectReport } from '../ingest/inspect-export.js';
+import { exportInputProblem } from '../ingest/readers/export-directory.js';
 import { UsageError } from './desk-commands.js';
 import { readOptions, withExportOptions, type ExportFlags } from './export-options.js';
 import { logger } from './logger.js';
@@ -30,7 +30,10 @@ export function addInspectCommand(program: Command): void {
     .option('--subscribers <file>', 'subscriber directory to use instead of <config>/subscribers.csv')
     .option('--json', 'print the report as one JSON document (README "Onboarding a PBX")')
     .action(async (files: string[], o: InspectFlags) => {
-      for (const f of files) if (!statSync(f, { throwIfNoEntry: false })?.isFile()) throw new UsageError(`${f} is not a file`);
+      for (const f of files) {
+        const problem = exportInputProblem(f);
+        if (problem !== null) throw new UsageError(problem);
+      }
       const config = loadConfig(o.config, o.subscribers);
       let zone: Zone;
       try {

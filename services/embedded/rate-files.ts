@@ -20,6 +20,7 @@ import { screenCdrIds } from '../ingest/cdr-identity.js';
 import { fileChecksum } from '../ingest/file-checksum.js';
 import { normalizeRecord, type NormalizeContext } from '../ingest/normalize.js';
 import { readExportBatches, type ReadExportOptions } from '../ingest/readers/detect-format.js';
+import { exportInputProblem } from '../ingest/readers/export-directory.js';
 import type { Reject } from '../ingest/source-record.js';
 import { lockDataDir } from '../store/data-dir-lock.js';
 import { EmbeddedLedger } from '../store/embedded-ledger.js';
@@ -65,6 +66,9 @@ export interface RunSummary {
 const CHUNK = 25_000;
 
 export async function rateFiles(opts: RateFilesOptions): Promise<RunSummary> {
+  // Inputs are checked before the store is locked or a run is started: a bad one leaves nothing behind.
+  const problems = opts.files.map(exportInputProblem).filter((p): p is string => p !== null);
+  if (problems.length > 0) throw new RunError(`${problems.join('; ')}; nothing was rated`);
   const release = await lockDataDir(opts.dataDir, `cdr rate ${opts.files.join(' ')}`.slice(0, 200));
   try {
     preflightOutDir(opts.outDir);

@@ -85,7 +85,7 @@ describe('cdr inspect', () => {
     const cwd = dir();
     const failed = await inspect(cwd, `${PBX}/asterisk-Master.csv`, `${PBX}/no-such-Master.csv`).catch((e: { code: number; stdout: string; stderr: string }) => e);
     expect(failed).toMatchObject({ code: 2, stdout: '' });
-    expect((failed as { stderr: string }).stderr).toContain(`error: ${PBX}/no-such-Master.csv is not a file`);
+    expect((failed as { stderr: string }).stderr).toContain(`error: ${PBX}/no-such-Master.csv: no such file or directory`);
     expect(readdirSync(cwd)).toEqual([]);
   });
 

@@ -174,4 +174,19 @@ describe('cdr rate on the embedded runtime', () => {
     expect((err as { stderr: string }).stderr).toMatch(/subscribers\.csv: account a1, field plan_id: unknown plan "no_such_plan"/);
     expect(existsSync(join(work, 'o'))).toBe(false);
   });
+
+  it('refuses a named pipe or a missing file among its inputs before starting a run, naming each, and leaves no store', async () => {
+    const work = dir();
+    const good = join(work, 'day1.csv');
+    writeFileSync(good, day1());
+    const pipe = join(work, 'export.fifo');
+    await run('mkfifo', [pipe]);
+    const err = await rate(join(work, 'd'), join(work, 'o'), good, pipe, join(work, 'missing.csv')).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 1 });
+    const stderr = (err as { stderr: string }).stderr;
+    expect(stderr).toContain(`${pipe} is a named pipe, not a file: save the export to a file and rate that`);
+    expect(stderr).toContain(`${join(work, 'missing.csv')}: no such file or directory`);
+    expect(existsSync(join(work, 'd'))).toBe(false);
+    expect(existsSync(join(work, 'o'))).toBe(false);
+  });
 });

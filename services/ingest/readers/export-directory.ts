@@ -58,3 +58,21 @@ export function listExportDirectory(dir: string): DirectoryListing {
   }
   return { documents, refused };
 }
+
+/**
+ * Why `path` cannot be read as an export, or null when it can: a regular file, or a directory of CDR
+ * documents. Checked before a run starts: a named pipe would block it for ever, a device or a socket
+ * holds no export, a missing path is a typo.
+ */
+export function exportInputProblem(path: string): string | null {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    return code === 'ENOENT' ? `${path}: no such file or directory` : `${path} cannot be read (${code ?? (e as Error).message}): check its permissions`;
+  }
+  if (stat.isFile() || stat.isDirectory()) return null;
+  const kind = stat.isFIFO() ? 'a named pipe' : stat.isSocket() ? 'a socket' : 'a device';
+  return `${path} is ${kind}, not a file: save the export to a file and rate that`;
+}
