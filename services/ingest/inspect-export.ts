@@ -15,6 +15,7 @@ import type { Progress } from '../embedded/progress.js';
 import { DEFAULT_COUNTRY, toE164 } from './dialled-number.js';
 import { normalizeRecord, type NormalizeContext, type Normalized } from './normalize.js';
 import { detectFormat, readExportBatches, readFirstLines, SNIFF_LINES, type ExportFormat, type ReadExportOptions } from './readers/detect-format.js';
+import { isDirectory } from './readers/export-directory.js';
 import { loadFreeswitchTemplate } from './readers/freeswitch-csv.js';
 import { BoundedTally, PbxEvidence, routeName, TopCounts, UnknownParty } from './inspect-tallies.js';
 import { CountryEvidence, TimeEvidence, trunkSuggestions, type OptionSuggestion, type TrunkEvidence } from './inspect-suggestions.js';
@@ -172,6 +173,7 @@ export class ExportInspection {
   private async describe(path: string): Promise<FileInspection> {
     const template = this.options.freeswitchTemplate === undefined ? undefined : loadFreeswitchTemplate(this.options.freeswitchTemplate);
     let format = this.options.format ?? null;
+    if (format === null && isDirectory(path)) format = 'freeswitch-doc'; // a log-dir of CDR documents, as readExport reads it
     if (format === null) {
       const first = await readFirstLines(path, SNIFF_LINES, this.ctx.limits?.maxLineBytes).catch(() => []);
       format = detectFormat(path, first, { freeswitchTemplate: template, profile: this.options.profile });

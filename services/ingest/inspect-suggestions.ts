@@ -8,10 +8,9 @@
 import { getCountries, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { exactInstant, parseTimestamp, type Zone } from '../core/calendar.js';
 import { ASTERISK_DEFAULT_TRUNKS } from './readers/asterisk-channels.js';
-import { ASTERISK_INBOUND_CONTEXT } from './readers/asterisk-csv.js';
 import { CUCM_DEFAULT_TRUNKS } from './readers/cucm-cdr.js';
 import type { ExportFormat, ReadExportOptions } from './readers/detect-format.js';
-import { FREESWITCH_DEFAULT_TRUNKS, FREESWITCH_INBOUND_CONTEXT } from './readers/freeswitch-csv.js';
+import { FREESWITCH_DEFAULT_TRUNKS } from './readers/freeswitch-csv.js';
 
 export interface OptionSuggestion {
   /** The command-line option, e.g. `--trunk`. */
@@ -34,26 +33,33 @@ export interface TrunkEvidence {
 
 export function trunkSuggestions(trunks: TrunkEvidence[], read: ReadExportOptions): OptionSuggestion[] {
   const out: OptionSuggestion[] = [];
-  const formats = [...new Set(trunks.flatMap((t) => t.formats))].filter((f) => DEFAULT_TRUNKS[f] !== undefined);
-  for (const format of formats) {
-    const of = trunks.filter((t) => t.formats.includes(format));
-    const added = [...new Set(of.map((t) => (t.device !== undefined ? `^${escape(t.device)}$` : trunkPattern(format, t.name))))];
-    const base = read.trunks?.source ?? DEFAULT_TRUNKS[format]!.source;
+  const families = [...new Set(trunks.flatMap((t) => t.formats).map(readerOf))].filter((f): f is TrunkReader => f !== null);
+  for (const family of families) {
+    const of = trunks.filter((t) => t.formats.some((f) => readerOf(f) === family));
+    const added = [...new Set(of.map((t) => (t.device !== undefined ? `^${escape(t.device)}$` : trunkPattern(family, t.name))))];
+    const base = read.trunks?.source ?? DEFAULT_TRUNKS[family].source;
     out.push({
       option: '--trunk',
       value: `${base}|${added.join('|')}`,
-      why: `${of.map((t) => `"${t.name}" (${t.calls} call${t.calls === 1 ? '' : 's'})`).join(', ')} presented outside numbers and never an extension: a trunk read as a phone (${format}; the default trunks are kept)`,
+      why: `${of.map((t) => `"${t.name}" (${t.calls} call${t.calls === 1 ? '' : 's'})`).join(', ')} presented outside numbers and never an extension: a trunk read as a phone (${family}; the default trunks are kept)`,
     });
     // No --inbound-context with it: a call from a declared trunk is inbound whatever its context.
   }
   return out;
 }
 
-const DEFAULT_TRUNKS: Partial<Record<ExportFormat, RegExp>> = { asterisk: ASTERISK_DEFAULT_TRUNKS, freeswitch: FREESWITCH_DEFAULT_TRUNKS, cucm: CUCM_DEFAULT_TRUNKS };
-const DEFAULT_INBOUND: Partial<Record<ExportFormat, RegExp>> = { asterisk: ASTERISK_INBOUND_CONTEXT, freeswitch: FREESWITCH_INBOUND_CONTEXT };
+/** The readers whose trunks `--trunk` names: a table export or an SQL dump is read by the Asterisk rules, CDR documents by FreeSWITCH's. */
+type TrunkReader = 'asterisk' | 'freeswitch' | 'cucm';
+const DEFAULT_TRUNKS: Record<TrunkReader, RegExp> = { asterisk: ASTERISK_DEFAULT_TRUNKS, freeswitch: FREESWITCH_DEFAULT_TRUNKS, cucm: CUCM_DEFAULT_TRUNKS };
+
+function readerOf(format: ExportFormat): TrunkReader | null {
+  if (format === 'asterisk' || format === 'sql-dump') return 'asterisk';
+  if (format === 'freeswitch' || format === 'freeswitch-doc') return 'freeswitch';
+  return format === 'cucm' ? 'cucm' : null;
+}
 
 /** What each reader tests `--trunk` against, for an account named after the trunk's peer. */
-function trunkPattern(format: ExportFormat, account: string): string {
+function trunkPattern(format: TrunkReader, account: string): string {
   const a = escape(account);
   if (format === 'asterisk') return `/${a}$`; // the device: PJSIP/ovh
   if (format === 'freeswitch') return `/${a}(@|$)`; // the channel: sofia/internal/ovh@…

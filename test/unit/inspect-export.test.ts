@@ -28,6 +28,17 @@ const counts = (r: InspectReport, i = 0) => ({ read: r.files[i]!.read, ...r.file
 const options = (r: InspectReport) => r.suggestions.map((s) => (s.value === undefined ? s.option : `${s.option} ${s.value}`));
 
 describe('cdr inspect on the PBX fixtures', () => {
+  it('a FreePBX table export and its SQL dump: one --trunk for both (the Asterisk rules read them), and a FreeSWITCH log-dir', async () => {
+    const r = await inspect([`${PBX}/freepbx-cdr-report.csv`, `${PBX}/asteriskcdrdb-dump.sql`, 'test/fixtures/switch-exports/freeswitch-docs/json']);
+    expect(r.files.map((f) => [f.format, f.read])).toEqual([['asterisk', 9], ['sql-dump', 9], ['freeswitch-doc', 4]]);
+    expect(options(r)).toEqual([`--trunk ${ASTERISK_DEFAULT}|^PJSIP/ovh$`]);
+    const declared = await inspect([`${PBX}/freepbx-cdr-report.csv`, `${PBX}/asteriskcdrdb-dump.sql`], { trunks: new RegExp(r.suggestions[0]!.value!, 'i') });
+    expect([counts(declared, 0), counts(declared, 1)]).toEqual([
+      { read: 9, internal: 2, inbound: 2, outbound: 3, unanswered: 2, refused: 0 },
+      { read: 9, internal: 2, inbound: 2, outbound: 3, unanswered: 2, refused: 0 },
+    ]);
+  });
+
   it('Asterisk without --trunk: the OVH trunk is read as a phone, refused, and --trunk is suggested; with it, every call is placed', async () => {
     const r = await inspect([`${PBX}/asterisk-Master.csv`]);
     expect(r.files[0]).toMatchObject({ format: 'asterisk', profile: null, template: null });
