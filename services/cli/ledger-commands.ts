@@ -39,7 +39,7 @@ export function addLedgerCommands(program: Command): void {
         const run = ledger.run(o.run);
         if (run === null) throw new RunError(`no run ${o.run} in ${o.data}: see cdr runs --data ${o.data}`);
         const config = loadConfig(o.config);
-        const folder = await exportRun(ledger, run.runId, o.out ?? run.outDir, { ...run.counts, run_id: run.runId, status: run.status }, { plans: config.plans, zone: reportingZone(config) });
+        const folder = await exportRun(ledger, run.runId, o.out ?? run.outDir, { ...run.counts, run_id: run.runId, status: run.status }, { plans: config.plans, zone: reportingZone(config), store: { id: ledger.storeId(), dataDir: o.data } });
         process.stdout.write(`run ${run.runId} (${run.status}) exported to ${folder}/\n`);
       }),
     );

@@ -4,14 +4,15 @@
  * committed to the store, so `cdr export --run N` rebuilds them byte for byte after any crash.
  * Invoicing and the fraud desk read these; columns only get added at the end, never renamed or reordered.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import type { Zone } from '../core/calendar.js';
 import type { Plan } from '../core/plan.js';
 import { Explanations, RATED_COLUMNS, ratedCsvFields } from './rated-csv.js';
 import type { EmbeddedLedger } from '../store/embedded-ledger.js';
 import { SafeCsvWriter, type CsvColumnKind } from '../csv/safe-csv.js';
 import { faultPoint } from './fault-points.js';
+import { RunError } from './run-errors.js';
 
 export const ADJUSTMENT_COLUMNS = ['cdr_id', 'period', 'previous_amount', 'new_amount', 'delta', 'reason', 'client_id', 'site_id', 'user_id', 'plan_id'] as const;
 export const REJECT_COLUMNS = ['source', 'line', 'reason', 'raw', 'detail', 'raw_encoding'] as const;
@@ -41,6 +42,47 @@ export interface ExportContext {
   plans: ReadonlyMap<string, Plan>;
   /** Zone of times when a row's plan is no longer configured, and of alert times. */
   zone: Zone;
+  /** The store writing: its id goes into each run folder (STORE_MARKER), its data directory names it in messages. */
+  store: { id: string; dataDir: string };
+}
+
+/**
+ * The file in each run folder that says which store wrote it: its id, then its data directory. Two data
+ * directories share `out/` by default, and both number their runs from 1: without it, the second one's
+ * `run-000001/` replaced the first one's, and billed calls vanished from every file.
+ */
+export const STORE_MARKER = '.cdr-store';
+
+/**
+ * Refuses an --out that holds run folders of another store, before a run starts: each data directory
+ * needs an --out of its own. A folder without a marker (written before markers) is this store's only
+ * when this store has a run of that number that wrote there.
+ */
+export function claimOutDir(outDir: string, store: ExportContext['store'], wroteThere: (runId: number) => boolean): void {
+  let names: string[];
+  try {
+    names = readdirSync(outDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^run-(\d+)$/.exec(name);
+    if (m === null) continue;
+    const owner = storeOf(join(outDir, name));
+    if (owner === null ? !wroteThere(Number(m[1])) : owner.id !== store.id) {
+      const other = owner === null ? 'another data directory (or an older version)' : `the data directory ${owner.dataDir}`;
+      throw new RunError(`${outDir} holds ${name}/, written by ${other}, not by ${store.dataDir}: give each data directory its own --out (e.g. --out out/${basename(store.dataDir).replace(/^\./, '') || 'store'}); nothing was rated`);
+    }
+  }
+}
+
+function storeOf(folder: string): { id: string; dataDir: string } | null {
+  try {
+    const [id, dataDir] = readFileSync(join(folder, STORE_MARKER), 'utf8').split('\n');
+    return { id: id ?? '', dataDir: dataDir ?? '' };
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -75,6 +117,10 @@ export async function finishExport(ledger: EmbeddedLedger, runId: number, outDir
     await writeCsv(join(staging, 'rejected.csv'), REJECT_COLUMNS, rejectLines(ledger, runId));
     writeAlerts(join(staging, 'alerts.jsonl'), ledger.alertsOfRun(runId), ctx.zone);
     writeFileSync(join(staging, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+    writeFileSync(join(staging, STORE_MARKER), `${ctx.store.id}\n${resolve(ctx.store.dataDir)}\n`);
+    // A run folder is rewritten only by the store that wrote it (the same bytes again: cdr export --run N).
+    const owner = existsSync(final) ? storeOf(final) : null;
+    if (owner !== null && owner.id !== ctx.store.id) throw new RunError(`${final} was written by the data directory ${owner.dataDir}: it is not replaced; export into another --out`);
     rmSync(final, { recursive: true, force: true });
     renameSync(staging, final);
   } catch (e) {

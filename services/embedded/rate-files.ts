@@ -9,7 +9,7 @@
  * export of what it committed, so neither a re-run nor a crash can lose or double a line of it.
  */
 import { accessSync, constants, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Zone } from '../core/calendar.js';
 import type { Cdr } from '../core/cdr.js';
 import { CdrPipeline } from '../core/cdr-pipeline.js';
@@ -26,7 +26,7 @@ import { lockDataDir } from '../store/data-dir-lock.js';
 import { EmbeddedLedger } from '../store/embedded-ledger.js';
 import { LedgerWriter } from '../store/ledger-writer.js';
 import { openSqlite } from '../store/sqlite.js';
-import { cleanStaging, exportRun, finishExport, openStaging, OUTPUT_FILES } from './output-files.js';
+import { claimOutDir, cleanStaging, exportRun, finishExport, openStaging, OUTPUT_FILES } from './output-files.js';
 import { faultPoint } from './fault-points.js';
 import { keepHeapWithinBudget } from './memory-budget.js';
 import type { Progress } from './progress.js';
@@ -96,7 +96,8 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
   const { config } = opts;
   const sourceZone = new Zone(opts.sourceZone);
   const zone = reportingZone(config);
-  const exportCtx = { plans: config.plans, zone };
+  const exportCtx = { plans: config.plans, zone, store: { id: ledger.storeId(), dataDir: opts.dataDir } };
+  claimOutDir(opts.outDir, exportCtx.store, (runId) => resolve(ledger.run(runId)?.outDir ?? '') === resolve(opts.outDir));
 
   // A run that died left committed chunks and perhaps a staging folder: its outputs are rebuilt first.
   cleanStaging(opts.outDir);

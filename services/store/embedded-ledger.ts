@@ -167,6 +167,11 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
 
   // --- runs ----------------------------------------------------------------------------------------
 
+  /** This store's own id (made with it): the run folders it writes under --out carry it. */
+  storeId(): string {
+    return this.db.prepare('SELECT id FROM store_identity').pluck().get() as string;
+  }
+
   startRun(files: string[], outDir: string): number {
     const r = this.db
       .prepare("INSERT INTO run (started_at, status, host, pid, files, out_dir, first_seq) VALUES (?, 'running', ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM rated_call))")

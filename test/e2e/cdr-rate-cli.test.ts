@@ -189,4 +189,22 @@ describe('cdr rate on the embedded runtime', () => {
     expect(existsSync(join(work, 'd'))).toBe(false);
     expect(existsSync(join(work, 'o'))).toBe(false);
   });
+
+  it("refuses to write into an --out that holds another data directory's runs: no run folder is ever replaced", async () => {
+    const work = dir();
+    const file = join(work, 'day1.csv');
+    writeFileSync(file, day1());
+    const shared = join(work, 'out');
+    await rate(join(work, 'store-a'), shared, file);
+    const before = readFileSync(join(shared, 'run-000001', 'rated.csv'), 'utf8');
+    const err = await rate(join(work, 'store-b'), shared, file).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 1 });
+    expect((err as { stderr: string }).stderr).toContain(`${shared} holds run-000001/, written by the data directory ${join(work, 'store-a')}, not by ${join(work, 'store-b')}: give each data directory its own --out`);
+    expect(readFileSync(join(shared, 'run-000001', 'rated.csv'), 'utf8')).toBe(before);
+    // Its own store may write there again: a second run, and the first one exported anew, byte for byte.
+    await rate(join(work, 'store-a'), shared, file);
+    await run('node', [CLI, 'export', '--run', '1', '--data', join(work, 'store-a'), '--config', 'config']);
+    expect(readFileSync(join(shared, 'run-000001', 'rated.csv'), 'utf8')).toBe(before);
+    expect(readdirSync(shared).filter((n) => n.startsWith('run-')).sort()).toEqual(['run-000001', 'run-000002']);
+  });
 });
