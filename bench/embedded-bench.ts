@@ -87,7 +87,8 @@ export async function dayThirtyOne(report: Report, w: Workload, work: string, re
     rmSync(copy, { recursive: true, force: true });
     cpSync(state30, copy, { recursive: true });
     const a = await rateOnce(copy, join(work, 'out-31'), w, [day31]);
-    rmSync(join(work, 'state-fresh'), { recursive: true, force: true });
+    // A fresh state is a new store: its run folders go into a fresh --out too (another store's are refused).
+    for (const d of ['state-fresh', 'out-fresh']) rmSync(join(work, d), { recursive: true, force: true });
     const f = await rateOnce(join(work, 'state-fresh'), join(work, 'out-fresh'), w, [day31]);
     after.push(a.seconds);
     fresh.push(f.seconds);
