@@ -202,6 +202,30 @@ export function splitCsvLine(text: string, delimiter = ','): string[] | null {
   return parseLine(text, 0, { delimiter, limits: DEFAULT_INGEST_LIMITS, lenient: true, decoder: null }).fields;
 }
 
+/**
+ * The fields of a line written by a writer that wraps a field in quotes when it holds the delimiter but
+ * does not escape the quotes inside (FreePBX's CDR Reports download: `""Martin, Alice" <101>"`), which
+ * no CSV reading recovers. Null when the line has no such field. A reader tries it only when the lenient
+ * reading gives the wrong number of columns, and keeps it only when it gives the right one.
+ */
+export function splitUnescapedWrapped(raw: string, delimiter = ','): string[] | null {
+  const parts = raw.split(delimiter);
+  const fields: string[] = [];
+  let wrapped = false;
+  for (let i = 0; i < parts.length; i++) {
+    let field = parts[i]!;
+    if (field.startsWith('"') && !(field.length > 1 && field.endsWith('"'))) {
+      let j = i;
+      while (j + 1 < parts.length && !parts[j]!.endsWith('"')) field += delimiter + parts[++j]!;
+      if (!field.endsWith('"')) return null;
+      i = j;
+      wrapped = true;
+    }
+    fields.push(field.length > 1 && field.startsWith('"') && field.endsWith('"') ? field.slice(1, -1) : field);
+  }
+  return wrapped ? fields : null;
+}
+
 /** csv-parse with relax_quotes: a quote that does not open or close a field is text. Null when even that fails (a quote never closed). */
 function relaxedFields(raw: string, delimiter: string): string[] | null {
   try {

@@ -53,6 +53,18 @@ describe('a FreePBX "CDR Reports" export (the asteriskcdrdb.cdr table with its h
     expect(bill.alerts).toEqual([]);
   });
 
+  it("reads a caller name holding a comma as FreePBX's download writes it (wrapped in quotes, inner quotes not escaped)", async () => {
+    // cdr_export_csv wraps a value in quotes when it holds a comma and escapes nothing: `""Martin, Alice" <101>"`.
+    const header = 'calldate,clid,src,dst,dcontext,channel,dstchannel,lastapp,lastdata,duration,billsec,disposition,amaflags,accountcode,uniqueid,userfield';
+    const row = '2026-03-10 09:00:00,""Martin, Alice" <101>",101,00612345678,from-internal,PJSIP/101-00000001,PJSIP/ovh-00000002,Dial,"PJSIP/0612345678@ovh,300,Tt",185,180,ANSWERED,3,,1773129600.1,';
+    const broken = '2026-03-10 09:05:00,Martin, Alice <101>,101,00612345678,from-internal,PJSIP/101-00000003,PJSIP/ovh-00000004,Dial,PJSIP/0612345678@ovh,185,180,ANSWERED,3,,1773129900.3,';
+    const { records, rejects } = await collect(readExport(file('cdr.csv', [header, row, broken].join('\n') + '\n'), OPTIONS));
+    expect(normalizeAll(records).cdrs.map(line)).toEqual(['2 | 101 | ext:101 | +33612345678 | fr_mobile | out | originating | answered | 180']);
+    expect(records[0]!.raw).toBe(row);
+    // A line no reading gives the header's width is refused, never read with its columns shifted.
+    expect(rejects.map((r) => [r.line, r.reason])).toEqual([[3, 'column_count']]);
+  });
+
   it('computes the end from the start and the duration in Europe/Paris, exact across the spring change', async () => {
     const cdrs = normalizeAll((await collect(readExport(REPORT, OPTIONS))).records).cdrs;
     const night = cdrs.find((c) => c.line === 11)!;

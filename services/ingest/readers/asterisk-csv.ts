@@ -14,7 +14,7 @@
  * call stayed inside the PBX come from the channels (asterisk-channels.ts).
  */
 import { Buffer } from 'node:buffer';
-import { acceptMended, readCsvLines, refusedHeaderItem, refusedItem } from '../csv-lines.js';
+import { acceptMended, readCsvLines, refusedHeaderItem, refusedItem, splitUnescapedWrapped } from '../csv-lines.js';
 import type { IngestLimits } from '../input-limits.js';
 import type { ReadItem, RejectReason, SourceRecord } from '../source-record.js';
 import { ASTERISK_DEFAULT_TRUNKS } from './asterisk-channels.js';
@@ -119,6 +119,7 @@ async function* asteriskCsvRows(path: string, opts: AsteriskOptions): AsyncGener
   const table = opts.table;
   const freeText = table === undefined ? null : tableFreeText(table.layout);
   let headerSeen = table?.header !== true;
+  let headerWidth = 0;
   let fileWidth = 0;
   for await (const batch of readCsvLines(path, ',', opts.limits, { encoding: opts.encoding })) {
     for (const read of batch) {
@@ -128,15 +129,22 @@ async function* asteriskCsvRows(path: string, opts: AsteriskOptions): AsyncGener
         headerSeen = true;
         if (l.refused) yield refusedHeaderItem(path, l);
         if (l.refused) return;
+        headerWidth = l.fields?.length ?? 0;
         continue;
       }
       if (l.refused) {
         yield refusedItem(path, l);
         continue;
       }
-      const { line, raw, fields, error } = l;
+      const { line, raw, error } = l;
+      let fields = l.fields;
+      // Read leniently, a table row must still have the header's width; FreePBX's download may need its own reading.
+      if (table?.header === true && error !== undefined && fields !== null && fields.length !== headerWidth) {
+        const wrapped = splitUnescapedWrapped(raw);
+        fields = wrapped !== null && wrapped.length === headerWidth ? wrapped : null;
+      }
       const parsed: Parsed | TableRow =
-        table === undefined || fields === null ? parseAsteriskLine(line, raw, fields, error, fileWidth, opts.utc === true) : rowFromTable(line, raw, fields, table.layout, opts.utc === true);
+        table === undefined || fields === null ? parseAsteriskLine(line, raw, fields, error, fileWidth, opts.utc === true) : rowFromTable(line, raw, fields, table.layout, opts.utc === true, table.header ? headerWidth : 0);
       if (!parsed.ok) {
         yield { kind: 'reject', reject: { source: path, line, reason: parsed.reason, detail: parsed.detail, raw } };
         continue;

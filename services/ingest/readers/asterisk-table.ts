@@ -122,9 +122,10 @@ export const TABLE_FREE_TEXT = new Set(['clid', 'userfield', 'cnam', 'outbound_c
 export type TableRow = { ok: true; row: AsteriskRow } | { ok: false; reason: 'bad_time' | 'bad_field' | 'column_count'; detail: string };
 
 /** One table row as an Asterisk row, or why it cannot be read (the column named by its header name). */
-export function rowFromTable(line: number, raw: string, fields: readonly string[], layout: TableLayout, utc: boolean): TableRow {
+export function rowFromTable(line: number, raw: string, fields: readonly string[], layout: TableLayout, utc: boolean, headerWidth = 0): TableRow {
   const width = Math.max(...layout.values()) + 1;
   if (fields.length < width) return { ok: false, reason: 'column_count', detail: `${fields.length} columns where the header (or the table's column order) has ${width}` };
+  if (headerWidth > 0 && fields.length !== headerWidth) return { ok: false, reason: 'column_count', detail: `${fields.length} columns where the header has ${headerWidth}: a value holds the delimiter or a quote the export did not escape; fix the line` };
   const get = (name: string): string => {
     const i = layout.get(name);
     return i === undefined ? '' : tableValue(fields[i]).trim();
