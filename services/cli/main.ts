@@ -88,6 +88,7 @@ function formatSummary(s: RunSummary): string {
     `read ${s.read} records from ${s.files.length} file(s)`,
     `rated ${s.rated}${fmtCounts(s.byReason)}, ${s.duplicates} duplicate(s) skipped`,
     `rejected ${s.rejected.total}${fmtCounts(s.rejected.byReason)}`,
+    ...(Object.keys(s.mended ?? {}).length > 0 ? [`rated although mended${fmtCounts(s.mended)}`] : []),
     `adjustments ${s.adjustments}, alerts ${s.alerts.total}${fmtCounts(s.alerts.byRule)}`,
     ...(s.rated === 0 && s.adjustments === 0 ? ['nothing new to bill: earlier runs\' outputs are unchanged'] : []),
     ...(s.recovered.length > 0 ? [`recovered the outputs of interrupted run(s) ${s.recovered.join(', ')} from the store`] : []),

@@ -56,6 +56,8 @@ export interface RunSummary {
   alerts: { total: number; byRule: Record<string, number> };
   /** Rated calls by `reason`: bundle, out_of_plan_destination, fair_use.…, not_answered … */
   byReason: Record<string, number>;
+  /** Calls rated although reading mended something, by kind: quotes read as text, a name not UTF-8, a number rewritten… */
+  mended: Record<string, number>;
   /** Month totals after adjustments, for every client month this run read a call of. */
   totals: { client_id: string; period: string; amount: string; currency: string }[];
   /** Runs that had died before committing all their files, whose outputs this run exported. */
@@ -182,8 +184,10 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
         if (item.kind === 'reject') rejects.push(item.reject);
         else {
           const n = normalizeRecord(item.record, ctx);
-          if (n.ok) chunk.push(n.cdr);
-          else rejects.push(n.reject);
+          if (n.ok) {
+            chunk.push(n.cdr);
+            if (n.notes !== undefined) counts.mend(n.notes);
+          } else rejects.push(n.reject);
         }
         if (chunk.length + rejects.length >= (opts.chunkSize ?? CHUNK)) commitChunk();
       }
@@ -214,6 +218,15 @@ class RunCounts {
   private readonly rejectReasons: Record<string, number> = {};
   private readonly alertRules = new Map<string, Set<string>>();
   private readonly reasons: Record<string, number> = {};
+  private readonly mended: Record<string, number> = {};
+
+  /** Counts what reading mended on a call it rated, by kind (a note's words before its colon: no number of the call). */
+  mend(notes: readonly string[]): void {
+    for (const note of notes) {
+      const kind = note.split(':')[0]!;
+      this.mended[kind] = (this.mended[kind] ?? 0) + 1;
+    }
+  }
 
   add(billed: { reason: string }[], adjustments: number, alerts: { alertId: string; rule: string }[], rejects: Reject[]): void {
     this.rated += billed.length;
@@ -238,6 +251,7 @@ class RunCounts {
       adjustments: this.adjustments,
       alerts: { total: Object.values(byRule).reduce((a, b) => a + b, 0), byRule },
       byReason: this.reasons,
+      mended: this.mended,
     };
   }
 }

@@ -35,7 +35,8 @@ export interface NormalizeContext {
   rewrites?: NumberRewrites;
 }
 
-export type Normalized = { ok: true; cdr: Cdr } | { ok: false; reject: Reject };
+/** `notes`: what reading and number rewriting mended on the way (SourceRecord.notes), when anything was. */
+export type Normalized = { ok: true; cdr: Cdr; notes?: string[] } | { ok: false; reject: Reject };
 
 /** Module-level: a regex literal in a function is a new RegExp each time it runs. */
 const WHOLE_NUMBER = /^\d+$/;
@@ -138,6 +139,7 @@ export function normalizeRecord(source: SourceRecord, ctx: NormalizeContext): No
   const cdrId = r.cdrId !== '' ? ownCopy(r.cdrId) : contentId(r.account, caller, callee, startMs, endMs, billableSeconds, direction, leg);
   return {
     ok: true,
+    ...(r.notes !== undefined ? { notes: r.notes } : {}),
     cdr: {
       cdrId,
       account: r.account === '' ? subscriber.account : ownCopy(r.account),

@@ -72,7 +72,9 @@ describe('cdr rate on real PBX exports', () => {
   it('bills a FreePBX CDR Reports export through cdr rate; the SQL dump of the same table, rated after it, is all duplicates', async () => {
     const work = dir();
     const cdr = (...args: string[]) => run('node', ['dist/services/cli/main.js', 'rate', '--subscribers', `${PBX}/subscribers.csv`, '--data', join(work, 'state'), '--out', join(work, 'out'), '--trunk', '^PJSIP/(ovh|orange)', ...args]);
-    await cdr(`${PBX}/freepbx-cdr-report.csv`);
+    const first = await cdr(`${PBX}/freepbx-cdr-report.csv`);
+    // What reading mended is said, by kind, without a number of the calls.
+    expect(first.stdout).toContain('rated although mended (quotes inside a field that the switch did not escape were read as text 9)');
     const out = (n: number, f: string) => readFileSync(join(work, 'out', `run-00000${n}`, f), 'utf8');
     const rated = Papa.parse<Record<string, string>>(out(1, 'rated.csv'), { header: true, skipEmptyLines: true }).data;
     expect(out(1, 'rejected.csv').trim().split('\n')).toHaveLength(1);

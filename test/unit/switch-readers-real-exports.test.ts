@@ -175,6 +175,17 @@ describe('an SQL dump of asteriskcdrdb (what a backup hands over)', () => {
     expect(viaInsert.map((c) => [c.cdrId, c.subscriber.account, c.callee, c.billableSeconds, c.direction, c.disposition].join(' | '))).toEqual(bill);
   });
 
+  it('numbers the rows of an extended INSERT: two bad rows on one line are two rejects, each with its row', async () => {
+    const columns = reportLines[0]!;
+    const good = `('2026-03-10 09:00:00','\\"A\\" <101>','101','00612345678','from-internal','PJSIP/101-1','PJSIP/ovh-2','Dial','PJSIP/0612345678@ovh,300',185,180,'ANSWERED',3,'','1773129600.1','','','','101','A','','','','1773129600.1','',1)`;
+    const badTime = good.replace("'2026-03-10 09:00:00'", "'2026-03-10 9h'").replace(/1773129600\.1/g, '1773129600.2');
+    const badSeconds = good.replace('185,180', "185,'x'").replace(/1773129600\.1/g, '1773129600.3');
+    const dump = `INSERT INTO cdr (${columns}) VALUES ${good},${badTime},${badSeconds};\n`;
+    const { records, rejects } = await collect(readExport(file('cdr.sql', dump), OPTIONS));
+    expect(records.map((r) => r.line)).toEqual([1]);
+    expect(rejects.map((r) => [r.line, r.reason])).toEqual([[2, 'bad_time'], [3, 'bad_field']]);
+  });
+
   it('refuses a dump without a CDR table as one reject that says what to dump', async () => {
     const { records, rejects } = await collect(readExport(file('other.sql', "-- MySQL dump 10.13\nINSERT INTO `users` VALUES (1,'a'),(2,'b');\n")));
     expect(records).toEqual([]);

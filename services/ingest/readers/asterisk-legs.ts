@@ -49,6 +49,25 @@ const DISPOSITIONS: Record<string, string> = {
 type Reach = 'trunk' | 'inside' | 'unknown';
 
 export function resolveAsteriskGroup(source: string, rows: AsteriskRow[], rules: LegRules): SourceRecord[] {
+  if (rows.length === 1) return resolveLegs(source, rows, rules);
+  // A record written twice (a file appended to itself, an export concatenated with a re-export) is one
+  // record: the legs are made of the first copy, and each later copy comes out as a copy of the leg that
+  // holds it, with that leg's cdr_id, so that it is counted as a duplicate and bills nothing.
+  const first = new Map<string, AsteriskRow>();
+  const repeats: AsteriskRow[] = [];
+  for (const r of rows) {
+    if (first.has(r.raw)) repeats.push(r);
+    else first.set(r.raw, r);
+  }
+  const legs = resolveLegs(source, repeats.length === 0 ? rows : [...first.values()], rules);
+  for (const r of repeats) {
+    const holder = legs.find((l) => l.raw.split('\n').includes(r.raw));
+    legs.push(holder === undefined ? resolveLegs(source, [r], rules)[0]! : { ...holder, line: r.line, raw: r.raw });
+  }
+  return legs;
+}
+
+function resolveLegs(source: string, rows: AsteriskRow[], rules: LegRules): SourceRecord[] {
   const ordered = rows.length === 1 ? rows : [...rows].sort((a, b) => (a.sequence ?? a.line) - (b.sequence ?? b.line) || a.line - b.line);
   const isInbound = (r: AsteriskRow): boolean => rules.inbound.test(r.dcontext) || isTrunkChannel(r.channel, rules.trunks);
 
@@ -270,7 +289,7 @@ function holdTrunkLonger(record: SourceRecord, row: AsteriskRow): void {
     record.end = row.end;
   }
   record.raw = `${record.raw}\n${row.raw}`;
-  record.notes = [...(record.notes ?? []), `the outside party stayed on the trunk after a transfer or park (line ${row.line}): its ${row.billsec} s are billed with this call`];
+  record.notes = [...(record.notes ?? []), `outside party kept on the trunk after a transfer or park: line ${row.line}, ${row.billsec} s billed with this call`];
 }
 
 /** A wall-clock time as if UTC (ms): only differences are used. */

@@ -9,6 +9,9 @@
  * (no calldate, src, dst, channel, billsec, disposition) are passed over: a dump holds many tables.
  * Each tuple then becomes an Asterisk row, billed by the same leg rules as Master.csv.
  *
+ * A record's line number is its row's number in the dump (the first row is 1), as an extended INSERT
+ * holds its rows on one physical line: rejects stay one per row.
+ *
  * Strings follow the dump's dialect: MySQL escapes with backslashes, PostgreSQL (a dump that says
  * `standard_conforming_strings = on`, as pg_dump writes) keeps backslashes as text; both double quotes.
  * No SQL library reads a dump's VALUES as a stream (they parse whole statements), hence this scanner.
@@ -125,6 +128,8 @@ async function* scanDump(path: string, maxTuple: number, standardStrings: () => 
   let values: string[] | null = null;
   let value = '';
   let quoted = false;
+  /** A record's `line` is its row's number in the dump: an extended INSERT holds thousands of rows on one line. */
+  let rowNumber = 0;
   let tupleStart = 0;
   let tupleText = '';
   let quote: string | null = null;
@@ -150,7 +155,7 @@ async function* scanDump(path: string, maxTuple: number, standardStrings: () => 
           mode = 'head';
           continue;
         }
-        out.push({ kind: 'row', table, columns, tuple: { line: line - 1, raw: l, values: l.split('\t').map(copyValue) } });
+        out.push({ kind: 'row', table, columns, tuple: { line: ++rowNumber, raw: l, values: l.split('\t').map(copyValue) } });
         continue;
       }
       if (comment !== null) {
@@ -199,7 +204,7 @@ async function* scanDump(path: string, maxTuple: number, standardStrings: () => 
           values = [];
           value = '';
           quoted = false;
-          tupleStart = line;
+          tupleStart = ++rowNumber;
           tupleText = '(';
         } else if (c === ';') {
           mode = 'head';
