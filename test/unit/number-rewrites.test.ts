@@ -45,9 +45,7 @@ describe('number rewriting', () => {
 
   it('takes a carrier routing code off the callee on the trunk the rule names, and notes it', () => {
     const r = normalizeRecord(record('42331550*0612345678', { route: { trunk: 'SIP/carrier-b' } }), ctx);
-    expect(r.ok && r.cdr.callee).toBe('+33612345678');
-    const rewritten = config.rewrites.apply(record('42331550*0612345678', { route: { trunk: 'SIP/carrier-b' } }));
-    expect(rewritten.notes).toEqual(['callee rewritten by carrier-routing-code: 42331550*0612345678 → 0612345678']);
+    expect(r).toMatchObject({ ok: true, cdr: { callee: '+33612345678' }, notes: ['callee rewritten by carrier-routing-code: 42331550*0612345678 → 0612345678'] });
   });
 
   it('leaves the number alone on another trunk, where it stays an invalid number with its reject', () => {
