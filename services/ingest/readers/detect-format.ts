@@ -5,6 +5,7 @@
  * - cucm: the first line's first field is `cdrRecordType`, with the CDR fields (the line of data types
  *   after it is optional: CAR and most tools strip it), or the fields of a CMR file (refused as such).
  * - canonical: a header with callee, start_time, end_time and account or cdr_id.
+ * - kamailio-acc: a Kamailio / OpenSIPS `ACC:` log line, or the header of an acc, missed_calls or acc_cdrs export.
  * - profile (only when a profile is given): its header names, or its column count and time format.
  * - asterisk: 16 to 21 columns, start and end (columns 10 and 12) `YYYY-MM-DD HH:MM:SS`, answer
  *   (column 11) the same or empty, duration and billsec (columns 13, 14) unquoted integers.
@@ -22,9 +23,10 @@ import type { AccountSource } from './asterisk-legs.js';
 import { isCdrHeader, isCmrHeader, isTypesLine, readCucmCdr } from './cucm-cdr.js';
 import { FREESWITCH_DEFAULT_TEMPLATE, loadFreeswitchTemplate, readFreeswitchCsv, splitFreeswitchLine, type FreeswitchTemplate } from './freeswitch-csv.js';
 import { profileMatches, readMappingProfile, type MappingProfile } from './mapping-profile.js';
+import { looksSipAccounting, readSipAccounting } from './sip-accounting.js';
 
-export type ExportFormat = 'canonical' | 'asterisk' | 'freeswitch' | 'cucm' | 'profile';
-export const EXPORT_FORMATS: readonly ExportFormat[] = ['canonical', 'asterisk', 'freeswitch', 'cucm', 'profile'];
+export type ExportFormat = 'canonical' | 'asterisk' | 'freeswitch' | 'cucm' | 'profile' | 'kamailio-acc';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['canonical', 'asterisk', 'freeswitch', 'cucm', 'profile', 'kamailio-acc'];
 
 export interface DetectHints {
   freeswitchTemplate?: FreeswitchTemplate;
@@ -70,6 +72,7 @@ export function detectFormat(path: string, firstLines: string[], hints: DetectHi
     const header = first.map((f) => f.trim().toLowerCase());
     if (['callee', 'start_time', 'end_time'].every((c) => header.includes(c)) && (header.includes('account') || header.includes('cdr_id'))) return 'canonical';
   }
+  if (looksSipAccounting(lines)) return 'kamailio-acc';
   if (hints.profile !== undefined && profileMatches(hints.profile, firstLines)) return 'profile';
   // The first line that parses decides: one mangled record must not hide the format of the file.
   const records = lines.slice(0, SNIFF_LINES).map((l) => ({ raw: l, fields: parseFields(l) }));
@@ -119,6 +122,7 @@ export function describeExpectedFormats(hints: DetectHints = {}): string {
     `Asterisk cdr_csv Master.csv (no header, ${ASTERISK_MIN_COLUMNS}–${ASTERISK_MAX_COLUMNS} columns, start/answer/end as YYYY-MM-DD HH:MM:SS in columns 10–12)`,
     `FreeSWITCH mod_cdr_csv with ${t.name} (${t.columns.length} columns${stamp >= 0 ? `, start_stamp in column ${stamp + 1}` : ''}; pass --freeswitch-template for another template)`,
     'Cisco CUCM CDR (a header line starting with cdrRecordType, with or without a line of data types)',
+    'Kamailio / OpenSIPS accounting (acc log lines "ACC: transaction answered: timestamp=…", or a CSV export of the acc, missed_calls or acc_cdrs table with its header)',
     hints.profile !== undefined
       ? `the mapping profile ${hints.profile.name} (${hints.profile.file})`
       : 'any other CSV through a mapping profile (--profile config/profiles/….yaml)',
@@ -183,6 +187,9 @@ async function* readInFormat(path: string, options: ReadExportOptions): AsyncGen
       return;
     case 'cucm':
       yield* grouped(readCucmCdr(path, { trunks: options.trunks, limits: options.limits }));
+      return;
+    case 'kamailio-acc':
+      yield* grouped(readSipAccounting(path, { trunks: options.trunks, limits: options.limits }));
       return;
     case 'profile':
       if (options.profile === undefined) throw new Error('format "profile" needs a mapping profile (--profile config/profiles/….yaml)');
