@@ -73,8 +73,9 @@ export async function* readSipAccounting(path: string, opts: SipAccountingOption
       if (shape === 'log') {
         const m = ACC_LINE.exec(raw);
         if (m === null) {
-          // A log holds the proxy's other messages too: only acc's lines are records.
+          // A log holds the proxy's other messages too: only acc's lines are records, and one that is damaged is said so.
           if (CDR_LOG_LINE.test(raw)) cdrLogLines++;
+          else if (raw.includes('ACC: ')) yield reject(path, line, 'bad_field', 'a line with "ACC: " that is not as acc writes it ("ACC: transaction answered: timestamp=…;method=…"): it may be cut or damaged; check the log', raw);
           continue;
         }
         accLines++;

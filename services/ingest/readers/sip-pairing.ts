@@ -56,6 +56,8 @@ const ENABLE_BYE =
 interface OpenCall {
   invite: AccRow;
   raws: string[];
+  /** Rows of the call beyond MAX_RAW_ROWS, counted rather than kept. */
+  more: number;
 }
 
 export class SipPairing {
@@ -92,13 +94,16 @@ export class SipPairing {
     const key = dialogKey(row);
     const call = this.open.get(key);
     const code = Number(row.code);
-    if (row.method === 'INVITE' && call === undefined && row.attrs.get('src_user', 'caller', 'from_user', 'account', 'accountcode') === '' && row.attrs.get('dst_ouser', 'dst_user', 'callee', 'to_user') === '') {
+    if (row.callId === '' && row.whole === undefined) {
+      out.push(this.reject(row, 'the row has no Call-ID (call_id / callid): its call cannot be found; the row is not as acc writes it', 'bad_field'));
+    } else if (row.method === 'INVITE' && call === undefined && row.attrs.get('src_user', 'caller', 'from_user', 'account', 'accountcode') === '' && row.attrs.get('dst_ouser', 'dst_user', 'callee', 'to_user') === '') {
       out.push(this.reject(row, `the row names neither caller nor callee: acc writes only the transaction unless told; add them in kamailio.cfg (modparam("acc", "log_extra" or "db_extra", "src_user=$fU;src_domain=$fd;src_ip=$si;dst_ouser=$tU;dst_user=$rU")) and export again`));
     } else if (row.whole !== undefined) {
       out.push(this.whole(row));
     } else if (call !== undefined && !(row.method === 'BYE')) {
       // In the dialog: a re-INVITE, an UPDATE, its ACK, or the same row again.
       if (call.raws.length < MAX_RAW_ROWS) call.raws.push(row.raw);
+      else call.more++;
     } else if (row.method === 'INVITE' && row.code.startsWith('2')) {
       const again = this.ended.get(key);
       if (again !== undefined) out.push(this.copy(again, row));
@@ -147,7 +152,7 @@ export class SipPairing {
   private openCall(key: string, row: AccRow): ReadItem[] {
     const early = this.early.get(earlyKey(row));
     this.early.delete(earlyKey(row));
-    this.open.set(key, { invite: row, raws: [...(early?.raws ?? []), row.raw] });
+    this.open.set(key, { invite: row, raws: [...(early?.raws ?? []), row.raw], more: 0 });
     if (this.open.size <= this.maxOpen) return [];
     const [oldestKey, oldest] = this.open.entries().next().value as [string, OpenCall];
     this.open.delete(oldestKey);
@@ -160,7 +165,7 @@ export class SipPairing {
       ...this.parties(inv),
       source: this.source,
       line: inv.line,
-      raw: [...call.raws, bye.raw].join('\n'),
+      raw: [...call.raws, ...(call.more > 0 ? [`(${call.more} more rows of this call)`] : []), bye.raw].join('\n'),
       cdrId: `${inv.callId};${inv.fromTag};${inv.toTag}`,
       start: inv.time,
       answer: inv.time,
