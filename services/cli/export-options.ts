@@ -28,7 +28,7 @@ export function withExportOptions(cmd: Command): Command {
     .option('--freeswitch-template <spec>', 'FreeSWITCH cdr_csv template: a template line, or cdr_csv.conf.xml#name')
     .option('--asterisk-utc', 'Asterisk wrote its times in UTC (usegmtime=yes)')
     .option('--country <cc>', 'country of national numbers written without a country code (ISO 3166, e.g. US)', 'FR')
-    .option('--trunk <regex>', 'trunks: Asterisk channels (PJSIP/orange), FreeSWITCH gateways, CUCM gateway devices')
+    .option('--trunk <regex>', 'trunks: Asterisk channels (PJSIP/orange), FreeSWITCH gateways, CUCM gateway devices, Kamailio src_ip / src_domain')
     .option('--inbound-context <regex>', 'Asterisk / FreeSWITCH contexts of calls from the network')
     .option('--account-from <fields>', `where the account comes from, in order (${ACCOUNT_SOURCES.join(',')})`)
     .option('--encoding <label>', 'encoding of exports that are not UTF-8 (windows-1252, latin1, windows-1251…); without it a foreign byte in a name is replaced, not refused');

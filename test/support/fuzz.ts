@@ -38,6 +38,7 @@ export const FUZZ_FORMATS: FuzzFormat[] = [
   { name: 'freeswitch', seed: readFileSync(`${DIR}/freeswitch-Master.csv`), options: { freeswitchTemplate: `${DIR}/freeswitch-cdr_csv.conf.xml` }, fixedLines: 0, delimiter: 0x2c },
   { name: 'cucm', seed: readFileSync(`${DIR}/cdr_StandAloneCluster_01_202601152305_1.txt`), options: {}, fixedLines: 2, delimiter: 0x2c },
   { name: 'profile', seed: readFileSync(`${DIR}/example-pbx.csv`), options: { profile: loadMappingProfile('config/profiles/example-pbx.yaml') }, fixedLines: 2, delimiter: 0x3b },
+  { name: 'kamailio-acc', seed: readFileSync(`${DIR}/kamailio/acc.csv`), options: {}, fixedLines: 1, delimiter: 0x2c },
 ];
 
 const subscriber = (account: string, number: string): Subscriber => ({

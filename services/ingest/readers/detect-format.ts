@@ -6,6 +6,7 @@
  * - cucm: the first line's first field is `cdrRecordType`, with the CDR fields (the line of data types
  *   after it is optional: CAR and most tools strip it), or the fields of a CMR file (refused as such).
  * - canonical: a header with callee, start_time, end_time and account or cdr_id.
+ * - kamailio-acc: a Kamailio / OpenSIPS `ACC:` log line, or the header of an acc, missed_calls or acc_cdrs export.
  * - profile (only when a profile is given): its header names, or its column count and time format.
  * - asterisk, a database's table (asterisk-table.ts): a header naming the columns of Asterisk's `cdr`
  *   table (calldate, src, dst, channel, billsec, disposition…), or rows in that table's column order.
@@ -33,9 +34,10 @@ import { FREESWITCH_DEFAULT_TEMPLATE, loadFreeswitchTemplate, readFreeswitchCsv,
 import { looksFreeswitchDocument, readFreeswitchDocs } from './freeswitch-docs.js';
 import { profileMatches, readMappingProfile, type MappingProfile } from './mapping-profile.js';
 import { looksLikeSqlDump, readSqlDumpRows } from './sql-dump.js';
+import { looksSipAccounting, readSipAccounting } from './sip-accounting.js';
 
-export type ExportFormat = 'canonical' | 'asterisk' | 'sql-dump' | 'freeswitch' | 'freeswitch-doc' | 'cucm' | 'profile';
-export const EXPORT_FORMATS: readonly ExportFormat[] = ['canonical', 'asterisk', 'sql-dump', 'freeswitch', 'freeswitch-doc', 'cucm', 'profile'];
+export type ExportFormat = 'canonical' | 'asterisk' | 'sql-dump' | 'freeswitch' | 'freeswitch-doc' | 'cucm' | 'profile' | 'kamailio-acc';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['canonical', 'asterisk', 'sql-dump', 'freeswitch', 'freeswitch-doc', 'cucm', 'profile', 'kamailio-acc'];
 
 export interface DetectHints {
   freeswitchTemplate?: FreeswitchTemplate;
@@ -84,6 +86,7 @@ export function detectFormat(path: string, firstLines: string[], hints: DetectHi
     const header = first.map((f) => f.trim().toLowerCase());
     if (['callee', 'start_time', 'end_time'].every((c) => header.includes(c)) && (header.includes('account') || header.includes('cdr_id'))) return 'canonical';
   }
+  if (looksSipAccounting(lines)) return 'kamailio-acc';
   if (hints.profile !== undefined && profileMatches(hints.profile, firstLines)) return 'profile';
   if (looksLikeSqlDump(lines)) return 'sql-dump';
   if (asteriskTableOf(lines) !== null) return 'asterisk';
@@ -153,6 +156,7 @@ export function describeExpectedFormats(hints: DetectHints = {}): string {
     'FreeSWITCH mod_json_cdr / mod_xml_cdr documents (JSON with variables and callflow, or XML <cdr>), or a directory of them',
     `FreeSWITCH mod_cdr_csv with ${t.name} (${t.columns.length} columns${stamp >= 0 ? `, start_stamp in column ${stamp + 1}` : ''}; pass --freeswitch-template for another template)`,
     'Cisco CUCM CDR (a header line starting with cdrRecordType, with or without a line of data types)',
+    'Kamailio / OpenSIPS accounting (acc log lines "ACC: transaction answered: timestamp=…", or a CSV export of the acc, missed_calls or acc_cdrs table with its header)',
     hints.profile !== undefined
       ? `the mapping profile ${hints.profile.name} (${hints.profile.file})`
       : 'any other CSV through a mapping profile (--profile config/profiles/….yaml)',
@@ -234,6 +238,9 @@ async function* readInFormat(path: string, options: ReadExportOptions): AsyncGen
       return;
     case 'cucm':
       yield* grouped(readCucmCdr(path, { trunks: options.trunks, limits: options.limits }));
+      return;
+    case 'kamailio-acc':
+      yield* grouped(readSipAccounting(path, { trunks: options.trunks, limits: options.limits }));
       return;
     case 'profile':
       if (options.profile === undefined) throw new Error('format "profile" needs a mapping profile (--profile config/profiles/….yaml)');
