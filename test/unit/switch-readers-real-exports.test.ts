@@ -395,3 +395,12 @@ describe('FreeSWITCH mod_cdr_csv: a caller name in Latin-1', () => {
     expect(records[0]!.notes?.[0]).toMatch(/^column 1 not UTF-8/);
   });
 });
+
+describe('FreeSWITCH contexts: whole names only', () => {
+  // The example template's context column (4th); the caller is a user of the PBX, not a gateway.
+  const line = readFileSync(`${PBX}/freeswitch-example-Master.csv`, 'utf8').split('\n')[1]!;
+  it.each([['public', 'in'], ['inbound', 'in'], ['default', 'out'], ['public-fax', 'out'], ['inbound-queue', 'out']])('%s → %s', async (context, direction) => {
+    const { records } = await collect(readExport(file('Master.csv', line.replace('"default"', `"${context}"`) + '\n')));
+    expect(records.map((r) => r.direction)).toEqual([direction]);
+  });
+});

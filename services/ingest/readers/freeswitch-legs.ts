@@ -24,7 +24,7 @@ export interface FsLegRules {
   accountFrom: readonly FsAccountSource[];
 }
 
-export const FREESWITCH_INBOUND_CONTEXT = /^(public|from-pstn|from-trunk|inbound)/;
+export const FREESWITCH_INBOUND_CONTEXT = /^(public|from-pstn|from-trunk|inbound)$/;
 /** Bridges through a gateway or the `external` sofia profile leave the PBX; so do peers named like trunks. */
 export const FREESWITCH_DEFAULT_TRUNKS = /sofia\/gateway\/|sofia\/external\/|(^|[/_.-])(trunk|pstn|provider|gateway|gw|operator|carrier|sbc)([_.-]|$)/i;
 export const DEFAULT_ACCOUNT_FROM: readonly FsAccountSource[] = ['accountcode', 'channel', 'src'];
