@@ -84,3 +84,11 @@ export function localHalf(channel: string): { base: string; half: '1' | '2' } | 
   const m = /^(Local\/[^;]+);([12])$/i.exec(channelKey(channel));
   return m ? { base: m[1]!, half: m[2] as '1' | '2' } : null;
 }
+
+/**
+ * A record's time on the wall clock as if UTC (ms): `YYYY-MM-DD HH:MM:SS`, with the `Z` of usegmtime or the
+ * offset a database export wrote. Only differences are used (grouping, a call's end from its duration).
+ */
+export function wallMs(t: string): number {
+  return Date.parse(t.replace(' ', 'T').replace(/(Z|[+-]\d{2}:\d{2})?$/, (z) => z || 'Z'));
+}

@@ -17,7 +17,7 @@ import { Buffer } from 'node:buffer';
 import { acceptMended, readCsvLines, refusedHeaderItem, refusedItem, splitUnescapedWrapped } from '../csv-lines.js';
 import type { IngestLimits } from '../input-limits.js';
 import type { ReadItem, RejectReason, SourceRecord } from '../source-record.js';
-import { ASTERISK_DEFAULT_TRUNKS } from './asterisk-channels.js';
+import { ASTERISK_DEFAULT_TRUNKS, wallMs } from './asterisk-channels.js';
 export { numberFromClid } from './asterisk-channels.js';
 import { resolveAsteriskGroup, type AccountSource, type LegRules } from './asterisk-legs.js';
 import { TABLE_FREE_TEXT, rowFromTable, type TableLayout, type TableRow } from './asterisk-table.js';
@@ -229,10 +229,6 @@ function endWallMs(row: AsteriskRow): number {
   return row.end !== '' ? wallMs(row.end) : wallMs(row.start) + Number(row.duration) * 1000;
 }
 
-/** `YYYY-MM-DD HH:MM:SS` (with a Z under usegmtime) as if UTC: only differences are used. */
-function wallMs(t: string): number {
-  return Date.parse(t.replace(' ', 'T').replace(/Z?$/, 'Z'));
-}
 
 /** Splits one line into named fields, or says why it cannot be read. `fileWidth` is the width of the file's first good record (0 before it). */
 export function parseAsteriskLine(line: number, raw: string, fields: string[] | null, error: string | undefined, fileWidth: number, utc: boolean): Parsed {

@@ -26,7 +26,7 @@
 import { createHash } from 'node:crypto';
 import type { SourceRecord } from '../source-record.js';
 import type { AsteriskRow } from './asterisk-csv.js';
-import { PBX_APPLICATIONS, channelKey, deviceOf, dialTarget, isLocal, isTrunkChannel, localHalf, numberFromClid, peerOf } from './asterisk-channels.js';
+import { PBX_APPLICATIONS, channelKey, wallMs, deviceOf, dialTarget, isLocal, isTrunkChannel, localHalf, numberFromClid, peerOf } from './asterisk-channels.js';
 
 /** Fields the account is read from, in a configurable order: `channel` is the calling phone's peer name. */
 export type AccountSource = 'accountcode' | 'channel' | 'src';
@@ -292,10 +292,6 @@ function holdTrunkLonger(record: SourceRecord, row: AsteriskRow): void {
   record.notes = [...(record.notes ?? []), `outside party kept on the trunk after a transfer or park: line ${row.line}, ${row.billsec} s billed with this call`];
 }
 
-/** A wall-clock time as if UTC (ms): only differences are used. */
-function wallMs(t: string): number {
-  return Date.parse(t.replace(' ', 'T').replace(/(Z|[+-]\d{2}:\d{2})?$/, (z) => z || 'Z'));
-}
 
 /**
  * A record's identity. Asterisk gives a CDR a uniqueid per channel, not per record: a channel that
