@@ -10,8 +10,9 @@ import { loadConfig } from '../config/load-config.js';
 import { PERIOD } from '../core/invoice/billing-month.js';
 import { openStore, type StoreFlags } from '../api/open-store.js';
 import { buildServer } from '../api/server.js';
+import type { Sql } from '../store/sql.js';
 import { ROLES, createToken, listTokens, revokeToken, type Role } from '../store/desk/api-tokens.js';
-import { clientsOfPeriod } from '../store/desk/invoice-rows.js';
+import { clientInStore, clientsBilledOn } from '../store/desk/invoice-rows.js';
 import { closeMonth, makeInvoice } from '../invoice/make-invoice.js';
 import { invoiceCsv } from '../invoice/invoice-csv.js';
 
@@ -94,7 +95,7 @@ export function addDeskCommands(program: Command): void {
     .action(async (o: StoreFlags & { period: string; client?: string; format: 'csv' | 'json'; out: string }) => {
       const sql = await openStore(o);
       try {
-        const clients = o.client !== undefined ? [o.client] : await clientsOfPeriod(sql, o.period);
+        const clients = await clientsToBill(sql, o, 'invoice');
         mkdirSync(o.out, { recursive: true });
         for (const client of clients) {
           const invoice = await makeInvoice(sql, client, o.period);
@@ -115,7 +116,7 @@ export function addDeskCommands(program: Command): void {
     .action(async (o: StoreFlags & { period: string; client?: string }) => {
       const sql = await openStore(o);
       try {
-        const clients = o.client !== undefined ? [o.client] : await clientsOfPeriod(sql, o.period);
+        const clients = await clientsToBill(sql, o, 'close');
         for (const client of clients) {
           const r = await closeMonth(sql, client, o.period, cliActor(), Date.now());
           process.stdout.write(r.closed ? `closed ${client} ${o.period}: ${r.invoice.totals.total} ${r.invoice.currency}\n` : `${client} ${o.period} was already closed at ${r.close.closedAt} by ${r.close.closedBy}\n`);
@@ -124,6 +125,23 @@ export function addDeskCommands(program: Command): void {
         await sql.close();
       }
     });
+}
+
+/** The --client named (if the store has billed it), else every client with something billed on the month. */
+async function clientsToBill(sql: Sql, o: StoreFlags & { period: string; client?: string }, command: 'invoice' | 'close'): Promise<string[]> {
+  if (o.client === undefined) return clientsBilledOn(sql, o.period);
+  if (!(await clientInStore(sql, o.client))) {
+    throw new UsageError(`no client "${o.client}" in ${storeName(o)}: no call of it was ever rated there (check the id, or run cdr ${command} --period ${o.period} without --client for every client billed that month)`);
+  }
+  return [o.client];
+}
+
+/** The store named as the user gave it, with the password of a URL hidden. */
+function storeName(o: StoreFlags): string {
+  if (o.databaseUrl === undefined) return `the data directory ${o.data ?? '.cdr-data'}`;
+  const u = new URL(o.databaseUrl);
+  u.password = '';
+  return `the database ${u.toString()}`;
 }
 
 /** A mistake in the command line: exit code 2, as configuration errors. */

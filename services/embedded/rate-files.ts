@@ -58,8 +58,11 @@ export interface RunSummary {
   byReason: Record<string, number>;
   /** Calls rated although reading mended something, by kind: quotes read as text, a name not UTF-8, a number rewritten… */
   mended: Record<string, number>;
-  /** Month totals after adjustments, for every client month this run read a call of. */
-  totals: { client_id: string; period: string; amount: string; currency: string }[];
+  /**
+   * Month totals after adjustments, for every client month this run read a call of; `billed_on` is the
+   * invoice this run's rows of the month go on (a later one when the month was closed).
+   */
+  totals: { client_id: string; period: string; amount: string; currency: string; billed_on: string }[];
   /** Runs that had died before committing all their files, whose outputs this run exported. */
   recovered: number[];
   outputs: Record<string, string>;
@@ -197,7 +200,7 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
   opts.progress?.stop();
 
   const totals = [...touched]
-    .flatMap(([clientId, periods]) => [...periods].map((period) => ({ client_id: clientId, period, amount: ledger.monthTotal(clientId, period).toFixed(4), currency: currencyOf(config) })))
+    .flatMap(([clientId, periods]) => [...periods].map((period) => ({ client_id: clientId, period, amount: ledger.monthTotal(clientId, period).toFixed(4), currency: currencyOf(config), billed_on: ledger.billedOn(clientId, period) })))
     .sort((a, b) => (a.client_id === b.client_id ? (a.period < b.period ? -1 : 1) : a.client_id < b.client_id ? -1 : 1));
   const summary: RunSummary = { ...counts.json(runId, opts.files), totals, recovered, outputs: {} };
   // Exported before the run is marked finished: a crash in between exports it again at the next start.

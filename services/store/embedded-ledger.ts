@@ -11,6 +11,7 @@ import type { Cdr, LineType, Subscriber } from '../core/cdr.js';
 import { cdrOfLedgerRow } from './ledger-row.js';
 import type { SavedCounter } from '../core/fair-use/monthly-counter.js';
 import type { FraudStateSource, SavedFraudState } from '../core/fraud/fraud-detector.js';
+import { billingMonth } from '../core/invoice/billing-month.js';
 import { Money } from '../core/money.js';
 import type { ScopeMonth } from '../core/rating/plan-counters.js';
 import { sharesOf, type CounterRow, type MonthTotals, type PriceChange, type RatedCall } from '../core/rating/rater.js';
@@ -163,6 +164,16 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
     this.settle();
     const t = this.stmt.total.get(clientId, period) as string | undefined;
     return new Money(t ?? 0);
+  }
+
+  /**
+   * The month a row of `period` written now is invoiced on: `period` itself while it is open, else the
+   * first later month still open (R-MOB-LATE-CDR), as billingMonth() decides for the invoice.
+   */
+  billedOn(clientId: string, period: string): string {
+    const rows = this.db.prepare('SELECT period, last_rated_seq, last_adjustment_seq FROM month_close WHERE client_id = ? AND period >= ?').all(clientId, period) as { period: string; last_rated_seq: number; last_adjustment_seq: number }[];
+    const closes = new Map(rows.map((r) => [r.period, { period: r.period, lastRatedSeq: r.last_rated_seq, lastAdjustmentSeq: r.last_adjustment_seq }]));
+    return billingMonth(period, Number.POSITIVE_INFINITY, 'rated', closes);
   }
 
   // --- runs ----------------------------------------------------------------------------------------

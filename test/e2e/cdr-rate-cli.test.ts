@@ -116,7 +116,7 @@ describe('cdr rate on the embedded runtime', () => {
     });
     expect(alerts[0].message).toMatch(/151 distinct numbers, limit 150 distinct numbers — clause « .*150 numéros différents/);
     const summary2 = json(join(runOut(join(work, 'out2')), 'summary.json'));
-    expect(summary2.totals).toContainEqual({ client_id: 'C-TCX-01', period: '2026-03', amount: '3.0400', currency: 'EUR' }); // 152 calls × 0.02
+    expect(summary2.totals).toContainEqual({ client_id: 'C-TCX-01', period: '2026-03', amount: '3.0400', currency: 'EUR', billed_on: '2026-03' }); // 152 calls × 0.02
 
     // Day 1's folder rebuilt from the store after day 2 re-priced its calls: the same bytes as day 1 wrote,
     // each call as day 1 billed it (in bundle, 0.0000, reason bundle), the re-price being day 2's adjustment.
@@ -131,7 +131,7 @@ describe('cdr rate on the embedded runtime', () => {
     await rate(data, join(work, 'out3'), f2);
     const summary3 = json(join(runOut(join(work, 'out3')), 'summary.json'));
     expect(summary3).toMatchObject({ read: 2, rated: 0, duplicates: 2, adjustments: 0, alerts: { total: 0 } });
-    expect(summary3.totals).toContainEqual({ client_id: 'C-TCX-01', period: '2026-03', amount: '3.0400', currency: 'EUR' });
+    expect(summary3.totals).toContainEqual({ client_id: 'C-TCX-01', period: '2026-03', amount: '3.0400', currency: 'EUR', billed_on: '2026-03' });
   });
 
   it('gives two daily runs the same month as one run on both files', async () => {

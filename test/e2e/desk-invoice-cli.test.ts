@@ -86,20 +86,34 @@ describe('cdr invoice and cdr close over a generated month', () => {
 
     expect(cdr(['close', '--data', data, '--period', '2026-03'])).toContain('closed');
     // The third day's CDRs are March's too, but arrive after the close (R-MOB-LATE-CDR).
-    cdr(['rate', '--data', data, '--out', join(work, 'out-2'), '--subscribers', join(work, 'gen', 'subscribers.csv'), days[2]!]);
+    const lateRun = cdr(['rate', '--data', data, '--out', join(work, 'out-2'), '--subscribers', join(work, 'gen', 'subscribers.csv'), days[2]!]);
     const late = expectedTotals([join(work, 'out-2')], clientOf);
+    // The run says where its calls of the closed month are billed, next to the month's new total.
+    for (const client of late.keys()) expect(lateRun, client).toMatch(new RegExp(`${client} 2026-03 \\(closed: late calls billed on 2026-04\\): `));
     cdr(['invoice', '--data', data, '--period', '2026-03', '--format', 'json', '--out', join(work, 'inv-2')]);
     const marchAgain = invoices(join(work, 'inv-2'));
     for (const [client, inv] of march) expect({ ...marchAgain.get(client), status: 'open', closed_at: null, closed_by: null }, client).toEqual(inv);
-    let lateClients = 0;
+    // An all-clients run of April (no --client), as a billing batch does it, bills every late call, although
+    // none of these clients has a call dated April.
+    expect(late.size).toBeGreaterThan(0);
+    cdr(['invoice', '--data', data, '--period', '2026-04', '--format', 'json', '--out', join(work, 'inv-april')]);
+    const april = invoices(join(work, 'inv-april'));
+    expect([...april.keys()].sort()).toEqual([...late.keys()].sort());
     for (const [client, total] of late) {
-      cdr(['invoice', '--data', data, '--period', '2026-04', '--client', client, '--format', 'json', '--out', join(work, 'inv-april')]);
-      const april = invoices(join(work, 'inv-april')).get(client)!;
-      expect(april.totals.total_exact, client).toBe(total.toFixed());
-      expect(april.lines.every((l) => l.corrects_period === '2026-03' && (l.kind === 'late_calls' || l.kind === 'adjustment')), client).toBe(true);
-      lateClients += 1;
+      expect(april.get(client)!.totals.total_exact, client).toBe(total.toFixed());
+      expect(april.get(client)!.lines.every((l) => l.corrects_period === '2026-03' && (l.kind === 'late_calls' || l.kind === 'adjustment')), client).toBe(true);
     }
-    expect(lateClients).toBeGreaterThan(0);
+    // Closing April without --client closes the late clients' April: their late calls are then issued.
+    const closedApril = cdr(['close', '--data', data, '--period', '2026-04']);
+    for (const [client, total] of late) expect(closedApril).toContain(`closed ${client} 2026-04: ${total.toFixed(2)} EUR`);
     expect(cdr(['close', '--data', data, '--period', '2026-03'])).toContain('already closed');
   }, 120_000);
+
+  it('refuses a client the store has never billed instead of writing a 0.00 invoice', () => {
+    const r = spawnSync(process.execPath, [CLI, 'invoice', '--data', data, '--period', '2026-03', '--client', 'NO-SUCH-CLIENT', '--out', join(work, 'inv-none')], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('no client "NO-SUCH-CLIENT" in');
+    expect(r.stderr).toContain('cdr invoice --period 2026-03 without --client');
+    expect(readdirSync(work)).not.toContain('inv-none');
+  });
 });

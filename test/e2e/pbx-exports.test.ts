@@ -39,7 +39,7 @@ describe('cdr rate on real PBX exports', () => {
     expect(internal.map((r) => r.callee).sort()).toEqual(['ext:*97', 'ext:101', 'ext:102', 'ext:103', 'ext:103', 'ext:112', 'ext:600']);
     expect(internal.every((r) => r.reason === 'internal' && r.amount === '0.0000' && r.explanation!.includes('internal call'))).toBe(true);
     expect(summary.byReason).toEqual({ internal: 7, bundle: 7, emergency: 1, inbound: 4, 'fair_use.forwarding': 2, out_of_plan_destination: 1, not_answered: 1 });
-    expect(summary.totals).toEqual([{ client_id: 'C-PME', period: '2026-02', amount: '0.6567', currency: 'EUR' }]);
+    expect(summary.totals).toEqual([{ client_id: 'C-PME', period: '2026-02', amount: '0.6567', currency: 'EUR', billed_on: '2026-02' }]);
   });
 
   it('bills FreeSWITCH, Cisco UCM and 3CX exports of the same kind of PBX in one run', async () => {

@@ -71,10 +71,37 @@ export async function billedRows(sql: Sql, clientId: string, period: string, upT
   return { calls, adjustments, close: closes.get(period) };
 }
 
-/** Clients with rated calls in `period` (the clients `cdr close --period` closes when no --client is given). */
-export async function clientsOfPeriod(sql: Sql, period: string): Promise<string[]> {
-  const rows = await sql.query<{ client_id: string }>('SELECT DISTINCT client_id FROM rated_cdr WHERE period = $1 ORDER BY client_id', [period]);
-  return rows.map((r) => r.client_id);
+/**
+ * Clients with something billed on `period` (the clients `cdr invoice` and `cdr close` take when no --client
+ * is given): rows of the month itself, and rows of an earlier closed month written after its close, which
+ * billingMonth() may carry to `period` although the client has no call dated in it.
+ */
+export async function clientsBilledOn(sql: Sql, period: string): Promise<string[]> {
+  const own = await sql.query<{ client_id: string }>(
+    'SELECT client_id FROM rated_cdr WHERE period = $1 UNION SELECT client_id FROM adjustment WHERE period = $1',
+    [period],
+  );
+  const lateCandidates = await sql.query<{ client_id: string }>(
+    `SELECT DISTINCT c.client_id FROM month_close c
+      WHERE c.period < $1
+        AND (EXISTS (SELECT 1 FROM rated_cdr r WHERE r.client_id = c.client_id AND r.period = c.period AND r.seq > c.last_rated_seq)
+          OR EXISTS (SELECT 1 FROM adjustment a WHERE a.client_id = c.client_id AND a.period = c.period AND a.seq > c.last_adjustment_seq))`,
+    [period],
+  );
+  const clients = new Set(own.map((r) => r.client_id));
+  for (const { client_id } of lateCandidates) {
+    if (clients.has(client_id)) continue;
+    // A late row may be billed on a month between its own and `period`: only rows that land on `period` count.
+    const rows = await billedRows(sql, client_id, period);
+    if (rows.calls.length > 0 || rows.adjustments.length > 0) clients.add(client_id);
+  }
+  return [...clients].sort();
+}
+
+/** Whether the store has ever billed `clientId` (a typo in --client must not give a 0.00 invoice). */
+export async function clientInStore(sql: Sql, clientId: string): Promise<boolean> {
+  const rows = await sql.query<{ one: unknown }>('SELECT 1 AS one FROM rated_cdr WHERE client_id = $1 LIMIT 1', [clientId]);
+  return rows.length > 0;
 }
 
 /** The highest seq of rated_cdr and adjustment now: what a close fixes. */
