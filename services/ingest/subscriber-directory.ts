@@ -152,7 +152,7 @@ export class SubscriberDirectory {
       throw new ConfigError(path, `line ${(e.row ?? 0) + 2}`, e.message);
     }
     const header = parsed.meta.fields ?? [];
-    const missing = SUBSCRIBER_COLUMNS.filter((c) => c !== 'numbers' && !header.includes(c));
+    const missing = SUBSCRIBER_COLUMNS.filter((c) => !header.includes(c));
     if (missing.length > 0) throw new ConfigError(path, 'header', `missing column(s) ${missing.join(', ')}; expected ${SUBSCRIBER_COLUMNS.join(',')}`);
     const subscribers: Subscriber[] = [];
     const platforms = new Set<string>();

@@ -227,4 +227,15 @@ describe('subscriber directory ids', () => {
     expect(load(`acc-0,C-0,S-0,U-0,technicophone_centrex,centrex_user,1,false,\n${rows}\n`)).toThrow(message);
     expect(load(`acc-0,C-0,S-0,U-0,technicophone_centrex,centrex_user,1,false,\n${rows}\n`)).toThrow(/subscribers\.csv/);
   });
+
+  // Without `numbers` no line presents a number of its own: every outgoing call then broke the caller-ID
+  // policy (302 false fraud.cli_policy alerts on one day). Every column is required alike.
+  it.each(['numbers', 'automated', 'channels', 'account'])('refuses a directory without its %s column, naming it', (column) => {
+    const columns = HEAD.trim().split(',');
+    const keep = columns.map((c, i) => (c === column ? -1 : i)).filter((i) => i >= 0);
+    const row = 'acc-0,C-0,S-0,U-0,technicophone_centrex,centrex_user,1,false,0145000000'.split(',');
+    const text = `${keep.map((i) => columns[i]).join(',')}\n${keep.map((i) => row[i]).join(',')}\n`;
+    const loadIt = () => SubscriberDirectory.load(file('subscribers.csv', text), numbering);
+    expect(loadIt).toThrow(new RegExp(`subscribers\\.csv.*header.*missing column\\(s\\) ${column};`));
+  });
 });
