@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
+import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { loadConfig } from '../config/load-config.js';
 import { PERIOD } from '../core/invoice/billing-month.js';
@@ -41,7 +42,7 @@ export function addDeskCommands(program: Command): void {
       const sql = await openStore(o);
       const log = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: { paths: ['*.caller', '*.callee', '*.numbers', '*.token', 'req.headers.authorization'], censor: '[redacted]' } }, pino.destination(2));
       const app = await buildServer({ sql, directory: config.directory, logger: log });
-      const address = await app.listen({ port: o.port, host: o.host });
+      const address = await listenOrExplain(app, o.port, o.host, () => sql.close());
       process.stdout.write(`fraud desk on ${address}/ (API ${address}/api/v1, OpenAPI ${address}/api/openapi.json); Ctrl-C stops\n`);
       const stop = async () => {
         await app.close();
@@ -142,6 +143,20 @@ function storeName(o: StoreFlags): string {
   const u = new URL(o.databaseUrl);
   u.password = '';
   return `the database ${u.toString()}`;
+}
+
+/** Listens, or says in words why it cannot (a port taken, an address this machine does not have). */
+async function listenOrExplain(app: FastifyInstance, port: number, host: string, release: () => Promise<void>): Promise<string> {
+  try {
+    return await app.listen({ port, host });
+  } catch (e) {
+    await release();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new UsageError(`port ${port} on ${host} is already in use (another cdr serve?): stop it or choose another port with --port`);
+    if (code === 'EADDRNOTAVAIL') throw new UsageError(`--host ${host} is not an address of this machine: use 127.0.0.1, or 0.0.0.0 for every interface`);
+    if (code === 'EACCES') throw new UsageError(`port ${port} needs privileges this user lacks: choose a port above 1023 with --port`);
+    throw e;
+  }
 }
 
 /** A mistake in the command line: exit code 2, as configuration errors. */

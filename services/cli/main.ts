@@ -104,6 +104,14 @@ function fmtCounts(c: Record<string, number>): string {
   return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
 }
 
+// `cdr runs | head`: once the reader has gone, the rest of the output has nobody to read it; stop quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof ConfigError) {
     process.stderr.write(`configuration error: ${e.message}\n`);

@@ -3,7 +3,9 @@
  * `cdr invoice` (CSV and JSON files), `cdr close`, and clear errors with exit code 2 for bad options.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Papa from 'papaparse';
@@ -62,5 +64,28 @@ describe.each(STORE_KINDS)('desk commands over %s', (kind) => {
     const bad = run(['close', '--period', '2026-3', ...store.flags]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--period "2026-3": expected a month as YYYY-MM');
+  });
+
+  it('refuses an unknown --client with exit code 2 (no 0.00 invoice, no close)', () => {
+    for (const command of ['invoice', 'close']) {
+      const r = run([command, '--period', PERIOD, '--client', 'C-TYPO', ...(command === 'invoice' ? ['--out', join(out, 'typo')] : []), ...store.flags]);
+      expect(r.status, command).toBe(2);
+      expect(r.stderr, command).toContain('no client "C-TYPO" in the');
+    }
+    expect(existsSync(join(out, 'typo'))).toBe(false);
+  });
+
+  it('says a port is taken in words, and stops quietly when its reader goes away (cdr token list | head)', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as AddressInfo).port;
+    const serve = run(['serve', '--port', String(port), '--subscribers', 'samples/subscribers.csv', ...store.flags]);
+    taken.close();
+    expect(serve.status).toBe(2);
+    expect(serve.stderr).toBe(`error: port ${port} on 127.0.0.1 is already in use (another cdr serve?): stop it or choose another port with --port\n`);
+
+    // A reader that exits at once: every write after that gets EPIPE.
+    const piped = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" token list ${store.flags.map((f) => `'${f}'`).join(' ')} | true; echo "exit \${PIPESTATUS[0]}" >&2`], { encoding: 'utf8' });
+    expect(piped.stderr).toBe('exit 0\n');
   });
 });
