@@ -14,6 +14,7 @@ import type { Sql } from '../store/sql.js';
 import { hashToken, identify, type TokenIdentity } from '../store/desk/api-tokens.js';
 import { handleError, sendError } from './api-errors.js';
 import { DeskMetrics } from './desk-metrics.js';
+import { InvoicingTerms } from '../config/invoicing-file.js';
 import { DirectoryIndex } from './directory-index.js';
 import { BODY_LIMIT_BYTES } from './limits.js';
 import { maskPhoneNumbers } from './log-masking.js';
@@ -31,6 +32,8 @@ export interface ServerOptions {
   /** Accounts, their numbers and scope, for locks and the barring feed. */
   directory: SubscriberDirectory;
   logger: Logger;
+  /** VAT rates and invoice numbers (config/invoicing.yaml); the defaults without it. */
+  invoicing?: InvoicingTerms;
   /** The clock (tests fix it). */
   now?: () => number;
   maxInFlight?: number;
@@ -40,6 +43,7 @@ export interface DeskContext {
   sql: Sql;
   directory: SubscriberDirectory;
   known: DirectoryIndex;
+  invoicing: InvoicingTerms;
   now: () => number;
   /** Called when a token is revoked, so that it stops working at once. */
   forgetTokens: () => void;
@@ -57,7 +61,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
   });
   const tokens = new TokenCache(o.sql);
-  const ctx: DeskContext = { sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), now: o.now ?? Date.now, forgetTokens: () => tokens.forget() };
+  const ctx: DeskContext = { sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), now: o.now ?? Date.now, forgetTokens: () => tokens.forget() };
   const metrics = new DeskMetrics(o.sql);
   const maxInFlight = o.maxInFlight ?? 64;
   let inFlight = 0;

@@ -16,6 +16,8 @@ import { ROLES, createToken, listTokens, revokeToken, type Role } from '../store
 import { clientInStore, clientsBilledOn } from '../store/desk/invoice-rows.js';
 import { closeMonth, makeInvoice } from '../invoice/make-invoice.js';
 import { invoiceCsv } from '../invoice/invoice-csv.js';
+import { InvoicingTerms } from '../config/invoicing-file.js';
+import type { Invoice } from '../core/invoice/compose-invoice.js';
 
 interface StoreOptions extends StoreFlags {
   config: string;
@@ -41,7 +43,7 @@ export function addDeskCommands(program: Command): void {
       const config = loadConfig(o.config, o.subscribers);
       const sql = await openStore(o);
       const log = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: { paths: ['*.caller', '*.callee', '*.numbers', '*.token', 'req.headers.authorization'], censor: '[redacted]' } }, pino.destination(2));
-      const app = await buildServer({ sql, directory: config.directory, logger: log });
+      const app = await buildServer({ sql, directory: config.directory, invoicing: InvoicingTerms.load(o.config), logger: log });
       const address = await listenOrExplain(app, o.port, o.host, () => sql.close());
       process.stdout.write(`fraud desk on ${address}/ (API ${address}/api/v1, OpenAPI ${address}/api/openapi.json); Ctrl-C stops\n`);
       const stop = async () => {
@@ -90,19 +92,21 @@ export function addDeskCommands(program: Command): void {
   withStore(program.command('invoice'))
     .description('invoice lines and totals of a month, per client: CSV (formula-safe) or JSON files under --out')
     .requiredOption('--period <YYYY-MM>', 'the month', toPeriod)
-    .option('--client <id>', 'one client (default: every client with calls in the month)')
+    .option('--client <id>', 'one client (default: every client with something billed on the month)')
+    .option('--config <dir>', 'configuration directory (invoicing.yaml: VAT rates, invoice number prefix)', 'config')
     .addOption(new Option('--format <f>', 'file format').choices(['csv', 'json']).default('csv'))
     .option('--out <dir>', 'output directory', 'out/invoices')
-    .action(async (o: StoreFlags & { period: string; client?: string; format: 'csv' | 'json'; out: string }) => {
+    .action(async (o: StoreFlags & { period: string; client?: string; config: string; format: 'csv' | 'json'; out: string }) => {
+      const terms = InvoicingTerms.load(o.config);
       const sql = await openStore(o);
       try {
         const clients = await clientsToBill(sql, o, 'invoice');
         mkdirSync(o.out, { recursive: true });
         for (const client of clients) {
-          const invoice = await makeInvoice(sql, client, o.period);
+          const invoice = await makeInvoice(sql, terms, client, o.period);
           const file = join(o.out, `invoice-${client}-${o.period}.${o.format}`);
           writeFileSync(file, o.format === 'csv' ? invoiceCsv(invoice) : JSON.stringify(invoice, null, 2) + '\n');
-          process.stdout.write(`${client} ${o.period} ${invoice.status}: ${invoice.totals.total} ${invoice.currency} (exact ${invoice.totals.total_exact}) → ${file}\n`);
+          process.stdout.write(`${client} ${o.period} ${invoice.status}${invoice.invoice_number === null ? '' : ` ${invoice.invoice_number}`}: ${amounts(invoice)} → ${file}\n`);
         }
         if (clients.length === 0) process.stdout.write(`no client has calls in ${o.period}\n`);
       } finally {
@@ -113,19 +117,27 @@ export function addDeskCommands(program: Command): void {
   withStore(program.command('close'))
     .description('close a month: its invoice never changes after; late calls and adjustments go on the next open month')
     .requiredOption('--period <YYYY-MM>', 'the month', toPeriod)
-    .option('--client <id>', 'one client (default: every client with calls in the month)')
-    .action(async (o: StoreFlags & { period: string; client?: string }) => {
+    .option('--client <id>', 'one client (default: every client with something billed on the month)')
+    .option('--config <dir>', 'configuration directory (invoicing.yaml: VAT rates, invoice number prefix)', 'config')
+    .action(async (o: StoreFlags & { period: string; client?: string; config: string }) => {
+      const terms = InvoicingTerms.load(o.config);
       const sql = await openStore(o);
       try {
         const clients = await clientsToBill(sql, o, 'close');
         for (const client of clients) {
-          const r = await closeMonth(sql, client, o.period, cliActor(), Date.now());
-          process.stdout.write(r.closed ? `closed ${client} ${o.period}: ${r.invoice.totals.total} ${r.invoice.currency}\n` : `${client} ${o.period} was already closed at ${r.close.closedAt} by ${r.close.closedBy}\n`);
+          const r = await closeMonth(sql, terms, client, o.period, cliActor(), Date.now());
+          process.stdout.write(r.closed ? `closed ${client} ${o.period}: invoice ${r.invoice.invoice_number}, ${amounts(r.invoice)}\n` : `${client} ${o.period} was already closed at ${r.close.closedAt} by ${r.close.closedBy}\n`);
         }
       } finally {
         await sql.close();
       }
     });
+}
+
+/** "1.00 EUR HT, VAT 20 % 0.20, 1.20 EUR TTC (exact HT 1.0012)" */
+function amounts(i: Invoice): string {
+  const t = i.totals;
+  return `${t.total_ht} ${i.currency} HT, VAT ${t.vat_rate} % ${t.vat}, ${t.total_ttc} ${i.currency} TTC (exact HT ${t.total_ht_exact})`;
 }
 
 /** The --client named (if the store has billed it), else every client with something billed on the month. */

@@ -50,16 +50,16 @@ describe.each(STORE_KINDS)('desk commands over %s', (kind) => {
   it('writes invoice files, closes the month once, and refuses a malformed period with exit code 2', () => {
     const csv = run(['invoice', '--period', PERIOD, '--client', CLIENT, '--out', out, ...store.flags]);
     expect(csv.status, csv.stderr).toBe(0);
-    expect(csv.stdout).toContain(`${CLIENT} ${PERIOD} open: 1.37 EUR (exact 1.37)`);
+    expect(csv.stdout).toContain(`${CLIENT} ${PERIOD} open: 1.37 EUR HT, VAT 20 % 0.27, 1.64 EUR TTC (exact HT 1.37)`);
     const rows = Papa.parse<Record<string, string>>(readFileSync(join(out, `invoice-${CLIENT}-${PERIOD}.csv`), 'utf8'), { header: true, skipEmptyLines: true }).data;
-    expect(rows.map((r) => r.kind)).toEqual(['usage', 'usage', 'sanction', 'adjustment', 'total_usage', 'total_sanctions', 'total_late_calls', 'total_adjustments', 'total_exact', 'total']);
+    expect(rows.map((r) => r.kind)).toEqual(['usage', 'usage', 'sanction', 'adjustment', 'total_usage', 'total_sanctions', 'total_late_calls', 'total_adjustments', 'total_ht_exact', 'total_ht', 'vat', 'total_ttc']);
     expect(run(['invoice', '--period', PERIOD, '--format', 'json', '--out', out, ...store.flags]).status).toBe(0);
     const json = JSON.parse(readFileSync(join(out, `invoice-${CLIENT}-${PERIOD}.json`), 'utf8'));
-    expect(json.totals.total).toBe('1.37');
+    expect(json.totals).toMatchObject({ total_ht: '1.37', vat_rate: '20', vat: '0.27', total_ttc: '1.64' });
 
-    expect(run(['close', '--period', PERIOD, '--client', CLIENT, ...store.flags]).stdout).toBe(`closed ${CLIENT} ${PERIOD}: 1.37 EUR\n`);
+    expect(run(['close', '--period', PERIOD, '--client', CLIENT, ...store.flags]).stdout).toBe(`closed ${CLIENT} ${PERIOD}: invoice FAC-000001, 1.37 EUR HT, VAT 20 % 0.27, 1.64 EUR TTC (exact HT 1.37)\n`);
     expect(run(['close', '--period', PERIOD, '--client', CLIENT, ...store.flags]).stdout).toContain('already closed');
-    expect(run(['invoice', '--period', PERIOD, '--client', CLIENT, '--out', out, ...store.flags]).stdout).toContain(`${CLIENT} ${PERIOD} closed: 1.37 EUR`);
+    expect(run(['invoice', '--period', PERIOD, '--client', CLIENT, '--out', out, ...store.flags]).stdout).toContain(`${CLIENT} ${PERIOD} closed FAC-000001: 1.37 EUR HT`);
 
     const bad = run(['close', '--period', '2026-3', ...store.flags]);
     expect(bad.status).toBe(2);

@@ -89,8 +89,8 @@ describe('cdr serve while cdr rate writes the same data directory', () => {
     }
     const invoicing = cdr(['token', 'create', '--role', 'invoicing', '--name', 'billing', '--data', data]).trim();
     for (const [client, total] of expected) {
-      const inv = await (await fetch(`${base}/api/v1/invoices/${client}/2026-03`, { headers: { authorization: `Bearer ${invoicing}` } })).json() as { totals: { total_exact: string } };
-      expect(inv.totals.total_exact, client).toBe(total.toFixed());
+      const inv = await (await fetch(`${base}/api/v1/invoices/${client}/2026-03`, { headers: { authorization: `Bearer ${invoicing}` } })).json() as { totals: { total_ht_exact: string } };
+      expect(inv.totals.total_ht_exact, client).toBe(total.toFixed());
     }
     const db = new Database(join(data, 'cdr.sqlite'), { readonly: true });
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');

@@ -22,7 +22,7 @@ export async function invoiceRoutes(api: FastifyInstance, ctx: DeskContext): Pro
     },
   }, async (req, reply) => {
     if (!knownClient(req.params.client)) return sendError(reply, 404, { error: 'not_found', message: `no client ${req.params.client} in the subscriber directory` });
-    const invoice = await makeInvoice(ctx.sql, req.params.client, req.params.period);
+    const invoice = await makeInvoice(ctx.sql, ctx.invoicing, req.params.client, req.params.period);
     if (req.query.format === 'csv') {
       reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="invoice-${req.params.client}-${req.params.period}.csv"`);
       return invoiceCsv(invoice);
@@ -35,7 +35,7 @@ export async function invoiceRoutes(api: FastifyInstance, ctx: DeskContext): Pro
     schema: { summary: "A client's usage for a month as it stands (an open month moves with new CDRs)", tags: ['invoicing'], params: clientPeriod },
   }, async (req, reply) => {
     if (!knownClient(req.params.client)) return sendError(reply, 404, { error: 'not_found', message: `no client ${req.params.client} in the subscriber directory` });
-    const invoice = await makeInvoice(ctx.sql, req.params.client, req.params.period);
+    const invoice = await makeInvoice(ctx.sql, ctx.invoicing, req.params.client, req.params.period);
     return { client_id: invoice.client_id, period: invoice.period, status: invoice.status, currency: invoice.currency, lines: invoice.lines.filter((l) => l.kind === 'usage' || l.kind === 'sanction'), totals: invoice.totals };
   });
 
@@ -53,8 +53,8 @@ export async function invoiceRoutes(api: FastifyInstance, ctx: DeskContext): Pro
     schema: { summary: 'Close a client month: its invoice never changes after; later rows go on the next open month', tags: ['invoicing'], params: clientPeriod },
   }, async (req, reply) => {
     if (!knownClient(req.params.client)) return sendError(reply, 404, { error: 'not_found', message: `no client ${req.params.client} in the subscriber directory` });
-    const result = await closeMonth(ctx.sql, req.params.client, req.params.period, req.who!.name, ctx.now());
+    const result = await closeMonth(ctx.sql, ctx.invoicing, req.params.client, req.params.period, req.who!.name, ctx.now());
     if (!result.closed) return sendError(reply, 409, { error: 'conflict', message: `${req.params.client} ${req.params.period} was already closed at ${result.close.closedAt} by ${result.close.closedBy}` });
-    return reply.code(201).send({ client_id: req.params.client, period: req.params.period, closed_at: result.invoice.closed_at, closed_by: result.invoice.closed_by, total: result.invoice.totals.total, currency: result.invoice.currency });
+    return reply.code(201).send({ client_id: req.params.client, period: req.params.period, closed_at: result.invoice.closed_at, closed_by: result.invoice.closed_by, invoice_number: result.invoice.invoice_number, total_ht: result.invoice.totals.total_ht, vat: result.invoice.totals.vat, total_ttc: result.invoice.totals.total_ttc, currency: result.invoice.currency });
   });
 }

@@ -1,10 +1,12 @@
 /**
  * An invoice of a client month, from the rows billed on it: usage by destination class and country,
  * fair-use sanctions by rule, late calls of closed months, and adjustments with the month they
- * correct. Every amount is decimal.js; the exact total is the sum of first_amount of the rated rows
- * and delta of the adjustments billed on the month, and the total to pay is that, to the cent.
+ * correct. Every amount is decimal.js and excludes VAT (HT), as the tariffs do; the exact total HT is the
+ * sum of first_amount of the rated rows and delta of the adjustments billed on the month; the total HT
+ * is that to the cent, and VAT and the total including VAT (TTC) come from it (vat.ts).
  */
 import { Money, ZERO } from '../money.js';
+import { vatTotals } from './vat.js';
 
 export interface InvoiceCall {
   cdrId: string;
@@ -50,10 +52,27 @@ export interface Invoice {
   period: string;
   currency: string;
   status: 'open' | 'closed';
+  /** From one gapless sequence, given at the close; null while the month is open (a statement, not an invoice). */
+  invoice_number: string | null;
   closed_at: string | null;
   closed_by: string | null;
   lines: InvoiceLine[];
-  totals: { usage: string; sanctions: string; late_calls: string; adjustments: string; total_exact: string; total: string };
+  totals: InvoiceTotals;
+}
+
+export interface InvoiceTotals {
+  usage: string;
+  sanctions: string;
+  late_calls: string;
+  adjustments: string;
+  /** The exact sum of the lines, excluding VAT (as many decimals as the tariffs give). */
+  total_ht_exact: string;
+  /** To the cent, half up: what VAT is computed on. */
+  total_ht: string;
+  /** Percent, e.g. "20" or "5.5". */
+  vat_rate: string;
+  vat: string;
+  total_ttc: string;
 }
 
 /** Reasons that mean "priced because a fair-use limit was passed": billed as sanction lines. */
@@ -68,7 +87,9 @@ export interface InvoiceInput {
   adjustments: readonly InvoiceAdjustment[];
   /** Used when the month has no row at all. */
   defaultCurrency: string;
-  close: { closedAt: string; closedBy: string } | null;
+  /** The client's VAT rate in percent. */
+  vatRate: string;
+  close: { closedAt: string; closedBy: string; invoiceNumber: string } | null;
 }
 
 export function composeInvoice(input: InvoiceInput): Invoice {
@@ -112,6 +133,7 @@ export function composeInvoice(input: InvoiceInput): Invoice {
     period: input.period,
     currency: [...currencies][0] ?? input.defaultCurrency,
     status: input.close === null ? 'open' : 'closed',
+    invoice_number: input.close?.invoiceNumber ?? null,
     closed_at: input.close?.closedAt ?? null,
     closed_by: input.close?.closedBy ?? null,
     lines,
@@ -120,8 +142,8 @@ export function composeInvoice(input: InvoiceInput): Invoice {
       sanctions: sum('sanction').toFixed(),
       late_calls: sum('late_calls').toFixed(),
       adjustments: sum('adjustment').toFixed(),
-      total_exact: exact.toFixed(),
-      total: exact.toFixed(2),
+      total_ht_exact: exact.toFixed(),
+      ...vatTotals(exact, input.vatRate),
     },
   };
 }

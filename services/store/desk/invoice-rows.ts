@@ -111,16 +111,25 @@ export async function storeSeqs(tx: Sql): Promise<SeqLimit> {
   return { rated: intOf(rated?.s), adjustment: intOf(adjusted?.s) };
 }
 
-/** Records a close with the invoice it issued (JSON), and audits it; in the caller's transaction. */
-export async function recordClose(tx: Sql, c: { clientId: string; period: string; actor: string; atMs: number; upTo: SeqLimit; invoiceJson: string }): Promise<void> {
+/**
+ * The next invoice number, taken in the caller's transaction (the close's): if the close fails, the
+ * number goes back with it, so the sequence has no gap (016_invoice_numbers.sql in schemas/sql and schemas/sqlite).
+ */
+export async function takeInvoiceNumber(tx: Sql): Promise<number> {
+  const [row] = await tx.query<{ last_number: unknown }>('UPDATE invoice_sequence SET last_number = last_number + 1 WHERE id = 1 RETURNING last_number');
+  return intOf(row?.last_number);
+}
+
+/** Records a close with the invoice it issued (JSON) and its number, and audits it; in the caller's transaction. */
+export async function recordClose(tx: Sql, c: { clientId: string; period: string; actor: string; atMs: number; upTo: SeqLimit; invoiceNumber: number; printedNumber: string; invoiceJson: string }): Promise<void> {
   await tx.query(
-    `INSERT INTO month_close (client_id, period, closed_at, closed_by, last_rated_seq, last_adjustment_seq, invoice)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [c.clientId, c.period, timeParam(c.atMs), c.actor, c.upTo.rated, c.upTo.adjustment, c.invoiceJson],
+    `INSERT INTO month_close (client_id, period, closed_at, closed_by, last_rated_seq, last_adjustment_seq, invoice, invoice_number)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [c.clientId, c.period, timeParam(c.atMs), c.actor, c.upTo.rated, c.upTo.adjustment, c.invoiceJson, c.invoiceNumber],
   );
   await appendAudit(tx, {
     actor: c.actor, subjectType: 'month', subjectId: `${c.clientId}/${c.period}`, action: 'close_month', from: 'open', to: 'closed',
-    detail: `last_rated_seq=${c.upTo.rated} last_adjustment_seq=${c.upTo.adjustment}`, atMs: c.atMs,
+    detail: `invoice ${c.printedNumber} last_rated_seq=${c.upTo.rated} last_adjustment_seq=${c.upTo.adjustment}`, atMs: c.atMs,
   });
 }
 
