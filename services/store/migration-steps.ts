@@ -62,5 +62,7 @@ const POSTGRES_STEPS: Record<string, (tx: Sql) => Promise<void>> = {
     for (const l of links) await tx.query('UPDATE audit_event SET seq = $1, prev_hash = $2, hash = $3 WHERE event_id = $4', [l.seq, l.prevHash, l.hash, l.eventId]);
     const last = links.at(-1);
     await tx.query('INSERT INTO audit_chain_head (id, seq, hash) VALUES (1, $1, $2)', [last?.seq ?? 0, last?.hash ?? GENESIS_HASH]);
+    // Appends take their ids from the column's sequence: past every id there, even one written explicitly.
+    await tx.query("SELECT setval(pg_get_serial_sequence('audit_event', 'event_id'), (SELECT COALESCE(MAX(event_id), 0) + 1 FROM audit_event), false)");
   },
 };

@@ -49,10 +49,13 @@ export async function appendAudit(tx: Sql, e: AuditEntry): Promise<void> {
   const [head] = await tx.query<{ seq: unknown; hash: unknown }>('UPDATE audit_chain_head SET seq = seq WHERE id = 1 RETURNING seq, hash');
   if (head === undefined) throw new Error('the audit trail has no chain head (audit_chain_head is empty): run cdr audit verify');
   // The id is chosen here, under the claim, because the hash covers it (the row cannot be updated after).
-  const [last] = await tx.query<{ id: unknown }>('SELECT MAX(event_id) AS id FROM audit_event');
+  // On PostgreSQL from the column's own sequence, which stays in step for anything else that inserts.
+  const [next] = await tx.query<{ id: unknown }>(
+    tx.dialect === 'postgres' ? "SELECT nextval(pg_get_serial_sequence('audit_event', 'event_id')) AS id" : 'SELECT COALESCE(MAX(event_id), 0) + 1 AS id FROM audit_event',
+  );
   const content: ChainedContent = {
     seq: intOf(head.seq) + 1,
-    eventId: intOf(last?.id) + 1,
+    eventId: intOf(next?.id),
     atMicros: microsOfMs(e.atMs),
     actor: e.actor,
     subjectType: e.subjectType,
