@@ -24,7 +24,7 @@ interface StoreOptions extends StoreFlags {
   subscribers?: string;
 }
 
-const withStore = (c: Command) =>
+export const withStore = (c: Command) =>
   c
     .option('--data <dir>', 'embedded state directory (as given to cdr rate)', '.cdr-data')
     .option('--database-url <url>', 'PostgreSQL instead of the embedded store (e.g. postgres://127.0.0.1:5432/cdr)');

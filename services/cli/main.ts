@@ -19,6 +19,7 @@ import { readOptions, withExportOptions, type ExportFlags } from './export-optio
 import { logger } from './logger.js';
 import { addStreamCommands } from './stream-commands.js';
 import { UsageError, addDeskCommands } from './desk-commands.js';
+import { addAuditCommands } from './audit-commands.js';
 
 const program = new Command('cdr').description('CDR rating and fair-use / fraud enforcement for French telephony forfaits');
 
@@ -76,6 +77,7 @@ addStreamCommands(program);
 addLedgerCommands(program);
 addRejectCommands(program);
 addDeskCommands(program);
+addAuditCommands(program);
 
 function toInt(v: string): number {
   const n = Number(v);

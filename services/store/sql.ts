@@ -9,8 +9,11 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { findUp } from '../config/project-files.js';
+import { postgresStep, splitAtSteps } from './migration-steps.js';
 
 export interface Sql {
+  /** Which SQL the store speaks, for the few statements that cannot be written alike (a timestamp's exact value). */
+  readonly dialect: 'postgres' | 'sqlite';
   query<R extends Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
   /** Runs `work` in one transaction: everything or nothing. */
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T>;
@@ -45,6 +48,7 @@ export async function openPostgres(connectionString: string): Promise<PgSql> {
   // An unreachable or restarting server must fail a transaction, not crash the process.
   pool.on('error', () => {});
   const sql: PgSql = {
+    dialect: 'postgres',
     ...onClient(pool),
     async transaction(work) {
       const client = await pool.connect();
@@ -58,6 +62,7 @@ export async function openPostgres(connectionString: string): Promise<PgSql> {
       try {
         await client.query('BEGIN');
         const tx: PgTx = {
+          dialect: 'postgres',
           ...onClient(client),
           transaction: (w) => w(tx),
           copy: (table, columns, rows) => copyRows(client, table, columns, rows),
@@ -151,16 +156,20 @@ const COPY_SPECIAL = /[\\\n\r\t]/;
 const COPY_SPECIALS = /[\\\n\r\t]/g;
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
-/** Applies schemas/sql/NNN_*.sql once each, in order. */
+/** Applies schemas/sql/NNN_*.sql once each, in order (with their code steps: migration-steps.ts). */
 async function migrate(sql: Sql): Promise<void> {
   await sql.query('CREATE TABLE IF NOT EXISTS schema_migration (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
   const dir = findUp(join('schemas', 'sql'), import.meta.url);
   const applied = new Set((await sql.query<{ version: string }>('SELECT version FROM schema_migration')).map((r) => r.version));
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
     if (applied.has(file)) continue;
-    const text = readFileSync(join(dir, file), 'utf8');
+    const { sql: parts, steps } = splitAtSteps(readFileSync(join(dir, file), 'utf8'));
     await sql.transaction(async (tx) => {
-      for (const statement of splitStatements(text)) await tx.query(statement);
+      for (const [i, part] of parts.entries()) {
+        for (const statement of splitStatements(part)) await tx.query(statement);
+        const step = steps[i];
+        if (step !== undefined) await postgresStep(step)(tx);
+      }
       await tx.query('INSERT INTO schema_migration (version) VALUES ($1) ON CONFLICT DO NOTHING', [file]);
     });
   }

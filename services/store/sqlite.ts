@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { findUp } from '../config/project-files.js';
 import type { Sql } from './sql.js';
+import { splitAtSteps, sqliteStep } from './migration-steps.js';
 
 export type SqliteDb = Database.Database;
 
@@ -53,6 +54,7 @@ export function sqliteSql(db: SqliteDb): Sql {
     return s;
   };
   const sql: Sql = {
+    dialect: 'sqlite',
     async query<R extends Record<string, unknown>>(text: string, params: unknown[] = []) {
       const { statement: s, order } = prepare(text);
       const values = order.map((i) => toSqlite(params[i]));
@@ -86,16 +88,20 @@ function toSqlite(v: unknown): unknown {
   return v;
 }
 
-/** Applies schemas/sqlite/NNN_*.sql once each, in order. */
+/** Applies schemas/sqlite/NNN_*.sql once each, in order (with their code steps: migration-steps.ts). */
 function migrate(db: SqliteDb): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migration (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
   const dir = findUp(join('schemas', 'sqlite'), import.meta.url);
   const applied = new Set((db.prepare('SELECT version FROM schema_migration').all() as { version: string }[]).map((r) => r.version));
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
     if (applied.has(file)) continue;
-    const text = readFileSync(join(dir, file), 'utf8');
+    const { sql, steps } = splitAtSteps(readFileSync(join(dir, file), 'utf8'));
     db.transaction(() => {
-      db.exec(text);
+      sql.forEach((part, i) => {
+        db.exec(part);
+        const step = steps[i];
+        if (step !== undefined) sqliteStep(step)(db);
+      });
       db.prepare('INSERT INTO schema_migration (version, applied_at) VALUES (?, ?)').run(file, Date.now());
     }).immediate();
   }

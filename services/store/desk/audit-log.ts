@@ -1,10 +1,13 @@
 /**
  * The desk's audit trail: every change of an alert's status, an account's lock level or a month's
- * state is appended here in the transaction that makes it. Nothing updates or deletes a row (the
- * store refuses it with a trigger), and the API has no route that could.
+ * state is appended here in the transaction that makes it. Nothing updates, deletes, replaces or
+ * truncates a row (the store refuses it with triggers, migrations 010 and 015), the API has no route
+ * that could, and each event is chained to the one before it (audit-chain.ts), so that an edit made
+ * with the triggers dropped is found by `cdr audit verify` (audit-verify.ts).
  */
 import type { Sql } from '../sql.js';
 import { intOf, isoOf, timeParam } from '../row-values.js';
+import { eventHash, microsOfMs, type ChainedContent } from './audit-chain.js';
 
 export const SUBJECT_TYPES = ['alert', 'lock', 'month', 'token'] as const;
 export type SubjectType = (typeof SUBJECT_TYPES)[number];
@@ -35,11 +38,42 @@ export interface AuditEvent {
   comment: string;
 }
 
+/**
+ * Appends an event at the end of the hash chain, in the caller's transaction. Claiming the chain's head
+ * row first serialises appends: on PostgreSQL the row lock makes a second writer (another request,
+ * another process) wait for this transaction and then read the head it left, so the chain never forks;
+ * on SQLite the transaction already holds the database's write lock. The claim is a no-op UPDATE rather
+ * than SELECT … FOR UPDATE because SQLite has no FOR UPDATE, and one statement serves both stores.
+ */
 export async function appendAudit(tx: Sql, e: AuditEntry): Promise<void> {
+  const [head] = await tx.query<{ seq: unknown; hash: unknown }>('UPDATE audit_chain_head SET seq = seq WHERE id = 1 RETURNING seq, hash');
+  if (head === undefined) throw new Error('the audit trail has no chain head (audit_chain_head is empty): run cdr audit verify');
+  // The id is chosen here, under the claim, because the hash covers it (the row cannot be updated after).
+  // On PostgreSQL from the column's own sequence, which stays in step for anything else that inserts.
+  const [next] = await tx.query<{ id: unknown }>(
+    tx.dialect === 'postgres' ? "SELECT nextval(pg_get_serial_sequence('audit_event', 'event_id')) AS id" : 'SELECT COALESCE(MAX(event_id), 0) + 1 AS id FROM audit_event',
+  );
+  const content: ChainedContent = {
+    seq: intOf(head.seq) + 1,
+    eventId: intOf(next?.id),
+    atMicros: microsOfMs(e.atMs),
+    actor: e.actor,
+    subjectType: e.subjectType,
+    subjectId: e.subjectId,
+    action: e.action,
+    from: e.from,
+    to: e.to,
+    detail: e.detail ?? '',
+    comment: e.comment ?? '',
+    prevHash: String(head.hash),
+  };
   await tx.query(
-    `INSERT INTO audit_event (at, actor, subject_type, subject_id, action, from_state, to_state, detail, comment)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [timeParam(e.atMs), e.actor, e.subjectType, e.subjectId, e.action, e.from, e.to, e.detail ?? '', e.comment ?? ''],
+    `INSERT INTO audit_event (event_id, seq, at, actor, subject_type, subject_id, action, from_state, to_state, detail, comment, prev_hash, hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    [
+      content.eventId, content.seq, timeParam(e.atMs), content.actor, content.subjectType, content.subjectId, content.action,
+      content.from, content.to, content.detail, content.comment, content.prevHash, eventHash(content),
+    ],
   );
 }
 
