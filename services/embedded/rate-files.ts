@@ -79,7 +79,13 @@ export async function rateFiles(opts: RateFilesOptions): Promise<RunSummary> {
   // Inputs are checked before the store is locked or a run is started: a bad one leaves nothing behind.
   const problems = opts.files.map(exportInputProblem).filter((p): p is string => p !== null);
   if (problems.length > 0) throw new RunError(`${problems.join('; ')}; nothing was rated`);
-  const release = await lockDataDir(opts.dataDir, `cdr rate ${opts.files.join(' ')}`.slice(0, 200));
+  let release: () => Promise<void>;
+  try {
+    release = await lockDataDir(opts.dataDir, `cdr rate ${opts.files.join(' ')}`.slice(0, 200));
+  } catch (e) {
+    // A read-only or unwritable data directory fails here first: said as such, not as a wrong path.
+    throw storeError(e, opts.dataDir, 'open');
+  }
   try {
     preflightOutDir(opts.outDir);
     let ledger: EmbeddedLedger;

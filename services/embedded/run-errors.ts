@@ -7,6 +7,7 @@
  * So an error from writing under --out is an OutputError from where it happens, and is never passed
  * through storeError.
  */
+import { accessSync, constants } from 'node:fs';
 import { DataDirLocked } from '../store/data-dir-lock.js';
 
 export class RunError extends Error {}
@@ -31,10 +32,24 @@ const STORE_ADVICE: Record<string, string> = {
 /** An error from the store, turned into one the user can act on; anything else passes unchanged. */
 export function storeError(e: unknown, dataDir: string, doing: 'open' | 'write'): unknown {
   if (e instanceof RunError || e instanceof DataDirLocked || e instanceof OutputError) return e;
-  const code = (e as { code?: string }).code ?? '';
+  let code = (e as { code?: string }).code ?? '';
+  // SQLite says only "cannot open" when the folder is read-only (it cannot create its -shm file there):
+  // the folder itself says why, and a read-only folder must not be reported as a wrong path.
+  if (code.startsWith('SQLITE_CANTOPEN')) code = notWritable(dataDir) ?? code;
   const base = Object.keys(STORE_ADVICE).find((k) => code === k || code.startsWith(`${k}_`));
   if (base === undefined) return e;
   return new RunError(`cannot ${doing} the data directory ${dataDir}: ${STORE_ADVICE[base]} (${code})`);
+}
+
+/** Why this user cannot write in an existing folder (EROFS, EACCES…), or null if it can or it is absent. */
+function notWritable(dir: string): string | null {
+  try {
+    accessSync(dir, constants.W_OK);
+    return null;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    return code === 'ENOENT' ? null : code;
+  }
 }
 
 /** A write under --out that failed (a file of a run folder, its staging folder, the move into place). */
