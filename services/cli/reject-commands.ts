@@ -9,7 +9,6 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load-config.js';
 import { terminalProgress } from '../embedded/progress.js';
 import { rateFiles } from '../embedded/rate-files.js';
-import { RunError } from '../embedded/run-errors.js';
 import { fileChecksum } from '../ingest/file-checksum.js';
 import { listRejects, rejectGroups, REPLAYABLE_REASONS } from '../store/rejects.js';
 import type { Sql } from '../store/sql.js';
