@@ -94,6 +94,8 @@ function formatSummary(s: RunSummary): string {
     `adjustments ${s.adjustments}, alerts ${s.alerts.total}${fmtCounts(s.alerts.byRule)}`,
     ...(s.rated === 0 && s.adjustments === 0 ? ['nothing new to bill: earlier runs\' outputs are unchanged'] : []),
     ...(s.recovered.length > 0 ? [`recovered the outputs of interrupted run(s) ${s.recovered.join(', ')} from the store`] : []),
+    ...(s.reexported.length > 0 ? [`exported run(s) ${s.reexported.join(', ')}, committed earlier but not exported (their --out had failed), from the store`] : []),
+    ...s.notExported.map((n) => `run ${n.run_id} is still not exported: ${n.out_dir} (${n.error}); see cdr runs`),
     ...s.totals.slice(0, 20).map((t) => `  ${t.client_id} ${t.period}${t.billed_on === t.period ? '' : ` (closed: late calls billed on ${t.billed_on})`}: ${t.amount} ${t.currency}`),
     ...(s.totals.length > 20 ? [`  … ${s.totals.length - 20} more client months in summary.json`] : []),
     `run ${s.run_id}: outputs in ${Object.values(s.outputs)[0]?.replace(/\/[^/]+$/, '/') ?? ''}`,

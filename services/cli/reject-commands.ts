@@ -9,11 +9,11 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load-config.js';
 import { terminalProgress } from '../embedded/progress.js';
 import { rateFiles } from '../embedded/rate-files.js';
-import { RunError } from '../embedded/run-errors.js';
 import { fileChecksum } from '../ingest/file-checksum.js';
 import { listRejects, rejectGroups, REPLAYABLE_REASONS } from '../store/rejects.js';
 import type { Sql } from '../store/sql.js';
-import { openSqlite, sqliteSql } from '../store/sqlite.js';
+import { sqliteSql } from '../store/sqlite.js';
+import { openExistingStore } from './data-dir.js';
 import { readOptions, withExportOptions, type ExportFlags } from './export-options.js';
 
 export function addRejectCommands(program: Command): void {
@@ -89,8 +89,7 @@ function formatGroups(groups: { source: string; reason: string; count: number }[
 }
 
 async function withEmbedded<T>(dataDir: string, work: (sql: Sql) => Promise<T>): Promise<T> {
-  if (!existsSync(dataDir)) throw new RunError(`no data directory ${dataDir}: give the --data of your cdr rate runs`);
-  const db = openSqlite(dataDir);
+  const db = openExistingStore(dataDir);
   try {
     return await work(sqliteSql(db));
   } finally {

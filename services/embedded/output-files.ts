@@ -12,7 +12,7 @@ import { Explanations, RATED_COLUMNS, ratedCsvFields } from './rated-csv.js';
 import type { EmbeddedLedger } from '../store/embedded-ledger.js';
 import { SafeCsvWriter, type CsvColumnKind } from '../csv/safe-csv.js';
 import { faultPoint } from './fault-points.js';
-import { RunError } from './run-errors.js';
+import { asOutputError, OutputError, RunError } from './run-errors.js';
 
 export const ADJUSTMENT_COLUMNS = ['cdr_id', 'period', 'previous_amount', 'new_amount', 'delta', 'reason', 'client_id', 'site_id', 'user_id', 'plan_id'] as const;
 export const REJECT_COLUMNS = ['source', 'line', 'reason', 'raw', 'detail', 'raw_encoding'] as const;
@@ -34,7 +34,7 @@ export function cleanStaging(outDir: string): string[] {
     return [];
   }
   const stale = names.filter((n) => n.startsWith(STAGING_PREFIX));
-  for (const n of stale) rmSync(join(outDir, n), { recursive: true, force: true });
+  for (const n of stale) removeStaging(join(outDir, n));
   return stale;
 }
 
@@ -87,15 +87,15 @@ function storeOf(folder: string): { id: string; dataDir: string } | null {
 
 /**
  * Writes a run's files from the store into a staging folder, then moves it into place: a reader sees
- * the whole folder or none of it. Returns the folder.
+ * the whole folder or none of it. Returns the folder. A failed write throws an OutputError naming it.
  */
 export async function exportRun(ledger: EmbeddedLedger, runId: number, outDir: string, summary: unknown, ctx: ExportContext): Promise<string> {
   const staging = openStaging(outDir, runId);
   try {
     await writeCsv(join(staging, 'rated.csv'), RATED_COLUMNS, ratedLines(ledger, runId, ctx));
   } catch (e) {
-    rmSync(staging, { recursive: true, force: true });
-    throw e;
+    removeStaging(staging);
+    throw asOutputError(e, join(staging, 'rated.csv'));
   }
   return finishExport(ledger, runId, outDir, staging, summary, ctx);
 }
@@ -103,29 +103,49 @@ export async function exportRun(ledger: EmbeddedLedger, runId: number, outDir: s
 /** An empty staging folder for a run's files under --out (a crashed run's is removed at the next start). */
 export function openStaging(outDir: string, runId: number): string {
   const staging = join(outDir, `${STAGING_PREFIX}${runId}-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
+  try {
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+  } catch (e) {
+    throw asOutputError(e, staging);
+  }
   return staging;
+}
+
+/**
+ * Removes a staging folder after a failed write, giving back the space its partial files took on a full
+ * disk. Best effort: on a read-only or failing disk it cannot be removed, and the first error is the one to tell.
+ */
+export function removeStaging(staging: string): void {
+  try {
+    rmSync(staging, { recursive: true, force: true });
+  } catch {
+    // the next run's cleanStaging removes it
+  }
 }
 
 /** The files after rated.csv (already in `staging`), then the folder moved into place. */
 export async function finishExport(ledger: EmbeddedLedger, runId: number, outDir: string, staging: string, summary: unknown, ctx: ExportContext): Promise<string> {
   const final = runFolder(outDir, runId);
+  // The file being written, for the message if it fails: a full disk is named where it is full.
+  let writing = staging;
+  const into = (name: string) => (writing = join(staging, name));
   try {
     faultPoint('export');
-    await writeCsv(join(staging, 'adjustments.csv'), ADJUSTMENT_COLUMNS, adjustmentLines(ledger, runId));
-    await writeCsv(join(staging, 'rejected.csv'), REJECT_COLUMNS, rejectLines(ledger, runId));
-    writeAlerts(join(staging, 'alerts.jsonl'), ledger.alertsOfRun(runId), ctx.zone);
-    writeFileSync(join(staging, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-    writeFileSync(join(staging, STORE_MARKER), `${ctx.store.id}\n${resolve(ctx.store.dataDir)}\n`);
+    await writeCsv(into('adjustments.csv'), ADJUSTMENT_COLUMNS, adjustmentLines(ledger, runId));
+    await writeCsv(into('rejected.csv'), REJECT_COLUMNS, rejectLines(ledger, runId));
+    writeAlerts(into('alerts.jsonl'), ledger.alertsOfRun(runId), ctx.zone);
+    writeFileSync(into('summary.json'), JSON.stringify(summary, null, 2) + '\n');
+    writeFileSync(into(STORE_MARKER), `${ctx.store.id}\n${resolve(ctx.store.dataDir)}\n`);
     // A run folder is rewritten only by the store that wrote it (the same bytes again: cdr export --run N).
     const owner = existsSync(final) ? storeOf(final) : null;
-    if (owner !== null && owner.id !== ctx.store.id) throw new RunError(`${final} was written by the data directory ${owner.dataDir}: it is not replaced; export into another --out`);
+    if (owner !== null && owner.id !== ctx.store.id) throw new OutputError(final, 'OTHER_STORE', `written by the data directory ${owner.dataDir}: it is not replaced; export into another --out`);
+    writing = final;
     rmSync(final, { recursive: true, force: true });
     renameSync(staging, final);
   } catch (e) {
-    rmSync(staging, { recursive: true, force: true });
-    throw e;
+    removeStaging(staging);
+    throw asOutputError(e, writing);
   }
   return final;
 }

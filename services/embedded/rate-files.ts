@@ -26,11 +26,12 @@ import { lockDataDir } from '../store/data-dir-lock.js';
 import { EmbeddedLedger } from '../store/embedded-ledger.js';
 import { LedgerWriter } from '../store/ledger-writer.js';
 import { openSqlite } from '../store/sqlite.js';
-import { claimOutDir, cleanStaging, exportRun, finishExport, openStaging, OUTPUT_FILES } from './output-files.js';
+import { claimOutDir, cleanStaging, finishExport, openStaging, OUTPUT_FILES, removeStaging, type ExportContext } from './output-files.js';
+import { exportPending, failedExportMessage, type PendingExports } from './pending-exports.js';
 import { faultPoint } from './fault-points.js';
 import { keepHeapWithinBudget } from './memory-budget.js';
 import type { Progress } from './progress.js';
-import { RunError, storeError } from './run-errors.js';
+import { OutputError, RunError, storeError } from './run-errors.js';
 
 export interface RateFilesOptions {
   config: Config;
@@ -63,8 +64,12 @@ export interface RunSummary {
    * invoice this run's rows of the month go on (a later one when the month was closed).
    */
   totals: { client_id: string; period: string; amount: string; currency: string; billed_on: string }[];
-  /** Runs that had died before committing all their files, whose outputs this run exported. */
+  /** Runs that had died (or stopped on a failed --out) before committing all their files, whose outputs this run exported. */
   recovered: number[];
+  /** Runs committed earlier whose folder their --out failed to take, exported by this run. */
+  reexported: number[];
+  /** Runs still not exported: their own --out, another than this run's, could still not be written. */
+  notExported: { run_id: number; out_dir: string; error: string }[];
   outputs: Record<string, string>;
 }
 
@@ -74,7 +79,13 @@ export async function rateFiles(opts: RateFilesOptions): Promise<RunSummary> {
   // Inputs are checked before the store is locked or a run is started: a bad one leaves nothing behind.
   const problems = opts.files.map(exportInputProblem).filter((p): p is string => p !== null);
   if (problems.length > 0) throw new RunError(`${problems.join('; ')}; nothing was rated`);
-  const release = await lockDataDir(opts.dataDir, `cdr rate ${opts.files.join(' ')}`.slice(0, 200));
+  let release: () => Promise<void>;
+  try {
+    release = await lockDataDir(opts.dataDir, `cdr rate ${opts.files.join(' ')}`.slice(0, 200));
+  } catch (e) {
+    // A read-only or unwritable data directory fails here first: said as such, not as a wrong path.
+    throw storeError(e, opts.dataDir, 'open');
+  }
   try {
     preflightOutDir(opts.outDir);
     let ledger: EmbeddedLedger;
@@ -98,30 +109,55 @@ export async function rateFiles(opts: RateFilesOptions): Promise<RunSummary> {
 }
 
 async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<RunSummary> {
-  const { config } = opts;
-  const sourceZone = new Zone(opts.sourceZone);
-  const zone = reportingZone(config);
-  const exportCtx = { plans: config.plans, zone, store: { id: ledger.storeId(), dataDir: opts.dataDir } };
+  const exportCtx: ExportContext = { plans: opts.config.plans, zone: reportingZone(opts.config), store: { id: ledger.storeId(), dataDir: opts.dataDir } };
   claimOutDir(opts.outDir, exportCtx.store, (runId) => resolve(ledger.run(runId)?.outDir ?? '') === resolve(opts.outDir));
 
-  // A run that died left committed chunks and perhaps a staging folder: its outputs are rebuilt first.
+  // A run that died, or whose --out failed, left committed chunks and perhaps a staging folder: its
+  // outputs are written first, so that no billed call stays out of every rated.csv.
   cleanStaging(opts.outDir);
-  const recovered: number[] = [];
-  for (const dead of ledger.markInterrupted()) {
-    cleanStaging(dead.outDir);
-    await exportRun(ledger, dead.runId, dead.outDir, { ...dead.counts, run_id: dead.runId, interrupted: true }, exportCtx);
-    recovered.push(dead.runId);
-  }
+  const pending = await exportPending(ledger, opts.outDir, exportCtx);
 
   const runId = ledger.startRun(opts.files, opts.outDir);
+  const state: RunState = { staging: null, allRead: false, summary: null };
+  try {
+    return await rateRun(ledger, opts, runId, exportCtx, pending, state);
+  } catch (e) {
+    if (!(e instanceof OutputError)) throw e;
+    opts.progress?.stop();
+    // --out failed, the store did not: what was committed stays billed, the run ends now, naming the folder.
+    if (state.staging !== null) removeStaging(state.staging);
+    const complete = state.allRead && ledger.committedAll();
+    if (complete) ledger.endRun(runId, 'committed', (state.summary ??= summarize(ledger, runId, opts, state, pending, 'committed')));
+    else ledger.endRun(runId, 'interrupted');
+    const rated = complete ? state.summary!.rated : Number(ledger.run(runId)?.counts.rated ?? 0);
+    const message = failedExportMessage(e, { runId, outDir: opts.outDir, dataDir: opts.dataDir, complete, rated });
+    ledger.markExportFailed(runId, message.why);
+    throw new RunError(message.text);
+  }
+}
+
+/** How far a run got: what its failure handling needs to know. */
+interface RunState {
+  staging: string | null;
+  /** Every record of every file was read and its last chunk sent to the writer. */
+  allRead: boolean;
+  /** The run's summary, once its files are all committed. */
+  summary: RunSummary | null;
+  counts?: RunCounts;
+  touched?: Map<string, Set<string>>;
+}
+
+async function rateRun(ledger: EmbeddedLedger, opts: RateFilesOptions, runId: number, exportCtx: ExportContext, pending: PendingExports, state: RunState): Promise<RunSummary> {
+  const { config } = opts;
+  const sourceZone = new Zone(opts.sourceZone);
   // rated.csv is written as chunks commit; the other files, small, are exported at the end.
-  const staging = openStaging(opts.outDir, runId);
+  const staging = (state.staging = openStaging(opts.outDir, runId));
   ledger.openRatedCsv(join(staging, 'rated.csv'));
   const pipeline = new CdrPipeline(pipelineContext(config, { ratingState: ledger, fraudState: ledger }));
   const ctx: NormalizeContext = normalizeContext(config, sourceZone);
-  const counts = new RunCounts();
+  const counts = (state.counts = new RunCounts());
   /** client → periods this run read a call of: their month totals go in the summary. */
-  const touched = new Map<string, Set<string>>();
+  const touched = (state.touched = new Map<string, Set<string>>());
   const touch = (clientId: string, period: string) => {
     let periods = touched.get(clientId);
     if (periods === undefined) touched.set(clientId, (periods = new Set()));
@@ -197,19 +233,32 @@ async function runWith(ledger: EmbeddedLedger, opts: RateFilesOptions): Promise<
     }
   }
   commitChunk();
+  state.allRead = true;
   opts.progress?.stop();
 
-  const totals = [...touched]
-    .flatMap(([clientId, periods]) => [...periods].map((period) => ({ client_id: clientId, period, amount: ledger.monthTotal(clientId, period).toFixed(4), currency: currencyOf(config), billed_on: ledger.billedOn(clientId, period) })))
-    .sort((a, b) => (a.client_id === b.client_id ? (a.period < b.period ? -1 : 1) : a.client_id < b.client_id ? -1 : 1));
-  const summary: RunSummary = { ...counts.json(runId, opts.files), totals, recovered, outputs: {} };
-  // Exported before the run is marked finished: a crash in between exports it again at the next start.
+  const summary = (state.summary = summarize(ledger, runId, opts, state, pending, 'settled'));
   ledger.closeRatedCsv();
+  // Committed, then exported: a crash or a failed --out in between leaves a committed run not exported,
+  // which the next start exports (exported_at says which).
+  ledger.finishRun(runId, summary);
   const folder = await finishExport(ledger, runId, opts.outDir, staging, summary, exportCtx);
   faultPoint('exported');
-  ledger.finishRun(runId, summary);
+  ledger.markExported(runId);
   summary.outputs = Object.fromEntries(OUTPUT_FILES.map((f) => [f, `${folder}/${f}`]));
   return summary;
+}
+
+/**
+ * The run's summary with the month totals it touched. `settled` waits for the writer; `committed` reads
+ * what is committed, for a run whose writer stopped on a failure after its last chunk.
+ */
+function summarize(ledger: EmbeddedLedger, runId: number, opts: RateFilesOptions, state: RunState, pending: PendingExports, totalsAs: 'settled' | 'committed'): RunSummary {
+  const total = (clientId: string, period: string) => (totalsAs === 'settled' ? ledger.monthTotal(clientId, period) : ledger.committedMonthTotal(clientId, period));
+  const totals = [...(state.touched ?? [])]
+    .flatMap(([clientId, periods]) => [...periods].map((period) => ({ client_id: clientId, period, amount: total(clientId, period).toFixed(4), currency: currencyOf(opts.config), billed_on: ledger.billedOn(clientId, period) })))
+    .sort((a, b) => (a.client_id === b.client_id ? (a.period < b.period ? -1 : 1) : a.client_id < b.client_id ? -1 : 1));
+  const counts = (state.counts ?? new RunCounts()).json(runId, opts.files);
+  return { ...counts, totals, recovered: pending.recovered, reexported: pending.exported, notExported: pending.notExported, outputs: {} };
 }
 
 /** What a run has done so far: recorded with every chunk, so an interrupted run's summary says it too. */
@@ -242,7 +291,7 @@ class RunCounts {
     }
   }
 
-  json(runId: number, files: string[]): Omit<RunSummary, 'totals' | 'recovered' | 'outputs'> {
+  json(runId: number, files: string[]): Omit<RunSummary, 'totals' | 'recovered' | 'reexported' | 'notExported' | 'outputs'> {
     const byRule = Object.fromEntries([...this.alertRules].map(([rule, ids]) => [rule, ids.size]));
     return {
       run_id: runId,

@@ -66,7 +66,8 @@ export class ChunkApplier {
       source: db.prepare('SELECT source_id FROM source_file WHERE path = ?').pluck(),
       insertSource: db.prepare('INSERT INTO source_file (path) VALUES (?)'),
       rated: db.prepare(`INSERT INTO rated_call (${RATED_CALL_COLUMNS.join(', ')}) VALUES (${placeholders(RATED_CALL_COLUMNS.length)})`),
-      // A record rated now that was rejected before (unknown subscriber since added) leaves the rejects.
+      // A record rated now that was rejected before (unknown subscriber since added) leaves the rejects,
+      // under every name its file's content was rated under: the call is billed once, whichever copy.
       unreject: db.prepare("DELETE FROM rejected_record WHERE source_checksum = ? AND line = ? AND reason IN ('unknown_subscriber', 'unknown_plan')"),
       // The terms of the first price are kept at the first re-price (the right side reads the old values).
       reprice: db.prepare(
@@ -92,7 +93,7 @@ export class ChunkApplier {
       ),
       reject: db.prepare(
         `INSERT INTO rejected_record (source_checksum, line, source, reason, detail, raw, raw_encoding, run_id, seen_at) VALUES (${placeholders(9)})
-         ON CONFLICT (source_checksum, line) DO UPDATE SET source = excluded.source, reason = excluded.reason, detail = excluded.detail,
+         ON CONFLICT (source_checksum, source, line) DO UPDATE SET reason = excluded.reason, detail = excluded.detail,
            raw = excluded.raw, raw_encoding = excluded.raw_encoding, run_id = excluded.run_id, seen_at = excluded.seen_at`,
       ),
       total: db.prepare('SELECT amount FROM month_total WHERE client_id = ? AND period = ?').pluck(),

@@ -52,6 +52,10 @@ export interface RunRecord {
   files: string[];
   counts: Record<string, unknown>;
   outDir: string;
+  /** When its folder under outDir was last written whole; null: not exported (yet). */
+  exportedAt: number | null;
+  /** Why the last export of it failed, while it is not exported. */
+  exportError: string | null;
 }
 
 interface PartyRow {
@@ -162,6 +166,11 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
   /** Month totals after adjustments. */
   monthTotal(clientId: string, period: string): Money {
     this.settle();
+    return this.committedMonthTotal(clientId, period);
+  }
+
+  /** Month totals as committed, without waiting for the writer: for a run whose writer stopped on a failure. */
+  committedMonthTotal(clientId: string, period: string): Money {
     const t = this.stmt.total.get(clientId, period) as string | undefined;
     return new Money(t ?? 0);
   }
@@ -190,9 +199,40 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
     return Number(r.lastInsertRowid);
   }
 
+  /** Every file of the run is committed: its calls are billed, whether or not its folder gets written. */
   finishRun(runId: number, counts: unknown): void {
     this.settle();
-    this.db.prepare("UPDATE run SET status = 'committed', finished_at = ?, counts = ? WHERE run_id = ?").run(Date.now(), JSON.stringify(counts), runId);
+    this.endRun(runId, 'committed', counts);
+  }
+
+  /**
+   * The end of a run whose writer stopped on a failure (nothing more commits): `committed` if every file
+   * was, with its summary; `interrupted` if it stopped before (its counts are those of its last commit):
+   * what it committed stays billed, and a run of the same files bills the rest.
+   */
+  endRun(runId: number, status: 'committed' | 'interrupted', counts?: unknown): void {
+    if (counts === undefined) this.db.prepare('UPDATE run SET status = ?, finished_at = ? WHERE run_id = ?').run(status, Date.now(), runId);
+    else this.db.prepare('UPDATE run SET status = ?, finished_at = ?, counts = ? WHERE run_id = ?').run(status, Date.now(), JSON.stringify(counts), runId);
+  }
+
+  /** Whether every chunk sent to the writer was committed (false once a failure stopped it before the last). */
+  committedAll(): boolean {
+    return this.writer?.allCommitted() ?? true;
+  }
+
+  /** The run's folder is in place under its --out, whole. */
+  markExported(runId: number): void {
+    this.db.prepare('UPDATE run SET exported_at = ?, export_error = NULL WHERE run_id = ?').run(Date.now(), runId);
+  }
+
+  /** Writing the run's folder failed: it stays listed as not exported, with why. */
+  markExportFailed(runId: number, why: string): void {
+    this.db.prepare('UPDATE run SET exported_at = NULL, export_error = ? WHERE run_id = ?').run(why, runId);
+  }
+
+  /** Runs that are over (committed or interrupted) and whose folder is not written yet, oldest first. */
+  unexported(): RunRecord[] {
+    return (this.db.prepare("SELECT * FROM run WHERE status <> 'running' AND exported_at IS NULL ORDER BY run_id").all() as Record<string, unknown>[]).map(runOf);
   }
 
   /** Runs that started and never finished (the process died): their committed chunks are in the ledger. */
@@ -401,5 +441,7 @@ function runOf(r: Record<string, unknown>): RunRecord {
     files: JSON.parse(String(r.files)) as string[],
     counts: JSON.parse(String(r.counts)) as Record<string, unknown>,
     outDir: String(r.out_dir),
+    exportedAt: r.exported_at === null || r.exported_at === undefined ? null : Number(r.exported_at),
+    exportError: r.export_error === null || r.export_error === undefined ? null : String(r.export_error),
   };
 }

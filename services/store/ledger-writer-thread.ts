@@ -32,6 +32,8 @@ const parties = new Map<number, [string, string, string, string]>();
 const zones = new Map<string, Zone>();
 const texts: string[] = [];
 let csv: SafeCsvWriter | null = null;
+/** rated.csv's path: a write to it that fails is --out's failure, not the store's. */
+let csvPath = '';
 let failed = false;
 let queue = Promise.resolve();
 
@@ -46,16 +48,18 @@ async function handle(m: WriterMessage): Promise<void> {
       applier.apply(m.write);
       faultPoint('committed');
       step(SLOT.applied);
-      if (csv !== null) await appendRated(csv, m.write);
+      const out = csv;
+      if (out !== null) await onOut(() => appendRated(out, m.write));
       keepHeapWithinBudget(WRITER_HEAP_BUDGET);
       return;
     case 'csv-open':
-      csv = new SafeCsvWriter(m.path, m.columns, CSV_COLUMN_KINDS);
+      csvPath = m.path;
+      csv = await onOut(() => new SafeCsvWriter(m.path, m.columns, CSV_COLUMN_KINDS));
       return;
     case 'csv-close': {
       const closing = csv;
       csv = null;
-      await closing?.close();
+      await onOut(() => closing?.close());
       step(SLOT.csvClosed);
       return;
     }
@@ -107,9 +111,30 @@ function step(slot: number): void {
   Atomics.notify(counters, slot);
 }
 
-function fail(e: unknown): void {
+/** An error writing rated.csv under --out, told apart from the store's so that the right folder is named. */
+class OutFailure {
+  constructor(
+    readonly cause: unknown,
+    readonly path: string,
+  ) {}
+}
+
+async function onOut<T>(work: () => T | Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    throw new OutFailure(e, csvPath);
+  }
+}
+
+function fail(thrown: unknown): void {
   failed = true;
-  const failure: WriterFailure = { message: e instanceof Error ? e.message : String(e), ...(typeof (e as { code?: unknown }).code === 'string' ? { code: (e as { code: string }).code } : {}) };
+  const e = thrown instanceof OutFailure ? thrown.cause : thrown;
+  const failure: WriterFailure = {
+    message: e instanceof Error ? e.message : String(e),
+    ...(typeof (e as { code?: unknown }).code === 'string' ? { code: (e as { code: string }).code } : {}),
+    ...(thrown instanceof OutFailure ? { outPath: thrown.path } : {}),
+  };
   failures.postMessage(failure);
   Atomics.store(counters, SLOT.failed, 1);
   for (const slot of [SLOT.applied, SLOT.csvClosed]) Atomics.notify(counters, slot);

@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { asOutputError } from '../embedded/run-errors.js';
 import type { ChunkWrite } from './chunk-write.js';
 
 /** What the writer thread is told, in order. */
@@ -26,6 +27,8 @@ export const SLOT = { applied: 0, csvClosed: 1, failed: 2 } as const;
 export interface WriterFailure {
   message: string;
   code?: string;
+  /** Set when writing rated.csv under --out failed (the store is fine): the file's path. */
+  outPath?: string;
 }
 
 export interface WriterData {
@@ -56,6 +59,11 @@ export class LedgerWriter {
     this.waitUntil(SLOT.applied, this.posted);
     this.send({ kind: 'chunk', write });
     this.posted++;
+  }
+
+  /** Whether every chunk sent has been committed (after a failure: whether the failure came after the last). */
+  allCommitted(): boolean {
+    return Atomics.load(this.counters, SLOT.applied) >= this.posted;
   }
 
   /** Returns once every chunk sent is committed; throws the writer's error if one failed. */
@@ -100,7 +108,8 @@ export class LedgerWriter {
   private failIfFailed(): void {
     if (this.failure === null && Atomics.load(this.counters, SLOT.failed) !== 0) {
       const f = (receiveMessageOnPort(this.failures)?.message as WriterFailure | undefined) ?? { message: 'the ledger writer stopped' };
-      this.failure = Object.assign(new Error(f.message), f.code === undefined ? {} : { code: f.code });
+      const error = Object.assign(new Error(f.message), f.code === undefined ? {} : { code: f.code });
+      this.failure = f.outPath === undefined ? error : (asOutputError(error, f.outPath) as Error);
     }
     if (this.failure !== null) throw this.failure;
   }

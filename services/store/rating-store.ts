@@ -253,7 +253,7 @@ async function upsertRejects(tx: PgTx, rows: (Reject & { checksum?: string })[])
   await tx.query(
     `INSERT INTO rejected_record (source_checksum, source, line, reason, detail, raw, raw_encoding)
      SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[])
-     ON CONFLICT (source_checksum, line) DO UPDATE SET source = EXCLUDED.source, reason = EXCLUDED.reason, detail = EXCLUDED.detail,
+     ON CONFLICT (source_checksum, source, line) DO UPDATE SET reason = EXCLUDED.reason, detail = EXCLUDED.detail,
        raw = EXCLUDED.raw, raw_encoding = EXCLUDED.raw_encoding, seen_at = now()`,
     [
       rows.map((r) => r.checksum ?? `path:${r.source}`), rows.map((r) => r.source), rows.map((r) => r.line), rows.map((r) => r.reason),
