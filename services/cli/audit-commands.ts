@@ -3,7 +3,7 @@
  * directory (--data) or PostgreSQL (--database-url), like the other desk commands.
  */
 import { Command } from 'commander';
-import { openStore, type StoreFlags } from '../api/open-store.js';
+import { openStore, type StoreFlags } from './data-dir.js';
 import { SUBJECT_TYPES, listAudit, type SubjectType } from '../store/desk/audit-log.js';
 import { describeVerification, verifyAuditTrail } from '../store/desk/audit-verify.js';
 import { UsageError, withStore } from './desk-commands.js';

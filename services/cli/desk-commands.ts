@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { loadConfig } from '../config/load-config.js';
 import { PERIOD } from '../core/invoice/billing-month.js';
-import { openStore, type StoreFlags } from '../api/open-store.js';
+import { openStore, type StoreFlags } from './data-dir.js';
 import { buildServer } from '../api/server.js';
 import type { Sql } from '../store/sql.js';
 import { ROLES, createToken, listTokens, revokeToken, type Role } from '../store/desk/api-tokens.js';

@@ -36,20 +36,27 @@ const READERS: [string, string[]][] = [
   ['rejects', ['rejects']],
   ['explain', ['explain', 'some-cdr-id']],
   ['export', ['export', '--run', '1']],
+  // The desk's commands: a typo used to give an empty store that refused every token or had no client.
+  ['serve', ['serve', '--port', '0']],
+  ['invoice', ['invoice', '--period', '2026-03']],
+  ['close', ['close', '--period', '2026-03']],
+  ['token list', ['token', 'list']],
+  ['token create', ['token', 'create', '--role', 'analyst', '--name', 'ana']],
+  ['audit verify', ['audit', 'verify']],
 ];
 
 describe('a --data that does not exist', () => {
   it.each(READERS)('cdr %s says there is no data directory there, exits 1, and creates none', async (_, args) => {
-    const data = join(root, `typo-${args[0]}`, 'state');
+    const data = join(root, `typo-${args.join('-')}`, 'state');
     const r = await cdr(...args, '--data', data);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`no data directory at ${data} (cdr rate --data ${data} creates one)`);
     expect(existsSync(data)).toBe(false);
-    expect(existsSync(join(root, `typo-${args[0]}`))).toBe(false);
+    expect(existsSync(join(root, `typo-${args.join('-')}`))).toBe(false);
   });
 
   it.each(READERS)('cdr %s on an empty folder leaves it empty', async (_, args) => {
-    const data = join(root, `empty-${args[0]}`);
+    const data = join(root, `empty-${args.join('-')}`);
     mkdirSync(data);
     const r = await cdr(...args, '--data', data);
     expect(r.code).toBe(1);
