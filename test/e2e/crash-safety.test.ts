@@ -96,7 +96,11 @@ describe('one writer per data directory', () => {
     const done = new Promise<number | null>((resolve) => first.on('exit', resolve));
     // The first holds the lock once its holder file names it.
     for (let i = 0; i < 100 && !existsSync(join(data, 'writer-holder.json')); i++) await new Promise((r) => setTimeout(r, 50));
+    // Held still while the second starts: on a busy machine the first could otherwise finish before the
+    // second even asks for the lock, and the test would see no conflict at all.
+    first.kill('SIGSTOP');
     const second = await run('node', [CLI, 'rate', '--subscribers', busy.subscribersFile, '--data', data, '--out', join(work, 'out2'), ...busy.files]).catch((e: { code: number; stderr: string }) => e);
+    first.kill('SIGCONT');
     expect(second).toMatchObject({ code: 3 });
     expect((second as { stderr: string }).stderr).toMatch(/data directory .* is in use by "cdr rate .*" \(pid \d+ on .*, since .*\)/);
     expect(await done).toBe(0);
