@@ -15,6 +15,8 @@ import { hashToken, identify, type TokenIdentity } from '../store/desk/api-token
 import { handleError, sendError } from './api-errors.js';
 import { DeskMetrics } from './desk-metrics.js';
 import { DirectoryIndex } from './directory-index.js';
+import { inProcessReads, threadReads, type HeavyReads } from './heavy-reads.js';
+import type { StoreFlags } from './open-store.js';
 import { BODY_LIMIT_BYTES } from './limits.js';
 import { maskPhoneNumbers } from './log-masking.js';
 import { admits } from './roles.js';
@@ -28,6 +30,8 @@ import { pageRoutes } from './routes/page-routes.js';
 
 export interface ServerOptions {
   sql: Sql;
+  /** Where `sql` comes from: the embedded store's month-long reads run in a thread with its own connection. */
+  store: StoreFlags;
   /** Accounts, their numbers and scope, for locks and the barring feed. */
   directory: SubscriberDirectory;
   logger: Logger;
@@ -41,6 +45,8 @@ export interface DeskContext {
   directory: SubscriberDirectory;
   known: DirectoryIndex;
   now: () => number;
+  /** Reads that scan a month (the chart), off the event loop. */
+  heavyReads: HeavyReads;
   /** Called when a token is revoked, so that it stops working at once. */
   forgetTokens: () => void;
 }
@@ -57,11 +63,14 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
   });
   const tokens = new TokenCache(o.sql);
-  const ctx: DeskContext = { sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), now: o.now ?? Date.now, forgetTokens: () => tokens.forget() };
+  // Same choice as openStore: a database URL wins over a data directory.
+  const heavyReads = o.store.databaseUrl !== undefined ? inProcessReads(o.sql) : threadReads(o.store.data ?? '.cdr-data');
+  const ctx: DeskContext = { sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), now: o.now ?? Date.now, heavyReads, forgetTokens: () => tokens.forget() };
   const metrics = new DeskMetrics(o.sql);
   const maxInFlight = o.maxInFlight ?? 64;
   let inFlight = 0;
 
+  app.addHook('onClose', async () => heavyReads.close());
   app.decorateRequest('who', null);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, { error: 'not_found', message: `no route ${req.method} ${maskPhoneNumbers(req.url.split('?')[0]!)}; see /api/openapi.json` }));

@@ -39,7 +39,7 @@ export function addDeskCommands(program: Command): void {
       const config = loadConfig(o.config, o.subscribers);
       const sql = await openStore(o);
       const log = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: { paths: ['*.caller', '*.callee', '*.numbers', '*.token', 'req.headers.authorization'], censor: '[redacted]' } }, pino.destination(2));
-      const app = await buildServer({ sql, directory: config.directory, logger: log });
+      const app = await buildServer({ sql, store: o, directory: config.directory, logger: log });
       const address = await app.listen({ port: o.port, host: o.host });
       process.stdout.write(`fraud desk on ${address}/ (API ${address}/api/v1, OpenAPI ${address}/api/openapi.json); Ctrl-C stops\n`);
       const stop = async () => {
