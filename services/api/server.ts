@@ -68,7 +68,9 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   const ctx: DeskContext = { sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), now: o.now ?? Date.now, heavyReads, forgetTokens: () => tokens.forget() };
   const metrics = new DeskMetrics(o.sql);
   const maxInFlight = o.maxInFlight ?? 64;
-  let inFlight = 0;
+  // The barring feed has its own bound: a switch polling it must get its answer even when 64 analysts'
+  // requests are in flight (it is a small read of the locks).
+  const inFlight = { desk: 0, feed: 0 };
 
   app.addHook('onClose', async () => heavyReads.close());
   app.decorateRequest('who', null);
@@ -77,12 +79,13 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
 
   app.addHook('onRequest', async (req, reply) => {
     (req as { startedAt?: number }).startedAt = performance.now();
-    inFlight += 1;
+    const pool = req.routeOptions.config?.inFlightPool ?? 'desk';
+    inFlight[pool] += 1;
     // 'close' fires once whether the response was sent or the client went away.
     reply.raw.once('close', () => {
-      inFlight -= 1;
+      inFlight[pool] -= 1;
     });
-    if (inFlight > maxInFlight) {
+    if (inFlight[pool] > maxInFlight) {
       reply.header('retry-after', '1');
       return sendError(reply, 503, { error: 'busy', message: `more than ${maxInFlight} requests in flight; retry in a second` });
     }
