@@ -8,11 +8,14 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { SubscriberDirectory } from '../ingest/subscriber-directory.js';
 import type { Sql } from '../store/sql.js';
 import { hashToken, identify, type TokenIdentity } from '../store/desk/api-tokens.js';
 import { handleError, sendError } from './api-errors.js';
+import { FailedTokenThrottle } from './auth-throttle.js';
+import { securityHeaders } from './security-headers.js';
 import { DeskMetrics } from './desk-metrics.js';
 import { DirectoryIndex } from './directory-index.js';
 import { inProcessReads, threadReads, type HeavyReads } from './heavy-reads.js';
@@ -62,6 +65,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     // Our own request log line (onResponse below) masks phone numbers in the URL; fastify's is off.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  // First, so that every answer carries them, the 401s and 503s of the hooks below included.
+  await securityHeaders(app);
   const tokens = new TokenCache(o.sql);
   // Same choice as openStore: a database URL wins over a data directory.
   const heavyReads = o.store.databaseUrl !== undefined ? inProcessReads(o.sql) : threadReads(o.store.data ?? '.cdr-data');
@@ -75,7 +80,32 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.addHook('onClose', async () => heavyReads.close());
   app.decorateRequest('who', null);
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((req, reply) => sendError(reply, 404, { error: 'not_found', message: `no route ${req.method} ${maskPhoneNumbers(req.url.split('?')[0]!)}; see /api/openapi.json` }));
+  const throttle = new FailedTokenThrottle(ctx.now);
+  // An unknown route asks for a token like a known one: without one, nobody learns which routes exist.
+  app.setNotFoundHandler(async (req, reply) => {
+    if ((await authenticate(req, reply)) === undefined) return reply;
+    return sendError(reply, 404, { error: 'not_found', message: `no route ${req.method} ${maskPhoneNumbers(req.url.split('?')[0]!)}; see /api/openapi.json` });
+  });
+
+  /** The token's holder, or undefined once the answer (401, 429) is sent. */
+  async function authenticate(req: FastifyRequest, reply: FastifyReply): Promise<TokenIdentity | undefined> {
+    const wait = throttle.retryAfterSeconds(req.ip);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      sendError(reply, 429, { error: 'too_many_failed_tokens', message: `too many unknown tokens from ${req.ip}; retry in ${wait} s with a valid token (cdr token list shows which exist)` });
+      return undefined;
+    }
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    const who = m ? await tokens.identify(m[1]!, ctx.now()) : undefined;
+    if (who === undefined) {
+      if (m) throttle.fail(req.ip);
+      reply.header('www-authenticate', 'Bearer realm="cdr"');
+      sendError(reply, 401, { error: 'unauthorized', message: m ? 'unknown or revoked token' : 'missing bearer token: send Authorization: Bearer <token> (cdr token create)' });
+      return undefined;
+    }
+    req.who = who;
+    return who;
+  }
 
   app.addHook('onRequest', async (req, reply) => {
     (req as { startedAt?: number }).startedAt = performance.now();
@@ -91,14 +121,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     }
     const roles = req.routeOptions.config?.roles;
     if (roles === undefined) return;
-    const header = req.headers.authorization ?? '';
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    const who = m ? await tokens.identify(m[1]!, ctx.now()) : undefined;
-    if (who === undefined) {
-      reply.header('www-authenticate', 'Bearer realm="cdr"');
-      return sendError(reply, 401, { error: 'unauthorized', message: m ? 'unknown or revoked token' : 'missing bearer token: send Authorization: Bearer <token> (cdr token create)' });
-    }
-    req.who = who;
+    const who = await authenticate(req, reply);
+    if (who === undefined) return reply;
     if (!admits(roles, who.role)) {
       return sendError(reply, 403, { error: 'forbidden', message: `role ${who.role} may not call this; it needs ${[...roles, 'admin'].join(' or ')}` });
     }

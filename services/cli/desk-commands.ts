@@ -10,6 +10,7 @@ import { loadConfig } from '../config/load-config.js';
 import { PERIOD } from '../core/invoice/billing-month.js';
 import { openStore, type StoreFlags } from '../api/open-store.js';
 import { buildServer } from '../api/server.js';
+import { deskLogger } from '../api/log-masking.js';
 import { ROLES, createToken, listTokens, revokeToken, type Role } from '../store/desk/api-tokens.js';
 import { clientsOfPeriod } from '../store/desk/invoice-rows.js';
 import { closeMonth, makeInvoice } from '../invoice/make-invoice.js';
@@ -38,7 +39,7 @@ export function addDeskCommands(program: Command): void {
     .action(async (o: StoreOptions & { port: number; host: string }) => {
       const config = loadConfig(o.config, o.subscribers);
       const sql = await openStore(o);
-      const log = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: { paths: ['*.caller', '*.callee', '*.numbers', '*.token', 'req.headers.authorization'], censor: '[redacted]' } }, pino.destination(2));
+      const log = deskLogger(process.env.LOG_LEVEL ?? 'info', pino.destination(2));
       const app = await buildServer({ sql, store: o, directory: config.directory, logger: log });
       const address = await app.listen({ port: o.port, host: o.host });
       process.stdout.write(`fraud desk on ${address}/ (API ${address}/api/v1, OpenAPI ${address}/api/openapi.json); Ctrl-C stops\n`);
