@@ -3,6 +3,7 @@
  * failure says which field and what was expected, so a client can fix its request without reading code.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { maskLogValue } from './log-masking.js';
 
 export interface ApiError {
   error: string;
@@ -40,7 +41,8 @@ export function handleError(err: FastifyError, req: FastifyRequest, reply: Fasti
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
     return sendError(reply, err.statusCode, { error: 'bad_request', message: err.message });
   }
-  req.log.error({ err }, 'request failed');
+  // A store's message can quote a request's values (numbers): masked even if the logger does not mask.
+  req.log.error({ err: maskLogValue(err) }, 'request failed');
   if (/statement timeout|canceling statement/i.test(err.message)) {
     return sendError(reply, 503, { error: 'query_timeout', message: 'the query took too long and was stopped; narrow the filters or the period' });
   }

@@ -3,6 +3,12 @@
  * `cdr audit`; the CLI opens the store, services/cli/data-dir.ts).
  */
 
+/** Where the desk finds its store: --database-url, else the data directory. */
+export interface StoreFlags {
+  data?: string;
+  databaseUrl?: string;
+}
+
 /** On PostgreSQL every statement of these commands is stopped after this long (a slow query cannot pile up). */
 export const STATEMENT_TIMEOUT_MS = 10_000;
 

@@ -8,14 +8,19 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { SubscriberDirectory } from '../ingest/subscriber-directory.js';
 import type { Sql } from '../store/sql.js';
 import { hashToken, identify, type TokenIdentity } from '../store/desk/api-tokens.js';
 import { handleError, sendError } from './api-errors.js';
+import { FailedTokenThrottle } from './auth-throttle.js';
+import { securityHeaders } from './security-headers.js';
 import { DeskMetrics } from './desk-metrics.js';
 import { InvoicingTerms } from '../config/invoicing-file.js';
 import { DirectoryIndex } from './directory-index.js';
+import { inProcessReads, threadReads, type HeavyReads } from './heavy-reads.js';
+import type { StoreFlags } from './open-store.js';
 import { BODY_LIMIT_BYTES } from './limits.js';
 import { maskPhoneNumbers } from './log-masking.js';
 import { admits } from './roles.js';
@@ -29,6 +34,8 @@ import { pageRoutes } from './routes/page-routes.js';
 
 export interface ServerOptions {
   sql: Sql;
+  /** Where `sql` comes from: the embedded store's month-long reads run in a thread with its own connection. */
+  store: StoreFlags;
   /** Accounts, their numbers and scope, for locks and the barring feed. */
   directory: SubscriberDirectory;
   logger: Logger;
@@ -45,6 +52,8 @@ export interface DeskContext {
   known: DirectoryIndex;
   invoicing: InvoicingTerms;
   now: () => number;
+  /** Reads that scan a month (the chart), off the event loop. */
+  heavyReads: HeavyReads;
   /** Called when a token is revoked, so that it stops working at once. */
   forgetTokens: () => void;
 }
@@ -60,37 +69,64 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     // Our own request log line (onResponse below) masks phone numbers in the URL; fastify's is off.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  // First, so that every answer carries them, the 401s and 503s of the hooks below included.
+  await securityHeaders(app);
   const tokens = new TokenCache(o.sql);
-  const ctx: DeskContext = { sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), now: o.now ?? Date.now, forgetTokens: () => tokens.forget() };
+  // Same choice as openStore: a database URL wins over a data directory.
+  const heavyReads = o.store.databaseUrl !== undefined ? inProcessReads(o.sql) : threadReads(o.store.data ?? '.cdr-data');
+  const ctx: DeskContext = { sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), now: o.now ?? Date.now, heavyReads, forgetTokens: () => tokens.forget() };
   const metrics = new DeskMetrics(o.sql);
   const maxInFlight = o.maxInFlight ?? 64;
-  let inFlight = 0;
+  // The barring feed has its own bound: a switch polling it must get its answer even when 64 analysts'
+  // requests are in flight (it is a small read of the locks).
+  const inFlight = { desk: 0, feed: 0 };
 
+  app.addHook('onClose', async () => heavyReads.close());
   app.decorateRequest('who', null);
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((req, reply) => sendError(reply, 404, { error: 'not_found', message: `no route ${req.method} ${maskPhoneNumbers(req.url.split('?')[0]!)}; see /api/openapi.json` }));
+  const throttle = new FailedTokenThrottle(ctx.now);
+  // An unknown route asks for a token like a known one: without one, nobody learns which routes exist.
+  app.setNotFoundHandler(async (req, reply) => {
+    if ((await authenticate(req, reply)) === undefined) return reply;
+    return sendError(reply, 404, { error: 'not_found', message: `no route ${req.method} ${maskPhoneNumbers(req.url.split('?')[0]!)}; see /api/openapi.json` });
+  });
+
+  /** The token's holder, or undefined once the answer (401, 429) is sent. */
+  async function authenticate(req: FastifyRequest, reply: FastifyReply): Promise<TokenIdentity | undefined> {
+    const wait = throttle.retryAfterSeconds(req.ip);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      sendError(reply, 429, { error: 'too_many_failed_tokens', message: `too many unknown tokens from ${req.ip}; retry in ${wait} s with a valid token (cdr token list shows which exist)` });
+      return undefined;
+    }
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    const who = m ? await tokens.identify(m[1]!, ctx.now()) : undefined;
+    if (who === undefined) {
+      if (m) throttle.fail(req.ip);
+      reply.header('www-authenticate', 'Bearer realm="cdr"');
+      sendError(reply, 401, { error: 'unauthorized', message: m ? 'unknown or revoked token' : 'missing bearer token: send Authorization: Bearer <token> (cdr token create)' });
+      return undefined;
+    }
+    req.who = who;
+    return who;
+  }
 
   app.addHook('onRequest', async (req, reply) => {
     (req as { startedAt?: number }).startedAt = performance.now();
-    inFlight += 1;
+    const pool = req.routeOptions.config?.inFlightPool ?? 'desk';
+    inFlight[pool] += 1;
     // 'close' fires once whether the response was sent or the client went away.
     reply.raw.once('close', () => {
-      inFlight -= 1;
+      inFlight[pool] -= 1;
     });
-    if (inFlight > maxInFlight) {
+    if (inFlight[pool] > maxInFlight) {
       reply.header('retry-after', '1');
       return sendError(reply, 503, { error: 'busy', message: `more than ${maxInFlight} requests in flight; retry in a second` });
     }
     const roles = req.routeOptions.config?.roles;
     if (roles === undefined) return;
-    const header = req.headers.authorization ?? '';
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    const who = m ? await tokens.identify(m[1]!, ctx.now()) : undefined;
-    if (who === undefined) {
-      reply.header('www-authenticate', 'Bearer realm="cdr"');
-      return sendError(reply, 401, { error: 'unauthorized', message: m ? 'unknown or revoked token' : 'missing bearer token: send Authorization: Bearer <token> (cdr token create)' });
-    }
-    req.who = who;
+    const who = await authenticate(req, reply);
+    if (who === undefined) return reply;
     if (!admits(roles, who.role)) {
       return sendError(reply, 403, { error: 'forbidden', message: `role ${who.role} may not call this; it needs ${[...roles, 'admin'].join(' or ')}` });
     }

@@ -7,7 +7,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunError, storeError } from '../embedded/run-errors.js';
-import { STATEMENT_TIMEOUT_MS, withStatementTimeout } from '../api/open-store.js';
+import { STATEMENT_TIMEOUT_MS, withStatementTimeout, type StoreFlags } from '../api/open-store.js';
+
+export type { StoreFlags };
 import { openPostgres, type Sql } from '../store/sql.js';
 import { DATABASE_FILE, openSqlite, sqliteSql, type SqliteDb } from '../store/sqlite.js';
 
@@ -24,12 +26,6 @@ export function openExistingStore(dataDir: string): SqliteDb {
     if (said !== e) throw said;
     throw new RunError(`cannot open the data directory ${dataDir} (${(e as { code?: string }).code ?? (e as Error).message})`);
   }
-}
-
-/** Where the desk's commands find their store: --database-url, else the data directory. */
-export interface StoreFlags {
-  data?: string;
-  databaseUrl?: string;
 }
 
 /**

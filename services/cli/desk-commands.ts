@@ -12,6 +12,7 @@ import { PERIOD } from '../core/invoice/billing-month.js';
 import { openStore, type StoreFlags } from './data-dir.js';
 import { buildServer } from '../api/server.js';
 import type { Sql } from '../store/sql.js';
+import { deskLogger } from '../api/log-masking.js';
 import { ROLES, createToken, listTokens, revokeToken, type Role } from '../store/desk/api-tokens.js';
 import { clientInStore, clientsBilledOn } from '../store/desk/invoice-rows.js';
 import { closeMonth, makeInvoice } from '../invoice/make-invoice.js';
@@ -42,8 +43,8 @@ export function addDeskCommands(program: Command): void {
     .action(async (o: StoreOptions & { port: number; host: string }) => {
       const config = loadConfig(o.config, o.subscribers);
       const sql = await openStore(o);
-      const log = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: { paths: ['*.caller', '*.callee', '*.numbers', '*.token', 'req.headers.authorization'], censor: '[redacted]' } }, pino.destination(2));
-      const app = await buildServer({ sql, directory: config.directory, invoicing: InvoicingTerms.load(o.config), logger: log });
+      const log = deskLogger(process.env.LOG_LEVEL ?? 'info', pino.destination(2));
+      const app = await buildServer({ sql, store: o, directory: config.directory, invoicing: InvoicingTerms.load(o.config), logger: log });
       const address = await listenOrExplain(app, o.port, o.host, () => sql.close());
       process.stdout.write(`fraud desk on ${address}/ (API ${address}/api/v1, OpenAPI ${address}/api/openapi.json); Ctrl-C stops\n`);
       const stop = async () => {

@@ -50,7 +50,7 @@ describe.each(STORE_KINDS)('the audit chain over %s', (kind) => {
   });
 
   it('never forks under many desk requests at once: one event per request, seq without gaps, the chain intact', async () => {
-    const w = await startWorld(store.sql); // three tokens: three more events
+    const w = await startWorld(store.sql, store.origin); // three tokens: three more events
     try {
       // Locks of four accounts and new tokens: rows of their own, so nothing but the chain orders these writes.
       const requests = Array.from({ length: 40 }, (_, i) =>

@@ -13,7 +13,7 @@ describe.each(STORE_KINDS)('fraud desk API over %s', (kind) => {
   beforeAll(async () => {
     store = await openTestStore(kind);
     await seedWorld(store);
-    w = await startWorld(store.sql);
+    w = await startWorld(store.sql, store.origin);
   }, 60_000);
   afterAll(async () => {
     await w?.app.close();

@@ -23,7 +23,7 @@ describe('bounds of cdr serve', () => {
   });
 
   it('refuses requests beyond the in-flight bound with 503 and serves again once they end', async () => {
-    const app = await buildServer({ sql: store.sql, directory: loadConfig('config').directory, logger: pino({ level: 'silent' }), maxInFlight: 2 });
+    const app = await buildServer({ sql: store.sql, store: store.origin, directory: loadConfig('config').directory, logger: pino({ level: 'silent' }), maxInFlight: 2 });
     const token = await createToken(store.sql, 'busy', 'analyst', 'test', Date.now());
     const headers = { authorization: `Bearer ${token}` };
     const answers = await Promise.all(Array.from({ length: 12 }, () => app.inject({ method: 'GET', url: '/api/v1/alerts', headers })));

@@ -15,7 +15,7 @@ describe.each(STORE_KINDS)('invoices and month close over %s', (kind) => {
   beforeAll(async () => {
     store = await openTestStore(kind);
     await seedWorld(store);
-    w = await startWorld(store.sql);
+    w = await startWorld(store.sql, store.origin);
   }, 60_000);
   afterAll(async () => {
     await w?.app.close();

@@ -67,12 +67,19 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
+  const browserErrors: string[] = [];
+
   async function session(): Promise<Page> {
     const profile = mkdtempSync(join(work, 'profile-'));
     const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 1000 }, timezoneId: 'UTC' });
     contexts.push(context);
     const page = context.pages()[0] ?? (await context.newPage());
-    await page.goto(`${base}/`);
+    // The page runs under the server's content security policy: anything it refuses is a console error.
+    page.on('console', (m) => m.type() === 'error' && browserErrors.push(m.text()));
+    page.on('pageerror', (e) => browserErrors.push(e.message));
+    page.on('response', (r) => r.status() >= 400 && browserErrors.push(`${r.status()} ${r.url()}`));
+    const answer = await page.goto(`${base}/`);
+    expect(answer!.headers()['content-security-policy']).toContain("script-src 'self'");
     await page.fill('#token', token);
     await page.click('#login-form button[type=submit]');
     await page.waitForSelector('#alerts tbody tr');
@@ -130,6 +137,9 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     await other.waitForSelector('#detail:not([hidden])');
     expect(await other.textContent('#detail-facts')).toContain('resolved (false_positive)');
     expect(await other.textContent('#audit tbody')).toContain('called the customer: planned campaign');
+    // Chart.js and the page's script ran under the policy: no refusal, no error.
+    expect(await page.$eval('#alerts-chart', (c) => (c as HTMLCanvasElement).width)).toBeGreaterThan(0);
+    expect(browserErrors).toEqual([]);
 
     // A detector raises a new alert (another process writing the store): the open page shows it without a reload.
     const db = new Database(join(data, 'cdr.sqlite'));

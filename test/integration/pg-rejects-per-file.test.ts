@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reject } from '../../services/ingest/source-record.js';
 import { listRejects, rejectGroups } from '../../services/store/rejects.js';
 import { writeResults } from '../../services/store/rating-store.js';
+import type { PgTx } from '../../services/store/sql.js';
 import { openTestStore, type TestStore } from '../api/support/stores.js';
 
 let store: TestStore;
@@ -25,7 +26,7 @@ const reject = (source: string, line: number, checksum: string): Reject & { chec
 
 describe('rejects in PostgreSQL', () => {
   it('keeps one set per file, even for files of identical content', async () => {
-    const write = (rejects: (Reject & { checksum: string })[]) => store.sql.transaction((tx) => writeResults(tx, { rejects }));
+    const write = (rejects: (Reject & { checksum: string })[]) => store.sql.transaction((tx) => writeResults(tx as PgTx, { rejects })); // a PostgreSQL store's transactions are PgTx
     await write([reject('/exports/site-1.csv', 3, 'sha-a'), reject('/exports/site-2.csv', 3, 'sha-a')]);
     await write([reject('/exports/site-2.csv', 3, 'sha-a')]); // the same file again
     await write([reject('/exports/site-1.csv', 3, 'sha-b')]); // site-1.csv rotated: other content, same line

@@ -1,24 +1,18 @@
 /** The page's chart: alerts per rule per day and out-of-bundle spend per day, last 30 days (Europe/Paris). */
 import type { FastifyInstance } from 'fastify';
 import { DateTime } from 'luxon';
-import { Money, ZERO } from '../../core/money.js';
-import { alertTimes, latestAlertMs } from '../../store/desk/alert-cases.js';
-import { outOfBundleCalls } from '../../store/desk/daily-figures.js';
+import { Money } from '../../core/money.js';
+import { latestAlertMs } from '../../store/desk/alert-cases.js';
+import { CHART_ZONE, DayFiguresCache, parisDays } from '../daily-chart.js';
 import { ANALYST } from '../roles.js';
 import type { DeskContext } from '../server.js';
 
-const ZONE = 'Europe/Paris';
-/** At most this many rows feed one chart; beyond, the answer says it is truncated. */
-const CAP = 500_000;
-/** The chart scans a month of calls: its answer is kept this long, so a room of desks does not rescan. */
-const CACHE_MS = 60_000;
-
 export async function chartRoutes(api: FastifyInstance, ctx: DeskContext): Promise<void> {
-  const cache = new Map<string, { at: number; answer: Promise<unknown> }>();
+  const cache = new DayFiguresCache(ctx.heavyReads);
   api.get<{ Querystring: { days: number; until?: string } }>('/charts/daily', {
     config: { roles: ANALYST },
     schema: {
-      summary: 'Alerts per rule per day and out-of-bundle spend per day (Europe/Paris days)', tags: ['charts'],
+      summary: 'Alerts per rule per day and out-of-bundle spend per day (Europe/Paris days, up to a minute old)', tags: ['charts'],
       querystring: {
         type: 'object', additionalProperties: false,
         properties: {
@@ -28,46 +22,24 @@ export async function chartRoutes(api: FastifyInstance, ctx: DeskContext): Promi
       },
     },
   }, async (req) => {
-    const key = `${req.query.days}|${req.query.until ?? ''}`;
-    const hit = cache.get(key);
-    if (hit !== undefined && ctx.now() - hit.at < CACHE_MS && ctx.now() >= hit.at) return hit.answer;
-    const answer = daily(req.query.days, req.query.until);
-    cache.set(key, { at: ctx.now(), answer });
-    answer.catch(() => cache.delete(key));
-    return answer;
-  });
-
-  async function daily(daysWanted: number, until: string | undefined) {
-    const latest = until !== undefined ? DateTime.fromISO(until, { zone: ZONE }) : DateTime.fromMillis((await latestAlertMs(ctx.sql)) ?? ctx.now(), { zone: ZONE });
-    const end = latest.startOf('day').plus({ days: 1 });
-    const start = end.minus({ days: daysWanted });
-    const days: string[] = [];
-    for (let d = start; d < end; d = d.plus({ days: 1 })) days.push(d.toFormat('yyyy-MM-dd'));
-    const dayOf = (ms: number) => DateTime.fromMillis(ms, { zone: ZONE }).toFormat('yyyy-MM-dd');
-    const index = new Map(days.map((d, i) => [d, i]));
-
-    const alerts = await alertTimes(ctx.sql, start.toMillis(), end.toMillis(), CAP);
-    const perRule = new Map<string, number[]>();
-    for (const a of alerts) {
-      const i = index.get(dayOf(a.firstSeenMs));
-      if (i === undefined) continue;
-      const counts = perRule.get(a.rule) ?? days.map(() => 0);
-      counts[i]! += 1;
-      perRule.set(a.rule, counts);
-    }
-    const calls = await outOfBundleCalls(ctx.sql, start.toMillis(), end.toMillis(), CAP);
-    const spend = days.map(() => ZERO);
-    for (const c of calls) {
-      const i = index.get(dayOf(c.startMs));
-      if (i !== undefined) spend[i] = spend[i]!.plus(new Money(c.amount));
-    }
+    const last = req.query.until ?? DateTime.fromMillis((await latestAlertMs(ctx.sql)) ?? ctx.now(), { zone: CHART_ZONE }).toFormat('yyyy-MM-dd');
+    const days = parisDays(last, req.query.days);
+    const figures = await cache.figures(days);
+    const currencies = [...new Set(figures.flatMap((f) => [...f.spend.keys()]))].sort();
+    // One currency in practice (the tariffs'); were there several, the chart shows one and names the others.
+    const currency = currencies.includes('EUR') || currencies.length === 0 ? 'EUR' : currencies[0]!;
+    const rules = [...new Set(figures.flatMap((f) => [...f.alerts.keys()]))].sort();
     return {
-      zone: ZONE,
-      days,
-      alerts_per_rule: Object.fromEntries([...perRule.entries()].sort(([a], [b]) => a.localeCompare(b))),
-      out_of_bundle_spend: spend.map((s, i) => ({ day: days[i], amount: s.toFixed(), amount_display: s.toFixed(2) })),
-      currency: calls[0]?.currency ?? 'EUR',
-      truncated: alerts.length >= CAP || calls.length >= CAP,
+      zone: CHART_ZONE,
+      days: days.map((d) => d.day),
+      alerts_per_rule: Object.fromEntries(rules.map((rule) => [rule, figures.map((f) => f.alerts.get(rule) ?? 0)])),
+      out_of_bundle_spend: figures.map((f, i) => {
+        const s = f.spend.get(currency) ?? new Money(0);
+        return { day: days[i]!.day, amount: s.toFixed(), amount_display: s.toFixed(2) };
+      }),
+      currency,
+      ...(currencies.length > 1 ? { other_currencies: currencies.filter((c) => c !== currency) } : {}),
+      truncated: false,
     };
-  }
+  });
 }

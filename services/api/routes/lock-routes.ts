@@ -48,12 +48,12 @@ export async function lockRoutes(api: FastifyInstance, ctx: DeskContext): Promis
     return { ...lock, meaning: LOCK_LEVEL_MEANING[lock.level] };
   });
 
-  api.get('/barring', { config: { roles: ANALYST }, schema: { summary: 'Barring feed for a switch (JSON): accounts under a lock, their numbers and level', tags: ['locks'] } }, async () => ({
+  api.get('/barring', { config: { roles: ANALYST, inFlightPool: 'feed' }, schema: { summary: 'Barring feed for a switch (JSON): accounts under a lock, their numbers and level', tags: ['locks'] } }, async () => ({
     generated_at: new Date(ctx.now()).toISOString(),
     locks: (await feed()).map((l) => ({ account: l.account, numbers: l.numbers, level: l.level, meaning: l.meaning, reason: l.reason, set_at: l.set_at })),
   }));
 
-  api.get('/barring.txt', { config: { roles: ANALYST }, schema: { summary: 'Barring feed for a switch (plain text): "account<TAB>level<TAB>number,number"', tags: ['locks'] } }, async (_req, reply) => {
+  api.get('/barring.txt', { config: { roles: ANALYST, inFlightPool: 'feed' }, schema: { summary: 'Barring feed for a switch (plain text): "account<TAB>level<TAB>number,number"', tags: ['locks'] } }, async (_req, reply) => {
     const lines = (await feed()).map((l) => `${l.account}\t${l.level}\t${l.numbers.join(',')}`);
     reply.header('content-type', 'text/plain; charset=utf-8');
     return `# cdr barring feed ${new Date(ctx.now()).toISOString()}: account, level (${LOCK_LEVELS.filter((l) => l !== 'none').join('|')}), numbers\n${lines.join('\n')}${lines.length > 0 ? '\n' : ''}`;

@@ -3,12 +3,13 @@
  * counters and three alerts, over a store; a server on it; and a token per role.
  */
 import { Writable } from 'node:stream';
-import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../../services/config/load-config.js';
 import { buildServer } from '../../../services/api/server.js';
+import { deskLogger } from '../../../services/api/log-masking.js';
 import { createToken, type Role } from '../../../services/store/desk/api-tokens.js';
 import type { Sql } from '../../../services/store/sql.js';
+import type { StoreFlags } from '../../../services/api/open-store.js';
 import { insertAdjustment, insertAlert, insertCounter, insertRated } from './desk-rows.js';
 import type { TestStore } from './stores.js';
 
@@ -42,11 +43,11 @@ export interface World {
   auth(role: Role): { authorization: string };
 }
 
-export async function startWorld(sql: Sql): Promise<World> {
+export async function startWorld(sql: Sql, origin: StoreFlags): Promise<World> {
   const logs: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done(); } });
   const config = loadConfig('config');
-  const app = await buildServer({ sql, directory: config.directory, logger: pino({ level: 'info' }, sink), now: () => NOW });
+  const app = await buildServer({ sql, store: origin, directory: config.directory, logger: deskLogger('info', sink), now: () => NOW });
   const tokens = {
     analyst: await createToken(sql, 'ana', 'analyst', 'test', NOW),
     invoicing: await createToken(sql, 'ines', 'invoicing', 'test', NOW),

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { openPostgres, type Sql } from '../../../services/store/sql.js';
 import { openSqlite, sqliteSql } from '../../../services/store/sqlite.js';
-import { withStatementTimeout } from '../../../services/api/open-store.js';
+import { withStatementTimeout, type StoreFlags } from '../../../services/api/open-store.js';
 
 export const ADMIN_URL = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -20,6 +20,8 @@ export interface TestStore {
   sql: Sql;
   /** How the CLI reaches this store. */
   flags: string[];
+  /** The same, as `cdr serve` takes it. */
+  origin: StoreFlags;
   close(): Promise<void>;
 }
 
@@ -35,7 +37,7 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
     const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
     const sql = await openPostgres(withStatementTimeout(url, 10_000));
     return {
-      kind, sql, flags: ['--database-url', url],
+      kind, sql, flags: ['--database-url', url], origin: { databaseUrl: url },
       async close() {
         await sql.close();
         const a = new pg.Client({ connectionString: ADMIN_URL });
@@ -48,7 +50,7 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
   const dir = mkdtempSync(join(tmpdir(), 'cdr-desk-'));
   const sql = sqliteSql(openSqlite(dir));
   return {
-    kind, sql, flags: ['--data', dir],
+    kind, sql, flags: ['--data', dir], origin: { data: dir },
     async close() {
       await sql.close();
       rmSync(dir, { recursive: true, force: true });
