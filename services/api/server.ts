@@ -11,6 +11,7 @@ import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import type { SubscriberDirectory } from '../ingest/subscriber-directory.js';
 import type { Sql } from '../store/sql.js';
+import type { Plan } from '../core/plan.js';
 import { hashToken, identify, type TokenIdentity } from '../store/desk/api-tokens.js';
 import { handleError, sendError } from './api-errors.js';
 import { DeskMetrics } from './desk-metrics.js';
@@ -22,6 +23,7 @@ import { admits } from './roles.js';
 import { alertRoutes } from './routes/alert-routes.js';
 import { lockRoutes } from './routes/lock-routes.js';
 import { invoiceRoutes } from './routes/invoice-routes.js';
+import { statementRoutes } from './routes/statement-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { subscriberRoutes } from './routes/subscriber-routes.js';
 import { chartRoutes } from './routes/chart-routes.js';
@@ -34,6 +36,8 @@ export interface ServerOptions {
   logger: Logger;
   /** VAT rates and invoice numbers (config/invoicing.yaml); the defaults without it. */
   invoicing?: InvoicingTerms;
+  /** The plans (config/plans), for the statement's plan names and contract clauses; none: ids only. */
+  plans?: ReadonlyMap<string, Plan>;
   /** The clock (tests fix it). */
   now?: () => number;
   maxInFlight?: number;
@@ -44,6 +48,7 @@ export interface DeskContext {
   directory: SubscriberDirectory;
   known: DirectoryIndex;
   invoicing: InvoicingTerms;
+  plans: ReadonlyMap<string, Plan>;
   now: () => number;
   /** Called when a token is revoked, so that it stops working at once. */
   forgetTokens: () => void;
@@ -61,7 +66,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
   });
   const tokens = new TokenCache(o.sql);
-  const ctx: DeskContext = { sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), now: o.now ?? Date.now, forgetTokens: () => tokens.forget() };
+  const ctx: DeskContext = { sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), plans: o.plans ?? new Map(), now: o.now ?? Date.now, forgetTokens: () => tokens.forget() };
   const metrics = new DeskMetrics(o.sql);
   const maxInFlight = o.maxInFlight ?? 64;
   let inFlight = 0;
@@ -126,6 +131,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     await subscriberRoutes(api, ctx);
     await lockRoutes(api, ctx);
     await invoiceRoutes(api, ctx);
+    await statementRoutes(api, ctx);
     await adminRoutes(api, ctx);
     await chartRoutes(api, ctx);
   }, { prefix: '/api/v1' });

@@ -43,7 +43,7 @@ export function addDeskCommands(program: Command): void {
       const config = loadConfig(o.config, o.subscribers);
       const sql = await openStore(o);
       const log = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: { paths: ['*.caller', '*.callee', '*.numbers', '*.token', 'req.headers.authorization'], censor: '[redacted]' } }, pino.destination(2));
-      const app = await buildServer({ sql, directory: config.directory, invoicing: InvoicingTerms.load(o.config), logger: log });
+      const app = await buildServer({ sql, directory: config.directory, plans: config.plans, invoicing: InvoicingTerms.load(o.config), logger: log });
       const address = await listenOrExplain(app, o.port, o.host, () => sql.close());
       process.stdout.write(`fraud desk on ${address}/ (API ${address}/api/v1, OpenAPI ${address}/api/openapi.json); Ctrl-C stops\n`);
       const stop = async () => {

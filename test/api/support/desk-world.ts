@@ -46,7 +46,7 @@ export async function startWorld(sql: Sql): Promise<World> {
   const logs: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done(); } });
   const config = loadConfig('config');
-  const app = await buildServer({ sql, directory: config.directory, logger: pino({ level: 'info' }, sink), now: () => NOW });
+  const app = await buildServer({ sql, directory: config.directory, plans: config.plans, logger: pino({ level: 'info' }, sink), now: () => NOW });
   const tokens = {
     analyst: await createToken(sql, 'ana', 'analyst', 'test', NOW),
     invoicing: await createToken(sql, 'ines', 'invoicing', 'test', NOW),
