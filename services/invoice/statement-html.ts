@@ -22,28 +22,36 @@ export function escapeHtml(value: string | number): string {
   return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** Money formatters per currency; Intl formats the decimal string exactly (no float on the way). */
-const moneyFormats = new Map<string, { cents: Intl.NumberFormat; exact: Intl.NumberFormat }>();
-function moneyFormat(currency: string) {
-  let f = moneyFormats.get(currency);
+/** Money formatters per currency and decimals; Intl formats the decimal string exactly (no float on the way). */
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+function moneyFormat(currency: string, decimals: number): Intl.NumberFormat {
+  const key = `${currency}|${decimals}`;
+  let f = moneyFormats.get(key);
   if (f === undefined) {
-    f = {
-      cents: new Intl.NumberFormat('fr-FR', { style: 'currency', currency, minimumFractionDigits: 2, maximumFractionDigits: 2 }),
-      exact: new Intl.NumberFormat('fr-FR', { style: 'currency', currency, minimumFractionDigits: 2, maximumFractionDigits: 20 }),
-    };
-    moneyFormats.set(currency, f);
+    f = new Intl.NumberFormat('fr-FR', { style: 'currency', currency, minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+    moneyFormats.set(key, f);
   }
   return f;
 }
 
 /** To the cent, half up (decimal.js), then formatted: « 1 234,56 € ». */
 function cents(amount: string, currency: string): string {
-  return moneyFormat(currency).cents.format(new Money(amount).toFixed(2) as Intl.StringNumericLiteral);
+  return moneyFormat(currency, 2).format(new Money(amount).toFixed(2) as Intl.StringNumericLiteral);
 }
 
-/** As billed, at least two decimals: « 0,0333 € ». */
-function exact(amount: string, currency: string): string {
-  return moneyFormat(currency).exact.format(new Money(amount).toFixed() as Intl.StringNumericLiteral);
+/**
+ * As billed, with `decimals` places (the most any listed amount has, at least two), so the column reads
+ * evenly: « 0,0333 € », « 3,2400 € ».
+ */
+function exact(amount: string, currency: string, decimals: number): string {
+  return moneyFormat(currency, decimals).format(new Money(amount).toFixed(decimals) as Intl.StringNumericLiteral);
+}
+
+/** The decimals that print every amount of a list exactly: 2, or more where a tariff gives more. */
+function decimalsOf(amounts: readonly string[]): number {
+  let most = 2;
+  for (const a of amounts) most = Math.max(most, new Money(a).decimalPlaces());
+  return most;
 }
 
 /** « 1:02:05 » */
@@ -185,16 +193,17 @@ ${s.closedAt !== null ? `<tr><th>Clôturé le</th><td>${e(when(s.closedAt))}</td
   }
   out.push('</tbody></table>');
 
+  const places = decimalsOf([...s.sections.flatMap((x) => x.calls.map((c) => c.amount)), ...s.adjustments.map((a) => a.amount)]);
   out.push('<h2>Détail des appels</h2>');
   if (s.sections.length === 0) out.push('<p>Aucun appel facturé sur ce mois.</p>');
-  for (const section of s.sections) out.push(callSection(section, s));
+  for (const section of s.sections) out.push(callSection(section, s, places));
 
   out.push('<h2>Régularisations</h2>');
   if (s.adjustments.length === 0) out.push('<p>Aucune régularisation sur ce mois.</p>');
   else {
     out.push('<table id="adjustments"><thead><tr><th>Mois corrigé</th><th>Appel du</th><th>Numéro appelé</th><th>Motif</th><th class="n">Montant HT</th></tr></thead><tbody>');
     for (const a of s.adjustments) {
-      out.push(`<tr class="adjustment"><td>${e(a.correctsPeriod)}</td><td>${a.startTime ? e(when(a.startTime)) : ''}</td><td class="num">${e(a.callee ?? '')}</td><td>${e(reasonLabel(a.reason))}</td><td class="n" data-amount="${e(a.amount)}">${e(exact(a.amount, cur))}</td></tr>`);
+      out.push(`<tr class="adjustment"><td>${e(a.correctsPeriod)}</td><td>${a.startTime ? e(when(a.startTime)) : ''}</td><td class="num">${e(a.callee ?? '')}</td><td>${e(reasonLabel(a.reason))}</td><td class="n" data-amount="${e(a.amount)}">${e(exact(a.amount, cur, places))}</td></tr>`);
     }
     out.push(`</tbody><tfoot><tr><th colspan="4">Total des régularisations</th><td class="n">${e(cents(s.adjustmentsAmount, cur))}</td></tr></tfoot></table>`);
   }
@@ -224,13 +233,13 @@ function totalsTable(s: Statement, id: string): string {
 </tbody></table>`;
 }
 
-function callSection(section: CallSection, s: Statement): string {
+function callSection(section: CallSection, s: Statement, places: number): string {
   const cur = s.currency;
   const title = section.correctsPeriod === null
     ? `Appels de ${monthLabel(s.period)}`
     : `Appels tardifs de ${monthLabel(section.correctsPeriod)} (mois clos), facturés sur ce relevé`;
   const rows = section.calls.map((c) =>
-    `<tr><td>${e(when(c.startTime))}</td><td>${e(c.userId)}</td><td class="num">${e(c.callee)}</td><td>${e(destination(c.destinationClass, c.country))}</td><td class="n">${e(hms(c.seconds))}</td><td>${e(reasonLabel(c.reason))}</td><td class="n" data-amount="${e(c.amount)}">${e(exact(c.amount, cur))}</td></tr>`);
+    `<tr><td>${e(when(c.startTime))}</td><td>${e(c.userId)}</td><td class="num">${e(c.callee)}</td><td>${e(destination(c.destinationClass, c.country))}</td><td class="n">${e(hms(c.seconds))}</td><td>${e(reasonLabel(c.reason))}</td><td class="n" data-amount="${e(c.amount)}">${e(exact(c.amount, cur, places))}</td></tr>`);
   return `<h3>${e(title)}</h3>
 <table class="calls" data-corrects-period="${e(section.correctsPeriod ?? '')}"><thead><tr><th>Date et heure</th><th>Utilisateur</th><th>Numéro appelé</th><th>Destination</th><th class="n">Durée</th><th>Motif</th><th class="n">Montant HT</th></tr></thead><tbody>
 ${rows.join('\n')}
@@ -238,7 +247,7 @@ ${rows.join('\n')}
 }
 
 const STYLE = `
-@page { size: A4; margin: 14mm 12mm; }
+@page { size: A4; margin: 14mm 12mm 16mm; }
 body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 9pt; color: #111; }
 h1 { font-size: 16pt; margin: 0 0 8pt; }
 h2 { font-size: 12pt; margin: 14pt 0 4pt; border-bottom: 1px solid #999; }
