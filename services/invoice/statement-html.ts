@@ -248,7 +248,8 @@ ${rows.join('\n')}
 
 const STYLE = `
 @page { size: A4; margin: 14mm 12mm 16mm; }
-body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 9pt; color: #111; }
+body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 9pt; color: #111; font-variant-ligatures: none; }
+/* No ligatures: a PDF reader searching or copying « Identifiant » must find the letters, not an ﬁ glyph. */
 h1 { font-size: 16pt; margin: 0 0 8pt; }
 h2 { font-size: 12pt; margin: 14pt 0 4pt; border-bottom: 1px solid #999; }
 h3 { font-size: 10pt; margin: 10pt 0 4pt; }
