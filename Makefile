@@ -26,7 +26,7 @@ demo: build
 	  echo "  invoices: $(CDR) invoice --data .cdr-data/demo --period 2026-03 --out out/demo/invoices"
 
 # Starts the local Kafka broker (integration tests use it with PostgreSQL) and stops it whatever the result.
-# The fraud desk's browser tests need Debian's chromium: installed here where missing (or skipped, said aloud).
+# The fraud desk's browser tests and the PDF statement test need Debian's chromium: installed here where missing (or skipped, said aloud).
 test: build
 	bash scripts/ensure-chromium.sh
 	bash scripts/kafka.sh up

@@ -12,6 +12,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { SubscriberDirectory } from '../ingest/subscriber-directory.js';
 import type { Sql } from '../store/sql.js';
+import type { Plan } from '../core/plan.js';
 import { hashToken, identify, type TokenIdentity } from '../store/desk/api-tokens.js';
 import { handleError, sendError } from './api-errors.js';
 import { FailedTokenThrottle } from './auth-throttle.js';
@@ -27,6 +28,7 @@ import { admits } from './roles.js';
 import { alertRoutes } from './routes/alert-routes.js';
 import { lockRoutes } from './routes/lock-routes.js';
 import { invoiceRoutes } from './routes/invoice-routes.js';
+import { statementRoutes } from './routes/statement-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { subscriberRoutes } from './routes/subscriber-routes.js';
 import { chartRoutes } from './routes/chart-routes.js';
@@ -41,6 +43,8 @@ export interface ServerOptions {
   logger: Logger;
   /** VAT rates and invoice numbers (config/invoicing.yaml); the defaults without it. */
   invoicing?: InvoicingTerms;
+  /** The plans (config/plans), for the statement's plan names and contract clauses; none: ids only. */
+  plans?: ReadonlyMap<string, Plan>;
   /** The clock (tests fix it). */
   now?: () => number;
   maxInFlight?: number;
@@ -51,6 +55,7 @@ export interface DeskContext {
   directory: SubscriberDirectory;
   known: DirectoryIndex;
   invoicing: InvoicingTerms;
+  plans: ReadonlyMap<string, Plan>;
   now: () => number;
   /** Reads that scan a month (the chart), off the event loop. */
   heavyReads: HeavyReads;
@@ -74,7 +79,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   const tokens = new TokenCache(o.sql);
   // Same choice as openStore: a database URL wins over a data directory.
   const heavyReads = o.store.databaseUrl !== undefined ? inProcessReads(o.sql) : threadReads(o.store.data ?? '.cdr-data');
-  const ctx: DeskContext = { sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), now: o.now ?? Date.now, heavyReads, forgetTokens: () => tokens.forget() };
+  const ctx: DeskContext = { sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), plans: o.plans ?? new Map(), now: o.now ?? Date.now, heavyReads, forgetTokens: () => tokens.forget() };
   const metrics = new DeskMetrics(o.sql);
   const maxInFlight = o.maxInFlight ?? 64;
   // The barring feed has its own bound: a switch polling it must get its answer even when 64 analysts'
@@ -162,6 +167,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     await subscriberRoutes(api, ctx);
     await lockRoutes(api, ctx);
     await invoiceRoutes(api, ctx);
+    await statementRoutes(api, ctx);
     await adminRoutes(api, ctx);
     await chartRoutes(api, ctx);
   }, { prefix: '/api/v1' });
