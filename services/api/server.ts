@@ -35,6 +35,7 @@ import { caseRoutes } from './routes/case-routes.js';
 import { searchRoutes } from './routes/search-routes.js';
 import { bulkRoutes } from './routes/bulk-routes.js';
 import { projectNumbering } from './project-numbering.js';
+import { startAutoGrouping } from './case-autogroup.js';
 import type { NumberingPlan } from '../core/numbering.js';
 
 export interface ServerOptions {
@@ -53,6 +54,8 @@ export interface ServerOptions {
   numbering?: NumberingPlan;
   /** Alerts at most this far apart are one incident (config/fraud.yaml case_grouping.gap_minutes; 30 without it). */
   caseGapMinutes?: number;
+  /** Group worked alerts into cases this often (case-autogroup.ts); off without it (tests group on demand). */
+  autoGroupEveryMs?: number;
 }
 
 export interface DeskContext {
@@ -180,6 +183,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     await bulkRoutes(api, ctx);
   }, { prefix: '/api/v1' });
   await pageRoutes(app);
+  if (o.autoGroupEveryMs !== undefined) startAutoGrouping(app, ctx, o.autoGroupEveryMs);
   return app;
 }
 
