@@ -167,6 +167,8 @@ describe.each(STORE_KINDS)('cases, search and bulk over %s', (kind) => {
       expect(results.case.alert_ids).toEqual(['al-crit', 'al-warn']);
       const d = await post(`/api/v1/cases/${caseId}/detach`, { alert_ids: ['al-warn', 'g-a'], comment: 'not related after all' });
       expect(d.json<{ results: { ok: boolean }[] }>().results.map((x) => x.ok)).toEqual([true, false]);
+      const trail = (await w.app.inject({ method: 'GET', url: '/api/v1/audit?subject_type=alert&subject_id=al-warn', headers: as('analyst') })).json<{ events: { action: string; detail: string; from: string; to: string }[] }>();
+      expect(trail.events.map((e) => `${e.action}:${e.detail}:${e.from}>${e.to}`)).toEqual([`attach:${caseId}:open>open`, `detach:${caseId}:open>open`]);
     });
   });
 
@@ -185,6 +187,10 @@ describe.each(STORE_KINDS)('cases, search and bulk over %s', (kind) => {
         expect(s.calls_total, q).toBe(1);
         expect(s.results, q).toEqual([expect.objectContaining({ type: 'call', id: 'r4', matched: 'callee', url: '/api/v1/subscribers/C-TCX-01?site=S-TOURS&user=U1001&period=2026-03' })]);
       }
+      // The request log has the URL with the number masked, in every form it was typed.
+      const requests = w.logs.filter((l) => l.includes('/api/v1/search'));
+      expect(requests.length).toBeGreaterThanOrEqual(4);
+      expect(requests.join('')).not.toMatch(/5678|56\.78|56%2078|56\+78/);
     });
 
     it("finds a caller: the subscriber whose number it is, and its calls", async () => {

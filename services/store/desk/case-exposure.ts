@@ -46,7 +46,7 @@ export function periodsOf(fromMs: number, toMs: number): string[] {
   const out: string[] = [];
   let m = DateTime.fromMillis(fromMs, { zone: ZONE }).startOf('month');
   const end = DateTime.fromMillis(toMs, { zone: ZONE });
-  while (m <= end && out.length < 4) {
+  while (m <= end) {
     out.push(m.toFormat('yyyy-MM'));
     m = m.plus({ months: 1 });
   }

@@ -25,7 +25,9 @@ export async function caseTimeline(sql: Sql, c: CaseView, callLimit: number): Pr
   const alerts = (await Promise.all(c.alert_ids.map((id) => getAlert(sql, id)))).filter((a): a is AlertView => a !== undefined);
   const events: AuditEvent[] = [];
   for (const subject of [{ type: 'case' as const, id: c.case_id }, ...alerts.map((a) => ({ type: 'alert' as const, id: a.alert_id }))]) {
-    events.push(...(await listAudit(sql, { subjectType: subject.type, subjectId: subject.id, limit: AUDIT_PAGE, offset: 0 })));
+    const trail = await listAudit(sql, { subjectType: subject.type, subjectId: subject.id, limit: AUDIT_PAGE, offset: 0 });
+    // An alert's attach / detach repeats the case's own event: the case's says it once for all of them.
+    events.push(...trail.filter((e) => e.subject_type === 'case' || (e.action !== 'attach' && e.action !== 'detach')));
   }
   let calls: CallView[] = [];
   let total = 0;

@@ -134,6 +134,7 @@ async function withAlerts(sql: Sql, rows: Record<string, unknown>[]): Promise<Ca
 type AlertScope = {
   alert_id: string;
   rule: string;
+  status: string;
   client_id: string;
   site_id: string;
   user_id: string;
@@ -145,13 +146,23 @@ async function alertScopes(tx: Sql, alertIds: readonly string[]): Promise<Map<st
   for (let i = 0; i < alertIds.length; i += IN_CHUNK) {
     const chunk = alertIds.slice(i, i + IN_CHUNK);
     const rows = await tx.query<AlertScope>(
-      `SELECT a.alert_id, a.rule, a.client_id, a.site_id, a.user_id, ca.case_id FROM alert a LEFT JOIN case_alert ca ON ca.alert_id = a.alert_id
+      `SELECT a.alert_id, a.rule, a.status, a.client_id, a.site_id, a.user_id, ca.case_id FROM alert a LEFT JOIN case_alert ca ON ca.alert_id = a.alert_id
         WHERE a.alert_id IN (${placeholders(chunk.length)})`,
       [...chunk],
     );
     for (const r of rows) out.set(r.alert_id, { ...r, case_id: r.case_id ?? null });
   }
   return out;
+}
+
+/**
+ * Each alert's own trail says which case it joined or left (action attach / detach, detail the case id,
+ * its status unchanged), so the alert's page tells it; the case's trail has one event for them all.
+ */
+async function auditAlerts(tx: Sql, alerts: readonly AlertScope[], action: 'attach' | 'detach', caseId: string, actor: string, comment: string, atMs: number): Promise<void> {
+  for (const a of alerts) {
+    await appendAudit(tx, { actor, subjectType: 'alert', subjectId: a.alert_id, action, from: a.status, to: a.status, detail: caseId, comment, atMs });
+  }
 }
 
 /** The value every alert shares, else '' (the case spans several). */
@@ -196,6 +207,7 @@ export async function createCaseIn(tx: Sql, c: NewCase): Promise<CreateResult> {
   );
   for (const a of alerts) await tx.query('INSERT INTO case_alert (alert_id, case_id, attached_at) VALUES ($1, $2, $3)', [a.alert_id, caseId, timeParam(c.atMs)]);
   await appendAudit(tx, { actor: c.actor, subjectType: 'case', subjectId: caseId, action: c.action, from: '', to: 'new', detail: ids.join(','), comment: c.comment, atMs: c.atMs });
+  await auditAlerts(tx, alerts, 'attach', caseId, c.actor, c.comment, c.atMs);
   return { ok: true, case: (await getCase(tx, caseId))! };
 }
 
@@ -237,6 +249,7 @@ export async function attachIn(tx: Sql, target: CaseRow, alertIds: readonly stri
   const user = shared([target.user_id, ...attached.map((a) => a.user_id)]);
   await tx.query('UPDATE fraud_case SET site_id = $1, user_id = $2, updated_at = $3 WHERE case_id = $4', [site, user, timeParam(atMs), target.case_id]);
   await appendAudit(tx, { actor, subjectType: 'case', subjectId: target.case_id, action: 'attach', from: target.state, to: target.state, detail: attached.map((a) => a.alert_id).join(','), comment, atMs });
+  await auditAlerts(tx, attached, 'attach', target.case_id, actor, comment, atMs);
   return outcomes;
 }
 
@@ -254,6 +267,7 @@ export async function detachIn(tx: Sql, target: CaseRow, alertIds: readonly stri
   for (const id of detached) await tx.query('DELETE FROM case_alert WHERE alert_id = $1 AND case_id = $2', [id, target.case_id]);
   await tx.query('UPDATE fraud_case SET updated_at = $1 WHERE case_id = $2', [timeParam(atMs), target.case_id]);
   await appendAudit(tx, { actor, subjectType: 'case', subjectId: target.case_id, action: 'detach', from: target.state, to: target.state, detail: detached.join(','), comment, atMs });
+  await auditAlerts(tx, detached.map((id) => scopes.get(id)!), 'detach', target.case_id, actor, comment, atMs);
   return outcomes;
 }
 
