@@ -33,6 +33,12 @@ import { adminRoutes } from './routes/admin-routes.js';
 import { subscriberRoutes } from './routes/subscriber-routes.js';
 import { chartRoutes } from './routes/chart-routes.js';
 import { pageRoutes } from './routes/page-routes.js';
+import { caseRoutes } from './routes/case-routes.js';
+import { searchRoutes } from './routes/search-routes.js';
+import { bulkRoutes } from './routes/bulk-routes.js';
+import { projectNumbering } from './project-numbering.js';
+import { startAutoGrouping } from './case-autogroup.js';
+import type { NumberingPlan } from '../core/numbering.js';
 
 export interface ServerOptions {
   sql: Sql;
@@ -48,6 +54,12 @@ export interface ServerOptions {
   /** The clock (tests fix it). */
   now?: () => number;
   maxInFlight?: number;
+  /** Reads the numbers typed into the search (config/numbering.yaml of the configuration; the project's without it). */
+  numbering?: NumberingPlan;
+  /** Alerts at most this far apart are one incident (config/fraud.yaml case_grouping.gap_minutes; 30 without it). */
+  caseGapMinutes?: number;
+  /** Group worked alerts into cases this often (case-autogroup.ts); off without it (tests group on demand). */
+  autoGroupEveryMs?: number;
 }
 
 export interface DeskContext {
@@ -61,6 +73,8 @@ export interface DeskContext {
   heavyReads: HeavyReads;
   /** Called when a token is revoked, so that it stops working at once. */
   forgetTokens: () => void;
+  numbering: NumberingPlan;
+  caseGapMs: number;
 }
 
 export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
@@ -79,7 +93,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   const tokens = new TokenCache(o.sql);
   // Same choice as openStore: a database URL wins over a data directory.
   const heavyReads = o.store.databaseUrl !== undefined ? inProcessReads(o.sql) : threadReads(o.store.data ?? '.cdr-data');
-  const ctx: DeskContext = { sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), plans: o.plans ?? new Map(), now: o.now ?? Date.now, heavyReads, forgetTokens: () => tokens.forget() };
+  const ctx: DeskContext = { sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), plans: o.plans ?? new Map(), now: o.now ?? Date.now, heavyReads, forgetTokens: () => tokens.forget(), numbering: o.numbering ?? projectNumbering(), caseGapMs: (o.caseGapMinutes ?? 30) * 60_000 };
   const metrics = new DeskMetrics(o.sql);
   const maxInFlight = o.maxInFlight ?? 64;
   // The barring feed has its own bound: a switch polling it must get its answer even when 64 analysts'
@@ -170,8 +184,12 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     await statementRoutes(api, ctx);
     await adminRoutes(api, ctx);
     await chartRoutes(api, ctx);
+    await caseRoutes(api, ctx);
+    await searchRoutes(api, ctx);
+    await bulkRoutes(api, ctx);
   }, { prefix: '/api/v1' });
   await pageRoutes(app);
+  if (o.autoGroupEveryMs !== undefined) startAutoGrouping(app, ctx, o.autoGroupEveryMs);
   return app;
 }
 
