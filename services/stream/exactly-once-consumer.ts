@@ -19,9 +19,10 @@
  * another partition's batch still in flight.
  */
 import { Mutex } from 'async-mutex';
-import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Producer, type TopicMessages } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { PgSql, PgTx } from '../store/sql.js';
+import { sendBounded } from './bounded-send.js';
 import type { WorkerMetrics } from './metrics.js';
 
 /** What a stage makes of a batch: rows to write with the offsets, messages to publish before. */
@@ -52,15 +53,6 @@ class FencedError extends Error {}
 
 /** Partitions of one fetch whose batches are handled at the same time (a topic has 4 by default). */
 const PARTITIONS_AT_ONCE = 4;
-
-/** Bytes of records per produce request: under the broker's 1 MB, whatever the split among partitions. */
-const PUBLISH_BYTES = 768 * 1024;
-/** What a record costs beyond its key and value (headers, lengths, timestamps), generously. */
-const RECORD_OVERHEAD = 64;
-
-function sizeOf(v: Buffer | string | null | undefined): number {
-  return v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
-}
 
 export class ExactlyOnceWorker {
   private consumer: Consumer | null = null;
@@ -161,7 +153,7 @@ export class ExactlyOnceWorker {
       // Publishing and writing wait on different servers: they overlap. The offset moves only once both
       // are done, so a committed batch is always a published one; and a failed one is rolled back only
       // after the other has finished with the connection (nothing of it may run outside the transaction).
-      const done = await Promise.allSettled([this.publish(output.publish), output.write(tx)]);
+      const done = await Promise.allSettled([sendBounded(this.producer!, output.publish), output.write(tx)]);
       for (const d of done) if (d.status === 'rejected') throw d.reason;
       const rows =
         stored < 0n
@@ -179,35 +171,6 @@ export class ExactlyOnceWorker {
     });
     this.next.set(partition, next);
     return output.processed;
-  }
-
-  /**
-   * In requests the broker accepts (its default limit is 1 MB a record batch, and a request holds one batch
-   * per partition), as few as that allows, every topic of the batch together: each request waits for every
-   * replica's acknowledgement, and that wait is on the path from a call to its alert.
-   */
-  private async publish(topicMessages: TopicMessages[]): Promise<void> {
-    let request: TopicMessages[] = [];
-    let bytes = 0;
-    const send = async () => {
-      if (request.length > 0) await this.producer!.sendBatch({ topicMessages: request, acks: -1 });
-      [request, bytes] = [[], 0];
-    };
-    for (const { topic, messages } of topicMessages) {
-      let part: Message[] = [];
-      for (const m of messages) {
-        const size = RECORD_OVERHEAD + sizeOf(m.key) + sizeOf(m.value);
-        if (bytes + size > PUBLISH_BYTES && (part.length > 0 || request.length > 0)) {
-          if (part.length > 0) request.push({ topic, messages: part });
-          part = [];
-          await send();
-        }
-        part.push(m);
-        bytes += size;
-      }
-      if (part.length > 0) request.push({ topic, messages: part });
-    }
-    await send();
   }
 
   private async storedNext(partition: number): Promise<bigint> {
