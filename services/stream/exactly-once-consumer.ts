@@ -7,6 +7,8 @@
  * - messages below it were processed already (a crash after the commit, a redelivery) and are skipped;
  * - the offset is advanced only if it still holds the value this worker read, so a worker that lost its
  *   partition in a rebalance (a zombie) fails its commit instead of double-billing;
+ * - a batch's transaction holds its partition's lock, and a new owner terminates the session of a
+ *   previous owner frozen with that lock (partition-fence.ts), so that a zombie cannot stop a partition;
  * - after a rebalance or any failure the stage drops its in-memory state and rebuilds it from the
  *   store, lazily, client month by client month.
  *
@@ -23,6 +25,7 @@ import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Produc
 import type { Logger } from 'pino';
 import type { PgSql, PgTx } from '../store/sql.js';
 import { sendBounded } from './bounded-send.js';
+import { takePartition } from './partition-fence.js';
 import type { WorkerMetrics } from './metrics.js';
 
 /** What a stage makes of a batch: rows to write with the offsets, messages to publish before. */
@@ -150,6 +153,9 @@ export class ExactlyOnceWorker {
     const output = await this.stageLock.runExclusive(() => stage.process(fresh, topic, partition));
     const next = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
     await sql.transaction(async (tx) => {
+      // One writer per partition in the store: a previous owner frozen with its transaction open would
+      // otherwise hold this partition's rows, and the partition, for as long as it sleeps (partition-fence.ts).
+      await takePartition(tx, { groupId, topic, partition, log: this.o.log });
       // Publishing and writing wait on different servers: they overlap. The offset moves only once both
       // are done, so a committed batch is always a published one; and a failed one is rolled back only
       // after the other has finished with the connection (nothing of it may run outside the transaction).
