@@ -195,7 +195,7 @@ async function replicasBack(c: Campaign, what: string, since: number): Promise<v
 
 describe('the streaming runtime on a three-broker cluster, under faults', () => {
   it('loses and doubles nothing when the leader of the busiest partitions is killed -9 and comes back', async () => {
-    await campaign('leader-kill', { paceMs: 1500, raters: 2, frauds: 1 }, async (c) => {
+    await campaign('leader-kill', { paceMs: 2000, raters: 2, frauds: 1 }, async (c) => {
       await until('a few days streamed', () => c.feed.ingested >= 5 + Math.floor(c.rnd() * 5), 180_000);
       const { node, why } = await busiestLeader(c);
       const before = await c.probe.snapshot();
@@ -212,7 +212,7 @@ describe('the streaming runtime on a three-broker cluster, under faults', () => 
   }, 600_000);
 
   it('loses and doubles nothing when raters, fraud workers and ingest are killed -9 at random moments', async () => {
-    await campaign('worker-kill', { paceMs: 4000, raters: 2, frauds: 2 }, async (c) => {
+    await campaign('worker-kill', { paceMs: 4500, raters: 2, frauds: 2 }, async (c) => {
       // Each kind twice, in a random order, at random moments; a supervisor restarts each worker a second later.
       const victims: (Kind | 'ingest')[] = ['rater', 'fraud', 'ingest', 'rater', 'fraud'];
       for (let i = victims.length - 1; i > 0; i--) {
@@ -250,7 +250,7 @@ describe('the streaming runtime on a three-broker cluster, under faults', () => 
   }, 900_000);
 
   it('loses and doubles nothing when PostgreSQL restarts mid-stream', async () => {
-    await campaign('postgres-restart', { paceMs: 1500, raters: 2, frauds: 1 }, async (c) => {
+    await campaign('postgres-restart', { paceMs: 2000, raters: 2, frauds: 1 }, async (c) => {
       await until('a few days streamed', () => c.feed.ingested >= 6 + Math.floor(c.rnd() * 6), 180_000);
       const before = await c.probe.snapshot();
       const at = Date.now();
@@ -267,7 +267,7 @@ describe('the streaming runtime on a three-broker cluster, under faults', () => 
   }, 600_000);
 
   it('loses and doubles nothing when one broker’s disk fills up, and that broker comes back once it is freed', async () => {
-    await campaign('disk-full', { paceMs: 1500, raters: 2, frauds: 1 }, async (c) => {
+    await campaign('disk-full', { paceMs: 2000, raters: 2, frauds: 1 }, async (c) => {
       await until('a few days streamed', () => c.feed.ingested >= 5 + Math.floor(c.rnd() * 5), 180_000);
       const { node, why } = await busiestLeader(c);
       const before = await c.probe.snapshot();
@@ -298,16 +298,22 @@ describe('the streaming runtime on a three-broker cluster, under faults', () => 
       const freeze = async (kind: Kind): Promise<Worker> => {
         const w = c.workers.filter((x) => x.kind === kind)[Math.floor(c.rnd() * 2)]!;
         const app = `cdr worker ${kind} pid ${w.child.pid}`;
-        const deadline = Date.now() + 15_000;
+        const deadline = Date.now() + 20_000;
         let inTx = false;
         while (!inTx && Date.now() < deadline) {
-          const r = await c.e.db.query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND xact_start IS NOT NULL', [app]);
+          // In a batch's transaction, having written its rows: what the partition's next owner will write too.
+          const r = await c.e.db.query(
+            `SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+              WHERE a.application_name = $1 AND l.locktype = 'relation' AND l.mode = 'RowExclusiveLock'
+                AND l.relation IN ('rated_cdr'::regclass, 'fraud_seen'::regclass)`,
+            [app],
+          );
           inTx = r.rows.length > 0;
           if (inTx) w.child.kill('SIGSTOP');
           else await sleep(5);
         }
         if (!inTx) w.child.kill('SIGSTOP');
-        say(`${c.name}: SIGSTOP ${w.name}${inTx ? ' with a transaction open' : ' (not caught inside a transaction)'}`);
+        say(`${c.name}: SIGSTOP ${w.name}${inTx ? ' in the middle of a batch’s transaction, its rows written' : ' (not caught inside a batch’s transaction)'}`);
         return w;
       };
       const before = await c.probe.snapshot();
