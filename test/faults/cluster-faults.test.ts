@@ -295,7 +295,7 @@ describe('the streaming runtime on a three-broker cluster, under faults', () => 
     await campaign('zombie', { paceMs: 2500, raters: 2, frauds: 2 }, async (c) => {
       await until('a few days streamed', () => c.feed.ingested >= 4 + Math.floor(c.rnd() * 4), 180_000);
       // Frozen with a transaction open where we can: its locks are what a zombie could hold others up with.
-      const freeze = async (kind: Kind): Promise<Worker> => {
+      const freeze = async (kind: Kind): Promise<{ w: Worker; at: number; inTx: boolean }> => {
         const w = c.workers.filter((x) => x.kind === kind)[Math.floor(c.rnd() * 2)]!;
         const app = `cdr worker ${kind} pid ${w.child.pid}`;
         const deadline = Date.now() + 20_000;
@@ -314,17 +314,25 @@ describe('the streaming runtime on a three-broker cluster, under faults', () => 
         }
         if (!inTx) w.child.kill('SIGSTOP');
         say(`${c.name}: SIGSTOP ${w.name}${inTx ? ' in the middle of a batch’s transaction, its rows written' : ' (not caught inside a batch’s transaction)'}`);
-        return w;
+        return { w, at: Date.now(), inTx };
       };
       const before = await c.probe.snapshot();
-      const at = Date.now();
-      const zombies = [await freeze('rater'), await freeze('fraud')];
+      // Both at once, each at its own moment; the fault is whole once both sleep.
+      const frozen = await Promise.all([freeze('rater'), freeze('fraud')]);
+      const zombies = frozen.map((f) => f.w);
+      const at = Math.max(...frozen.map((f) => f.at));
       const ms = await c.recovered('a rater and a fraud worker frozen (SIGSTOP) 50 s', at, before);
       // The group must not wait for the zombies to wake: their partitions go to the others.
       expect(ms, 'the pipeline moved on while the zombies slept').toBeLessThan(PAUSE_MS);
-      await sleep(Math.max(0, PAUSE_MS - (Date.now() - at)));
-      for (const z of zombies) z.child.kill('SIGCONT');
-      say(`${c.name}: SIGCONT ${zombies.map((z) => z.name).join(' and ')} after ${sec(Date.now() - at)}: zombies now`);
+      // A zombie frozen with its rows written held its partition's lock: the new owner had to fence it.
+      const fences = c.workers.filter((w) => !zombies.includes(w)).flatMap((w) => w.log).filter((l) => l.includes('zombie fenced'));
+      say(`${c.name}: ${fences.length} zombie session(s) terminated by the partitions' new owners`);
+      if (frozen.some((f) => f.inTx)) expect(fences.length, 'the new owners fenced the frozen sessions').toBeGreaterThan(0);
+      for (const f of frozen) {
+        await sleep(Math.max(0, f.at + PAUSE_MS - Date.now()));
+        f.w.child.kill('SIGCONT');
+        say(`${c.name}: SIGCONT ${f.w.name} after ${sec(Date.now() - f.at)}: a zombie now`);
+      }
       await sleep(10_000);
       for (const z of zombies) say(`${c.name}: ${z.name} after waking: ${logSummary(z)}`);
     });
