@@ -72,25 +72,8 @@ export async function ensureTopics(kafka: Kafka, topics: Topics, partitions: num
     const missing = Object.values(topics).filter((t) => !existing.has(t));
     if (missing.length > 0) {
       await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })) });
-      // On a cluster, the metadata that names a leader arrives before that leader serves the partition: the
-      // first records sent were refused ("This server does not host this topic-partition") and the first
-      // `cdr ingest` failed. Asking every partition's leader for its offsets waits until each serves it.
-      for (const topic of missing) await untilServed(() => admin.fetchTopicOffsets(topic));
     }
   } finally {
     await admin.disconnect();
-  }
-}
-
-async function untilServed(ask: () => Promise<unknown>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await ask();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
   }
 }
