@@ -20,6 +20,10 @@ const time = (iso) => (iso ? when.format(new Date(iso)) : '');
 const cell = (text, cls) => { const td = document.createElement('td'); td.textContent = text ?? ''; if (cls) td.className = cls; return td; };
 const row = (cells) => { const tr = document.createElement('tr'); for (const c of cells) tr.append(c); return tr; };
 const rowsOr = (rows, columns, empty) => (rows.length > 0 ? rows : [row([Object.assign(cell(empty), { colSpan: columns, className: 'empty' })])]);
+// Durations come as h:mm from the server (value_display); the raw figure stays on hover.
+const figures = (a) => `${a.value_display ?? a.value} / ${a.threshold_display ?? a.threshold}`;
+// The caller ID the switch presented (a 089B number raises fraud.premium_cli), with the number it was billed under.
+const callerCell = (c) => { const td = cell(c.presented_caller ?? c.caller); if (c.presented_caller && c.presented_caller !== c.caller) td.title = `rewritten to ${c.caller} for billing`; return td; };
 const money = (display, exact, currency = 'EUR') => { const td = cell(`${display} ${currency === 'EUR' ? '€' : currency}`, 'num'); td.title = `exact: ${exact} ${currency}`; return td; };
 
 async function login(token) {
@@ -56,7 +60,7 @@ async function loadAlerts() {
   const tbody = $('#alerts tbody');
   tbody.replaceChildren(...page.alerts.map((a) => {
     const sev = cell(''); const badge = document.createElement('span'); badge.className = `sev-${a.severity}`; badge.textContent = a.severity; sev.append(badge);
-    const tr = row([sev, cell(a.rule), cell(`${a.client_id} / ${a.site_id} / ${a.user_id}`), cell(time(a.first_seen)), cell(time(a.last_seen)), cell(`${a.value} / ${a.threshold}`, 'num'), cell(a.status)]);
+    const tr = row([sev, cell(a.rule), cell(`${a.client_id} / ${a.site_id} / ${a.user_id}`), cell(time(a.first_seen)), cell(time(a.last_seen)), cell(figures(a), 'num'), cell(a.status)]);
     tr.dataset.alertId = a.alert_id;
     if (a.alert_id === state.selected) tr.classList.add('selected');
     tr.addEventListener('click', () => openAlert(a.alert_id));
@@ -75,15 +79,28 @@ async function openAlert(id) {
   $('#detail-id').textContent = d.alert.alert_id;
   const facts = [['Rule', d.alert.rule], ['Severity', d.alert.severity], ['Status', d.alert.resolution ? `${d.alert.status} (${d.alert.resolution})` : d.alert.status],
     ['Subscriber', `${d.alert.client_id} / ${d.alert.site_id} / ${d.alert.user_id}${d.account ? ` — account ${d.account}` : ''}`], ['Month', d.period],
-    ['Window', `${time(d.alert.first_seen)} → ${time(d.alert.last_seen)}`], ['Value / threshold', `${d.alert.value} / ${d.alert.threshold}`], ['Message', d.alert.message]];
+    ['Window', `${time(d.alert.first_seen)} → ${time(d.alert.last_seen)}`], ['Value / threshold', figures(d.alert)], ['Message', d.alert.message]];
   $('#detail-facts').replaceChildren(...facts.flatMap(([k, v]) => { const dt = document.createElement('dt'); dt.textContent = k; const dd = document.createElement('dd'); dd.textContent = v; dd.dataset.fact = k; return [dt, dd]; }));
-  $('#counters tbody').replaceChildren(...rowsOr(d.counters.map((c) => row([cell(c.rule), cell(`${c.scope} ${c.scope_key}`), cell(String(c.value), 'num'), cell(String(c.threshold), 'num'), cell(String(c.left), 'num'), cell(c.crossed ? `yes ${time(c.crossed_at)}` : 'no', c.crossed ? 'crossed' : '')])), 6, 'No fair-use counter binds this subscriber this month.'));
-  $('#evidence tbody').replaceChildren(...rowsOr(d.evidence.map((c) => row([cell(time(c.start_time)), cell(c.caller), cell(c.callee), cell(`${c.destination_class} ${c.country}`), cell(String(c.billable_seconds), 'num'), cell(c.in_bundle ? 'yes' : 'no'), money(c.amount_display, c.amount, c.currency), cell(c.reason)])), 8, 'No rated call kept as evidence.'));
+  $('#counters tbody').replaceChildren(...rowsOr(d.counters.map((c) => row([cell(c.rule), cell(`${c.scope} ${c.scope_key}`), cell(c.value_display, 'num'), cell(c.threshold_display, 'num'), cell(c.left_display, 'num'), cell(c.crossed ? `yes ${time(c.crossed_at)}` : 'no', c.crossed ? 'crossed' : '')])), 6, 'No fair-use counter binds this subscriber this month.'));
+  $('#evidence tbody').replaceChildren(...rowsOr(d.evidence.map((c) => row([cell(time(c.start_time)), callerCell(c), cell(c.callee), cell(`${c.destination_class} ${c.country}`), cell(String(c.billable_seconds), 'num'), cell(c.in_bundle ? 'yes' : 'no'), money(c.amount_display, c.amount, c.currency), cell(c.reason)])), 8, 'No rated call kept as evidence.'));
   $('#audit tbody').replaceChildren(...rowsOr(d.audit.map((e) => row([cell(time(e.at)), cell(e.actor), cell(e.action), cell(`${e.from} → ${e.to}`), cell(e.detail), cell(e.comment)])), 6, 'No change yet.'));
   $('#lock-account').textContent = d.account ?? '(no call in evidence: account unknown)';
   $('#lock-form').dataset.account = d.account ?? '';
-  $('#lock-state').textContent = d.lock ? `current: ${d.lock.level} (${d.lock.reason})` : 'current: none';
+  showLock(d.lock);
   for (const tr of document.querySelectorAll('#alerts tbody tr')) tr.classList.toggle('selected', tr.dataset.alertId === id);
+}
+
+// The form starts at the level in force: showing "none" while a lock holds would invite lifting it by
+// mistake. The select is set only when the level in force changes, so a refresh does not undo a choice
+// the analyst is making.
+function showLock(l) {
+  const level = l?.level ?? 'none';
+  $('#lock-state').textContent = l ? `current: ${level} (${l.reason})` : 'current: none';
+  const key = `${$('#lock-form').dataset.account}|${level}`;
+  if (state.lockShown !== key) {
+    $('#lock-form select[name=level]').value = level;
+    state.lockShown = key;
+  }
 }
 
 async function act(action) {
@@ -109,7 +126,7 @@ async function lock(event) {
   $('#lock-error').textContent = '';
   try {
     const l = await api(`/api/v1/locks/${encodeURIComponent(account)}`, { method: 'PUT', body: JSON.stringify({ level: f.get('level'), reason: f.get('reason') }) });
-    $('#lock-state').textContent = `current: ${l.level} (${l.reason})`;
+    showLock(l);
     await openAlert(state.selected);
   } catch (e) {
     $('#lock-error').textContent = e.body?.field ? `${e.body.field}: ${e.body.expected}` : e.message;
