@@ -1,13 +1,18 @@
 // The fraud desk page: plain ES module, no build step. Talks to /api/v1 with the token kept in
-// sessionStorage (gone when the browser session ends). New and changed alerts arrive by polling
-// /api/v1/alerts?updated_after=… every 5 s (see the README: why polling rather than server-sent events).
+// sessionStorage (gone when the browser session ends). Changes made anywhere (another analyst, a
+// detector in another process) arrive live from /api/v1/events; while that stream is down the page
+// polls every 5 s instead.
 const POLL_MS = 5000;
+// A stream that has said nothing for this long (heartbeats come every 15 s) is dead, whatever the socket says.
+const SILENT_MS = 45_000;
+// Changes arriving together (a status move is an alert change and an audit event) cost one reload.
+const GATHER_MS = 150;
 const PAGE = 50;
 const ZONE = 'Europe/Paris';
 const when = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, dateStyle: 'short', timeStyle: 'medium' });
 
 const $ = (sel) => document.querySelector(sel);
-const state = { token: sessionStorage.getItem('cdr-token'), offset: 0, selected: null, since: null, charts: {} };
+const state = { token: sessionStorage.getItem('cdr-token'), offset: 0, selected: null, account: null, listed: new Map(), charts: {}, live: false, retryMs: 1000, pending: [], gather: null, fallback: null };
 
 async function api(path, init = {}) {
   const res = await fetch(path, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${state.token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
@@ -35,8 +40,9 @@ async function login(token) {
     $('#login').hidden = true;
     $('#desk').hidden = false;
     $('#logout').hidden = false;
-    await Promise.all([loadAlerts(), loadCharts()]);
-    setInterval(poll, POLL_MS);
+    await Promise.all([refreshList(), loadCharts()]);
+    startFallback();
+    void live();
   } catch (e) {
     state.token = null;
     sessionStorage.removeItem('cdr-token');
@@ -56,7 +62,11 @@ async function loadAlerts() {
   q.set('limit', String(PAGE));
   q.set('offset', String(state.offset));
   const page = await api(`/api/v1/alerts?${q}`);
-  state.since = page.server_time;
+  $('#filter-error').textContent = '';
+  // What changed since the last load of this list: new rows, or rows whose status or figures moved.
+  const listed = new Map(page.alerts.map((a) => [a.alert_id, `${a.status}|${a.updated_at}`]));
+  const changed = [...listed].filter(([id, v]) => state.listed.get(id) !== v).length + [...state.listed.keys()].filter((id) => !listed.has(id)).length;
+  state.listed = listed;
   const tbody = $('#alerts tbody');
   tbody.replaceChildren(...page.alerts.map((a) => {
     const sev = cell(''); const badge = document.createElement('span'); badge.className = `sev-${a.severity}`; badge.textContent = a.severity; sev.append(badge);
@@ -70,6 +80,25 @@ async function loadAlerts() {
   $('#page-info').textContent = page.total === 0 ? 'no alert matches' : `${state.offset + 1}–${last} of ${page.total}`;
   $('#prev').disabled = state.offset === 0;
   $('#next').disabled = last >= page.total;
+  return changed;
+}
+
+// The list with its filters; a refused filter (a month that is not YYYY-MM) says so and empties the
+// list, rather than leaving the previous rows under filters they do not match.
+async function refreshList() {
+  try {
+    return await loadAlerts();
+  } catch (e) {
+    if (e.status === 400) {
+      $('#filter-error').textContent = e.body?.field === 'period' ? 'Month: expected YYYY-MM, e.g. 2026-03.' : `${e.body?.field ?? 'filter'}: ${e.body?.expected ?? e.message}`;
+      $('#alerts tbody').replaceChildren(...rowsOr([], 7, 'No alert shown: fix the filter above.'));
+      $('#page-info').textContent = '';
+      state.listed = new Map();
+    } else {
+      $('#filter-error').textContent = `Cannot load the alerts: ${e.message}`;
+    }
+    return 0;
+  }
 }
 
 async function openAlert(id) {
@@ -84,6 +113,7 @@ async function openAlert(id) {
   $('#counters tbody').replaceChildren(...rowsOr(d.counters.map((c) => row([cell(c.rule), cell(`${c.scope} ${c.scope_key}`), cell(c.value_display, 'num'), cell(c.threshold_display, 'num'), cell(c.left_display, 'num'), cell(c.crossed ? `yes ${time(c.crossed_at)}` : 'no', c.crossed ? 'crossed' : '')])), 6, 'No fair-use counter binds this subscriber this month.'));
   $('#evidence tbody').replaceChildren(...rowsOr(d.evidence.map((c) => row([cell(time(c.start_time)), callerCell(c), cell(c.callee), cell(`${c.destination_class} ${c.country}`), cell(String(c.billable_seconds), 'num'), cell(c.in_bundle ? 'yes' : 'no'), money(c.amount_display, c.amount, c.currency), cell(c.reason)])), 8, 'No rated call kept as evidence.'));
   $('#audit tbody').replaceChildren(...rowsOr(d.audit.map((e) => row([cell(time(e.at)), cell(e.actor), cell(e.action), cell(`${e.from} → ${e.to}`), cell(e.detail), cell(e.comment)])), 6, 'No change yet.'));
+  state.account = d.account;
   $('#lock-account').textContent = d.account ?? '(no call in evidence: account unknown)';
   $('#lock-form').dataset.account = d.account ?? '';
   showLock(d.lock);
@@ -112,7 +142,7 @@ async function act(action) {
     await api(`/api/v1/alerts/${encodeURIComponent(state.selected)}/${action}`, { method: 'POST', body: JSON.stringify(body) });
     $('#case-form').reset();
     await openAlert(state.selected);
-    await loadAlerts();
+    await refreshList();
     $('#notice').textContent = `Alert ${state.selected}: ${action} recorded.`;
   } catch (e) {
     $('#case-error').textContent = e.body?.field ? `${e.body.field}: ${e.body.expected}` : e.message;
@@ -133,15 +163,86 @@ async function lock(event) {
   }
 }
 
-async function poll() {
-  if (!state.since) return;
+// Live updates. The stream is read with fetch() rather than EventSource: EventSource cannot send the
+// Authorization header, and the token must never be put in a URL (URLs reach proxy and server logs).
+async function live() {
+  while (state.token) {
+    const abort = new AbortController();
+    let silence = setTimeout(() => abort.abort(), SILENT_MS);
+    try {
+      const res = await fetch('/api/v1/events', { headers: { authorization: `Bearer ${state.token}`, accept: 'text/event-stream' }, signal: abort.signal });
+      if (res.status === 401) return; // revoked: the next request says so; polling goes on meanwhile
+      if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        clearTimeout(silence);
+        silence = setTimeout(() => abort.abort(), SILENT_MS);
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          onStreamEvent(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+        }
+      }
+    } catch { /* dropped, refused or silent: poll meanwhile and reconnect */ }
+    clearTimeout(silence);
+    setLive(false);
+    await new Promise((ok) => setTimeout(ok, state.retryMs));
+    state.retryMs = Math.min(state.retryMs * 2, 30_000);
+  }
+}
+
+function onStreamEvent(block) {
+  let event = 'message';
+  let data = '';
+  for (const line of block.split('\n')) {
+    if (line.startsWith('event: ')) event = line.slice(7);
+    else if (line.startsWith('data: ')) data += line.slice(6);
+  }
+  if (event === 'hello') {
+    // Connected (again): whatever happened while the stream was down is fetched once.
+    setLive(true);
+    state.retryMs = 1000;
+    changed([{ type: 'resync' }]);
+  } else if (event === 'change') {
+    changed(JSON.parse(data).changes);
+  }
+}
+
+function setLive(on) {
+  state.live = on;
+  $('#live').textContent = on ? 'live' : 'polling every 5 s';
+  $('#live').className = on ? 'live on' : 'live';
+}
+
+function changed(changes) {
+  state.pending.push(...changes);
+  state.gather ??= setTimeout(() => void applyChanges(), GATHER_MS);
+}
+
+// One reload of the list, and of the open alert when the change concerns it or its account's lock.
+async function applyChanges() {
+  const changes = state.pending;
+  state.pending = [];
+  state.gather = null;
+  const concernsOpen = state.selected !== null && changes.some((c) => c.type === 'resync'
+    || (c.type === 'alert' && c.alert_id === state.selected)
+    || (c.type === 'audit' && (c.subject_id === state.selected || (c.subject_type === 'lock' && c.subject_id === state.account))));
   try {
-    const changed = await api(`/api/v1/alerts?status=open&updated_after=${encodeURIComponent(state.since)}&limit=200&sort=newest`);
-    if (changed.total > 0) {
-      $('#notice').textContent = `${changed.total} new or changed open alert(s) at ${time(changed.server_time)}.`;
-      await loadAlerts();
-    }
-  } catch { /* the next poll retries */ }
+    const n = await refreshList();
+    if (concernsOpen) await openAlert(state.selected);
+    if (n > 0) $('#notice').textContent = `${n} new or changed alert(s) at ${time(new Date().toISOString())}.`;
+  } catch { /* the next change or poll retries */ }
+}
+
+// The fallback: every 5 s while the stream is down, the list and the open alert are read again.
+function startFallback() {
+  state.fallback ??= setInterval(() => {
+    if (!state.live) changed([{ type: 'resync' }]);
+  }, POLL_MS);
 }
 
 async function loadCharts() {
@@ -161,9 +262,9 @@ async function loadCharts() {
 
 $('#login-form').addEventListener('submit', (e) => { e.preventDefault(); void login($('#token').value.trim()); });
 $('#logout').addEventListener('click', () => { sessionStorage.removeItem('cdr-token'); location.reload(); });
-$('#filters').addEventListener('submit', (e) => { e.preventDefault(); state.offset = 0; void loadAlerts(); });
-$('#prev').addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE); void loadAlerts(); });
-$('#next').addEventListener('click', () => { state.offset += PAGE; void loadAlerts(); });
+$('#filters').addEventListener('submit', (e) => { e.preventDefault(); state.offset = 0; state.listed = new Map(); void refreshList(); });
+$('#prev').addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE); state.listed = new Map(); void refreshList(); });
+$('#next').addEventListener('click', () => { state.offset += PAGE; state.listed = new Map(); void refreshList(); });
 for (const b of document.querySelectorAll('#case-form button[data-action]')) b.addEventListener('click', () => void act(b.dataset.action));
 $('#lock-form').addEventListener('submit', (e) => void lock(e));
 if (state.token) void login(state.token);
