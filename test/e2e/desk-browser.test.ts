@@ -73,7 +73,7 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
 
   const browserErrors: string[] = [];
 
-  async function session(as = token): Promise<Page> {
+  async function session(as = token, prepare?: (page: Page) => Promise<void>): Promise<Page> {
     const profile = mkdtempSync(join(work, 'profile-'));
     const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 1000 }, timezoneId: 'UTC' });
     contexts.push(context);
@@ -82,6 +82,7 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     page.on('console', (m) => m.type() === 'error' && browserErrors.push(m.text()));
     page.on('pageerror', (e) => browserErrors.push(e.message));
     page.on('response', (r) => r.status() >= 400 && browserErrors.push(`${r.status()} ${r.url()}`));
+    await prepare?.(page);
     const answer = await page.goto(`${base}/`);
     expect(answer!.headers()['content-security-policy']).toContain("script-src 'self'");
     await page.fill('#token', as);
@@ -202,7 +203,7 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     await bob.waitForFunction(() => document.querySelector('#lock-state')!.textContent!.includes('outgoing'), undefined, { timeout: 2_000 });
     expect(Date.now() - t).toBeLessThan(2_000);
     expect(await bob.$eval('#lock-form select[name=level]', (s) => (s as HTMLSelectElement).value)).toBe('outgoing');
-    const trail = await bob.$$eval('#audit tbody tr', (rows) => rows.map((r) => [...r.children].map((td) => td.textContent)));
+    const trail = await bob.$$eval('#audit tbody tr', (rows) => rows.map((r) => Array.from(r.children, (td) => td.textContent)));
     expect(trail).toEqual(expect.arrayContaining([expect.arrayContaining(['alice', 'set_lock', 'none → outgoing', 'toll fraud suspected'])]));
 
     // A detector in another process raises an alert.
@@ -220,6 +221,19 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     await carol.waitForFunction(() => document.querySelector('#lock-state')!.textContent!.includes('outgoing'));
     expect(await carol.$eval('#lock-form select[name=level]', (s) => (s as HTMLSelectElement).value)).toBe('outgoing');
   }, 120_000);
+
+  it('falls back to polling every 5 s when the event stream cannot be opened', async () => {
+    // A proxy that refuses the stream: the page must still learn of changes, by polling.
+    const page = await session(bobToken, async (p) => { await p.route('**/api/v1/events', (r) => r.abort('connectionrefused')); });
+    await page.waitForFunction(() => document.querySelector('#live')?.textContent === 'polling every 5 s');
+    raiseAlert('al-live-0003');
+    const t = Date.now();
+    await page.waitForSelector('#alerts tbody tr[data-alert-id="al-live-0003"]', { timeout: 8_000 });
+    expect(Date.now() - t).toBeLessThan(7_000);
+    expect(await page.textContent('#notice')).toMatch(/new or changed alert/);
+    // Its refused reconnections would otherwise count as the next tests' browser errors.
+    await page.context().close();
+  }, 60_000);
 
   it('says a month filter is not YYYY-MM and empties the list, with no uncaught error', async () => {
     const before = browserErrors.length;
@@ -259,7 +273,7 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
       expect(c.title).toMatch(/^rewritten to \+33\d{9} for billing$/);
     }
     // Duration counters (seconds in the store) read as h:mm.
-    const counters = await page.$$eval('#counters tbody tr', (rows) => rows.map((r) => [...r.children].map((td) => td.textContent ?? '')));
+    const counters = await page.$$eval('#counters tbody tr', (rows) => rows.map((r) => Array.from(r.children, (td) => td.textContent ?? '')));
     const durations = counters.filter((c) => c[0] === 'fair_use.duration' || c[0] === 'fair_use.forwarding' || c[0] === 'pool_exhausted');
     expect(durations.length).toBeGreaterThan(0);
     for (const c of durations) for (const figure of [c[2], c[3], c[4]]) expect(figure).toMatch(/^\d+:\d{2} h$/);
