@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CDR := node dist/services/cli/main.js
 DEPS := node_modules/.package-lock.json
 
-.PHONY: demo test build bench clean fuzz
+.PHONY: demo test test-faults build bench clean fuzz
 
 $(DEPS): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -26,11 +26,20 @@ demo: build
 	  echo "  invoices: $(CDR) invoice --data .cdr-data/demo --period 2026-03 --out out/demo/invoices"
 
 # Starts the local Kafka broker (integration tests use it with PostgreSQL) and stops it whatever the result.
-# The fraud desk's browser tests need Debian's chromium: installed here where missing (or skipped, said aloud).
+# The fraud desk's browser tests and the PDF statement test need Debian's chromium: installed here where missing (or skipped, said aloud).
 test: build
 	bash scripts/ensure-chromium.sh
 	bash scripts/kafka.sh up
 	npx vitest run; status=$$?; bash scripts/kafka.sh down; exit $$status
+
+# The fault suite (issue 23, README "Reliability"): the streaming runtime on a three-broker KRaft cluster
+# (scripts/kafka-cluster.sh, RF 3, min ISR 2, other ports than `make test`'s broker) through broker kills,
+# worker kills, a PostgreSQL restart, a full disk and zombie workers. The cluster is stopped, and
+# PostgreSQL left running, whatever the result. FAULT_SEED=N replays a run's random moments.
+test-faults: build
+	bash scripts/kafka-cluster.sh up && \
+	  KAFKA_BROKERS=$$(bash scripts/kafka-cluster.sh brokers) CDR_REPLICATION_FACTOR=3 npx vitest run -c vitest.faults.config.ts; status=$$?; \
+	  bash scripts/kafka-cluster.sh down; bash scripts/ensure-postgres.sh; exit $$status
 
 # Every figure of issue 9 (README "Benchmark") on 1,000,000 generated CDRs and a 5 M-CDR month; the broker is started and stopped here.
 bench: build

@@ -12,6 +12,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { SubscriberDirectory } from '../ingest/subscriber-directory.js';
 import type { Sql } from '../store/sql.js';
+import type { Plan } from '../core/plan.js';
 import { hashToken, identify, type TokenIdentity } from '../store/desk/api-tokens.js';
 import { handleError, sendError } from './api-errors.js';
 import { FailedTokenThrottle } from './auth-throttle.js';
@@ -27,10 +28,17 @@ import { admits } from './roles.js';
 import { alertRoutes } from './routes/alert-routes.js';
 import { lockRoutes } from './routes/lock-routes.js';
 import { invoiceRoutes } from './routes/invoice-routes.js';
+import { statementRoutes } from './routes/statement-routes.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { subscriberRoutes } from './routes/subscriber-routes.js';
 import { chartRoutes } from './routes/chart-routes.js';
 import { pageRoutes } from './routes/page-routes.js';
+import { caseRoutes } from './routes/case-routes.js';
+import { searchRoutes } from './routes/search-routes.js';
+import { bulkRoutes } from './routes/bulk-routes.js';
+import { projectNumbering } from './project-numbering.js';
+import { startAutoGrouping } from './case-autogroup.js';
+import type { NumberingPlan } from '../core/numbering.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { LiveUpdates } from './live/live-updates.js';
 
@@ -43,9 +51,17 @@ export interface ServerOptions {
   logger: Logger;
   /** VAT rates and invoice numbers (config/invoicing.yaml); the defaults without it. */
   invoicing?: InvoicingTerms;
+  /** The plans (config/plans), for the statement's plan names and contract clauses; none: ids only. */
+  plans?: ReadonlyMap<string, Plan>;
   /** The clock (tests fix it). */
   now?: () => number;
   maxInFlight?: number;
+  /** Reads the numbers typed into the search (config/numbering.yaml of the configuration; the project's without it). */
+  numbering?: NumberingPlan;
+  /** Alerts at most this far apart are one incident (config/fraud.yaml case_grouping.gap_minutes; 30 without it). */
+  caseGapMinutes?: number;
+  /** Group worked alerts into cases this often (case-autogroup.ts); off without it (tests group on demand). */
+  autoGroupEveryMs?: number;
   /** Open live-update streams (GET /api/v1/events) at most; a bound of their own, 100 unless said. */
   maxStreams?: number;
   /** Live updates' timings (tests shorten them). */
@@ -57,11 +73,14 @@ export interface DeskContext {
   directory: SubscriberDirectory;
   known: DirectoryIndex;
   invoicing: InvoicingTerms;
+  plans: ReadonlyMap<string, Plan>;
   now: () => number;
   /** Reads that scan a month (the chart), off the event loop. */
   heavyReads: HeavyReads;
   /** Called when a token is revoked, so that it stops working at once. */
   forgetTokens: () => void;
+  numbering: NumberingPlan;
+  caseGapMs: number;
   /** Whether a token still admits its holder (an open event stream re-checks it at each heartbeat). */
   tokenValid: (token: string) => Promise<boolean>;
   /** The pages' live updates. */
@@ -87,8 +106,9 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   const now = o.now ?? Date.now;
   const live = new LiveUpdates({ sql: o.sql, databaseUrl: o.store.databaseUrl, logger: o.logger, pollMs: o.live?.pollMs, stream: { heartbeatMs: o.live?.heartbeatMs } });
   const ctx: DeskContext = {
-    sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), now, heavyReads,
-    forgetTokens: () => tokens.forget(), tokenValid: async (token) => (await tokens.identify(token, now())) !== undefined, live,
+    sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), plans: o.plans ?? new Map(), now, heavyReads,
+    forgetTokens: () => tokens.forget(), numbering: o.numbering ?? projectNumbering(), caseGapMs: (o.caseGapMinutes ?? 30) * 60_000,
+    tokenValid: async (token) => (await tokens.identify(token, now())) !== undefined, live,
   };
   const metrics = new DeskMetrics(o.sql);
   const maxInFlight = o.maxInFlight ?? 64;
@@ -184,11 +204,16 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     await subscriberRoutes(api, ctx);
     await lockRoutes(api, ctx);
     await invoiceRoutes(api, ctx);
+    await statementRoutes(api, ctx);
     await adminRoutes(api, ctx);
     await chartRoutes(api, ctx);
+    await caseRoutes(api, ctx);
+    await searchRoutes(api, ctx);
+    await bulkRoutes(api, ctx);
     await eventRoutes(api, ctx);
   }, { prefix: '/api/v1' });
   await pageRoutes(app);
+  if (o.autoGroupEveryMs !== undefined) startAutoGrouping(app, ctx, o.autoGroupEveryMs);
   return app;
 }
 

@@ -2,12 +2,12 @@
  * `cdr serve`, `cdr token`, `cdr invoice` and `cdr close`: the fraud desk and invoicing, over the
  * embedded data directory (--data) or PostgreSQL (--database-url).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { loadConfig } from '../config/load-config.js';
+import { loadConfig, loadPlans } from '../config/load-config.js';
 import { PERIOD } from '../core/invoice/billing-month.js';
 import { openStore, type StoreFlags } from './data-dir.js';
 import { buildServer } from '../api/server.js';
@@ -19,6 +19,13 @@ import { closeMonth, makeInvoice } from '../invoice/make-invoice.js';
 import { invoiceCsv } from '../invoice/invoice-csv.js';
 import { InvoicingTerms } from '../config/invoicing-file.js';
 import type { Invoice } from '../core/invoice/compose-invoice.js';
+import type { Plan } from '../core/plan.js';
+import { makeStatement } from '../invoice/make-statement.js';
+import { statementHtml } from '../invoice/statement-html.js';
+import { ChromiumMissing, DEFAULT_CHROMIUM, openPdfPrinter, type PdfPrinter } from '../invoice/statement-pdf.js';
+
+const INVOICE_FORMATS = ['csv', 'json', 'html', 'pdf'] as const;
+type InvoiceFormat = (typeof INVOICE_FORMATS)[number];
 
 interface StoreOptions extends StoreFlags {
   config: string;
@@ -44,7 +51,7 @@ export function addDeskCommands(program: Command): void {
       const config = loadConfig(o.config, o.subscribers);
       const sql = await openStore(o);
       const log = deskLogger(process.env.LOG_LEVEL ?? 'info', pino.destination(2));
-      const app = await buildServer({ sql, store: o, directory: config.directory, invoicing: InvoicingTerms.load(o.config), logger: log });
+      const app = await buildServer({ sql, store: o, directory: config.directory, plans: config.plans, invoicing: InvoicingTerms.load(o.config), logger: log, numbering: config.numbering, caseGapMinutes: config.fraud.case_grouping.gap_minutes, autoGroupEveryMs: 60_000 });
       const address = await listenOrExplain(app, o.port, o.host, () => sql.close());
       process.stdout.write(`fraud desk on ${address}/ (API ${address}/api/v1, OpenAPI ${address}/api/openapi.json); Ctrl-C stops\n`);
       const stop = async () => {
@@ -91,26 +98,45 @@ export function addDeskCommands(program: Command): void {
   });
 
   withStore(program.command('invoice'))
-    .description('invoice lines and totals of a month, per client: CSV (formula-safe) or JSON files under --out')
+    .description('invoice lines and totals of a month, per client: CSV (formula-safe) or JSON files under --out; html or pdf: the detailed statement (relevé détaillé des communications)')
     .requiredOption('--period <YYYY-MM>', 'the month', toPeriod)
     .option('--client <id>', 'one client (default: every client with something billed on the month)')
-    .option('--config <dir>', 'configuration directory (invoicing.yaml: VAT rates, invoice number prefix)', 'config')
-    .addOption(new Option('--format <f>', 'file format').choices(['csv', 'json']).default('csv'))
+    .option('--config <dir>', 'configuration directory (invoicing.yaml: VAT rates, invoice number prefix; plans/ for the statement)', 'config')
+    .addOption(new Option('--format <f>', 'csv or json: the invoice; html or pdf: the detailed statement (statement-<client>-<period>.html|pdf)').choices([...INVOICE_FORMATS]).default('csv'))
+    .option('--chromium <path>', 'the Chromium that prints --format pdf', process.env.CHROMIUM_PATH ?? DEFAULT_CHROMIUM)
     .option('--out <dir>', 'output directory', 'out/invoices')
-    .action(async (o: StoreFlags & { period: string; client?: string; config: string; format: 'csv' | 'json'; out: string }) => {
+    .action(async (o: StoreFlags & { period: string; client?: string; config: string; format: InvoiceFormat; chromium: string; out: string }) => {
       const terms = InvoicingTerms.load(o.config);
+      const statement = o.format === 'html' || o.format === 'pdf';
+      const plans = statement ? loadPlans(o.config).plans : new Map<string, Plan>();
+      // Said before any work: a missing browser is not found after the store was read.
+      if (o.format === 'pdf' && !existsSync(o.chromium)) throw new UsageError(new ChromiumMissing(o.chromium).message);
       const sql = await openStore(o);
+      let printer: PdfPrinter | undefined;
       try {
         const clients = await clientsToBill(sql, o, 'invoice');
         mkdirSync(o.out, { recursive: true });
+        if (o.format === 'pdf' && clients.length > 0) printer = await openPdfPrinter(o.chromium);
         for (const client of clients) {
-          const invoice = await makeInvoice(sql, terms, client, o.period);
-          const file = join(o.out, `invoice-${client}-${o.period}.${o.format}`);
-          writeFileSync(file, o.format === 'csv' ? invoiceCsv(invoice) : JSON.stringify(invoice, null, 2) + '\n');
+          let invoice: Billed;
+          let file: string;
+          if (statement) {
+            const s = await makeStatement(sql, terms, plans, client, o.period);
+            invoice = { status: s.status, invoice_number: s.invoiceNumber, currency: s.currency, totals: s.totals };
+            file = join(o.out, `statement-${client}-${o.period}.${o.format}`);
+            const html = statementHtml(s);
+            writeFileSync(file, printer ? await printer.print(html, `Relevé détaillé ${client} ${o.period}${s.invoiceNumber ? ` — facture ${s.invoiceNumber}` : ''}`) : html);
+          } else {
+            const full = await makeInvoice(sql, terms, client, o.period);
+            invoice = full;
+            file = join(o.out, `invoice-${client}-${o.period}.${o.format}`);
+            writeFileSync(file, o.format === 'csv' ? invoiceCsv(full) : JSON.stringify(full, null, 2) + '\n');
+          }
           process.stdout.write(`${client} ${o.period} ${invoice.status}${invoice.invoice_number === null ? '' : ` ${invoice.invoice_number}`}: ${amounts(invoice)} → ${file}\n`);
         }
         if (clients.length === 0) process.stdout.write(`no client has calls in ${o.period}\n`);
       } finally {
+        await printer?.close();
         await sql.close();
       }
     });
@@ -135,8 +161,11 @@ export function addDeskCommands(program: Command): void {
     });
 }
 
+/** What `cdr invoice` prints of a document it wrote. */
+type Billed = Pick<Invoice, 'status' | 'invoice_number' | 'currency' | 'totals'>;
+
 /** "1.00 EUR HT, VAT 20 % 0.20, 1.20 EUR TTC (exact HT 1.0012)" */
-function amounts(i: Invoice): string {
+function amounts(i: Billed): string {
   const t = i.totals;
   return `${t.total_ht} ${i.currency} HT, VAT ${t.vat_rate} % ${t.vat}, ${t.total_ttc} ${i.currency} TTC (exact HT ${t.total_ht_exact})`;
 }

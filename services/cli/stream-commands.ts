@@ -12,7 +12,7 @@ import { openPostgres } from '../store/sql.js';
 import { ExactlyOnceWorker } from '../stream/exactly-once-consumer.js';
 import { FraudStage } from '../stream/fraud-stage.js';
 import { ingestFile, spoolFiles, type FileIngestion } from '../stream/ingest-service.js';
-import { brokersFromEnv, ensureTopics, kafkaClient, topicsFor } from '../stream/kafka-setup.js';
+import { brokersFromEnv, ensureTopics, kafkaClient, replicationFactorFromEnv, topicsFor } from '../stream/kafka-setup.js';
 import { WorkerMetrics } from '../stream/metrics.js';
 import { RaterStage } from '../stream/rater-stage.js';
 import { readOptions, withExportOptions, type ExportFlags } from './export-options.js';
@@ -29,6 +29,7 @@ interface Common {
   brokers: string;
   topicPrefix: string;
   partitions: number;
+  replicationFactor: string;
 }
 
 function common(cmd: Command): Command {
@@ -40,7 +41,8 @@ function common(cmd: Command): Command {
     .option('--database-url <url>', 'PostgreSQL (env DATABASE_URL)', process.env.DATABASE_URL ?? DEFAULT_DATABASE)
     .option('--brokers <list>', 'Kafka brokers (env KAFKA_BROKERS)', process.env.KAFKA_BROKERS ?? '127.0.0.1:19092')
     .option('--topic-prefix <prefix>', 'prefix of every topic name (env CDR_TOPIC_PREFIX)', process.env.CDR_TOPIC_PREFIX ?? '')
-    .option('--partitions <n>', 'partitions of topics this command creates', (v) => Number(v), 4);
+    .option('--partitions <n>', 'partitions of topics this command creates', (v) => Number(v), 4)
+    .option('--replication-factor <n>', 'replicas of topics this command creates: 1 on one broker, 3 on a production cluster (env CDR_REPLICATION_FACTOR)', process.env.CDR_REPLICATION_FACTOR ?? '1');
 }
 
 
@@ -69,10 +71,10 @@ export function addStreamCommands(program: Command): void {
     .option('--replay', `send again the files whose records were rejected as ${REPLAYABLE_REASONS.join(' or ')}, once the directory or configuration knows them (the rater bills each CDR once)`)
     .action(async (paths: string[], o: Common & ExportFlags & { watch?: number; replay?: boolean }) => {
       const config = loadConfig(o.config, o.subscribers);
-      const sql = await openPostgres(o.databaseUrl);
+      const sql = await openPostgres(o.databaseUrl, { applicationName: `cdr ingest pid ${process.pid}` });
       const kafka = kafkaClient('cdr-ingest', brokersFromEnv(o.brokers), logger);
       const topics = topicsFor(o.topicPrefix);
-      await ensureTopics(kafka, topics, o.partitions);
+      await ensureTopics(kafka, topics, o.partitions, replicationFactorFromEnv(o.replicationFactor));
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
       const opts = { config, sql, producer, topics, sourceZone: new Zone(o.tz), log: logger, read: readOptions(o) };
@@ -123,10 +125,11 @@ export function addStreamCommands(program: Command): void {
     .action(async (stage: string, o: Common & { group?: string; metricsPort: number; stateBudget: number }) => {
       if (stage !== 'rater' && stage !== 'fraud') throw new Error(`unknown stage "${stage}": expected rater or fraud`);
       const config = loadConfig(o.config, o.subscribers);
-      const sql = await untilReady('PostgreSQL', () => openPostgres(o.databaseUrl));
+      const sql = await untilReady('PostgreSQL', () => openPostgres(o.databaseUrl, { applicationName: `cdr worker ${stage} pid ${process.pid}` }));
       const kafka = kafkaClient(`cdr-${stage}`, brokersFromEnv(o.brokers), logger);
       const topics = topicsFor(o.topicPrefix);
-      await untilReady('the Kafka topics', () => ensureTopics(kafka, topics, o.partitions));
+      const replicas = replicationFactorFromEnv(o.replicationFactor); // a mistake fails now, not after 5 minutes of retries
+      await untilReady('the Kafka topics', () => ensureTopics(kafka, topics, o.partitions, replicas));
       const groupId = o.group ?? `${o.topicPrefix}cdr-${stage}`;
       const ctx = pipelineContext(config);
       const metrics = new WorkerMetrics(stage, logger);

@@ -37,6 +37,29 @@ export function loadConfig(dir: string, subscribersFile = join(dir, 'subscribers
   if (!existsSync(dir)) throw new ConfigError(dir, 'directory', 'does not exist (pass --config DIR)');
   const numbering = new NumberingPlan(loadYamlFile(join(dir, 'numbering.yaml'), numberingSchema));
 
+  const { tariffs, plans } = loadPlans(dir);
+
+  const directory = SubscriberDirectory.load(subscribersFile, numbering);
+  // The dial plan describes the same PBXs as the directory: beside the subscribers file, else in the configuration.
+  const beside = join(dirname(subscribersFile), 'dial-plan.yaml');
+  directory.dialPlan = DialPlan.loadIfPresent(existsSync(beside) ? beside : join(dir, 'dial-plan.yaml'));
+  const rewritesBeside = join(dirname(subscribersFile), 'number-rewrites.yaml');
+  const rewrites = NumberRewrites.loadIfPresent(existsSync(rewritesBeside) ? rewritesBeside : join(dir, 'number-rewrites.yaml'));
+  directory.all.forEach((s) => {
+    if (!plans.has(s.planId)) {
+      throw new ConfigError(subscribersFile, `account ${s.account}, field plan_id`, `unknown plan "${s.planId}"; known: ${[...plans.keys()].join(', ')}`);
+    }
+  });
+  const fraud = loadYamlFile(join(dir, 'fraud.yaml'), fraudConfigSchema);
+  return { dir, numbering, plans, tariffs, directory, fraud, limits: loadIngestLimits(dir), rewrites };
+}
+
+/**
+ * The tariffs and plans of a configuration directory, validated, without the subscriber directory:
+ * what documents need (a statement's plan names and contract clauses) where no subscriber is rated.
+ */
+export function loadPlans(dir: string): { tariffs: Map<string, Tariff>; plans: Map<string, Plan> } {
+  if (!existsSync(dir)) throw new ConfigError(dir, 'directory', 'does not exist (pass --config DIR)');
   const tariffs = new Map<string, Tariff>();
   for (const file of yamlFiles(join(dir, 'tariffs'))) {
     const tariff = new Tariff(loadYamlFile(file, tariffSchema));
@@ -58,20 +81,7 @@ export function loadConfig(dir: string, subscribersFile = join(dir, 'subscribers
     }
     plans.set(config.id, { ...config, calendar, tariffTable, file });
   }
-
-  const directory = SubscriberDirectory.load(subscribersFile, numbering);
-  // The dial plan describes the same PBXs as the directory: beside the subscribers file, else in the configuration.
-  const beside = join(dirname(subscribersFile), 'dial-plan.yaml');
-  directory.dialPlan = DialPlan.loadIfPresent(existsSync(beside) ? beside : join(dir, 'dial-plan.yaml'));
-  const rewritesBeside = join(dirname(subscribersFile), 'number-rewrites.yaml');
-  const rewrites = NumberRewrites.loadIfPresent(existsSync(rewritesBeside) ? rewritesBeside : join(dir, 'number-rewrites.yaml'));
-  directory.all.forEach((s) => {
-    if (!plans.has(s.planId)) {
-      throw new ConfigError(subscribersFile, `account ${s.account}, field plan_id`, `unknown plan "${s.planId}"; known: ${[...plans.keys()].join(', ')}`);
-    }
-  });
-  const fraud = loadYamlFile(join(dir, 'fraud.yaml'), fraudConfigSchema);
-  return { dir, numbering, plans, tariffs, directory, fraud, limits: loadIngestLimits(dir), rewrites };
+  return { tariffs, plans };
 }
 
 function yamlFiles(dir: string): string[] {

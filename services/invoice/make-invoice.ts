@@ -4,10 +4,11 @@
  * reasons and bundle flags may move later, by adjustments that go on a later month, never the issued one).
  */
 import { composeInvoice, type Invoice } from '../core/invoice/compose-invoice.js';
+import type { DetailedCall } from '../core/invoice/statement.js';
 import { vatTotals } from '../core/invoice/vat.js';
 import { Money } from '../core/money.js';
 import type { InvoicingTerms } from '../config/invoicing-file.js';
-import { billedRows, issuedInvoice, recordClose, storeSeqs, closesOf, takeInvoiceNumber, type ClosedMonth } from '../store/desk/invoice-rows.js';
+import { billedCallDetails, billedRows, issuedInvoice, recordClose, storeSeqs, closesOf, takeInvoiceNumber, type BilledRows, type ClosedMonth } from '../store/desk/invoice-rows.js';
 import type { Sql } from '../store/sql.js';
 
 export async function makeInvoice(sql: Sql, terms: InvoicingTerms, clientId: string, period: string, defaultCurrency = 'EUR'): Promise<Invoice> {
@@ -15,6 +16,20 @@ export async function makeInvoice(sql: Sql, terms: InvoicingTerms, clientId: str
   if (issued !== undefined) return asIssued(JSON.parse(issued) as IssuedInvoice);
   const rows = await billedRows(sql, clientId, period);
   return composeInvoice({ clientId, period, calls: rows.calls, adjustments: rows.adjustments, defaultCurrency, vatRate: terms.vatRate(clientId), close: null });
+}
+
+/**
+ * The invoice of a client month and the calls it bills, for a detailed statement. An open month's invoice
+ * is composed from the very rows returned, so a run committing meanwhile cannot make them disagree; a
+ * closed month's rows are bounded by its close's seq numbers, so they are the ones its issued invoice billed.
+ */
+export async function invoiceWithCalls(sql: Sql, terms: InvoicingTerms, clientId: string, period: string, defaultCurrency = 'EUR'): Promise<{ invoice: Invoice; rows: BilledRows<DetailedCall> }> {
+  const issued = await issuedInvoice(sql, clientId, period);
+  const rows = await billedCallDetails(sql, clientId, period);
+  const invoice = issued !== undefined
+    ? asIssued(JSON.parse(issued) as IssuedInvoice)
+    : composeInvoice({ clientId, period, calls: rows.calls, adjustments: rows.adjustments, defaultCurrency, vatRate: terms.vatRate(clientId), close: null });
+  return { invoice, rows };
 }
 
 export type CloseResult = { closed: true; invoice: Invoice } | { closed: false; close: ClosedMonth };

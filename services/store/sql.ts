@@ -38,8 +38,12 @@ export interface PgTx extends PgSql {
   upsert(table: string, columns: readonly string[], key: readonly string[], update: readonly string[], rows: readonly (readonly CopyValue[])[]): Promise<void>;
 }
 
-export async function openPostgres(connectionString: string): Promise<PgSql> {
-  const pool = new pg.Pool({ connectionString, max: 4 });
+/**
+ * `applicationName` shows in pg_stat_activity: which process holds a connection, a transaction or a lock
+ * (a worker frozen with a transaction open is found by it).
+ */
+export async function openPostgres(connectionString: string, options: { applicationName?: string } = {}): Promise<PgSql> {
+  const pool = new pg.Pool({ connectionString, max: 4, ...(options.applicationName === undefined ? {} : { application_name: options.applicationName }) });
   const onClient = (client: pg.PoolClient | pg.Pool): Pick<Sql, 'query'> => ({
     async query<R>(text: string, params: unknown[] = []) {
       return (await client.query(text, params)).rows as R[];

@@ -7,6 +7,8 @@
  * - messages below it were processed already (a crash after the commit, a redelivery) and are skipped;
  * - the offset is advanced only if it still holds the value this worker read, so a worker that lost its
  *   partition in a rebalance (a zombie) fails its commit instead of double-billing;
+ * - a batch's transaction holds its partition's lock, and a new owner terminates the session of a
+ *   previous owner frozen with that lock (partition-fence.ts), so that a zombie cannot stop a partition;
  * - after a rebalance or any failure the stage drops its in-memory state and rebuilds it from the
  *   store, lazily, client month by client month.
  *
@@ -19,9 +21,11 @@
  * another partition's batch still in flight.
  */
 import { Mutex } from 'async-mutex';
-import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Producer, type TopicMessages } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { PgSql, PgTx } from '../store/sql.js';
+import { sendBounded } from './bounded-send.js';
+import { takePartition } from './partition-fence.js';
 import type { WorkerMetrics } from './metrics.js';
 
 /** What a stage makes of a batch: rows to write with the offsets, messages to publish before. */
@@ -52,15 +56,6 @@ class FencedError extends Error {}
 
 /** Partitions of one fetch whose batches are handled at the same time (a topic has 4 by default). */
 const PARTITIONS_AT_ONCE = 4;
-
-/** Bytes of records per produce request: under the broker's 1 MB, whatever the split among partitions. */
-const PUBLISH_BYTES = 768 * 1024;
-/** What a record costs beyond its key and value (headers, lengths, timestamps), generously. */
-const RECORD_OVERHEAD = 64;
-
-function sizeOf(v: Buffer | string | null | undefined): number {
-  return v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length;
-}
 
 export class ExactlyOnceWorker {
   private consumer: Consumer | null = null;
@@ -158,10 +153,13 @@ export class ExactlyOnceWorker {
     const output = await this.stageLock.runExclusive(() => stage.process(fresh, topic, partition));
     const next = BigInt(fresh[fresh.length - 1]!.offset) + 1n;
     await sql.transaction(async (tx) => {
+      // One writer per partition in the store: a previous owner frozen with its transaction open would
+      // otherwise hold this partition's rows, and the partition, for as long as it sleeps (partition-fence.ts).
+      await takePartition(tx, { groupId, topic, partition, log: this.o.log });
       // Publishing and writing wait on different servers: they overlap. The offset moves only once both
       // are done, so a committed batch is always a published one; and a failed one is rolled back only
       // after the other has finished with the connection (nothing of it may run outside the transaction).
-      const done = await Promise.allSettled([this.publish(output.publish), output.write(tx)]);
+      const done = await Promise.allSettled([sendBounded(this.producer!, output.publish), output.write(tx)]);
       for (const d of done) if (d.status === 'rejected') throw d.reason;
       const rows =
         stored < 0n
@@ -179,35 +177,6 @@ export class ExactlyOnceWorker {
     });
     this.next.set(partition, next);
     return output.processed;
-  }
-
-  /**
-   * In requests the broker accepts (its default limit is 1 MB a record batch, and a request holds one batch
-   * per partition), as few as that allows, every topic of the batch together: each request waits for every
-   * replica's acknowledgement, and that wait is on the path from a call to its alert.
-   */
-  private async publish(topicMessages: TopicMessages[]): Promise<void> {
-    let request: TopicMessages[] = [];
-    let bytes = 0;
-    const send = async () => {
-      if (request.length > 0) await this.producer!.sendBatch({ topicMessages: request, acks: -1 });
-      [request, bytes] = [[], 0];
-    };
-    for (const { topic, messages } of topicMessages) {
-      let part: Message[] = [];
-      for (const m of messages) {
-        const size = RECORD_OVERHEAD + sizeOf(m.key) + sizeOf(m.value);
-        if (bytes + size > PUBLISH_BYTES && (part.length > 0 || request.length > 0)) {
-          if (part.length > 0) request.push({ topic, messages: part });
-          part = [];
-          await send();
-        }
-        part.push(m);
-        bytes += size;
-      }
-      if (part.length > 0) request.push({ topic, messages: part });
-    }
-    await send();
   }
 
   private async storedNext(partition: number): Promise<bigint> {

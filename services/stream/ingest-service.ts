@@ -18,6 +18,7 @@ import type { Reject } from '../ingest/source-record.js';
 import { writeResults } from '../store/rating-store.js';
 import type { PgSql } from '../store/sql.js';
 import { codecs } from './avro-codec.js';
+import { sendBounded } from './bounded-send.js';
 import type { Topics } from './kafka-setup.js';
 
 export interface IngestOptions {
@@ -53,9 +54,10 @@ export async function ingestFile(path: string, o: IngestOptions, replay = false)
   let records = 0;
   let rejected = 0;
   const flush = async () => {
-    if (pending.length > 0) await o.producer.send({ topic: o.topics.normalized, messages: pending, acks: -1 });
+    // Cut by bytes, not only by count: a client's burst of calls all goes to one partition's batch.
+    if (pending.length > 0) await sendBounded(o.producer, [{ topic: o.topics.normalized, messages: pending }]);
     if (rejects.length > 0) {
-      await o.producer.send({ topic: o.topics.rejected, messages: rejects.map((r) => ({ key: r.source, value: codecs.reject.encode(r) })), acks: -1 });
+      await sendBounded(o.producer, [{ topic: o.topics.rejected, messages: rejects.map((r) => ({ key: r.source, value: codecs.reject.encode(r) })) }]);
       await o.sql.transaction((tx) => writeResults(tx, { rejects: rejects.map((r) => ({ ...r, checksum })) }));
     }
     pending = [];

@@ -52,15 +52,26 @@ export function kafkaClient(clientId: string, brokers: string[], log: Logger): K
   });
 }
 
-/** Creates the topics if they do not exist, with `partitions` each (existing ones keep theirs). */
-export async function ensureTopics(kafka: Kafka, topics: Topics, partitions: number): Promise<void> {
+/**
+ * Replicas of each topic this runtime creates: 1 for a single development broker, 3 on a production
+ * cluster (with the brokers' min.insync.replicas=2 and the producers' acks=all, a record acknowledged is
+ * on two brokers at least, and losing one broker loses nothing).
+ */
+export function replicationFactorFromEnv(value = process.env.CDR_REPLICATION_FACTOR ?? '1'): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`CDR_REPLICATION_FACTOR (or --replication-factor) must be a whole number ≥ 1, got "${value}"`);
+  return n;
+}
+
+/** Creates the topics if they do not exist, with `partitions` each (existing ones keep theirs), on `replicationFactor` brokers. */
+export async function ensureTopics(kafka: Kafka, topics: Topics, partitions: number, replicationFactor = 1): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
     const missing = Object.values(topics).filter((t) => !existing.has(t));
     if (missing.length > 0) {
-      await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
+      await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor })) });
     }
   } finally {
     await admin.disconnect();

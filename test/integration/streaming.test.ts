@@ -116,6 +116,25 @@ describe('streaming runtime', () => {
     expect(Object.fromEntries(got.amounts)).toEqual(Object.fromEntries(largeExpected.amounts));
   }, 420_000);
 
+  it('ingests and rates a day on which one client dials 12,000 calls, more than a produce request may carry to one partition', async () => {
+    // A dialler's burst: every call keyed by the same client, so one partition's record batch. It failed the
+    // whole ingest with "message larger than the max message size" (1 MB) before requests were cut by bytes.
+    const burst = await generateWorkload({ subscribers: 10, days: 1, seed: 7, startDate: '2026-03-02', outDir: join(dir, 'burst'), inject: ['dialler_burst'] });
+    expect(burst.cdrs).toBeGreaterThan(10_000);
+    const want = await embeddedResult(burst.subscribersFile, burst.files);
+    env = await environment(burst.subscribersFile);
+    const e = env;
+    expect(await ingest(e, ...burst.files)).toMatch(/: ingested, \d+ CDRs/);
+    startWorker(e, 'rater');
+    startWorker(e, 'fraud');
+    await waitFor('every CDR rated and watched', async () => (await rated(e)) === burst.cdrs && (await count(e, 'SELECT count(*) FROM fraud_seen')) === burst.cdrs);
+    await new Promise((r) => setTimeout(r, 1500)); // the last alerts commit with their batch
+    const got = await streamingResult(e);
+    expect(Object.fromEntries(got.amounts)).toEqual(Object.fromEntries(want.amounts));
+    expect(got.alerts).toEqual(want.alerts);
+    expect(got.alerts.map((a) => a.split('|')[0])).toContain('fraud.call_setup_rate');
+  });
+
   it('skips a file ingested twice and bills once the CDRs of an overlapping file', async () => {
     env = await environment(small.subscribersFile);
     const e = env;

@@ -64,8 +64,15 @@ const detectors = {
   spend_velocity: spendVelocity,
 };
 
+/**
+ * How the desk groups alerts into cases (services/store/desk/case-grouping.ts): open alerts of the same
+ * client (and user) whose windows overlap or lie at most gap_minutes apart are one incident.
+ */
+const caseGrouping = z.object({ gap_minutes: z.number().int().min(0).max(1440) }).strict();
+
 export const fraudConfigSchema = z.object({
   ...detectors,
+  case_grouping: caseGrouping.default({ gap_minutes: 30 }),
   overrides: z
     .record(
       z.string(),

@@ -112,25 +112,28 @@ export interface CaseMove {
 
 /** Moves an alert and records it; a move from the wrong status changes nothing and says why. */
 export async function moveAlert(sql: Sql, m: CaseMove): Promise<MoveResult> {
+  return sql.transaction((tx) => moveAlertIn(tx, m));
+}
+
+/** moveAlert inside the caller's transaction (a bulk action, a case resolved with its alerts). */
+export async function moveAlertIn(tx: Sql, m: CaseMove): Promise<MoveResult> {
   const move = MOVES[m.action];
-  return sql.transaction(async (tx) => {
-    const [row] = await tx.query<{ status: AlertStatus }>('SELECT status FROM alert WHERE alert_id = $1', [m.alertId]);
-    if (row === undefined) return { ok: false, reason: 'not_found' };
-    if (!move.from.includes(row.status)) return { ok: false, reason: 'conflict', status: row.status, allowedFrom: move.from };
-    const resolution = m.action === 'resolve' ? (m.resolution ?? '') : '';
-    // The status in the WHERE makes two desks moving the same alert at once end with one move, not two.
-    const updated = await tx.query<{ alert_id: string }>(
-      'UPDATE alert SET status = $1, resolution = $2, updated_at = $3 WHERE alert_id = $4 AND status = $5 RETURNING alert_id',
-      [move.to, resolution, timeParam(m.atMs), m.alertId, row.status],
-    );
-    if (updated.length === 0) return { ok: false, reason: 'conflict', status: row.status, allowedFrom: move.from };
-    await appendAudit(tx, {
-      actor: m.actor, subjectType: 'alert', subjectId: m.alertId, action: m.action,
-      from: row.status, to: move.to, detail: resolution, comment: m.comment, atMs: m.atMs,
-    });
-    const alert = await getAlert(tx, m.alertId);
-    return { ok: true, alert: alert! };
+  const [row] = await tx.query<{ status: AlertStatus }>('SELECT status FROM alert WHERE alert_id = $1', [m.alertId]);
+  if (row === undefined) return { ok: false, reason: 'not_found' };
+  if (!move.from.includes(row.status)) return { ok: false, reason: 'conflict', status: row.status, allowedFrom: move.from };
+  const resolution = m.action === 'resolve' ? (m.resolution ?? '') : '';
+  // The status in the WHERE makes two desks moving the same alert at once end with one move, not two.
+  const updated = await tx.query<{ alert_id: string }>(
+    'UPDATE alert SET status = $1, resolution = $2, updated_at = $3 WHERE alert_id = $4 AND status = $5 RETURNING alert_id',
+    [move.to, resolution, timeParam(m.atMs), m.alertId, row.status],
+  );
+  if (updated.length === 0) return { ok: false, reason: 'conflict', status: row.status, allowedFrom: move.from };
+  await appendAudit(tx, {
+    actor: m.actor, subjectType: 'alert', subjectId: m.alertId, action: m.action,
+    from: row.status, to: move.to, detail: resolution, comment: m.comment, atMs: m.atMs,
   });
+  const alert = await getAlert(tx, m.alertId);
+  return { ok: true, alert: alert! };
 }
 
 /** Alerts by rule and status, for /metrics. */

@@ -9,7 +9,7 @@ import type { Sql } from '../sql.js';
 import { intOf, isoOf, timeParam } from '../row-values.js';
 import { eventHash, microsOfMs, type ChainedContent } from './audit-chain.js';
 
-export const SUBJECT_TYPES = ['alert', 'lock', 'month', 'token'] as const;
+export const SUBJECT_TYPES = ['alert', 'lock', 'month', 'token', 'case'] as const;
 export type SubjectType = (typeof SUBJECT_TYPES)[number];
 
 export interface AuditEntry {

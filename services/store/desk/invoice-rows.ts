@@ -7,6 +7,7 @@ import type { Sql } from '../sql.js';
 import { boolOf, decimalTextOf, intOf, isoOf, timeParam } from '../row-values.js';
 import { billingMonth, type MonthClose } from '../../core/invoice/billing-month.js';
 import type { InvoiceAdjustment, InvoiceCall } from '../../core/invoice/compose-invoice.js';
+import type { DetailedCall } from '../../core/invoice/statement.js';
 import { appendAudit } from './audit-log.js';
 
 export interface ClosedMonth extends MonthClose {
@@ -23,8 +24,8 @@ export async function closesOf(sql: Sql, clientId: string): Promise<Map<string, 
   return new Map(rows.map((r) => [String(r.period), closeOfRow(r)]));
 }
 
-export interface BilledRows {
-  calls: InvoiceCall[];
+export interface BilledRows<C extends InvoiceCall = InvoiceCall> {
+  calls: C[];
   adjustments: InvoiceAdjustment[];
   close: ClosedMonth | undefined;
 }
@@ -34,30 +35,49 @@ export interface SeqLimit {
   adjustment: number;
 }
 
+const INVOICE_COLUMNS = 'cdr_id, seq, period, destination_class, country, billable_seconds, in_bundle, first_amount, currency, reason';
+
+function invoiceCallOf(r: Record<string, unknown>): InvoiceCall {
+  return {
+    cdrId: String(r.cdr_id), period: String(r.period), destinationClass: String(r.destination_class), country: String(r.country),
+    billableSeconds: intOf(r.billable_seconds), inBundle: boolOf(r.in_bundle), firstAmount: decimalTextOf(r.first_amount),
+    currency: String(r.currency), reason: String(r.reason),
+  };
+}
+
 /**
  * Everything billed on `period` for `clientId`: its own rows not late, and late rows of earlier closed
  * months; with `upTo`, only rows written up to those seq numbers (what a close issues).
  */
-export async function billedRows(sql: Sql, clientId: string, period: string, upTo?: SeqLimit): Promise<BilledRows> {
+export function billedRows(sql: Sql, clientId: string, period: string, upTo?: SeqLimit): Promise<BilledRows> {
+  return billedRowsWith(sql, clientId, period, upTo, INVOICE_COLUMNS, invoiceCallOf);
+}
+
+/**
+ * The same rows as billedRows(), with the time, callee, user and plan of each call: a detailed statement
+ * lists exactly the calls its invoice bills because both come from this one selection.
+ */
+export function billedCallDetails(sql: Sql, clientId: string, period: string): Promise<BilledRows<DetailedCall>> {
+  return billedRowsWith(sql, clientId, period, undefined, `${INVOICE_COLUMNS}, start_time, callee, site_id, user_id, plan_id`, (r) => ({
+    ...invoiceCallOf(r), startTime: isoOf(r.start_time) ?? '', callee: String(r.callee), siteId: String(r.site_id), userId: String(r.user_id), planId: String(r.plan_id),
+  }));
+}
+
+async function billedRowsWith<C extends InvoiceCall>(sql: Sql, clientId: string, period: string, upTo: SeqLimit | undefined, columns: string, callOf: (r: Record<string, unknown>) => C): Promise<BilledRows<C>> {
   const closes = await closesOf(sql, clientId);
   // Rows of the month itself, and rows written after the close of an earlier month (seq > its last seq).
   const sources: { period: string; ratedAfter: number; adjustmentAfter: number }[] = [{ period, ratedAfter: -1, adjustmentAfter: -1 }];
   for (const c of closes.values()) if (c.period < period) sources.push({ period: c.period, ratedAfter: c.lastRatedSeq, adjustmentAfter: c.lastAdjustmentSeq });
-  const calls: InvoiceCall[] = [];
+  const calls: C[] = [];
   const adjustments: InvoiceAdjustment[] = [];
   for (const s of sources) {
     const rated = await sql.query<Record<string, unknown>>(
-      `SELECT cdr_id, seq, period, destination_class, country, billable_seconds, in_bundle, first_amount, currency, reason
-         FROM rated_cdr WHERE client_id = $1 AND period = $2 AND seq > $3 AND seq <= $4`,
+      `SELECT ${columns} FROM rated_cdr WHERE client_id = $1 AND period = $2 AND seq > $3 AND seq <= $4`,
       [clientId, s.period, s.ratedAfter, upTo?.rated ?? Number.MAX_SAFE_INTEGER],
     );
     for (const r of rated) {
       if (billingMonth(String(r.period), intOf(r.seq), 'rated', closes) !== period) continue;
-      calls.push({
-        cdrId: String(r.cdr_id), period: String(r.period), destinationClass: String(r.destination_class), country: String(r.country),
-        billableSeconds: intOf(r.billable_seconds), inBundle: boolOf(r.in_bundle), firstAmount: decimalTextOf(r.first_amount),
-        currency: String(r.currency), reason: String(r.reason),
-      });
+      calls.push(callOf(r));
     }
     const adjusted = await sql.query<Record<string, unknown>>(
       'SELECT cdr_id, seq, period, delta, reason FROM adjustment WHERE client_id = $1 AND period = $2 AND seq > $3 AND seq <= $4',

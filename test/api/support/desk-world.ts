@@ -47,7 +47,7 @@ export async function startWorld(sql: Sql, origin: StoreFlags): Promise<World> {
   const logs: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done(); } });
   const config = loadConfig('config');
-  const app = await buildServer({ sql, store: origin, directory: config.directory, logger: deskLogger('info', sink), now: () => NOW });
+  const app = await buildServer({ sql, store: origin, directory: config.directory, plans: config.plans, logger: deskLogger('info', sink), now: () => NOW, numbering: config.numbering, caseGapMinutes: config.fraud.case_grouping.gap_minutes });
   const tokens = {
     analyst: await createToken(sql, 'ana', 'analyst', 'test', NOW),
     invoicing: await createToken(sql, 'ines', 'invoicing', 'test', NOW),

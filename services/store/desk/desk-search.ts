@@ -1,0 +1,86 @@
+/**
+ * The store's half of the desk's search: calls by number (callee or caller, through the indexes of
+ * migration 017, latest first, counted up to a bound), and alerts and cases by any of their ids.
+ * Deciding what a query is (a number in which written form, an id) is the route's (search-routes.ts).
+ */
+import type { Sql } from '../sql.js';
+import { intOf, isoOf } from '../row-values.js';
+import { callOfRow, type CallView } from './subscriber-usage.js';
+import type { CaseState } from './fraud-cases.js';
+
+/** Counting stops here: "more than 10,000 calls" is an answer, and it costs a bounded index range. */
+export const CALL_COUNT_CAP = 10_000;
+
+export interface NumberCalls {
+  /** Calls to and from the number, up to CALL_COUNT_CAP (then `capped`). */
+  total: number;
+  capped: boolean;
+  latest: (CallView & { matched: 'callee' | 'caller' })[];
+}
+
+export async function callsOfNumber(sql: Sql, e164: string, limit: number): Promise<NumberCalls> {
+  const side = async (column: 'callee' | 'caller') => {
+    const [count] = await sql.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM rated_cdr WHERE ${column} = $1 LIMIT $2) AS hits`, [e164, CALL_COUNT_CAP + 1]);
+    const rows = await sql.query<Record<string, unknown>>(`SELECT * FROM rated_cdr WHERE ${column} = $1 ORDER BY start_time DESC LIMIT $2`, [e164, limit]);
+    return { n: intOf(count?.n), calls: rows.map((r) => ({ ...callOfRow(r), matched: column })) };
+  };
+  const callee = await side('callee');
+  const caller = await side('caller');
+  const total = callee.n + caller.n;
+  const latest = [...callee.calls, ...caller.calls].sort((a, b) => b.start_time.localeCompare(a.start_time) || a.cdr_id.localeCompare(b.cdr_id)).slice(0, limit);
+  return { total: Math.min(total, CALL_COUNT_CAP), capped: total > CALL_COUNT_CAP, latest };
+}
+
+export interface AlertHit {
+  alert_id: string;
+  rule: string;
+  severity: string;
+  status: string;
+  client_id: string;
+  site_id: string;
+  user_id: string;
+  first_seen: string;
+  matched: 'alert_id' | 'client_id' | 'site_id' | 'user_id';
+}
+
+/** Alerts whose id, client, site or user is `id` exactly, newest first. */
+export async function alertsMatching(sql: Sql, id: string, limit: number): Promise<AlertHit[]> {
+  const rows = await sql.query<Record<string, unknown>>(
+    `SELECT alert_id, rule, severity, status, client_id, site_id, user_id, first_seen FROM alert
+      WHERE alert_id = $1 OR client_id = $1 OR site_id = $1 OR user_id = $1 ORDER BY last_seen DESC, alert_id LIMIT $2`,
+    [id, limit],
+  );
+  return rows.map((r) => ({
+    alert_id: String(r.alert_id), rule: String(r.rule), severity: String(r.severity), status: String(r.status),
+    client_id: String(r.client_id), site_id: String(r.site_id), user_id: String(r.user_id), first_seen: isoOf(r.first_seen) ?? '',
+    matched: r.alert_id === id ? 'alert_id' : r.client_id === id ? 'client_id' : r.site_id === id ? 'site_id' : 'user_id',
+  }));
+}
+
+export interface CaseHit {
+  case_id: string;
+  title: string;
+  state: CaseState;
+  owner: string;
+  client_id: string;
+  site_id: string;
+  user_id: string;
+  created_at: string;
+  matched: 'case_id' | 'client_id' | 'site_id' | 'user_id' | 'owner' | 'alert_id';
+}
+
+/** Cases whose id, client, site, user or owner is `id`, or that hold the alert `id`, newest first. */
+export async function casesMatching(sql: Sql, id: string, limit: number): Promise<CaseHit[]> {
+  const rows = await sql.query<Record<string, unknown>>(
+    `SELECT c.*, ca.alert_id AS via_alert FROM fraud_case c LEFT JOIN case_alert ca ON ca.case_id = c.case_id AND ca.alert_id = $1
+      WHERE c.case_id = $1 OR c.client_id = $1 OR c.site_id = $1 OR c.user_id = $1 OR c.owner = $1 OR ca.alert_id IS NOT NULL
+      ORDER BY c.updated_at DESC, c.case_id LIMIT $2`,
+    [id, limit],
+  );
+  const matched = (r: Record<string, unknown>): CaseHit['matched'] =>
+    r.case_id === id ? 'case_id' : r.via_alert === id ? 'alert_id' : r.client_id === id ? 'client_id' : r.site_id === id ? 'site_id' : r.user_id === id ? 'user_id' : 'owner';
+  return rows.map((r) => ({
+    case_id: String(r.case_id), title: String(r.title), state: r.state as CaseState, owner: String(r.owner), client_id: String(r.client_id),
+    site_id: String(r.site_id), user_id: String(r.user_id), created_at: isoOf(r.created_at) ?? '', matched: matched(r),
+  }));
+}
