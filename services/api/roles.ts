@@ -18,7 +18,7 @@ declare module 'fastify' {
     /** Roles admitted by the route; a route without it is public (only /health and the page's files). */
     roles?: readonly Role[];
     /** Which in-flight bound the route counts against (server.ts); 'desk' unless said. */
-    inFlightPool?: 'desk' | 'feed';
+    inFlightPool?: 'desk' | 'feed' | 'stream';
   }
   interface FastifyRequest {
     /** The token's holder, set by the auth hook on every non-public route. */

@@ -39,6 +39,8 @@ import { bulkRoutes } from './routes/bulk-routes.js';
 import { projectNumbering } from './project-numbering.js';
 import { startAutoGrouping } from './case-autogroup.js';
 import type { NumberingPlan } from '../core/numbering.js';
+import { eventRoutes } from './routes/event-routes.js';
+import { LiveUpdates } from './live/live-updates.js';
 
 export interface ServerOptions {
   sql: Sql;
@@ -60,6 +62,10 @@ export interface ServerOptions {
   caseGapMinutes?: number;
   /** Group worked alerts into cases this often (case-autogroup.ts); off without it (tests group on demand). */
   autoGroupEveryMs?: number;
+  /** Open live-update streams (GET /api/v1/events) at most; a bound of their own, 100 unless said. */
+  maxStreams?: number;
+  /** Live updates' timings (tests shorten them). */
+  live?: { pollMs?: number; heartbeatMs?: number };
 }
 
 export interface DeskContext {
@@ -75,6 +81,10 @@ export interface DeskContext {
   forgetTokens: () => void;
   numbering: NumberingPlan;
   caseGapMs: number;
+  /** Whether a token still admits its holder (an open event stream re-checks it at each heartbeat). */
+  tokenValid: (token: string) => Promise<boolean>;
+  /** The pages' live updates. */
+  live: LiveUpdates;
 }
 
 export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
@@ -93,13 +103,24 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   const tokens = new TokenCache(o.sql);
   // Same choice as openStore: a database URL wins over a data directory.
   const heavyReads = o.store.databaseUrl !== undefined ? inProcessReads(o.sql) : threadReads(o.store.data ?? '.cdr-data');
-  const ctx: DeskContext = { sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), plans: o.plans ?? new Map(), now: o.now ?? Date.now, heavyReads, forgetTokens: () => tokens.forget(), numbering: o.numbering ?? projectNumbering(), caseGapMs: (o.caseGapMinutes ?? 30) * 60_000 };
+  const now = o.now ?? Date.now;
+  const live = new LiveUpdates({ sql: o.sql, databaseUrl: o.store.databaseUrl, logger: o.logger, pollMs: o.live?.pollMs, stream: { heartbeatMs: o.live?.heartbeatMs } });
+  const ctx: DeskContext = {
+    sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), plans: o.plans ?? new Map(), now, heavyReads,
+    forgetTokens: () => tokens.forget(), numbering: o.numbering ?? projectNumbering(), caseGapMs: (o.caseGapMinutes ?? 30) * 60_000,
+    tokenValid: async (token) => (await tokens.identify(token, now())) !== undefined, live,
+  };
   const metrics = new DeskMetrics(o.sql);
   const maxInFlight = o.maxInFlight ?? 64;
   // The barring feed has its own bound: a switch polling it must get its answer even when 64 analysts'
-  // requests are in flight (it is a small read of the locks).
-  const inFlight = { desk: 0, feed: 0 };
+  // requests are in flight (it is a small read of the locks). Live-update streams have theirs too: each
+  // open page holds one for hours, and they must neither fill the desk's bound nor grow without limit.
+  const inFlight = { desk: 0, feed: 0, stream: 0 };
+  const bound = { desk: maxInFlight, feed: maxInFlight, stream: o.maxStreams ?? 100 };
 
+  await live.start();
+  // Streams end before the server waits for its open requests to finish, or it would wait for ever.
+  app.addHook('preClose', async () => live.close());
   app.addHook('onClose', async () => heavyReads.close());
   app.decorateRequest('who', null);
   app.setErrorHandler(handleError);
@@ -138,9 +159,9 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     reply.raw.once('close', () => {
       inFlight[pool] -= 1;
     });
-    if (inFlight[pool] > maxInFlight) {
+    if (inFlight[pool] > bound[pool]) {
       reply.header('retry-after', '1');
-      return sendError(reply, 503, { error: 'busy', message: `more than ${maxInFlight} requests in flight; retry in a second` });
+      return sendError(reply, 503, { error: 'busy', message: `more than ${bound[pool]} ${pool === 'stream' ? 'live-update streams open' : 'requests in flight'}; retry in a second` });
     }
     const roles = req.routeOptions.config?.roles;
     if (roles === undefined) return;
@@ -158,6 +179,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
     metrics.duration.observe({ method: req.method, route }, seconds);
     req.log.info({ method: req.method, url: maskPhoneNumbers(req.url), status: reply.statusCode, ms: Math.round(seconds * 1000), who: req.who?.name }, 'request');
+    // A write of this desk committed: the embedded store's watcher looks now rather than at its next tick.
+    if (req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode < 400) live.written();
   });
 
   await app.register(swagger, {
@@ -187,6 +210,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     await caseRoutes(api, ctx);
     await searchRoutes(api, ctx);
     await bulkRoutes(api, ctx);
+    await eventRoutes(api, ctx);
   }, { prefix: '/api/v1' });
   await pageRoutes(app);
   if (o.autoGroupEveryMs !== undefined) startAutoGrouping(app, ctx, o.autoGroupEveryMs);

@@ -4,7 +4,9 @@
  * `cdr serve` started from the build on a data directory rated from generated traffic with injected
  * fraud: log in, see the alerts most severe first, open one, resolve it, check the audit trail, see the
  * change from a second browser session, inspect a screenshot of the page, and see a new alert written by
- * another process appear without a reload (polling).
+ * another process appear without a reload. Then two analysts side by side (issue 20): what one does (a
+ * status move with its comment, a lock) and a detector's new alert reach the other's open page within
+ * 2 s, live; a bad month filter says so; a premium-CLI alert shows the 089 caller ID that raised it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -36,6 +38,7 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
   let server: ChildProcess;
   let base: string;
   let token: string;
+  let bobToken: string;
   let data: string;
   const contexts: BrowserContext[] = [];
 
@@ -44,10 +47,11 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     work = mkdtempSync(join(tmpdir(), 'cdr-desk-e2e-'));
     const gen = join(work, 'gen');
     data = join(work, 'data');
-    cdr(['generate', '--subscribers', '20', '--days', '3', '--start', '2026-03-02', '--inject', 'setup_burst', 'premium_destination', 'distinct_numbers', 'hyper_short', '--out', gen]);
+    cdr(['generate', '--subscribers', '20', '--days', '3', '--start', '2026-03-02', '--inject', 'setup_burst', 'premium_destination', 'distinct_numbers', 'hyper_short', 'premium_cli', '--out', gen]);
     const files = readdirSync(gen).filter((f) => f.startsWith('cdrs-')).map((f) => join(gen, f));
     cdr(['rate', '--data', data, '--out', join(work, 'out'), '--subscribers', join(gen, 'subscribers.csv'), ...files]);
     token = cdr(['token', 'create', '--role', 'analyst', '--name', 'alice', '--data', data]).trim();
+    bobToken = cdr(['token', 'create', '--role', 'analyst', '--name', 'bob', '--data', data]).trim();
     server = spawn(process.execPath, [CLI, 'serve', '--data', data, '--subscribers', join(gen, 'subscribers.csv'), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     base = await new Promise<string>((ok, fail) => {
       let out = '';
@@ -69,7 +73,7 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
 
   const browserErrors: string[] = [];
 
-  async function session(): Promise<Page> {
+  async function session(as = token, prepare?: (page: Page) => Promise<void>): Promise<Page> {
     const profile = mkdtempSync(join(work, 'profile-'));
     const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 1000 }, timezoneId: 'UTC' });
     contexts.push(context);
@@ -78,9 +82,10 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     page.on('console', (m) => m.type() === 'error' && browserErrors.push(m.text()));
     page.on('pageerror', (e) => browserErrors.push(e.message));
     page.on('response', (r) => r.status() >= 400 && browserErrors.push(`${r.status()} ${r.url()}`));
+    await prepare?.(page);
     const answer = await page.goto(`${base}/`);
     expect(answer!.headers()['content-security-policy']).toContain("script-src 'self'");
-    await page.fill('#token', token);
+    await page.fill('#token', as);
     await page.click('#login-form button[type=submit]');
     await page.waitForSelector('#alerts tbody tr');
     return page;
@@ -150,6 +155,127 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     ).run(Date.parse('2026-03-04T12:00:00Z'), Date.parse('2026-03-04T12:05:00Z'), now, now);
     db.close();
     await page.waitForSelector('#alerts tbody tr[data-alert-id="al-live-0001"]', { timeout: 15_000 });
-    expect(await page.textContent('#notice')).toMatch(/new or changed open alert/);
+    expect(await page.textContent('#notice')).toMatch(/new or changed alert/);
   }, 120_000);
+
+  /** Writes a new alert the way a detector in another process does: straight into the store. */
+  function raiseAlert(id: string): void {
+    const db = new Database(join(data, 'cdr.sqlite'));
+    const now = Date.now();
+    db.prepare(
+      `INSERT INTO alert (alert_id, rule, severity, client_id, site_id, user_id, first_seen, last_seen, value, threshold, cdr_ids, message, created_at, updated_at)
+       VALUES (?, 'fraud.call_setup_rate', 'critical', 'C-0002', '', '', ?, ?, '55', '10', '[]', 'raised by another process', ?, ?)`,
+    ).run(id, Date.parse('2026-03-04T13:00:00Z'), Date.parse('2026-03-04T13:05:00Z'), now, now);
+    db.close();
+  }
+
+  it("shows analyst 1's status move, comment and lock, and another process's new alert, on analyst 2's open page within 2 s", async () => {
+    const alice = await session(token);
+    const bob = await session(bobToken);
+    await expect(bob.textContent('#who')).resolves.toContain('bob (analyst)');
+    // An open alert with calls in evidence, so that it has an account to lock.
+    const alerts = await (await fetch(`${base}/api/v1/alerts?status=open&limit=200`, { headers: { authorization: `Bearer ${token}` } })).json() as { alerts: { alert_id: string; cdr_ids: string[] }[] };
+    const target = alerts.alerts.find((a) => a.cdr_ids.length > 0)!;
+    expect(target).toBeDefined();
+    for (const p of [alice, bob]) {
+      await p.click(`#alerts tbody tr[data-alert-id="${target.alert_id}"]`);
+      await p.waitForFunction((id) => document.querySelector('#detail-id')?.textContent === id, target.alert_id);
+    }
+    await bob.waitForFunction(() => document.querySelector('#live')?.textContent === 'live');
+    const account = await bob.getAttribute('#lock-form', 'data-account');
+    expect(account).toBeTruthy();
+
+    // Status and comment.
+    await alice.fill('#case-form textarea[name=comment]', 'bob, I am calling the customer');
+    await alice.click('#case-form button[data-action=acknowledge]');
+    let t = Date.now();
+    await bob.waitForFunction(() => document.querySelector('[data-fact="Status"]')?.textContent === 'acknowledged', undefined, { timeout: 2_000 });
+    await bob.waitForFunction(() => document.querySelector('#audit tbody')!.textContent!.includes('bob, I am calling the customer'), undefined, { timeout: 2_000 });
+    // Bob's list shows open alerts: the acknowledged one leaves it.
+    await bob.waitForFunction((id) => !document.querySelector(`#alerts tbody tr[data-alert-id="${id}"]`), target.alert_id, { timeout: 2_000 });
+    expect(Date.now() - t).toBeLessThan(2_000);
+
+    // A lock: bob's form shows the level in force, not "none", and the lock is in the alert's trail.
+    await alice.selectOption('#lock-form select[name=level]', 'outgoing');
+    await alice.fill('#lock-form input[name=reason]', 'toll fraud suspected');
+    t = Date.now();
+    await alice.click('#lock-form button[type=submit]');
+    await bob.waitForFunction(() => document.querySelector('#lock-state')!.textContent!.includes('outgoing'), undefined, { timeout: 2_000 });
+    expect(Date.now() - t).toBeLessThan(2_000);
+    expect(await bob.$eval('#lock-form select[name=level]', (s) => (s as HTMLSelectElement).value)).toBe('outgoing');
+    const trail = await bob.$$eval('#audit tbody tr', (rows) => rows.map((r) => Array.from(r.children, (td) => td.textContent)));
+    expect(trail).toEqual(expect.arrayContaining([expect.arrayContaining(['alice', 'set_lock', 'none → outgoing', 'toll fraud suspected'])]));
+
+    // A detector in another process raises an alert.
+    t = Date.now();
+    raiseAlert('al-live-0002');
+    await bob.waitForSelector('#alerts tbody tr[data-alert-id="al-live-0002"]', { timeout: 2_000 });
+    expect(Date.now() - t).toBeLessThan(2_000);
+    await alice.waitForSelector('#alerts tbody tr[data-alert-id="al-live-0002"]', { timeout: 2_000 });
+
+    // A page opened after the lock shows it in the form too.
+    const carol = await session(token);
+    await carol.selectOption('#filters select[name=status]', '');
+    await carol.click('#filters button[type=submit]');
+    await carol.click(`#alerts tbody tr[data-alert-id="${target.alert_id}"]`);
+    await carol.waitForFunction(() => document.querySelector('#lock-state')!.textContent!.includes('outgoing'));
+    expect(await carol.$eval('#lock-form select[name=level]', (s) => (s as HTMLSelectElement).value)).toBe('outgoing');
+  }, 120_000);
+
+  it('falls back to polling every 5 s when the event stream cannot be opened', async () => {
+    // A proxy that refuses the stream: the page must still learn of changes, by polling.
+    const page = await session(bobToken, async (p) => { await p.route('**/api/v1/events', (r) => r.abort('connectionrefused')); });
+    await page.waitForFunction(() => document.querySelector('#live')?.textContent === 'polling every 5 s');
+    raiseAlert('al-live-0003');
+    const t = Date.now();
+    await page.waitForSelector('#alerts tbody tr[data-alert-id="al-live-0003"]', { timeout: 8_000 });
+    expect(Date.now() - t).toBeLessThan(7_000);
+    expect(await page.textContent('#notice')).toMatch(/new or changed alert/);
+    // Its refused reconnections would otherwise count as the next tests' browser errors.
+    await page.context().close();
+  }, 60_000);
+
+  it('says a month filter is not YYYY-MM and empties the list, with no uncaught error', async () => {
+    const before = browserErrors.length;
+    const page = await session(bobToken);
+    expect(await page.$$eval('#alerts tbody tr[data-alert-id]', (r) => r.length)).toBeGreaterThan(0);
+    await page.fill('#filters input[name=period]', '2026-13');
+    await page.click('#filters button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('#filter-error')!.textContent !== '');
+    expect(await page.textContent('#filter-error')).toBe('Month: expected YYYY-MM, e.g. 2026-03.');
+    expect(await page.$$eval('#alerts tbody tr[data-alert-id]', (r) => r.length)).toBe(0);
+    // The refusal (and Chromium's console line about it) is all: nothing was thrown on the page.
+    const seen = browserErrors.slice(before);
+    expect(seen).toContainEqual(expect.stringMatching(/^400 .*\/api\/v1\/alerts\?.*period=2026-13/));
+    expect(seen.filter((e) => !/^400 .*period=2026-13/.test(e) && !/responded with a status of 400/.test(e))).toEqual([]);
+    // A good month brings the list back and clears the message.
+    await page.fill('#filters input[name=period]', '2026-03');
+    await page.click('#filters button[type=submit]');
+    await page.waitForSelector('#alerts tbody tr[data-alert-id]');
+    expect(await page.textContent('#filter-error')).toBe('');
+  }, 60_000);
+
+  it('shows the 089 caller ID that raised a premium-CLI alert, and durations in hours and minutes', async () => {
+    const page = await session(bobToken);
+    const list = await (await fetch(`${base}/api/v1/alerts?rule=fraud.premium_cli`, { headers: { authorization: `Bearer ${token}` } })).json() as { alerts: { alert_id: string }[] };
+    expect(list.alerts.length).toBeGreaterThan(0);
+    const id = list.alerts[0]!.alert_id;
+    await page.selectOption('#filters select[name=status]', '');
+    await page.fill('#filters input[name=rule]', 'fraud.premium_cli');
+    await page.click('#filters button[type=submit]');
+    await page.click(`#alerts tbody tr[data-alert-id="${id}"]`);
+    await page.waitForFunction((alert) => document.querySelector('#detail-id')?.textContent === alert, id);
+    const callers = await page.$$eval('#evidence tbody tr td:nth-child(2)', (tds) => tds.map((td) => ({ text: td.textContent ?? '', title: (td as HTMLElement).title })));
+    expect(callers.length).toBeGreaterThan(0);
+    // The presented 089B number, with the installation number it was billed under on hover.
+    for (const c of callers) {
+      expect(c.text).toMatch(/^\+3389\d{7}$/);
+      expect(c.title).toMatch(/^rewritten to \+33\d{9} for billing$/);
+    }
+    // Duration counters (seconds in the store) read as h:mm.
+    const counters = await page.$$eval('#counters tbody tr', (rows) => rows.map((r) => Array.from(r.children, (td) => td.textContent ?? '')));
+    const durations = counters.filter((c) => c[0] === 'fair_use.duration' || c[0] === 'fair_use.forwarding' || c[0] === 'pool_exhausted');
+    expect(durations.length).toBeGreaterThan(0);
+    for (const c of durations) for (const figure of [c[2], c[3], c[4]]) expect(figure).toMatch(/^\d+:\d{2} h$/);
+  }, 60_000);
 });

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import Papa from 'papaparse';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Money, ZERO } from '../../services/core/money.js';
+import { changesOf, readEvents } from '../api/support/event-reader.js';
 
 const CLI = resolve('dist/services/cli/main.js');
 const cdr = (args: string[]) => {
@@ -48,6 +49,10 @@ describe('cdr serve while cdr rate writes the same data directory', () => {
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const account = csv(subscribers)[0]!.account!;
 
+    // An open page's live stream: the run's alerts and the desk's lock changes must all be announced on it.
+    const stream = await readEvents(`${base}/api/v1/events`, token);
+    await stream.waitFor((e) => e.event === 'hello', 2_000);
+    const runStartMs = Date.now();
     const rate = spawn(process.execPath, [CLI, 'rate', '--data', data, '--out', join(work, 'out-1'), '--subscribers', subscribers, ...days.slice(1)], { stdio: ['ignore', 'ignore', 'pipe'] });
     let rateErr = '';
     rate.stderr!.on('data', (c: Buffer) => (rateErr += c.toString()));
@@ -75,6 +80,19 @@ describe('cdr serve while cdr rate writes the same data directory', () => {
     expect(await rateDone, rateErr).toBe(0);
     expect(writes).toBeGreaterThanOrEqual(4);
     expect(writesDuringRun, 'the desk wrote while the run was committing').toBeGreaterThan(0);
+
+    // Within 2 s of the run's end, every alert it raised or changed has been announced (or a reload asked).
+    const db0 = new Database(join(data, 'cdr.sqlite'), { readonly: true });
+    const runAlerts = (db0.prepare('SELECT alert_id FROM alert WHERE updated_at >= ?').all(runStartMs) as { alert_id: string }[]).map((r) => r.alert_id);
+    db0.close();
+    expect(runAlerts.length, 'the run raised or changed alerts').toBeGreaterThan(0);
+    const announced = () => new Set(stream.events.flatMap(changesOf).map((c) => c.alert_id ?? c.type));
+    const deadline = Date.now() + 2_000;
+    while (!announced().has('resync') && runAlerts.some((id) => !announced().has(id)) && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 100));
+    expect(announced().has('resync') || runAlerts.every((id) => announced().has(id)), 'every alert of the run announced').toBe(true);
+    const lockEvents = stream.events.flatMap(changesOf).filter((c) => c.type === 'audit' && c.subject_type === 'lock' && c.subject_id === account);
+    expect(announced().has('resync') || lockEvents.length === writes, 'every lock change announced').toBe(true);
+    stream.close();
 
     const history = await (await fetch(`${base}/api/v1/locks/${account}`, { headers })).json() as { audit: { comment: string }[] };
     expect(history.audit).toHaveLength(writes);

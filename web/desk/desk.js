@@ -1,13 +1,18 @@
 // The fraud desk page: plain ES module, no build step. Talks to /api/v1 with the token kept in
-// sessionStorage (gone when the browser session ends). New and changed alerts arrive by polling
-// /api/v1/alerts?updated_after=… every 5 s (see the README: why polling rather than server-sent events).
+// sessionStorage (gone when the browser session ends). Changes made anywhere (another analyst, a
+// detector in another process) arrive live from /api/v1/events; while that stream is down the page
+// polls every 5 s instead.
 const POLL_MS = 5000;
+// A stream that has said nothing for this long (heartbeats come every 15 s) is dead, whatever the socket says.
+const SILENT_MS = 45_000;
+// Changes arriving together (a status move is an alert change and an audit event) cost one reload.
+const GATHER_MS = 150;
 const PAGE = 50;
 const ZONE = 'Europe/Paris';
 const when = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, dateStyle: 'short', timeStyle: 'medium' });
 
 const $ = (sel) => document.querySelector(sel);
-const state = { token: sessionStorage.getItem('cdr-token'), offset: 0, selected: null, since: null, charts: {} };
+const state = { token: sessionStorage.getItem('cdr-token'), offset: 0, selected: null, account: null, listed: new Map(), charts: {}, live: false, retryMs: 1000, pending: [], gather: null, fallback: null };
 
 async function api(path, init = {}) {
   const res = await fetch(path, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${state.token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
@@ -20,6 +25,10 @@ const time = (iso) => (iso ? when.format(new Date(iso)) : '');
 const cell = (text, cls) => { const td = document.createElement('td'); td.textContent = text ?? ''; if (cls) td.className = cls; return td; };
 const row = (cells) => { const tr = document.createElement('tr'); for (const c of cells) tr.append(c); return tr; };
 const rowsOr = (rows, columns, empty) => (rows.length > 0 ? rows : [row([Object.assign(cell(empty), { colSpan: columns, className: 'empty' })])]);
+// Durations come as h:mm from the server (value_display); the raw figure stays on hover.
+const figures = (a) => `${a.value_display ?? a.value} / ${a.threshold_display ?? a.threshold}`;
+// The caller ID the switch presented (a 089B number raises fraud.premium_cli), with the number it was billed under.
+const callerCell = (c) => { const td = cell(c.presented_caller ?? c.caller); if (c.presented_caller && c.presented_caller !== c.caller) td.title = `rewritten to ${c.caller} for billing`; return td; };
 const money = (display, exact, currency = 'EUR') => { const td = cell(`${display} ${currency === 'EUR' ? '€' : currency}`, 'num'); td.title = `exact: ${exact} ${currency}`; return td; };
 
 async function login(token) {
@@ -31,8 +40,9 @@ async function login(token) {
     $('#login').hidden = true;
     $('#desk').hidden = false;
     $('#logout').hidden = false;
-    await Promise.all([loadAlerts(), loadCharts()]);
-    setInterval(poll, POLL_MS);
+    await Promise.all([refreshList(), loadCharts()]);
+    startFallback();
+    void live();
   } catch (e) {
     state.token = null;
     sessionStorage.removeItem('cdr-token');
@@ -52,11 +62,15 @@ async function loadAlerts() {
   q.set('limit', String(PAGE));
   q.set('offset', String(state.offset));
   const page = await api(`/api/v1/alerts?${q}`);
-  state.since = page.server_time;
+  $('#filter-error').textContent = '';
+  // What changed since the last load of this list: new rows, or rows whose status or figures moved.
+  const listed = new Map(page.alerts.map((a) => [a.alert_id, `${a.status}|${a.updated_at}`]));
+  const changed = [...listed].filter(([id, v]) => state.listed.get(id) !== v).length + [...state.listed.keys()].filter((id) => !listed.has(id)).length;
+  state.listed = listed;
   const tbody = $('#alerts tbody');
   tbody.replaceChildren(...page.alerts.map((a) => {
     const sev = cell(''); const badge = document.createElement('span'); badge.className = `sev-${a.severity}`; badge.textContent = a.severity; sev.append(badge);
-    const tr = row([sev, cell(a.rule), cell(`${a.client_id} / ${a.site_id} / ${a.user_id}`), cell(time(a.first_seen)), cell(time(a.last_seen)), cell(`${a.value} / ${a.threshold}`, 'num'), cell(a.status)]);
+    const tr = row([sev, cell(a.rule), cell(`${a.client_id} / ${a.site_id} / ${a.user_id}`), cell(time(a.first_seen)), cell(time(a.last_seen)), cell(figures(a), 'num'), cell(a.status)]);
     tr.dataset.alertId = a.alert_id;
     if (a.alert_id === state.selected) tr.classList.add('selected');
     tr.addEventListener('click', () => openAlert(a.alert_id));
@@ -66,6 +80,25 @@ async function loadAlerts() {
   $('#page-info').textContent = page.total === 0 ? 'no alert matches' : `${state.offset + 1}–${last} of ${page.total}`;
   $('#prev').disabled = state.offset === 0;
   $('#next').disabled = last >= page.total;
+  return changed;
+}
+
+// The list with its filters; a refused filter (a month that is not YYYY-MM) says so and empties the
+// list, rather than leaving the previous rows under filters they do not match.
+async function refreshList() {
+  try {
+    return await loadAlerts();
+  } catch (e) {
+    if (e.status === 400) {
+      $('#filter-error').textContent = e.body?.field === 'period' ? 'Month: expected YYYY-MM, e.g. 2026-03.' : `${e.body?.field ?? 'filter'}: ${e.body?.expected ?? e.message}`;
+      $('#alerts tbody').replaceChildren(...rowsOr([], 7, 'No alert shown: fix the filter above.'));
+      $('#page-info').textContent = '';
+      state.listed = new Map();
+    } else {
+      $('#filter-error').textContent = `Cannot load the alerts: ${e.message}`;
+    }
+    return 0;
+  }
 }
 
 async function openAlert(id) {
@@ -75,15 +108,29 @@ async function openAlert(id) {
   $('#detail-id').textContent = d.alert.alert_id;
   const facts = [['Rule', d.alert.rule], ['Severity', d.alert.severity], ['Status', d.alert.resolution ? `${d.alert.status} (${d.alert.resolution})` : d.alert.status],
     ['Subscriber', `${d.alert.client_id} / ${d.alert.site_id} / ${d.alert.user_id}${d.account ? ` — account ${d.account}` : ''}`], ['Month', d.period],
-    ['Window', `${time(d.alert.first_seen)} → ${time(d.alert.last_seen)}`], ['Value / threshold', `${d.alert.value} / ${d.alert.threshold}`], ['Message', d.alert.message]];
+    ['Window', `${time(d.alert.first_seen)} → ${time(d.alert.last_seen)}`], ['Value / threshold', figures(d.alert)], ['Message', d.alert.message]];
   $('#detail-facts').replaceChildren(...facts.flatMap(([k, v]) => { const dt = document.createElement('dt'); dt.textContent = k; const dd = document.createElement('dd'); dd.textContent = v; dd.dataset.fact = k; return [dt, dd]; }));
-  $('#counters tbody').replaceChildren(...rowsOr(d.counters.map((c) => row([cell(c.rule), cell(`${c.scope} ${c.scope_key}`), cell(String(c.value), 'num'), cell(String(c.threshold), 'num'), cell(String(c.left), 'num'), cell(c.crossed ? `yes ${time(c.crossed_at)}` : 'no', c.crossed ? 'crossed' : '')])), 6, 'No fair-use counter binds this subscriber this month.'));
-  $('#evidence tbody').replaceChildren(...rowsOr(d.evidence.map((c) => row([cell(time(c.start_time)), cell(c.caller), cell(c.callee), cell(`${c.destination_class} ${c.country}`), cell(String(c.billable_seconds), 'num'), cell(c.in_bundle ? 'yes' : 'no'), money(c.amount_display, c.amount, c.currency), cell(c.reason)])), 8, 'No rated call kept as evidence.'));
+  $('#counters tbody').replaceChildren(...rowsOr(d.counters.map((c) => row([cell(c.rule), cell(`${c.scope} ${c.scope_key}`), cell(c.value_display, 'num'), cell(c.threshold_display, 'num'), cell(c.left_display, 'num'), cell(c.crossed ? `yes ${time(c.crossed_at)}` : 'no', c.crossed ? 'crossed' : '')])), 6, 'No fair-use counter binds this subscriber this month.'));
+  $('#evidence tbody').replaceChildren(...rowsOr(d.evidence.map((c) => row([cell(time(c.start_time)), callerCell(c), cell(c.callee), cell(`${c.destination_class} ${c.country}`), cell(String(c.billable_seconds), 'num'), cell(c.in_bundle ? 'yes' : 'no'), money(c.amount_display, c.amount, c.currency), cell(c.reason)])), 8, 'No rated call kept as evidence.'));
   $('#audit tbody').replaceChildren(...rowsOr(d.audit.map((e) => row([cell(time(e.at)), cell(e.actor), cell(e.action), cell(`${e.from} → ${e.to}`), cell(e.detail), cell(e.comment)])), 6, 'No change yet.'));
+  state.account = d.account;
   $('#lock-account').textContent = d.account ?? '(no call in evidence: account unknown)';
   $('#lock-form').dataset.account = d.account ?? '';
-  $('#lock-state').textContent = d.lock ? `current: ${d.lock.level} (${d.lock.reason})` : 'current: none';
+  showLock(d.lock);
   for (const tr of document.querySelectorAll('#alerts tbody tr')) tr.classList.toggle('selected', tr.dataset.alertId === id);
+}
+
+// The form starts at the level in force: showing "none" while a lock holds would invite lifting it by
+// mistake. The select is set only when the level in force changes, so a refresh does not undo a choice
+// the analyst is making.
+function showLock(l) {
+  const level = l?.level ?? 'none';
+  $('#lock-state').textContent = l ? `current: ${level} (${l.reason})` : 'current: none';
+  const key = `${$('#lock-form').dataset.account}|${level}`;
+  if (state.lockShown !== key) {
+    $('#lock-form select[name=level]').value = level;
+    state.lockShown = key;
+  }
 }
 
 async function act(action) {
@@ -95,7 +142,7 @@ async function act(action) {
     await api(`/api/v1/alerts/${encodeURIComponent(state.selected)}/${action}`, { method: 'POST', body: JSON.stringify(body) });
     $('#case-form').reset();
     await openAlert(state.selected);
-    await loadAlerts();
+    await refreshList();
     $('#notice').textContent = `Alert ${state.selected}: ${action} recorded.`;
   } catch (e) {
     $('#case-error').textContent = e.body?.field ? `${e.body.field}: ${e.body.expected}` : e.message;
@@ -109,22 +156,93 @@ async function lock(event) {
   $('#lock-error').textContent = '';
   try {
     const l = await api(`/api/v1/locks/${encodeURIComponent(account)}`, { method: 'PUT', body: JSON.stringify({ level: f.get('level'), reason: f.get('reason') }) });
-    $('#lock-state').textContent = `current: ${l.level} (${l.reason})`;
+    showLock(l);
     await openAlert(state.selected);
   } catch (e) {
     $('#lock-error').textContent = e.body?.field ? `${e.body.field}: ${e.body.expected}` : e.message;
   }
 }
 
-async function poll() {
-  if (!state.since) return;
+// Live updates. The stream is read with fetch() rather than EventSource: EventSource cannot send the
+// Authorization header, and the token must never be put in a URL (URLs reach proxy and server logs).
+async function live() {
+  while (state.token) {
+    const abort = new AbortController();
+    let silence = setTimeout(() => abort.abort(), SILENT_MS);
+    try {
+      const res = await fetch('/api/v1/events', { headers: { authorization: `Bearer ${state.token}`, accept: 'text/event-stream' }, signal: abort.signal });
+      if (res.status === 401) return; // revoked: the next request says so; polling goes on meanwhile
+      if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        clearTimeout(silence);
+        silence = setTimeout(() => abort.abort(), SILENT_MS);
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          onStreamEvent(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+        }
+      }
+    } catch { /* dropped, refused or silent: poll meanwhile and reconnect */ }
+    clearTimeout(silence);
+    setLive(false);
+    await new Promise((ok) => setTimeout(ok, state.retryMs));
+    state.retryMs = Math.min(state.retryMs * 2, 30_000);
+  }
+}
+
+function onStreamEvent(block) {
+  let event = 'message';
+  let data = '';
+  for (const line of block.split('\n')) {
+    if (line.startsWith('event: ')) event = line.slice(7);
+    else if (line.startsWith('data: ')) data += line.slice(6);
+  }
+  if (event === 'hello') {
+    // Connected (again): whatever happened while the stream was down is fetched once.
+    setLive(true);
+    state.retryMs = 1000;
+    changed([{ type: 'resync' }]);
+  } else if (event === 'change') {
+    changed(JSON.parse(data).changes);
+  }
+}
+
+function setLive(on) {
+  state.live = on;
+  $('#live').textContent = on ? 'live' : 'polling every 5 s';
+  $('#live').className = on ? 'live on' : 'live';
+}
+
+function changed(changes) {
+  state.pending.push(...changes);
+  state.gather ??= setTimeout(() => void applyChanges(), GATHER_MS);
+}
+
+// One reload of the list, and of the open alert when the change concerns it or its account's lock.
+async function applyChanges() {
+  const changes = state.pending;
+  state.pending = [];
+  state.gather = null;
+  const concernsOpen = state.selected !== null && changes.some((c) => c.type === 'resync'
+    || (c.type === 'alert' && c.alert_id === state.selected)
+    || (c.type === 'audit' && (c.subject_id === state.selected || (c.subject_type === 'lock' && c.subject_id === state.account))));
   try {
-    const changed = await api(`/api/v1/alerts?status=open&updated_after=${encodeURIComponent(state.since)}&limit=200&sort=newest`);
-    if (changed.total > 0) {
-      $('#notice').textContent = `${changed.total} new or changed open alert(s) at ${time(changed.server_time)}.`;
-      await loadAlerts();
-    }
-  } catch { /* the next poll retries */ }
+    const n = await refreshList();
+    if (concernsOpen) await openAlert(state.selected);
+    if (n > 0) $('#notice').textContent = `${n} new or changed alert(s) at ${time(new Date().toISOString())}.`;
+  } catch { /* the next change or poll retries */ }
+}
+
+// The fallback: every 5 s while the stream is down, the list and the open alert are read again.
+function startFallback() {
+  state.fallback ??= setInterval(() => {
+    if (!state.live) changed([{ type: 'resync' }]);
+  }, POLL_MS);
 }
 
 async function loadCharts() {
@@ -144,9 +262,9 @@ async function loadCharts() {
 
 $('#login-form').addEventListener('submit', (e) => { e.preventDefault(); void login($('#token').value.trim()); });
 $('#logout').addEventListener('click', () => { sessionStorage.removeItem('cdr-token'); location.reload(); });
-$('#filters').addEventListener('submit', (e) => { e.preventDefault(); state.offset = 0; void loadAlerts(); });
-$('#prev').addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE); void loadAlerts(); });
-$('#next').addEventListener('click', () => { state.offset += PAGE; void loadAlerts(); });
+$('#filters').addEventListener('submit', (e) => { e.preventDefault(); state.offset = 0; state.listed = new Map(); void refreshList(); });
+$('#prev').addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE); state.listed = new Map(); void refreshList(); });
+$('#next').addEventListener('click', () => { state.offset += PAGE; state.listed = new Map(); void refreshList(); });
 for (const b of document.querySelectorAll('#case-form button[data-action]')) b.addEventListener('click', () => void act(b.dataset.action));
 $('#lock-form').addEventListener('submit', (e) => void lock(e));
 if (state.token) void login(state.token);

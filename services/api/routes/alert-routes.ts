@@ -9,7 +9,8 @@ import { sendError } from '../api-errors.js';
 import { commentSchema, idSchema, isoTimeSchema, pageQuery, periodSchema } from '../api-schemas.js';
 import { ANALYST, DESK_AND_INVOICING } from '../roles.js';
 import type { DeskContext } from '../server.js';
-import { withDisplayAmounts } from '../display-amounts.js';
+import { displayMetric } from '../metric-display.js';
+import { alertDisplay, alertTrail, evidenceRow } from '../alert-detail.js';
 
 interface ListQuery {
   rule?: string; severity?: string; status?: AlertStatus; client?: string; site?: string; user?: string;
@@ -48,7 +49,7 @@ export async function alertRoutes(api: FastifyInstance, ctx: DeskContext): Promi
       fromMs, toMs, updatedAfterMs: q.updated_after === undefined ? undefined : Date.parse(q.updated_after),
       sort: q.sort, limit: q.limit, offset: q.offset,
     });
-    return { total: result.total, limit: q.limit, offset: q.offset, alerts: result.alerts, server_time: new Date(ctx.now()).toISOString() };
+    return { total: result.total, limit: q.limit, offset: q.offset, alerts: result.alerts.map(alertDisplay), server_time: new Date(ctx.now()).toISOString() };
   });
 
   api.get<{ Params: { id: string } }>('/alerts/:id', {
@@ -58,15 +59,22 @@ export async function alertRoutes(api: FastifyInstance, ctx: DeskContext): Promi
     const alert = await getAlert(ctx.sql, req.params.id);
     if (alert === undefined) return sendError(reply, 404, { error: 'not_found', message: `no alert ${req.params.id}` });
     const period = DateTime.fromISO(alert.first_seen, { zone: ZONE }).toFormat('yyyy-MM');
-    const [evidence, counters, audit] = await Promise.all([
+    const [evidence, counters] = await Promise.all([
       callsByIds(ctx.sql, alert.cdr_ids),
       // A client-wide alert (no site, no user) shows the client's counters.
       countersOf(ctx.sql, { client: alert.client_id, site: alert.site_id || undefined, user: alert.user_id || undefined }, period),
-      listAudit(ctx.sql, { subjectType: 'alert', subjectId: alert.alert_id, limit: 500, offset: 0 }),
     ]);
     const account = evidence[0]?.account;
-    const lock = account === undefined ? undefined : await lockOf(ctx.sql, account);
-    return { alert, period, account: account ?? null, lock: lock ?? null, evidence: evidence.map((c) => withDisplayAmounts(c, ['amount', 'first_amount'])), counters, audit };
+    const [lock, audit] = await Promise.all([
+      account === undefined ? undefined : lockOf(ctx.sql, account),
+      alertTrail(ctx.sql, alert.alert_id, account),
+    ]);
+    return {
+      alert: alertDisplay(alert), period, account: account ?? null, lock: lock ?? null,
+      evidence: evidence.map(evidenceRow),
+      counters: counters.map((c) => ({ ...c, value_display: displayMetric(c.rule, c.value), threshold_display: displayMetric(c.rule, c.threshold), left_display: displayMetric(c.rule, c.left) })),
+      audit,
+    };
   });
 
   const move = (action: CaseAction, summary: string, withResolution: boolean) =>

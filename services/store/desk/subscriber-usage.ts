@@ -15,6 +15,8 @@ export interface CallView {
   period: string;
   start_time: string;
   caller: string;
+  /** The caller ID the switch presented when the rater rewrote it (a 089B number → the installation number); '' otherwise. */
+  caller_original: string;
   callee: string;
   destination_class: string;
   country: string;
@@ -127,6 +129,7 @@ export function callOfRow(r: Record<string, unknown>): CallView {
     period: String(r.period),
     start_time: isoOf(r.start_time) ?? '',
     caller: String(r.caller),
+    caller_original: String(r.caller_original ?? ''),
     callee: String(r.callee),
     destination_class: String(r.destination_class),
     country: String(r.country),

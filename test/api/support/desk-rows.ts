@@ -23,6 +23,8 @@ export interface RatedFixture {
   firstAmount?: string;
   reason: string;
   caller?: string;
+  /** The caller ID presented before the rater's rewrite (a 089B number); '' when none applied. */
+  callerOriginal?: string;
   /** EUR unless said. */
   currency?: string;
 }
@@ -32,7 +34,7 @@ type Store = Pick<TestStore, 'kind' | 'sql'>;
 export async function insertRated(store: Store, r: RatedFixture): Promise<void> {
   const start = new Date(r.start);
   const end = new Date(start.getTime() + r.seconds * 1000);
-  const call = [r.period, start, start, end, r.caller ?? '+33247501001', '', r.callee, r.destinationClass, r.country, r.seconds, 'answered', 'outbound', 'originating', 'dev', r.inBundle, r.seconds, r.amount, r.firstAmount ?? r.amount, r.currency ?? 'EUR', r.reason, '', 1];
+  const call = [r.period, start, start, end, r.caller ?? '+33247501001', r.callerOriginal ?? '', r.callee, r.destinationClass, r.country, r.seconds, 'answered', 'outbound', 'originating', 'dev', r.inBundle, r.seconds, r.amount, r.firstAmount ?? r.amount, r.currency ?? 'EUR', r.reason, '', 1];
   const callColumns = 'period, start_time, answer_time, end_time, caller, caller_original, callee, destination_class, country, billable_seconds, disposition, direction, leg, device, in_bundle, priced_seconds, amount, first_amount, currency, reason, shares, source_line';
   const values = (from: number) => call.map((_, i) => `$${from + i}`).join(', ');
   if (store.kind === 'postgres') {
