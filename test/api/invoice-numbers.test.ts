@@ -14,6 +14,7 @@ import { InvoicingTerms } from '../../services/config/invoicing-file.js';
 import { ConfigError } from '../../services/config/config-error.js';
 import { vatTotals } from '../../services/core/invoice/vat.js';
 import { Money } from '../../services/core/money.js';
+import { timeParam } from '../../services/store/row-values.js';
 import { closeMonth, makeInvoice } from '../../services/invoice/make-invoice.js';
 import { STORE_KINDS, openTestStore, type TestStore } from './support/stores.js';
 import { ACCOUNT, CLIENT, PERIOD, seedWorld } from './support/desk-world.js';
@@ -118,6 +119,20 @@ describe.each(STORE_KINDS)('invoice numbers over %s', (kind) => {
     const june = await closeMonth(store.sql, terms, CLIENT, '2026-06', 'ines', AT);
     expect(june.closed && june.invoice.invoice_number).toBe('FAC-000005');
     expect(await numbers()).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('shows a month closed before VAT and numbers as it was issued: its total HT, no number, no VAT added', async () => {
+    const legacy = {
+      client_id: CLIENT, period: '2025-12', currency: 'EUR', status: 'closed', closed_at: '2026-01-05T09:00:00.000Z', closed_by: 'ines', lines: [],
+      totals: { usage: '12.3456', sanctions: '0', late_calls: '0', adjustments: '0', total_exact: '12.3456', total: '12.35' },
+    };
+    await store.sql.query(
+      `INSERT INTO month_close (client_id, period, closed_at, closed_by, last_rated_seq, last_adjustment_seq, invoice) VALUES ($1, $2, $3, 'ines', 0, 0, $4)`,
+      [CLIENT, '2025-12', timeParam(Date.parse(legacy.closed_at)), JSON.stringify(legacy)],
+    );
+    const shown = await makeInvoice(store.sql, terms, CLIENT, '2025-12');
+    expect(shown.invoice_number).toBeNull();
+    expect(shown.totals).toEqual({ usage: '12.3456', sanctions: '0', late_calls: '0', adjustments: '0', total_ht_exact: '12.3456', total_ht: '12.35', vat_rate: '0', vat: '0.00', total_ttc: '12.35' });
   });
 
   it('refuses moving the counter by hand (back, forward by two, deleting it)', async () => {
