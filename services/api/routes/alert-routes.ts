@@ -11,6 +11,7 @@ import { ANALYST, DESK_AND_INVOICING } from '../roles.js';
 import type { DeskContext } from '../server.js';
 import { displayMetric } from '../metric-display.js';
 import { alertDisplay, alertTrail, evidenceRow } from '../alert-detail.js';
+import { alertDisplaySchema, alertSchema, auditEventSchema, counterDisplaySchema, evidenceCallSchema, lockSchema, routeErrors } from '../response-schemas.js';
 
 interface ListQuery {
   rule?: string; severity?: string; status?: AlertStatus; client?: string; site?: string; user?: string;
@@ -34,6 +35,16 @@ export async function alertRoutes(api: FastifyInstance, ctx: DeskContext): Promi
           sort: { type: 'string', enum: [...ALERT_SORTS], default: 'severity' }, ...pageQuery,
         },
       },
+      response: {
+        200: {
+          type: 'object', additionalProperties: false, required: ['total', 'limit', 'offset', 'alerts', 'server_time'],
+          properties: {
+            total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' }, alerts: { type: 'array', items: alertDisplaySchema },
+            server_time: { type: 'string', format: 'date-time', description: "the server's clock: the next poll's updated_after" },
+          },
+        },
+        ...routeErrors({}, 400),
+      },
     },
   }, async (req) => {
     const q = req.query;
@@ -54,7 +65,20 @@ export async function alertRoutes(api: FastifyInstance, ctx: DeskContext): Promi
 
   api.get<{ Params: { id: string } }>('/alerts/:id', {
     config: { roles: ANALYST },
-    schema: { summary: 'One alert with its evidence (rated calls), the counters of its subscriber for the month, its lock and audit trail', tags: ['alerts'], params: { type: 'object', properties: { id: idSchema }, required: ['id'] } },
+    schema: { summary: 'One alert with its evidence (rated calls), the counters of its subscriber for the month, its lock and audit trail', tags: ['alerts'], params: { type: 'object', properties: { id: idSchema }, required: ['id'] },
+      response: {
+        200: {
+          type: 'object', additionalProperties: false, required: ['alert', 'period', 'account', 'lock', 'evidence', 'counters', 'audit'],
+          properties: {
+            alert: alertDisplaySchema, period: { type: 'string', description: 'the month of its first_seen (Europe/Paris), YYYY-MM' },
+            account: { type: 'string', nullable: true, description: 'the account of its evidence; null without evidence' },
+            lock: { ...lockSchema, nullable: true, description: "the account's lock; null when it has none" },
+            evidence: { type: 'array', items: evidenceCallSchema }, counters: { type: 'array', items: counterDisplaySchema }, audit: { type: 'array', items: auditEventSchema },
+          },
+        },
+        ...routeErrors({}, 400, 404),
+      },
+    },
   }, async (req, reply) => {
     const alert = await getAlert(ctx.sql, req.params.id);
     if (alert === undefined) return sendError(reply, 404, { error: 'not_found', message: `no alert ${req.params.id}` });
@@ -88,6 +112,7 @@ export async function alertRoutes(api: FastifyInstance, ctx: DeskContext): Promi
           properties: { comment: commentSchema, ...(withResolution ? { resolution: { type: 'string', enum: [...RESOLUTIONS] } } : {}) },
           required: withResolution ? ['comment', 'resolution'] : ['comment'],
         },
+        response: { 200: alertSchema, ...routeErrors({}, 400, 404, 409) },
       },
     }, async (req, reply) => {
       const result = await moveAlert(ctx.sql, { alertId: req.params.id, action, actor: req.who!.name, comment: req.body.comment, resolution: req.body.resolution, atMs: ctx.now() });
@@ -104,6 +129,7 @@ export async function alertRoutes(api: FastifyInstance, ctx: DeskContext): Promi
     schema: {
       summary: 'The audit trail (append-only: there is no route to change it), oldest first', tags: ['audit'],
       querystring: { type: 'object', additionalProperties: false, properties: { subject_type: { type: 'string', enum: [...SUBJECT_TYPES] }, subject_id: { type: 'string', maxLength: 200 }, ...pageQuery } },
+      response: { 200: { type: 'object', additionalProperties: false, required: ['events'], properties: { events: { type: 'array', items: auditEventSchema } } }, ...routeErrors({}, 400) },
     },
   }, async (req) => ({ events: await listAudit(ctx.sql, { subjectType: req.query.subject_type, subjectId: req.query.subject_id, limit: req.query.limit, offset: req.query.offset }) }));
 }

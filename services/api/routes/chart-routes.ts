@@ -6,6 +6,7 @@ import { latestAlertMs } from '../../store/desk/alert-cases.js';
 import { CHART_ZONE, DayFiguresCache, parisDays } from '../daily-chart.js';
 import { ANALYST } from '../roles.js';
 import type { DeskContext } from '../server.js';
+import { routeErrors } from '../response-schemas.js';
 
 export async function chartRoutes(api: FastifyInstance, ctx: DeskContext): Promise<void> {
   const cache = new DayFiguresCache(ctx.heavyReads);
@@ -19,6 +20,23 @@ export async function chartRoutes(api: FastifyInstance, ctx: DeskContext): Promi
           days: { type: 'integer', minimum: 1, maximum: 92, default: 30 },
           until: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'last day shown (default: the day of the newest alert, or today)' },
         },
+      },
+      response: {
+        200: {
+          type: 'object', additionalProperties: false, required: ['zone', 'days', 'alerts_per_rule', 'out_of_bundle_spend', 'currency', 'truncated'],
+          properties: {
+            zone: { type: 'string' }, days: { type: 'array', items: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } },
+            alerts_per_rule: { type: 'object', description: 'by rule: the alerts of each day of days', additionalProperties: { type: 'array', items: { type: 'integer' } } },
+            out_of_bundle_spend: {
+              type: 'array',
+              items: { type: 'object', additionalProperties: false, required: ['day', 'amount', 'amount_display'], properties: { day: { type: 'string' }, amount: { type: 'string' }, amount_display: { type: 'string' } } },
+            },
+            currency: { type: 'string' },
+            other_currencies: { type: 'array', items: { type: 'string' }, description: 'only when the spend is in several currencies: those not shown' },
+            truncated: { type: 'boolean' },
+          },
+        },
+        ...routeErrors({}, 400),
       },
     },
   }, async (req) => {

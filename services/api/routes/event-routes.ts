@@ -12,6 +12,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ANALYST } from '../roles.js';
 import type { DeskContext } from '../server.js';
+import { routeErrors, textResponse } from '../response-schemas.js';
 
 export async function eventRoutes(api: FastifyInstance, ctx: DeskContext): Promise<void> {
   api.get('/events', {
@@ -20,6 +21,7 @@ export async function eventRoutes(api: FastifyInstance, ctx: DeskContext): Promi
       summary: 'Live updates (server-sent events): "change" events with the alerts and audit subjects changed; a heartbeat comment every 15 s',
       tags: ['alerts'],
       produces: ['text/event-stream'],
+      response: { 200: textResponse('text/event-stream', 'an endless stream: "event: change" with a JSON data line, and ": heartbeat" comments'), ...routeErrors({}) },
     },
   }, async (req, reply) => {
     const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';

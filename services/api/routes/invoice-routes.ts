@@ -7,6 +7,7 @@ import { sendError } from '../api-errors.js';
 import { idSchema, periodSchema } from '../api-schemas.js';
 import { INVOICING } from '../roles.js';
 import type { DeskContext } from '../server.js';
+import { invoiceLineSchema, invoiceSchema, invoiceTotalsSchema, routeErrors } from '../response-schemas.js';
 
 const clientPeriod = { type: 'object', properties: { client: idSchema, period: periodSchema }, required: ['client', 'period'] } as const;
 
@@ -19,6 +20,13 @@ export async function invoiceRoutes(api: FastifyInstance, ctx: DeskContext): Pro
       summary: 'The invoice of a client month: usage by destination class and country, sanctions, late calls, adjustments, totals', tags: ['invoicing'],
       params: clientPeriod,
       querystring: { type: 'object', additionalProperties: false, properties: { format: { type: 'string', enum: ['json', 'csv'], default: 'json' } } },
+      response: {
+        200: {
+          description: 'the invoice (format=json), or the same as CSV (format=csv, an attachment)',
+          content: { 'application/json': { schema: invoiceSchema }, 'text/csv': { schema: { type: 'string' } } },
+        },
+        ...routeErrors({}, 400, 404),
+      },
     },
   }, async (req, reply) => {
     if (!knownClient(req.params.client)) return sendError(reply, 404, { error: 'not_found', message: `no client ${req.params.client} in the subscriber directory` });
@@ -32,7 +40,19 @@ export async function invoiceRoutes(api: FastifyInstance, ctx: DeskContext): Pro
 
   api.get<{ Params: { client: string; period: string } }>('/usage/:client/:period', {
     config: { roles: INVOICING },
-    schema: { summary: "A client's usage for a month as it stands (an open month moves with new CDRs)", tags: ['invoicing'], params: clientPeriod },
+    schema: {
+      summary: "A client's usage for a month as it stands (an open month moves with new CDRs)", tags: ['invoicing'], params: clientPeriod,
+      response: {
+        200: {
+          type: 'object', additionalProperties: false, required: ['client_id', 'period', 'status', 'currency', 'lines', 'totals'],
+          properties: {
+            client_id: invoiceSchema.properties.client_id, period: invoiceSchema.properties.period, status: invoiceSchema.properties.status, currency: invoiceSchema.properties.currency,
+            lines: { type: 'array', items: invoiceLineSchema, description: 'the usage and sanction lines' }, totals: invoiceTotalsSchema,
+          },
+        },
+        ...routeErrors({}, 400, 404),
+      },
+    },
   }, async (req, reply) => {
     if (!knownClient(req.params.client)) return sendError(reply, 404, { error: 'not_found', message: `no client ${req.params.client} in the subscriber directory` });
     const invoice = await makeInvoice(ctx.sql, ctx.invoicing, req.params.client, req.params.period);
@@ -41,7 +61,25 @@ export async function invoiceRoutes(api: FastifyInstance, ctx: DeskContext): Pro
 
   api.get<{ Params: { client: string } }>('/months/:client', {
     config: { roles: INVOICING },
-    schema: { summary: "A client's closed months", tags: ['invoicing'], params: { type: 'object', properties: { client: idSchema }, required: ['client'] } },
+    schema: {
+      summary: "A client's closed months", tags: ['invoicing'], params: { type: 'object', properties: { client: idSchema }, required: ['client'] },
+      response: {
+        200: {
+          type: 'object', additionalProperties: false, required: ['client_id', 'closed'],
+          properties: {
+            client_id: { type: 'string' },
+            closed: {
+              type: 'array', description: 'oldest first',
+              items: {
+                type: 'object', additionalProperties: false, required: ['period', 'closed_at', 'closed_by', 'last_rated_seq', 'last_adjustment_seq'],
+                properties: { period: { type: 'string' }, closed_at: { type: 'string', format: 'date-time' }, closed_by: { type: 'string' }, last_rated_seq: { type: 'integer' }, last_adjustment_seq: { type: 'integer' } },
+              },
+            },
+          },
+        },
+        ...routeErrors({}, 400, 404),
+      },
+    },
   }, async (req, reply) => {
     if (!knownClient(req.params.client)) return sendError(reply, 404, { error: 'not_found', message: `no client ${req.params.client} in the subscriber directory` });
     const closes = [...(await closesOf(ctx.sql, req.params.client)).values()].sort((a, b) => a.period.localeCompare(b.period));
@@ -50,7 +88,21 @@ export async function invoiceRoutes(api: FastifyInstance, ctx: DeskContext): Pro
 
   api.post<{ Params: { client: string; period: string } }>('/months/:client/:period/close', {
     config: { roles: INVOICING },
-    schema: { summary: 'Close a client month: its invoice never changes after; later rows go on the next open month', tags: ['invoicing'], params: clientPeriod },
+    schema: {
+      summary: 'Close a client month: its invoice never changes after; later rows go on the next open month', tags: ['invoicing'], params: clientPeriod,
+      response: {
+        201: {
+          type: 'object', additionalProperties: false,
+          required: ['client_id', 'period', 'closed_at', 'closed_by', 'invoice_number', 'total_ht', 'vat', 'total_ttc', 'currency'],
+          properties: {
+            client_id: { type: 'string' }, period: { type: 'string' }, closed_at: invoiceSchema.properties.closed_at, closed_by: invoiceSchema.properties.closed_by,
+            invoice_number: invoiceSchema.properties.invoice_number, total_ht: invoiceTotalsSchema.properties.total_ht, vat: invoiceTotalsSchema.properties.vat,
+            total_ttc: invoiceTotalsSchema.properties.total_ttc, currency: { type: 'string' },
+          },
+        },
+        ...routeErrors({}, 400, 404, 409),
+      },
+    },
   }, async (req, reply) => {
     if (!knownClient(req.params.client)) return sendError(reply, 404, { error: 'not_found', message: `no client ${req.params.client} in the subscriber directory` });
     const result = await closeMonth(ctx.sql, ctx.invoicing, req.params.client, req.params.period, req.who!.name, ctx.now());

@@ -7,6 +7,7 @@ import { sendError } from '../api-errors.js';
 import { idSchema, periodSchema } from '../api-schemas.js';
 import { INVOICING } from '../roles.js';
 import type { DeskContext } from '../server.js';
+import { routeErrors, textResponse } from '../response-schemas.js';
 
 /**
  * The document has no script and loads nothing: a policy that forbids both keeps an escaping mistake
@@ -21,6 +22,10 @@ export async function statementRoutes(api: FastifyInstance, ctx: DeskContext): P
       summary: 'The detailed statement of a client month (HTML, French): plans, counters against thresholds, sanctions with their clause, every billed call with the called number masked, totals of the invoice',
       tags: ['invoicing'],
       params: { type: 'object', properties: { client: idSchema, period: periodSchema }, required: ['client', 'period'] },
+      response: {
+        200: textResponse('text/html', 'the statement, a self-contained HTML document (no script, nothing loaded)'),
+        ...routeErrors({}, 400, 404, 500),
+      },
     },
   }, async (req, reply) => {
     const { client, period } = req.params;

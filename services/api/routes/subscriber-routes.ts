@@ -6,6 +6,7 @@ import { idSchema, periodSchema } from '../api-schemas.js';
 import { withDisplayAmounts } from '../display-amounts.js';
 import { ANALYST } from '../roles.js';
 import type { DeskContext } from '../server.js';
+import { counterSchema, ratedCallSchema, routeErrors } from '../response-schemas.js';
 
 export async function subscriberRoutes(api: FastifyInstance, ctx: DeskContext): Promise<void> {
   api.get<{ Params: { client: string }; Querystring: { site?: string; user?: string; period: string; calls: number } }>('/subscribers/:client', {
@@ -16,6 +17,16 @@ export async function subscriberRoutes(api: FastifyInstance, ctx: DeskContext): 
       querystring: {
         type: 'object', additionalProperties: false, required: ['period'],
         properties: { site: idSchema, user: idSchema, period: periodSchema, calls: { type: 'integer', minimum: 0, maximum: 200, default: 20 } },
+      },
+      response: {
+        200: {
+          type: 'object', additionalProperties: false, required: ['client_id', 'site_id', 'user_id', 'period', 'counters', 'recent_calls'],
+          properties: {
+            client_id: { type: 'string' }, site_id: { type: 'string', nullable: true }, user_id: { type: 'string', nullable: true }, period: { type: 'string' },
+            counters: { type: 'array', items: counterSchema }, recent_calls: { type: 'array', items: ratedCallSchema, description: 'newest first' },
+          },
+        },
+        ...routeErrors({}, 400, 404),
       },
     },
   }, async (req, reply) => {
