@@ -1,19 +1,29 @@
 /**
- * The API as a contract: the OpenAPI document describes, for every route of cases, search and bulk,
- * the body of its success and of each error it can answer (the one error shape), and the validator the
- * desk tests use (support/openapi-contract.ts) does refuse a body that breaks it. The real answers are
- * validated in desk-cases.test.ts, every one of them.
+ * The API as a contract: the OpenAPI document (/api/openapi.json) describes, for every route, the body
+ * of its success and of each error it can answer (the one error shape), JSON or not (CSV, HTML, plain
+ * text, an event stream); and every route is called here over both stores, on the seeded desk world,
+ * each real answer (status, media type and body) validated against the document. Every operation of the
+ * document must have been answered at least once with a success and once with an error. The validator
+ * (support/openapi-contract.ts) does refuse a body that breaks the document (last test).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import { openTestStore, type TestStore } from './support/stores.js';
-import { startWorld, type World } from './support/desk-world.js';
+import { STORE_KINDS, openTestStore, type TestStore } from './support/stores.js';
+import { ACCOUNT, CLIENT, PERIOD, seedWorld, startWorld, type World } from './support/desk-world.js';
 import { contractOf, type Contract } from './support/openapi-contract.js';
+import { readEvents } from './support/event-reader.js';
+import type { Role } from '../../services/store/desk/api-tokens.js';
 
-const OURS = /^\/api\/v1\/(cases|search|alerts\/bulk)/;
+type Responses = Record<string, { content?: Record<string, { schema?: { type?: string; required?: string[] } }> }>;
+const METHODS = ['get', 'post', 'put', 'delete'];
 
-describe('the OpenAPI document of cases, search and bulk', () => {
+function operationsOf(contract: Contract): { id: string; method: string; path: string; responses: Responses }[] {
+  return Object.entries(contract.doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).filter(([m]) => METHODS.includes(m)).map(([m, op]) => ({ id: `${m.toUpperCase()} ${path}`, method: m.toUpperCase(), path, responses: (op.responses ?? {}) as Responses })));
+}
+
+describe('the OpenAPI document', () => {
   let store: TestStore;
   let w: World;
   let contract: Contract;
@@ -27,20 +37,22 @@ describe('the OpenAPI document of cases, search and bulk', () => {
     await store?.close();
   });
 
-  it('describes the success body and every error (400/401/403, and 404/409 where they can happen) of each route', () => {
-    const operations = Object.entries(contract.doc.paths).filter(([p]) => OURS.test(p)).flatMap(([p, ops]) => Object.entries(ops).map(([m, op]) => ({ id: `${m.toUpperCase()} ${p}`, op })));
-    expect(operations.length).toBe(14);
-    for (const { id, op } of operations) {
-      const responses = (op as { responses: Record<string, { content?: Record<string, { schema?: { type?: string; required?: string[] } }> }> }).responses;
+  it('describes, for every operation, a success and its errors (401, 429, 503, 403 unless any role may call it), each error in the one error shape', () => {
+    const operations = operationsOf(contract);
+    expect(operations.length).toBe(37);
+    for (const { id, responses } of operations) {
       const statuses = Object.keys(responses);
       expect(statuses.filter((s) => s.startsWith('2')), id).toHaveLength(1);
-      expect(statuses, id).toEqual(expect.arrayContaining(['401', '403']));
-      if (id.includes('{id}')) expect(statuses, id).toContain('404');
-      if (/\/(investigate|resolve|reopen|attach|detach)$/.test(id) || id === 'POST /api/v1/alerts/bulk') expect(statuses, id).toContain('409');
+      expect(statuses, id).toEqual(expect.arrayContaining(id === 'GET /api/v1/me' ? ['401', '429', '503'] : ['401', '403', '429', '503']));
+      if (/\{[a-z]+\}/.test(id)) expect(statuses, id).toContain('404');
+      if (/\/(investigate|resolve|reopen|attach|detach)$/.test(id) || ['POST /api/v1/alerts/bulk', 'POST /api/v1/tokens', 'POST /api/v1/months/{client}/{period}/close'].includes(id)) expect(statuses, id).toContain('409');
       for (const s of statuses) {
-        const schema = responses[s]!.content?.['application/json']?.schema;
-        expect(schema?.type, `${id} ${s}`).toBe('object');
-        if (!s.startsWith('2')) expect(schema?.required, `${id} ${s}`).toEqual(['error', 'message']);
+        const content = responses[s]!.content ?? {};
+        expect(Object.keys(content).length, `${id} ${s}`).toBeGreaterThan(0);
+        for (const [mediaType, { schema }] of Object.entries(content)) {
+          expect(schema?.type, `${id} ${s} ${mediaType}`).toBe(mediaType === 'application/json' ? 'object' : 'string');
+          if (!s.startsWith('2')) expect([mediaType, schema?.required], `${id} ${s}`).toEqual(['application/json', ['error', 'message']]);
+        }
       }
     }
   });
@@ -62,5 +74,170 @@ describe('the OpenAPI document of cases, search and bulk', () => {
     expect(validate({ ...good, case: { ...good.case, window_start: 'yesterday' } })).toBe(false);
     const { owner: _owner, ...withoutOwner } = good.case;
     expect(validate({ ...good, case: withoutOwner })).toBe(false);
+  });
+});
+
+describe.each(STORE_KINDS)('every operation of the OpenAPI document, called over %s, answers as the document says', (kind) => {
+  let store: TestStore;
+  let w: World;
+  let api: Contract;
+  let base: string;
+  beforeAll(async () => {
+    store = await openTestStore(kind);
+    await seedWorld(store);
+    w = await startWorld(store.sql, store.origin);
+    api = await contractOf(w.app, w.auth('analyst'));
+    base = await w.app.listen({ port: 0, host: '127.0.0.1' });
+  }, 60_000);
+  afterAll(async () => {
+    const closing = w?.app.close();
+    w?.app.server.closeAllConnections();
+    await closing;
+    await store?.close();
+  });
+
+  const as = (role: Role) => w.auth(role);
+  const get = (url: string, role: Role = 'analyst') => api.call('GET', url, as(role));
+  const post = (url: string, body: unknown, role: Role = 'analyst') => api.call('POST', url, as(role), body);
+  const put = (url: string, body: unknown, role: Role = 'analyst') => api.call('PUT', url, as(role), body);
+  const expectStatus = async (answer: Promise<{ statusCode: number; body: string }>, status: number) => {
+    const r = await answer;
+    expect(r.statusCode, r.body.slice(0, 300)).toBe(status);
+    return r;
+  };
+  const v1 = '/api/v1';
+  const c = 'for the contract test';
+
+  it('alerts, audit, subscribers, locks and the barring feed (analyst)', async () => {
+    const list = await expectStatus(get(`${v1}/alerts?sort=newest&period=${PERIOD}`), 200);
+    expect(list.json().alerts.map((a: { alert_id: string }) => a.alert_id)).toContain('al-crit');
+    await expectStatus(get(`${v1}/alerts?status=closed`), 400);
+    await expectStatus(get(`${v1}/alerts`, 'invoicing'), 403);
+    await expectStatus(get(`${v1}/alerts/al-crit`), 200);
+    await expectStatus(get(`${v1}/alerts/no-such-alert`), 404);
+    await expectStatus(post(`${v1}/alerts/al-warn/acknowledge`, { comment: c }), 200);
+    await expectStatus(post(`${v1}/alerts/al-warn/acknowledge`, { comment: c }), 409);
+    await expectStatus(post(`${v1}/alerts/al-warn/resolve`, { comment: c, resolution: 'false_positive' }), 200);
+    await expectStatus(post(`${v1}/alerts/al-warn/resolve`, { comment: c }), 400);
+    await expectStatus(post(`${v1}/alerts/al-warn/reopen`, { comment: c }), 200);
+    await expectStatus(post(`${v1}/alerts/al-warn/reopen`, { comment: c }), 409);
+    await expectStatus(get(`${v1}/audit?subject_type=alert&subject_id=al-warn`, 'invoicing'), 200);
+    await expectStatus(get(`${v1}/audit?subject_type=invoice`), 400);
+
+    const sub = await expectStatus(get(`${v1}/subscribers/${CLIENT}?period=${PERIOD}&site=S-TOURS&user=U1001`), 200);
+    expect(sub.json().recent_calls.length).toBeGreaterThan(0);
+    await expectStatus(get(`${v1}/subscribers/${CLIENT}`), 400);
+    await expectStatus(get(`${v1}/subscribers/C-NOBODY?period=${PERIOD}`), 404);
+
+    await expectStatus(put(`${v1}/locks/${ACCOUNT}`, { level: 'outgoing', reason: c }), 200);
+    await expectStatus(put(`${v1}/locks/${ACCOUNT}`, { level: 'some', reason: c }), 400);
+    await expectStatus(put(`${v1}/locks/no-such-account`, { level: 'all', reason: c }), 404);
+    const lock = await expectStatus(get(`${v1}/locks/${ACCOUNT}`), 200);
+    expect(lock.json().lock.level).toBe('outgoing');
+    await expectStatus(get(`${v1}/locks/no-such-account`), 404);
+    const locks = await expectStatus(get(`${v1}/locks`), 200);
+    expect(locks.json().locks).toHaveLength(1);
+    await expectStatus(get(`${v1}/locks`, 'invoicing'), 403);
+    await expectStatus(get(`${v1}/barring`), 200);
+    await expectStatus(get(`${v1}/barring`, 'invoicing'), 403);
+    const txt = await expectStatus(get(`${v1}/barring.txt`), 200);
+    expect(txt.body).toContain(`${ACCOUNT}\toutgoing`);
+    await expectStatus(get(`${v1}/barring.txt`, 'invoicing'), 403);
+    // The alert shows its account's lock, now that there is one.
+    expect((await expectStatus(get(`${v1}/alerts/al-crit`), 200)).json().lock.level).toBe('outgoing');
+    await expectStatus(get(`${v1}/charts/daily?days=7`), 200);
+    await expectStatus(get(`${v1}/charts/daily?days=0`), 400);
+  });
+
+  it('cases, search and bulk (analyst)', async () => {
+    const made = await expectStatus(post(`${v1}/cases`, { alert_ids: ['al-crit'], comment: c }), 201);
+    const id = made.json().case_id as string;
+    await expectStatus(post(`${v1}/cases`, { alert_ids: ['al-crit'], comment: c }), 409);
+    await expectStatus(get(`${v1}/cases`), 200);
+    await expectStatus(get(`${v1}/cases?state=closed`), 400);
+    await expectStatus(get(`${v1}/cases/${id}`), 200);
+    await expectStatus(get(`${v1}/cases/case-000000000000`), 404);
+    await expectStatus(get(`${v1}/cases/${id}/timeline`), 200);
+    await expectStatus(get(`${v1}/cases/case-000000000000/timeline`), 404);
+    await expectStatus(post(`${v1}/cases/${id}/attach`, { alert_ids: ['al-warn'], comment: c }), 200);
+    await expectStatus(post(`${v1}/cases/case-000000000000/attach`, { alert_ids: ['al-warn'], comment: c }), 404);
+    await expectStatus(post(`${v1}/cases/${id}/detach`, { alert_ids: ['al-warn'], comment: c }), 200);
+    await expectStatus(post(`${v1}/cases/${id}/detach`, { alert_ids: [], comment: c }), 400);
+    await expectStatus(post(`${v1}/cases/${id}/investigate`, { comment: c }), 200);
+    await expectStatus(post(`${v1}/cases/${id}/investigate`, { comment: c }), 409);
+    await expectStatus(put(`${v1}/cases/${id}/owner`, { owner: 'ana', comment: c }), 200);
+    await expectStatus(put(`${v1}/cases/${id}/owner`, { owner: 'nobody-of-that-name', comment: c }), 400);
+    await expectStatus(post(`${v1}/cases/${id}/comments`, { comment: c }), 200);
+    await expectStatus(post(`${v1}/cases/${id}/comments`, {}), 400);
+    await expectStatus(post(`${v1}/cases/${id}/resolve`, { comment: c, resolution: 'fraud_confirmed' }), 200);
+    await expectStatus(post(`${v1}/cases/${id}/resolve`, { comment: c, resolution: 'fraud_confirmed' }), 409);
+    await expectStatus(post(`${v1}/cases/${id}/reopen`, { comment: c }), 200);
+    await expectStatus(post(`${v1}/cases/${id}/reopen`, { comment: c }), 409);
+    await expectStatus(post(`${v1}/cases/group`, {}), 200);
+    await expectStatus(post(`${v1}/cases/group`, { colour: 'red' }), 400);
+    await expectStatus(get(`${v1}/search?q=${encodeURIComponent('+33612345678')}`), 200);
+    await expectStatus(get(`${v1}/search`), 400);
+    await expectStatus(post(`${v1}/alerts/bulk`, { ids: ['al-info'], action: 'acknowledge', comment: c }), 200);
+    await expectStatus(post(`${v1}/alerts/bulk`, { ids: ['al-info'], action: 'burn', comment: c }), 400);
+  });
+
+  it('invoices, usage, months and statements (invoicing)', async () => {
+    const inv = await expectStatus(get(`${v1}/invoices/${CLIENT}/${PERIOD}`, 'invoicing'), 200);
+    expect(inv.json().lines.length).toBeGreaterThan(0);
+    const csv = await expectStatus(get(`${v1}/invoices/${CLIENT}/${PERIOD}?format=csv`, 'invoicing'), 200);
+    expect(csv.headers['content-type']).toContain('text/csv');
+    await expectStatus(get(`${v1}/invoices/${CLIENT}/${PERIOD}?format=pdf`, 'invoicing'), 400);
+    await expectStatus(get(`${v1}/invoices/C-NOBODY/${PERIOD}`, 'invoicing'), 404);
+    await expectStatus(get(`${v1}/usage/${CLIENT}/${PERIOD}`, 'invoicing'), 200);
+    await expectStatus(get(`${v1}/usage/${CLIENT}/2026-13`, 'invoicing'), 400);
+    await expectStatus(get(`${v1}/statements/${CLIENT}/${PERIOD}`, 'invoicing'), 200);
+    await expectStatus(get(`${v1}/statements/C-NOBODY/${PERIOD}`, 'invoicing'), 404);
+    await expectStatus(post(`${v1}/months/${CLIENT}/${PERIOD}/close`, {}, 'invoicing'), 201);
+    await expectStatus(post(`${v1}/months/${CLIENT}/${PERIOD}/close`, {}, 'invoicing'), 409);
+    await expectStatus(post(`${v1}/months/${CLIENT}/${PERIOD}/close`, {}, 'analyst'), 403);
+    const months = await expectStatus(get(`${v1}/months/${CLIENT}`, 'invoicing'), 200);
+    expect(months.json().closed.map((m: { period: string }) => m.period)).toEqual([PERIOD]);
+    await expectStatus(get(`${v1}/months/C-NOBODY`, 'invoicing'), 404);
+    // A closed month: the issued invoice and its statement.
+    expect((await expectStatus(get(`${v1}/invoices/${CLIENT}/${PERIOD}`, 'invoicing'), 200)).json().status).toBe('closed');
+    await expectStatus(get(`${v1}/statements/${CLIENT}/${PERIOD}`, 'invoicing'), 200);
+  });
+
+  it('tokens and who-am-I (admin)', async () => {
+    expect((await expectStatus(get(`${v1}/me`, 'invoicing'), 200)).json()).toEqual({ name: 'ines', role: 'invoicing' });
+    await expectStatus(get(`${v1}/tokens`, 'admin'), 200);
+    await expectStatus(get(`${v1}/tokens`, 'analyst'), 403);
+    expect((await expectStatus(post(`${v1}/tokens`, { name: 'eve', role: 'analyst' }, 'admin'), 201)).json().token).toMatch(/\S{20,}/);
+    await expectStatus(post(`${v1}/tokens`, { name: 'eve', role: 'analyst' }, 'admin'), 409);
+    await expectStatus(post(`${v1}/tokens/eve/revoke`, {}, 'admin'), 200);
+    await expectStatus(post(`${v1}/tokens/eve/revoke`, {}, 'admin'), 404);
+  });
+
+  it('the live event stream (text/event-stream, read over HTTP)', async () => {
+    const stream = await readEvents(`${base}${v1}/events`, w.tokens.analyst);
+    try {
+      const hello = await stream.waitFor((e) => e.event === 'hello', 5_000);
+      api.check('GET', `${v1}/events`, stream.status, stream.contentType, `event: ${hello.event}\ndata: ${hello.data}\n\n`);
+    } finally {
+      stream.close();
+    }
+    await expectStatus(get(`${v1}/events`, 'invoicing'), 403);
+  });
+
+  it('refuses every operation without a token (401, the one error shape)', async () => {
+    for (const { method, path } of operationsOf(api)) {
+      const url = path.replace(/\{[^}]+\}/g, (p) => (p === '{period}' ? PERIOD : p === '{id}' ? 'al-crit' : 'x'));
+      await expectStatus(api.call(method as 'GET', url, {}, method === 'GET' ? undefined : {}), 401);
+    }
+  });
+
+  it('has answered every operation of the document with a success and with an error, each as the document says', () => {
+    const missing: string[] = [];
+    for (const { id } of operationsOf(api)) {
+      const answered = [...api.seen].filter((s) => s.startsWith(`${id} `)).map((s) => s.slice(id.length + 1));
+      if (!answered.some((s) => s.startsWith('2'))) missing.push(`${id}: no success`);
+      if (!answered.some((s) => /^[45]/.test(s))) missing.push(`${id}: no error`);
+    }
+    expect(missing).toEqual([]);
   });
 });

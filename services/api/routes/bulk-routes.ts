@@ -6,7 +6,7 @@ import { commentSchema, idSchema } from '../api-schemas.js';
 import { sendError } from '../api-errors.js';
 import { ANALYST } from '../roles.js';
 import type { DeskContext } from '../server.js';
-import { attachOutcomeSchema, errorResponses } from '../response-schemas.js';
+import { attachOutcomeSchema, routeErrors } from '../response-schemas.js';
 
 export const BULK_MAX = 200;
 
@@ -39,7 +39,7 @@ export async function bulkRoutes(api: FastifyInstance, ctx: DeskContext): Promis
           type: 'object', additionalProperties: false, required: ['action', 'applied', 'refused', 'results'],
           properties: { action: { type: 'string', enum: [...BULK_ACTIONS] }, applied: { type: 'integer' }, refused: { type: 'integer' }, results: { type: 'array', items: attachOutcomeSchema } },
         },
-        ...errorResponses(400, 401, 403, 404, 409),
+        ...routeErrors({}, 400, 404, 409),
       },
     },
   }, async (req, reply) => {

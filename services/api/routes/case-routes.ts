@@ -18,7 +18,7 @@ import { moneyAtRisk } from '../../store/desk/case-exposure.js';
 import { caseTimeline } from '../../store/desk/case-timeline.js';
 import { listAudit } from '../../store/desk/audit-log.js';
 import { getAlert, type AlertView } from '../../store/desk/alert-cases.js';
-import { alertSchema, attachOutcomeSchema, auditEventSchema, caseSchema, errorResponses, moneyAtRiskSchema, timelineEntrySchema } from '../response-schemas.js';
+import { alertSchema, attachOutcomeSchema, auditEventSchema, caseSchema, routeErrors, moneyAtRiskSchema, timelineEntrySchema } from '../response-schemas.js';
 
 const caseParams = { type: 'object', properties: { id: idSchema }, required: ['id'] } as const;
 const alertIdsSchema = { type: 'array', items: idSchema, minItems: 1, maxItems: 200, uniqueItems: true } as const;
@@ -38,7 +38,7 @@ export async function caseRoutes(api: FastifyInstance, ctx: DeskContext): Promis
     schema: {
       summary: 'Cases, the most recently changed first', tags: TAGS,
       querystring: { type: 'object', additionalProperties: false, properties: { state: { type: 'string', enum: [...CASE_STATES] }, client: idSchema, owner: idSchema, ...pageQuery } },
-      response: { 200: { type: 'object', required: ['total', 'limit', 'offset', 'cases'], properties: { total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' }, cases: { type: 'array', items: caseSchema } } }, ...errorResponses(400, 401, 403) },
+      response: { 200: { type: 'object', required: ['total', 'limit', 'offset', 'cases'], properties: { total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' }, cases: { type: 'array', items: caseSchema } } }, ...routeErrors({}, 400) },
     },
   }, async (req) => {
     const q = req.query;
@@ -51,7 +51,7 @@ export async function caseRoutes(api: FastifyInstance, ctx: DeskContext): Promis
     schema: {
       summary: "A case made by hand of alerts of one client, none of them in a case yet (all of them, or none and why)", tags: TAGS,
       body: { type: 'object', additionalProperties: false, required: ['alert_ids', 'comment'], properties: { alert_ids: alertIdsSchema, title: { type: 'string', minLength: 1, maxLength: 200 }, comment: commentSchema } },
-      response: { 201: caseSchema, ...errorResponses(400, 401, 403, 404, 409) },
+      response: { 201: caseSchema, ...routeErrors({}, 400, 404, 409) },
     },
   }, async (req, reply) => {
     const r = await ctx.sql.transaction((tx) => createCaseIn(tx, { alertIds: req.body.alert_ids, title: req.body.title, actor: req.who!.name, comment: req.body.comment, atMs: ctx.now(), action: 'create' }));
@@ -74,7 +74,7 @@ export async function caseRoutes(api: FastifyInstance, ctx: DeskContext): Promis
             attached: { type: 'array', items: { type: 'object', required: ['case_id', 'alert_ids'], properties: { case_id: { type: 'string' }, alert_ids: { type: 'array', items: { type: 'string' } } } } },
           },
         },
-        ...errorResponses(400, 401, 403),
+        ...routeErrors({}, 400),
       },
     },
   }, async (req) => {
@@ -92,7 +92,7 @@ export async function caseRoutes(api: FastifyInstance, ctx: DeskContext): Promis
           type: 'object', required: ['case', 'alerts', 'money_at_risk', 'audit'],
           properties: { case: caseSchema, alerts: { type: 'array', items: alertSchema }, money_at_risk: { ...moneyAtRiskSchema, nullable: true }, audit: { type: 'array', items: auditEventSchema } },
         },
-        ...errorResponses(401, 403, 404),
+        ...routeErrors({}, 404),
       },
     },
   }, async (req, reply) => {
@@ -113,7 +113,7 @@ export async function caseRoutes(api: FastifyInstance, ctx: DeskContext): Promis
       querystring: { type: 'object', additionalProperties: false, properties: { calls: { type: 'integer', minimum: 0, maximum: MAX_TIMELINE_CALLS, default: 200 } } },
       response: {
         200: { type: 'object', required: ['case_id', 'calls_total', 'calls_shown', 'entries'], properties: { case_id: { type: 'string' }, calls_total: { type: 'integer' }, calls_shown: { type: 'integer' }, entries: { type: 'array', items: timelineEntrySchema } } },
-        ...errorResponses(400, 401, 403, 404),
+        ...routeErrors({}, 400, 404),
       },
     },
   }, async (req, reply) => {
@@ -134,7 +134,7 @@ export async function caseRoutes(api: FastifyInstance, ctx: DeskContext): Promis
           properties: { comment: commentSchema, ...(withResolution ? { resolution: { type: 'string', enum: [...CASE_RESOLUTIONS] } } : {}) },
           required: withResolution ? ['comment', 'resolution'] : ['comment'],
         },
-        response: { 200: caseSchema, ...errorResponses(400, 401, 403, 404, 409) },
+        response: { 200: caseSchema, ...routeErrors({}, 400, 404, 409) },
       },
     }, async (req, reply) =>
       answerChange(reply, req.params.id, await moveCase(ctx.sql, { caseId: req.params.id, action, actor: req.who!.name, comment: req.body.comment, resolution: req.body.resolution, atMs: ctx.now() })));
@@ -147,7 +147,7 @@ export async function caseRoutes(api: FastifyInstance, ctx: DeskContext): Promis
     schema: {
       summary: "Give the case to an analyst (the name of an analyst's or admin's token), or to nobody with ''", tags: TAGS, params: caseParams,
       body: { type: 'object', additionalProperties: false, required: ['owner', 'comment'], properties: { owner: { type: 'string', maxLength: 128 }, comment: commentSchema } },
-      response: { 200: caseSchema, ...errorResponses(400, 401, 403, 404) },
+      response: { 200: caseSchema, ...routeErrors({}, 400, 404) },
     },
   }, async (req, reply) => answerChange(reply, req.params.id, await assignCase(ctx.sql, { caseId: req.params.id, owner: req.body.owner, actor: req.who!.name, comment: req.body.comment, atMs: ctx.now() })));
 
@@ -156,7 +156,7 @@ export async function caseRoutes(api: FastifyInstance, ctx: DeskContext): Promis
     schema: {
       summary: 'A comment on the case (an audit event; the case stays as it is)', tags: TAGS, params: caseParams,
       body: { type: 'object', additionalProperties: false, required: ['comment'], properties: { comment: commentSchema } },
-      response: { 200: caseSchema, ...errorResponses(400, 401, 403, 404) },
+      response: { 200: caseSchema, ...routeErrors({}, 400, 404) },
     },
   }, async (req, reply) => answerChange(reply, req.params.id, await commentCase(ctx.sql, { caseId: req.params.id, actor: req.who!.name, comment: req.body.comment, atMs: ctx.now() })));
 
@@ -168,7 +168,7 @@ export async function caseRoutes(api: FastifyInstance, ctx: DeskContext): Promis
         body: { type: 'object', additionalProperties: false, required: ['alert_ids', 'comment'], properties: { alert_ids: alertIdsSchema, comment: commentSchema } },
         response: {
           200: { type: 'object', required: ['case', 'results'], properties: { case: caseSchema, results: { type: 'array', items: attachOutcomeSchema } } },
-          ...errorResponses(400, 401, 403, 404, 409),
+          ...routeErrors({}, 400, 404, 409),
         },
       },
     }, async (req, reply) => {

@@ -20,7 +20,6 @@ export async function eventRoutes(api: FastifyInstance, ctx: DeskContext): Promi
     schema: {
       summary: 'Live updates (server-sent events): "change" events with the alerts and audit subjects changed; a heartbeat comment every 15 s',
       tags: ['alerts'],
-      produces: ['text/event-stream'],
       response: { 200: textResponse('text/event-stream', 'an endless stream: "event: change" with a JSON data line, and ": heartbeat" comments'), ...routeErrors({}) },
     },
   }, async (req, reply) => {

@@ -17,7 +17,7 @@ import type { SubscriberDirectory } from '../../ingest/subscriber-directory.js';
 import { alertsMatching, callsOfNumber, casesMatching } from '../../store/desk/desk-search.js';
 import { ANALYST } from '../roles.js';
 import type { DeskContext } from '../server.js';
-import { errorResponses } from '../response-schemas.js';
+import { routeErrors } from '../response-schemas.js';
 
 export const RESULTS_PER_KIND = 20;
 const ZONE = 'Europe/Paris';
@@ -100,7 +100,7 @@ export async function searchRoutes(api: FastifyInstance, ctx: DeskContext): Prom
             truncated: { type: 'boolean', description: `a kind had more than ${RESULTS_PER_KIND} results; narrow the query` },
           },
         },
-        ...errorResponses(400, 401, 403),
+        ...routeErrors({}, 400),
       },
     },
   }, async (req) => {
