@@ -30,7 +30,7 @@ export const alertSchema = object({
 
 export const callSchema = object({
   cdr_id: str, seq: int, client_id: str, site_id: str, user_id: str, account: str, period: str, start_time: time,
-  caller: str, callee: str, destination_class: str, country: str, billable_seconds: int, disposition: str, direction: str, leg: str,
+  caller: str, caller_original: { type: 'string', description: "the caller ID the switch presented when the rater rewrote it (089B); '' otherwise" }, callee: str, destination_class: str, country: str, billable_seconds: int, disposition: str, direction: str, leg: str,
   in_bundle: { type: 'boolean' }, priced_seconds: int, amount: decimal('price, exact'), first_amount: decimal('price when first rated'),
   currency: str, reason: str, explanation: str, amount_display: decimal('amount to the cent, half up'),
 });
@@ -109,10 +109,7 @@ const display = (what: string) => ({ type: 'string', description: `${what} as th
 export const alertDisplaySchema = object({ ...alertSchema.properties, value_display: display('value'), threshold_display: display('threshold') });
 
 /** A rated call as the store gives it (with the caller ID the switch presented when the rater rewrote it) and its amount to the cent. */
-export const ratedCallSchema = object({
-  ...callSchema.properties,
-  caller_original: { type: 'string', description: "the caller ID the switch presented when the rater rewrote it (089B); '' otherwise" },
-});
+export const ratedCallSchema = callSchema;
 export const evidenceCallSchema = object({
   ...ratedCallSchema.properties, first_amount_display: decimal('first amount to the cent, half up'),
   presented_caller: { type: 'string', description: 'the number the switch presented (caller_original, or caller without a rewrite)' },

@@ -102,10 +102,17 @@ describe.each(STORE_KINDS)('every operation of the OpenAPI document, called over
   let w: World;
   let api: Contract;
   let base: string;
+  let handed: unknown;
   beforeAll(async () => {
     store = await openTestStore(kind);
     await seedWorld(store);
     w = await startWorld(store.sql, store.origin);
+    // What each route hands to the serialiser, to compare with what is sent: a property the response
+    // schema lacks would be silently dropped by fast-json-stringify.
+    w.app.addHook('preSerialization', async (_req, _reply, payload) => {
+      handed = payload;
+      return payload;
+    });
     api = await contractOf(w.app, w.auth('analyst'));
     base = await w.app.listen({ port: 0, host: '127.0.0.1' });
   }, 60_000);
@@ -120,9 +127,14 @@ describe.each(STORE_KINDS)('every operation of the OpenAPI document, called over
   const get = (url: string, role: Role = 'analyst') => api.call('GET', url, as(role));
   const post = (url: string, body: unknown, role: Role = 'analyst') => api.call('POST', url, as(role), body);
   const put = (url: string, body: unknown, role: Role = 'analyst') => api.call('PUT', url, as(role), body);
-  const expectStatus = async (answer: Promise<{ statusCode: number; body: string }>, status: number) => {
+  /** The answer has the status, and (JSON) every property the route handed to the serialiser: none lost. */
+  const expectStatus = async <R extends { statusCode: number; body: string; headers: Record<string, unknown> }>(answer: Promise<R>, status: number): Promise<R> => {
+    handed = undefined;
     const r = await answer;
     expect(r.statusCode, r.body.slice(0, 300)).toBe(status);
+    if (String(r.headers['content-type'] ?? '').startsWith('application/json') && handed !== undefined) {
+      expect(JSON.parse(r.body), `${status} ${r.body.slice(0, 200)}`).toEqual(JSON.parse(JSON.stringify(handed)));
+    }
     return r;
   };
   const v1 = '/api/v1';
