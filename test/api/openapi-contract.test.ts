@@ -4,7 +4,7 @@
  * text, an event stream); and every route is called here over both stores, on the seeded desk world,
  * each real answer (status, media type and body) validated against the document. Every operation of the
  * document must have been answered at least once with a success and once with an error. The validator
- * (support/openapi-contract.ts) does refuse a body that breaks the document (last test).
+ * (support/openapi-contract.ts) does refuse a body that breaks the document ("refuses, with the validator…").
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
