@@ -159,6 +159,15 @@ launch() {
     -Dlog4j.configuration="file:$dir/log4j.properties" -Dkafka.logs.dir="$dir" \
     -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" </dev/null >>"$log" 2>&1 &
   for _ in $(seq 50); do [[ -s "$dir/kafka.pid" ]] && break; sleep 0.1; done
+  # The pid is the launching shell's until it execs java: until then running_pid does not know it as
+  # node N's, and wait_node would take a busy machine's slow exec for a node that died while starting.
+  local pid
+  pid="$(cat "$dir/kafka.pid" 2>/dev/null)"
+  for _ in $(seq 100); do
+    running_pid "$n" >/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
 }
 
 # Ready: the node says it started and answers on its port; with every node, the cluster lists all three.

@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { Partitioners } from 'kafkajs';
+import { createProducer } from '../stream/bounded-send.js';
 import { Zone } from '../core/calendar.js';
 import { loadConfig } from '../config/load-config.js';
 import { pipelineContext } from '../config/pipeline-context.js';
@@ -75,7 +75,7 @@ export function addStreamCommands(program: Command): void {
       const kafka = kafkaClient('cdr-ingest', brokersFromEnv(o.brokers), logger);
       const topics = topicsFor(o.topicPrefix);
       await ensureTopics(kafka, topics, o.partitions, replicationFactorFromEnv(o.replicationFactor));
-      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      const producer = createProducer(kafka);
       await producer.connect();
       const opts = { config, sql, producer, topics, sourceZone: new Zone(o.tz), log: logger, read: readOptions(o) };
       if (o.replay) {

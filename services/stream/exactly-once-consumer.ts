@@ -21,10 +21,10 @@
  * another partition's batch still in flight.
  */
 import { Mutex } from 'async-mutex';
-import { Partitioners, type Consumer, type Kafka, type KafkaMessage, type Producer, type TopicMessages } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage, Producer, TopicMessages } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { PgSql, PgTx } from '../store/sql.js';
-import { sendBounded } from './bounded-send.js';
+import { createProducer, sendBounded } from './bounded-send.js';
 import { takePartition } from './partition-fence.js';
 import type { WorkerMetrics } from './metrics.js';
 
@@ -70,7 +70,7 @@ export class ExactlyOnceWorker {
 
   /** Safe to call again after a failure (the broker was away): it starts what is not running yet. */
   async start(): Promise<void> {
-    this.producer ??= this.o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer ??= createProducer(this.o.kafka);
     await this.producer.connect();
     await this.startConsumer();
   }

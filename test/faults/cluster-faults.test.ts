@@ -155,6 +155,10 @@ async function drained(c: Campaign): Promise<void> {
 async function verify(c: Campaign): Promise<void> {
   const { e } = c;
   const got = await streamingResult(e);
+  if (got.amounts.size !== expected.amounts.size) {
+    const missing = new Set([...expected.amounts.keys()].filter((id) => !got.amounts.has(id)));
+    say(`${c.name}: ${missing.size} CDRs not billed: ${await c.probe.locate(BROKERS.split(','), missing).catch((err: Error) => `not located (${err.message})`)}`);
+  }
   // Every CDR billed, once (cdr_id is the ledger's key), at the embedded run's price, to the cent.
   expect(got.amounts.size, 'CDRs billed').toBe(expected.amounts.size);
   expect(total(got.amounts), 'month total').toBe(total(expected.amounts));

@@ -9,6 +9,7 @@ import { basename, join } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { Environment } from './streaming.js';
 import type { Topics } from '../../services/stream/kafka-setup.js';
+import { codecs } from '../../services/stream/avro-codec.js';
 
 const CLI = 'dist/services/cli/main.js';
 const started = Date.now();
@@ -295,6 +296,44 @@ export class Probe {
   async underReplicated(): Promise<number> {
     const md = await this.admin.fetchTopicMetadata({ topics: Object.values(this.topics) });
     return md.topics.reduce((n, t) => n + t.partitions.filter((p) => p.isr.length < 3).length, 0);
+  }
+
+  /**
+   * Where the CDRs `missing` from the ledger are on cdr.normalized (partition and offset, read from the
+   * start), against each partition's stored offset: a failure then says whether the producer lost them
+   * (not on the topic) or the rater stepped over them (on the topic, below its stored offset).
+   */
+  async locate(brokers: string[], missing: Set<string>): Promise<string> {
+    const kafka = new Kafka({ clientId: 'fault-locate', brokers, logLevel: logLevel.NOTHING });
+    const ends = await this.admin.fetchTopicOffsets(this.topics.normalized);
+    const left = new Map(ends.map((o) => [o.partition, BigInt(o.high)]));
+    const found = new Map<number, bigint[]>();
+    const consumer = kafka.consumer({ groupId: `fault-locate-${Date.now()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topics.normalized, fromBeginning: true });
+    let seen = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 60_000);
+      void consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          seen++;
+          const cdr = codecs.normalizedCdr.decode(message.value!);
+          if (missing.has(cdr.cdrId)) (found.get(partition) ?? found.set(partition, []).get(partition)!).push(BigInt(message.offset));
+          if (BigInt(message.offset) + 1n >= left.get(partition)!) left.delete(partition);
+          if (left.size === 0) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+    await consumer.disconnect();
+    const stored = (await this.e.db.query<{ partition: number; next_offset: string }>(
+      'SELECT partition, next_offset FROM consumer_offset WHERE topic = $1 ORDER BY partition', [this.topics.normalized])).rows;
+    const onTopic = [...found].map(([p, offs]) => `partition ${p}: ${offs.length} at offsets ${offs[0]}…${offs[offs.length - 1]}`);
+    const count = [...found.values()].reduce((n, o) => n + o.length, 0);
+    return `${seen} records read; of ${missing.size} CDRs missing, ${count} are on ${this.topics.normalized} (${onTopic.join('; ') || 'none'}); ` +
+      `stored offsets ${stored.map((r) => `${r.partition}:${r.next_offset}`).join(' ')}; ends ${ends.map((o) => `${o.partition}:${o.high}`).join(' ')}`;
   }
 
   async deleteTopics(): Promise<void> {
