@@ -72,6 +72,7 @@ export class ChunkApplier {
       // The terms of the first price are kept at the first re-price (the right side reads the old values).
       reprice: db.prepare(
         `UPDATE rated_call SET first_terms = coalesce(first_terms, json_array(in_bundle, priced_seconds, reason, shares)),
+           first_amount = CASE first_amount WHEN '' THEN amount ELSE first_amount END,
            amount = ?, reason = ?, in_bundle = ?, priced_seconds = ?, shares = ? WHERE cdr_id = ?`,
       ),
       adjustment: db.prepare(
@@ -114,6 +115,7 @@ export class ChunkApplier {
         for (const row of w.rated) {
           row[RATED_AT.party_id] = this.partyIds[row[RATED_AT.party_id] as number];
           row[RATED_AT.source_id] = this.sourceIds[row[RATED_AT.source_id] as number];
+          row[RATED_AT.first_amount] = ''; // the amount, until a re-price keeps it (migration 019)
           s.rated.run(row);
         }
         for (const row of w.unrejects) s.unreject.run(row);

@@ -84,7 +84,7 @@ async function appendRated(out: SafeCsvWriter, w: ChunkWrite): Promise<void> {
     const stored: StoredRated = [
       r[at.cdr_id] as string, clientId, siteId, userId, planId, r[at.period] as string, r[at.start_time] as number,
       r[at.callee] as string, r[at.destination_class] as string, r[at.country] as string, r[at.billable_seconds] as number,
-      r[at.in_bundle] as number, r[at.first_amount] as string, r[at.currency] as string, r[at.reason] as string,
+      r[at.in_bundle] as number, r[at.amount] as string /* a new call's first amount (first_amount is stored as '') */, r[at.currency] as string, r[at.reason] as string,
       r[at.priced_seconds] as number, r[at.shares] as string, r[at.caller] as string, r[at.caller_original] as string,
     ];
     await out.write(ratedCsvFields(stored, texts[explanation]!, zoneNamed(texts[zone]!)));

@@ -1,7 +1,8 @@
 /**
- * The search on a month of 100,000 rated calls answers in under 100 ms on both stores: a number is found
- * through the indexes of migration 017 (callee, caller), not by scanning the ledger, and counting a
- * number that made every call of the month stops at its bound. The median of five answers is measured
+ * The search on a month of 100,000 rated calls of one trunk answers in under 100 ms on both stores: a
+ * number is found through PostgreSQL's indexes (migration 017) or SQLite's call_number and newest-first
+ * walk of the trunk's month (019), not by scanning the ledger, and counting a number that made every
+ * call of the month stops at its bound. The median of five answers is measured
  * (the first, which warms the caches, is not counted), through the API as the page asks it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

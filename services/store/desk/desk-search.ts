@@ -1,6 +1,6 @@
 /**
- * The store's half of the desk's search: calls by number (callee or caller, through the indexes of
- * migration 017, latest first, counted up to a bound), and alerts and cases by any of their ids.
+ * The store's half of the desk's search: calls by number (callee or caller, latest first, counted up
+ * to a bound; see numberOn), and alerts and cases by any of their ids.
  * Deciding what a query is (a number in which written form, an id) is the route's (search-routes.ts).
  */
 import type { Sql } from '../sql.js';
@@ -19,16 +19,52 @@ export interface NumberCalls {
 }
 
 export async function callsOfNumber(sql: Sql, e164: string, limit: number): Promise<NumberCalls> {
-  const side = async (column: 'callee' | 'caller') => {
-    const [count] = await sql.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM rated_cdr WHERE ${column} = $1 LIMIT $2) AS hits`, [e164, CALL_COUNT_CAP + 1]);
-    const rows = await sql.query<Record<string, unknown>>(`SELECT * FROM rated_cdr WHERE ${column} = $1 ORDER BY start_time DESC LIMIT $2`, [e164, limit]);
-    return { n: intOf(count?.n), calls: rows.map((r) => ({ ...callOfRow(r), matched: column })) };
-  };
-  const callee = await side('callee');
-  const caller = await side('caller');
+  const side = sql.dialect === 'postgres' ? indexedSide : monthWalkSide;
+  const callee = await side(sql, 'callee', e164, limit);
+  const caller = await side(sql, 'caller', e164, limit);
   const total = callee.n + caller.n;
   const latest = [...callee.calls, ...caller.calls].sort((a, b) => b.start_time.localeCompare(a.start_time) || a.cdr_id.localeCompare(b.cdr_id)).slice(0, limit);
   return { total: Math.min(total, CALL_COUNT_CAP), capped: total > CALL_COUNT_CAP, latest };
+}
+
+type Side = 'callee' | 'caller';
+type SideCalls = { n: number; calls: (CallView & { matched: Side })[] };
+
+/** PostgreSQL: the (column, start_time) indexes of migration 017 give the count and the latest calls. */
+async function indexedSide(sql: Sql, column: Side, e164: string, limit: number): Promise<SideCalls> {
+  const [count] = await sql.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM rated_cdr WHERE ${column} = $1 LIMIT $2) AS hits`, [e164, CALL_COUNT_CAP + 1]);
+  const rows = await sql.query<Record<string, unknown>>(`SELECT * FROM rated_cdr WHERE ${column} = $1 ORDER BY start_time DESC LIMIT $2`, [e164, limit]);
+  return { n: intOf(count?.n), calls: rows.map((r) => ({ ...callOfRow(r), matched: column })) };
+}
+
+/**
+ * SQLite keeps no per-call number index (migration 019 says why): call_number names the party months
+ * the number appears in, and each is walked newest first along rated_call_month (party, period,
+ * start_time), stopping at `limit` hits and at the count's bound. A trunk's month of 100,000 calls is
+ * then read only as far back as its latest hits.
+ */
+async function monthWalkSide(sql: Sql, column: Side, e164: string, limit: number): Promise<SideCalls> {
+  const months = await sql.query<{ party_id: unknown; period: string }>('SELECT party_id, period FROM call_number WHERE number = $1', [e164]);
+  let n = 0;
+  let hits: { seq: number; start_time: number }[] = [];
+  for (const m of months) {
+    if (n <= CALL_COUNT_CAP) {
+      const [count] = await sql.query<{ n: unknown }>(
+        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM rated_call WHERE party_id = $1 AND period = $2 AND ${column} = $3 LIMIT $4) AS hits`,
+        [m.party_id, m.period, e164, CALL_COUNT_CAP + 1 - n],
+      );
+      n += intOf(count?.n);
+    }
+    const latest = await sql.query<{ seq: unknown; start_time: unknown }>(
+      `SELECT seq, start_time FROM rated_call WHERE party_id = $1 AND period = $2 AND ${column} = $3 ORDER BY start_time DESC LIMIT $4`,
+      [m.party_id, m.period, e164, limit],
+    );
+    hits.push(...latest.map((r) => ({ seq: intOf(r.seq), start_time: intOf(r.start_time) })));
+  }
+  hits = hits.sort((a, b) => b.start_time - a.start_time).slice(0, limit);
+  if (hits.length === 0) return { n, calls: [] };
+  const rows = await sql.query<Record<string, unknown>>(`SELECT * FROM rated_cdr WHERE seq IN (${hits.map((_, i) => `$${i + 1}`).join(', ')})`, hits.map((h) => h.seq));
+  return { n, calls: rows.map((r) => ({ ...callOfRow(r), matched: column })) };
 }
 
 export interface AlertHit {
