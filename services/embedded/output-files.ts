@@ -70,6 +70,10 @@ export function claimOutDir(outDir: string, store: ExportContext['store'], wrote
     if (m === null) continue;
     const owner = storeOf(join(outDir, name));
     if (owner === null ? !wroteThere(Number(m[1])) : owner.id !== store.id) {
+      if (owner !== null && resolve(owner.dataDir) === resolve(store.dataDir)) {
+        // The same path, another store: the data directory was deleted (or replaced) since that run.
+        throw new RunError(`${outDir} holds ${name}/, written by an earlier store at ${store.dataDir} that has since been deleted or replaced: its runs are not this store's. Move those run folders away (they are the earlier store's only copy of its bills) or give this store another --out; nothing was rated`);
+      }
       const other = owner === null ? 'another data directory (or an older version)' : `the data directory ${owner.dataDir}`;
       throw new RunError(`${outDir} holds ${name}/, written by ${other}, not by ${store.dataDir}: give each data directory its own --out (e.g. --out out/${basename(store.dataDir).replace(/^\./, '') || 'store'}); nothing was rated`);
     }

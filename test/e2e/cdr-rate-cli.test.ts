@@ -3,7 +3,7 @@
  * every output file read back and checked field by field.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Papa from 'papaparse';
@@ -206,5 +206,20 @@ describe('cdr rate on the embedded runtime', () => {
     await run('node', [CLI, 'export', '--run', '1', '--data', join(work, 'store-a'), '--config', 'config']);
     expect(readFileSync(join(shared, 'run-000001', 'rated.csv'), 'utf8')).toBe(before);
     expect(readdirSync(shared).filter((n) => n.startsWith('run-')).sort()).toEqual(['run-000001', 'run-000002']);
+  });
+
+  it('says a data directory deleted and made again is another store, not the one its --out names', async () => {
+    const work = dir();
+    const file = join(work, 'day1.csv');
+    writeFileSync(file, day1());
+    const out = join(work, 'out');
+    await rate(join(work, 'store'), out, file);
+    rmSync(join(work, 'store'), { recursive: true });
+    const err = await rate(join(work, 'store'), out, file).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 1 });
+    const stderr = (err as { stderr: string }).stderr;
+    expect(stderr).toContain(`${out} holds run-000001/, written by an earlier store at ${join(work, 'store')} that has since been deleted or replaced`);
+    expect(stderr).toContain('Move those run folders away');
+    expect(stderr).not.toContain('not by');
   });
 });
