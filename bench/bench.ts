@@ -12,6 +12,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateWorkload } from '../services/generator/generate-workload.js';
 import { bigMonth, dayThirtyOne, stages, wholeMonth, type Workload } from './embedded-bench.js';
+import { deskBench } from './desk-bench.js';
 import { countPapa, countUdsv, parseRate } from './raw-parse.js';
 import { fmt, Report } from './report.js';
 import { streamBench } from './stream-bench.js';
@@ -54,6 +55,11 @@ async function embedded(report: Report, month: Workload): Promise<void> {
 
   report.section('Stages without the store (child process, --expose-gc)');
   await stages(report, month);
+
+  if (process.env.BENCH_DESK !== '0') {
+    report.section('The fraud desk on the whole month (cdr serve, 50 concurrent clients)');
+    await deskBench(report, join(WORK, 'month-state'), month.subscribers);
+  }
 
   if (process.env.BENCH_BIG !== '0') {
     const big = await workload(join(WORK, 'gen-big'), BIG);
