@@ -92,7 +92,7 @@ async function sendAcknowledged(producer: Producer, request: TopicMessages[]): P
 }
 
 /** The messages of `request` whose partition is not in `acked`. */
-export function leftOut(request: TopicMessages[], acked: RecordMetadata[]): TopicMessages[] {
+function leftOut(request: TopicMessages[], acked: RecordMetadata[]): TopicMessages[] {
   const ok = new Set(acked.filter((a) => a.errorCode === 0).map((a) => `${a.topicName}|${a.partition}`));
   const out: TopicMessages[] = [];
   for (const { topic, messages } of request) {
