@@ -306,13 +306,15 @@ export class Probe {
   async locate(brokers: string[], missing: Set<string>): Promise<string> {
     const kafka = new Kafka({ clientId: 'fault-locate', brokers, logLevel: logLevel.NOTHING });
     const ends = await this.admin.fetchTopicOffsets(this.topics.normalized);
-    const left = new Map(ends.map((o) => [o.partition, BigInt(o.high)]));
+    // Empty partitions have nothing to wait for.
+    const left = new Map(ends.filter((o) => o.high !== '0').map((o) => [o.partition, BigInt(o.high)]));
     const found = new Map<number, bigint[]>();
     const consumer = kafka.consumer({ groupId: `fault-locate-${Date.now()}` });
     await consumer.connect();
     await consumer.subscribe({ topic: this.topics.normalized, fromBeginning: true });
     let seen = 0;
     await new Promise<void>((resolve) => {
+      if (left.size === 0) return resolve();
       const timer = setTimeout(resolve, 60_000);
       void consumer.run({
         eachMessage: async ({ partition, message }) => {
