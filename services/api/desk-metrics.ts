@@ -11,14 +11,18 @@ export class DeskMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'method' | 'route' | 'status'>;
   readonly duration: Histogram<'method' | 'route'>;
+  /** Answers to the switch at call setup (/api/v1/authorize). */
+  readonly setupDecisions: Counter<'decision' | 'reason'>;
 
-  constructor(sql: Sql) {
+  constructor(sql: Sql, callsInProgress: () => number) {
     collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({ name: 'cdr_http_requests_total', help: 'HTTP requests answered, by route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
     this.duration = new Histogram({
       name: 'cdr_http_request_seconds', help: 'Time to answer an HTTP request', labelNames: ['method', 'route'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry],
     });
+    this.setupDecisions = new Counter({ name: 'cdr_call_setup_decisions_total', help: 'Answers to the switch at call setup, by decision and reason', labelNames: ['decision', 'reason'], registers: [this.registry] });
+    new Gauge({ name: 'cdr_calls_in_progress', help: 'Calls let through at setup without an end notice yet', registers: [this.registry], collect() { this.set(callsInProgress()); } });
     const byRule = new Gauge({ name: 'cdr_alerts', help: 'Alerts in the store, by rule and status', labelNames: ['rule', 'status'], registers: [this.registry] });
     const open = new Gauge({ name: 'cdr_alerts_open', help: 'Alerts not yet acknowledged or resolved', registers: [this.registry] });
     const locks = new Gauge({ name: 'cdr_locks_in_force', help: 'Accounts under a lock level other than none, by level', labelNames: ['level'], registers: [this.registry] });

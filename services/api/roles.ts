@@ -7,6 +7,8 @@ export const ANALYST: readonly Role[] = ['analyst'];
 export const INVOICING: readonly Role[] = ['invoicing'];
 export const ADMIN: readonly Role[] = ['admin'];
 export const ANY_ROLE: readonly Role[] = ['analyst', 'invoicing', 'admin'];
+/** The switch asking before each call; its token opens nothing else. */
+export const SWITCH: readonly Role[] = ['switch'];
 export const DESK_AND_INVOICING: readonly Role[] = ['analyst', 'invoicing'];
 
 export function admits(allowed: readonly Role[], role: Role): boolean {
@@ -18,7 +20,7 @@ declare module 'fastify' {
     /** Roles admitted by the route; a route without it is public (only /health and the page's files). */
     roles?: readonly Role[];
     /** Which in-flight bound the route counts against (server.ts); 'desk' unless said. */
-    inFlightPool?: 'desk' | 'feed' | 'stream';
+    inFlightPool?: 'desk' | 'feed' | 'stream' | 'switch';
   }
   interface FastifyRequest {
     /** The token's holder, set by the auth hook on every non-public route. */

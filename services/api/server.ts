@@ -36,7 +36,10 @@ import { pageRoutes } from './routes/page-routes.js';
 import { caseRoutes } from './routes/case-routes.js';
 import { searchRoutes } from './routes/search-routes.js';
 import { bulkRoutes } from './routes/bulk-routes.js';
-import { projectNumbering } from './project-numbering.js';
+import { projectFraudConfig, projectNumbering } from './project-config.js';
+import { CallAuthorizer } from './switch/call-authorizer.js';
+import { authorizeRoutes } from './routes/authorize-routes.js';
+import type { FraudConfig } from '../core/fraud/fraud-config.js';
 import { startAutoGrouping } from './case-autogroup.js';
 import type { NumberingPlan } from '../core/numbering.js';
 import { eventRoutes } from './routes/event-routes.js';
@@ -58,8 +61,8 @@ export interface ServerOptions {
   maxInFlight?: number;
   /** Reads the numbers typed into the search (config/numbering.yaml of the configuration; the project's without it). */
   numbering?: NumberingPlan;
-  /** Alerts at most this far apart are one incident (config/fraud.yaml case_grouping.gap_minutes; 30 without it). */
-  caseGapMinutes?: number;
+  /** The fraud settings (config/fraud.yaml of the configuration; the project's without it): case grouping, call authorization. */
+  fraud?: FraudConfig;
   /** Group worked alerts into cases this often (case-autogroup.ts); off without it (tests group on demand). */
   autoGroupEveryMs?: number;
   /** Open live-update streams (GET /api/v1/events) at most; a bound of their own, 100 unless said. */
@@ -77,6 +80,8 @@ export interface DeskContext {
   now: () => number;
   /** Reads that scan a month (the chart), off the event loop. */
   heavyReads: HeavyReads;
+  /** Answers the switch at call setup, from counters in memory. */
+  authorizer: CallAuthorizer;
   /** Called when a token is revoked, so that it stops working at once. */
   forgetTokens: () => void;
   numbering: NumberingPlan;
@@ -104,21 +109,30 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   // Same choice as openStore: a database URL wins over a data directory.
   const heavyReads = o.store.databaseUrl !== undefined ? inProcessReads(o.sql) : threadReads(o.store.data ?? '.cdr-data');
   const now = o.now ?? Date.now;
+  const fraud = o.fraud ?? projectFraudConfig();
+  const numbering = o.numbering ?? projectNumbering();
+  const metrics = new DeskMetrics(o.sql, () => authorizer.callsInProgress);
+  const authorizer = new CallAuthorizer({
+    sql: o.sql, directory: o.directory, numbering, fraud, logger: o.logger, now,
+    counted: (decision, reason) => metrics.setupDecisions.inc({ decision, reason }),
+  });
   const live = new LiveUpdates({ sql: o.sql, databaseUrl: o.store.databaseUrl, logger: o.logger, pollMs: o.live?.pollMs, stream: { heartbeatMs: o.live?.heartbeatMs } });
   const ctx: DeskContext = {
     sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), plans: o.plans ?? new Map(), now, heavyReads,
-    forgetTokens: () => tokens.forget(), numbering: o.numbering ?? projectNumbering(), caseGapMs: (o.caseGapMinutes ?? 30) * 60_000,
+    authorizer, forgetTokens: () => tokens.forget(), numbering, caseGapMs: fraud.case_grouping.gap_minutes * 60_000,
     tokenValid: async (token) => (await tokens.identify(token, now())) !== undefined, live,
   };
-  const metrics = new DeskMetrics(o.sql);
   const maxInFlight = o.maxInFlight ?? 64;
   // The barring feed has its own bound: a switch polling it must get its answer even when 64 analysts'
   // requests are in flight (it is a small read of the locks). Live-update streams have theirs too: each
   // open page holds one for hours, and they must neither fill the desk's bound nor grow without limit.
-  const inFlight = { desk: 0, feed: 0, stream: 0 };
-  const bound = { desk: maxInFlight, feed: maxInFlight, stream: o.maxStreams ?? 100 };
+  // The switch's questions at call setup have the largest: thousands a second, each answered from memory.
+  const inFlight = { desk: 0, feed: 0, stream: 0, switch: 0 };
+  const bound = { desk: maxInFlight, feed: maxInFlight, stream: o.maxStreams ?? 100, switch: 1024 };
 
   await live.start();
+  await authorizer.start();
+  app.addHook('onClose', async () => authorizer.close());
   // Streams end before the server waits for its open requests to finish, or it would wait for ever.
   app.addHook('preClose', async () => live.close());
   app.addHook('onClose', async () => heavyReads.close());
@@ -178,7 +192,9 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     const seconds = (performance.now() - started) / 1000;
     metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
     metrics.duration.observe({ method: req.method, route }, seconds);
-    req.log.info({ method: req.method, url: maskPhoneNumbers(req.url), status: reply.statusCode, ms: Math.round(seconds * 1000), who: req.who?.name }, 'request');
+    // The switch asks thousands of times a second: its requests are counted in /metrics and logged at debug only.
+    const level = req.routeOptions.config?.inFlightPool === 'switch' ? 'debug' : 'info';
+    req.log[level]({ method: req.method, url: maskPhoneNumbers(req.url), status: reply.statusCode, ms: Math.round(seconds * 1000), who: req.who?.name }, 'request');
     // A write of this desk committed: the embedded store's watcher looks now rather than at its next tick.
     if (req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode < 400) live.written();
   });
@@ -211,6 +227,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     await searchRoutes(api, ctx);
     await bulkRoutes(api, ctx);
     await eventRoutes(api, ctx);
+    await authorizeRoutes(api, ctx);
   }, { prefix: '/api/v1' });
   await pageRoutes(app);
   if (o.autoGroupEveryMs !== undefined) startAutoGrouping(app, ctx, o.autoGroupEveryMs);

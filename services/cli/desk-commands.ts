@@ -51,7 +51,7 @@ export function addDeskCommands(program: Command): void {
       const config = loadConfig(o.config, o.subscribers);
       const sql = await openStore(o);
       const log = deskLogger(process.env.LOG_LEVEL ?? 'info', pino.destination(2));
-      const app = await buildServer({ sql, store: o, directory: config.directory, plans: config.plans, invoicing: InvoicingTerms.load(o.config), logger: log, numbering: config.numbering, caseGapMinutes: config.fraud.case_grouping.gap_minutes, autoGroupEveryMs: 60_000 });
+      const app = await buildServer({ sql, store: o, directory: config.directory, plans: config.plans, invoicing: InvoicingTerms.load(o.config), logger: log, numbering: config.numbering, fraud: config.fraud, autoGroupEveryMs: 60_000 });
       const address = await listenOrExplain(app, o.port, o.host, () => sql.close());
       process.stdout.write(`fraud desk on ${address}/ (API ${address}/api/v1, OpenAPI ${address}/api/openapi.json); Ctrl-C stops\n`);
       const stop = async () => {
@@ -66,7 +66,7 @@ export function addDeskCommands(program: Command): void {
   const token = program.command('token').description('API bearer tokens (only their SHA-256 is stored)');
   withStore(token.command('create'))
     .description('create a token and print it, once')
-    .addOption(new Option('--role <role>', 'analyst: alerts, subscribers, locks; invoicing: usage, invoices, month close; admin: everything and tokens').choices([...ROLES]).makeOptionMandatory())
+    .addOption(new Option('--role <role>', 'analyst: alerts, subscribers, locks; invoicing: usage, invoices, month close; admin: everything and tokens; switch: /api/v1/authorize only (the switch asking before each call)').choices([...ROLES]).makeOptionMandatory())
     .requiredOption('--name <name>', 'who holds it (shown in the audit trail)')
     .action(async (o: StoreFlags & { role: Role; name: string }) => {
       if (!/^[A-Za-z0-9._@-]{1,64}$/.test(o.name)) throw new UsageError(`--name "${o.name}": use 1 to 64 letters, digits, . _ @ -`);

@@ -50,7 +50,7 @@ describe.each(STORE_KINDS)('the audit chain over %s', (kind) => {
   });
 
   it('never forks under many desk requests at once: one event per request, seq without gaps, the chain intact', async () => {
-    const w = await startWorld(store.sql, store.origin); // three tokens: three more events
+    const w = await startWorld(store.sql, store.origin); // four tokens: four more events
     try {
       // Locks of four accounts and new tokens: rows of their own, so nothing but the chain orders these writes.
       const requests = Array.from({ length: 40 }, (_, i) =>
@@ -65,8 +65,8 @@ describe.each(STORE_KINDS)('the audit chain over %s', (kind) => {
     const raw = await rawConnection(store);
     const seqs = (await raw.rows('SELECT seq FROM audit_event ORDER BY seq')).map((r) => Number(r.seq));
     await raw.close();
-    expect(seqs).toEqual(Array.from({ length: 47 }, (_, i) => i + 1));
-    expect(await verifyAuditTrail(store.sql)).toMatchObject({ ok: true, events: 47 });
+    expect(seqs).toEqual(Array.from({ length: 48 }, (_, i) => i + 1));
+    expect(await verifyAuditTrail(store.sql)).toMatchObject({ ok: true, events: 48 });
   });
 });
 

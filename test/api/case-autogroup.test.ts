@@ -22,7 +22,7 @@ describe.each(STORE_KINDS)('automatic grouping in cdr serve over %s', (kind) => 
     store = await openTestStore(kind);
     const config = loadConfig('config');
     const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done(); } });
-    app = await buildServer({ sql: store.sql, store: store.origin, directory: config.directory, logger: deskLogger('info', sink), autoGroupEveryMs: 50, caseGapMinutes: 30 });
+    app = await buildServer({ sql: store.sql, store: store.origin, directory: config.directory, logger: deskLogger('info', sink), autoGroupEveryMs: 50 });
   }, 60_000);
   afterAll(async () => {
     await app?.close();

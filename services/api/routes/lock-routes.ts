@@ -71,6 +71,7 @@ export async function lockRoutes(api: FastifyInstance, ctx: DeskContext): Promis
     const s = ctx.directory.resolve(req.params.account, '');
     if (s === undefined) return sendError(reply, 404, { error: 'not_found', message: `no account ${req.params.account} in the subscriber directory` });
     const lock = await setLock(ctx.sql, { account: s.account, clientId: s.clientId, siteId: s.siteId, userId: s.userId, level: req.body.level, reason: req.body.reason, actor: req.who!.name, atMs: ctx.now() });
+    ctx.authorizer.lockSet(lock.account, lock.level);
     return { ...lock, meaning: LOCK_LEVEL_MEANING[lock.level] };
   });
 

@@ -68,11 +68,37 @@ const detectors = {
  * How the desk groups alerts into cases (services/store/desk/case-grouping.ts): open alerts of the same
  * client (and user) whose windows overlap or lie at most gap_minutes apart are one incident.
  */
+/**
+ * What the switch is told at call setup (core/fraud/call-authorization.ts, POST/GET /api/v1/authorize).
+ * The setup rate is call_setup_rate's (its max_per_second and scope); the high-risk ranges are
+ * premium_destination's irsf_prefixes.
+ */
+const callAuthorization = z
+  .object({
+    /** Refuse the setups above call_setup_rate.max_per_second, in its scope. */
+    setup_rate: z.boolean(),
+    /** At most this many calls in progress per account: `channels` (the directory's column), a number, or `off`. */
+    simultaneous_calls: z.union([z.enum(['channels', 'off']), z.number().int().positive()]),
+    /** A call whose end notice never came stops counting after this many minutes. */
+    lost_end_minutes: z.number().int().positive().max(24 * 60),
+    /** Refuse calls to premium_destination.irsf_prefixes (never a French fixed number). */
+    refuse_high_risk: z.boolean(),
+    /** Destination classes refused at setup (e.g. fr_premium); emergency can never be refused. */
+    refuse_classes: z.array(z.enum(DESTINATION_CLASSES).exclude(['emergency'])),
+    provenance: provenanceSchema.optional(),
+  })
+  .strict();
+export type CallAuthorizationConfig = z.infer<typeof callAuthorization>;
+const CALL_AUTHORIZATION_DEFAULT: CallAuthorizationConfig = {
+  setup_rate: true, simultaneous_calls: 'channels', lost_end_minutes: 240, refuse_high_risk: false, refuse_classes: [],
+};
+
 const caseGrouping = z.object({ gap_minutes: z.number().int().min(0).max(1440) }).strict();
 
 export const fraudConfigSchema = z.object({
   ...detectors,
   case_grouping: caseGrouping.default({ gap_minutes: 30 }),
+  call_authorization: callAuthorization.default(CALL_AUTHORIZATION_DEFAULT),
   overrides: z
     .record(
       z.string(),
@@ -83,6 +109,7 @@ export const fraudConfigSchema = z.object({
         hyper_short_calls: hyperShortCalls.partial().optional(),
         premium_destination: premiumDestination.partial().optional(),
         spend_velocity: spendVelocity.partial().optional(),
+        call_authorization: callAuthorization.partial().optional(),
       }),
     )
     .default({}),
@@ -95,4 +122,10 @@ export type DetectorConfig<K extends DetectorName> = FraudConfig[K];
 export function settingsFor<K extends DetectorName>(config: FraudConfig, detector: K, clientId: string): DetectorConfig<K> {
   const override = config.overrides[clientId]?.[detector];
   return override === undefined ? config[detector] : ({ ...config[detector], ...override } as DetectorConfig<K>);
+}
+
+/** The call-authorization policy for one client: the defaults, with the client's overrides on top. */
+export function authorizationSettingsFor(config: FraudConfig, clientId: string): CallAuthorizationConfig {
+  const override = config.overrides[clientId]?.call_authorization;
+  return override === undefined ? config.call_authorization : { ...config.call_authorization, ...override };
 }

@@ -1,21 +1,13 @@
 /**
- * Lock levels of accounts, in the manner of rate-o-mat's: the project does not block calls itself, it
- * tells the switch (which polls /api/v1/barring) what to bar. Every change is audited.
+ * Locks of accounts in the store (levels: core/fraud/lock-levels.ts): the switch asks /api/v1/authorize
+ * before each call, or polls /api/v1/barring and bars the calls itself. Every change is audited.
  */
 import type { Sql } from '../sql.js';
 import { isoOf, timeParam } from '../row-values.js';
 import { appendAudit } from './audit-log.js';
 
-export const LOCK_LEVELS = ['none', 'foreign', 'outgoing', 'all'] as const;
-export type LockLevel = (typeof LOCK_LEVELS)[number];
-
-/** What each level bars, as the page and the plain-text feed say it. */
-export const LOCK_LEVEL_MEANING: Record<LockLevel, string> = {
-  none: 'no lock',
-  foreign: 'calls abroad barred (international and premium-rate foreign destinations)',
-  outgoing: 'all outgoing calls barred (emergency numbers excepted by the switch)',
-  all: 'all calls barred, incoming and outgoing',
-};
+export { LOCK_LEVELS, LOCK_LEVEL_MEANING, type LockLevel } from '../../core/fraud/lock-levels.js';
+import type { LockLevel } from '../../core/fraud/lock-levels.js';
 
 export interface LockView {
   account: string;

@@ -7,7 +7,8 @@ import type { Sql } from '../sql.js';
 import { isoOf, timeParam } from '../row-values.js';
 import { appendAudit } from './audit-log.js';
 
-export const ROLES = ['analyst', 'invoicing', 'admin'] as const;
+/** `switch`: the switch asking /api/v1/authorize before each call, and nothing else. */
+export const ROLES = ['analyst', 'invoicing', 'admin', 'switch'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface TokenIdentity {

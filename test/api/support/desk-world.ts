@@ -47,11 +47,12 @@ export async function startWorld(sql: Sql, origin: StoreFlags): Promise<World> {
   const logs: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, done) { logs.push(chunk.toString()); done(); } });
   const config = loadConfig('config');
-  const app = await buildServer({ sql, store: origin, directory: config.directory, plans: config.plans, logger: deskLogger('info', sink), now: () => NOW, numbering: config.numbering, caseGapMinutes: config.fraud.case_grouping.gap_minutes });
+  const app = await buildServer({ sql, store: origin, directory: config.directory, plans: config.plans, logger: deskLogger('info', sink), now: () => NOW, numbering: config.numbering, fraud: config.fraud });
   const tokens = {
     analyst: await createToken(sql, 'ana', 'analyst', 'test', NOW),
     invoicing: await createToken(sql, 'ines', 'invoicing', 'test', NOW),
     admin: await createToken(sql, 'root', 'admin', 'test', NOW),
+    switch: await createToken(sql, 'sbc', 'switch', 'test', NOW),
   };
   return { app, tokens, logs, auth: (role) => ({ authorization: `Bearer ${tokens[role]}` }) };
 }
