@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { generateWorkload } from '../services/generator/generate-workload.js';
 import { bigMonth, dayThirtyOne, stages, wholeMonth, type Workload } from './embedded-bench.js';
 import { deskBench } from './desk-bench.js';
+import { authorizeBench } from './authorize-bench.js';
 import { countPapa, countUdsv, parseRate } from './raw-parse.js';
 import { fmt, Report } from './report.js';
 import { streamBench } from './stream-bench.js';
@@ -59,6 +60,11 @@ async function embedded(report: Report, month: Workload): Promise<void> {
   if (process.env.BENCH_DESK !== '0') {
     report.section('The fraud desk on the whole month (cdr serve, 50 concurrent clients)');
     await deskBench(report, join(WORK, 'month-state'), month.subscribers);
+  }
+
+  if (process.env.BENCH_AUTHORIZE !== '0') {
+    report.section('Authorization at call setup (cdr serve asked by a switch at 2,000 requests/s)');
+    await authorizeBench(report, month.subscribers);
   }
 
   if (process.env.BENCH_BIG !== '0') {

@@ -1,7 +1,9 @@
 /** The project's own numbering plan and fraud settings (config/), for a server started without a configuration's. */
 import { findUp } from '../config/project-files.js';
 import { loadYamlFile } from '../config/yaml-file.js';
-import { fraudConfigSchema, type FraudConfig } from '../core/fraud/fraud-config.js';
+import { loadFraudConfig } from '../config/load-config.js';
+import type { FraudConfig } from '../core/fraud/fraud-config.js';
+import { dirname } from 'node:path';
 import { NumberingPlan, numberingSchema } from '../core/numbering.js';
 
 let plan: NumberingPlan | undefined;
@@ -13,6 +15,6 @@ export function projectNumbering(): NumberingPlan {
 }
 
 export function projectFraudConfig(): FraudConfig {
-  fraud ??= loadYamlFile(findUp('config/fraud.yaml', import.meta.url), fraudConfigSchema);
+  fraud ??= loadFraudConfig(dirname(findUp('config/fraud.yaml', import.meta.url)));
   return fraud;
 }

@@ -1,6 +1,6 @@
 /**
- * Loads a configuration directory: numbering.yaml, plans/*.yaml, tariffs/*.yaml, subscribers.csv, fraud.yaml,
- * ingest.yaml (input limits; optional) and, when present, dial-plan.yaml (the customer PBXs' extensions and
+ * Loads a configuration directory: numbering.yaml, plans/*.yaml, tariffs/*.yaml, subscribers.csv, fraud.yaml
+ * with the high-risk ranges file it names (high-risk-ranges.yaml), ingest.yaml (input limits; optional) and, when present, dial-plan.yaml (the customer PBXs' extensions and
  * outside-line prefixes) and number-rewrites.yaml (carrier prefixes); for both, the one beside the
  * subscribers file wins.
  * Everything is validated here, once; the rest of the code trusts the types.
@@ -12,6 +12,7 @@ import { NumberingPlan, numberingSchema } from '../core/numbering.js';
 import { planSchema, type Plan } from '../core/plan.js';
 import { Tariff, tariffSchema } from '../core/tariff.js';
 import { fraudConfigSchema, type FraudConfig } from '../core/fraud/fraud-config.js';
+import { HighRiskRanges, highRiskRangesSchema } from '../core/fraud/high-risk-ranges.js';
 import { DialPlan } from '../ingest/dial-plan.js';
 import { loadIngestLimits, type IngestLimits } from '../ingest/input-limits.js';
 import { NumberRewrites } from '../ingest/number-rewrites.js';
@@ -50,8 +51,13 @@ export function loadConfig(dir: string, subscribersFile = join(dir, 'subscribers
       throw new ConfigError(subscribersFile, `account ${s.account}, field plan_id`, `unknown plan "${s.planId}"; known: ${[...plans.keys()].join(', ')}`);
     }
   });
-  const fraud = loadYamlFile(join(dir, 'fraud.yaml'), fraudConfigSchema);
-  return { dir, numbering, plans, tariffs, directory, fraud, limits: loadIngestLimits(dir), rewrites };
+  return { dir, numbering, plans, tariffs, directory, fraud: loadFraudConfig(dir), limits: loadIngestLimits(dir), rewrites };
+}
+
+/** fraud.yaml of a configuration directory, with the high-risk ranges file it names. */
+export function loadFraudConfig(dir: string): FraudConfig {
+  const fraudFile = loadYamlFile(join(dir, 'fraud.yaml'), fraudConfigSchema);
+  return { ...fraudFile, highRisk: new HighRiskRanges(loadYamlFile(join(dir, fraudFile.high_risk_ranges), highRiskRangesSchema).ranges) };
 }
 
 /**

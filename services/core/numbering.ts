@@ -168,6 +168,16 @@ export class NumberingPlan {
     return key;
   }
 
+  /** Whether a normalised number is outside the plan's own country code (DROM numbers included). */
+  isAbroad(e164: string): boolean {
+    return e164.startsWith('+') && !e164.startsWith(this.home, 1);
+  }
+
+  /** The country calling code of an E.164 number (`+882…` → "882"), from libphonenumber-js; '' when none. */
+  callingCode(e164: string): string {
+    return parsePhoneNumberFromString(e164)?.countryCallingCode ?? '';
+  }
+
   /** True for numbers that must never be blocked or sanctioned (R-NUM-11X-EMERG, C20). */
   isEmergency(callee: string): boolean {
     return this.classify(callee).cls === 'emergency';

@@ -19,6 +19,7 @@ import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGene
 import type { Direction, Disposition, ForwardReason, Leg, LineType } from '../core/cdr.js';
 import { CANONICAL_COLUMNS } from '../ingest/canonical-csv.js';
 import { SUBSCRIBER_COLUMNS } from '../ingest/subscriber-directory.js';
+import { PROBING_ATTEMPTS, PROBING_USERS, tollFraudProbing } from './toll-fraud-probing.js';
 
 export const SCENARIOS = [
   'distinct_numbers',
@@ -32,6 +33,7 @@ export const SCENARIOS = [
   'hyper_short',
   'premium_destination',
   'spend_velocity',
+  'toll_fraud_probing',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -48,6 +50,7 @@ export const SCENARIO_RULES: Record<Scenario, string> = {
   hyper_short: 'fraud.hyper_short_calls',
   premium_destination: 'fraud.premium_destination',
   spend_velocity: 'fraud.spend_velocity',
+  toll_fraud_probing: 'fraud.failed_attempts',
 };
 
 export interface GenerateOptions {
@@ -943,6 +946,17 @@ class ScenarioBuilder {
           sum += billable;
         }
         record(sub, `technicophone_centrex user calling Moscow (+7 495) and Saint Petersburg (+7 812), outside every plan, for 5 h of answered calls back to back from 13:00 on ${day.date}`);
+        break;
+      }
+      case 'toll_fraud_probing': {
+        // A hacked PBX at night: its users' accounts try ranges abroad (services/generator/toll-fraud-probing.ts).
+        const clientNo = this.population.newClient();
+        const users = Array.from({ length: PROBING_USERS }, () => this.population.subscriber(clientNo, 1, 'technicophone_centrex', 'centrex_user', 1, DEVICES.technicophone_centrex![0]!));
+        const base = 2 * 3600 + 14 * 60;
+        for (const a of tollFraudProbing(d)) {
+          this.push(index, day, base + a.offset, users[a.user]!, { callee: a.callee, ring: a.ring, billable: 0, disposition: a.disposition });
+        }
+        record(users[0]!, `technicophone_centrex client with ${PROBING_USERS} users (${users.map((u) => u.account).join(', ')}) making ${PROBING_ATTEMPTS} failed attempts to Israel (+972) and Poland (+48), one every 3 s from 02:14 on ${day.date}; threshold: 20 failed attempts abroad per account within 10 min`);
         break;
       }
     }

@@ -1,11 +1,12 @@
 /** The answer at call setup, rule by rule, at each threshold's boundary (core/fraud/call-authorization.ts). */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../services/config/load-config.js';
+import { HighRiskRanges } from '../../services/core/fraud/high-risk-ranges.js';
 import { decideCall, type AuthorizationPolicy, type SetupContext } from '../../services/core/fraud/call-authorization.js';
 
 const config = loadConfig('config');
 const trunk = config.directory.ofAccount('trk01-t1')!; // 8 channels
-const open: AuthorizationPolicy = { maxSetupsPerSecond: 10, maxSimultaneous: 8, refusedPrefixes: [], refusedClasses: [] };
+const open: AuthorizationPolicy = { maxSetupsPerSecond: 10, maxSimultaneous: 8, refusedRanges: undefined, refusedClasses: [] };
 const setup = (callee: string, over: Partial<SetupContext> = {}): SetupContext => {
   const e164 = config.numbering.normalize(callee);
   return { subscriber: trunk, callee: e164, destination: config.numbering.classify(e164), lock: 'none', setupsInLastSecond: 0, callsInProgress: 0, ...over };
@@ -40,12 +41,16 @@ describe('decideCall', () => {
   });
 
   it('refuses the high-risk ranges and classes the policy names, and only those', () => {
-    const strict = { ...open, refusedPrefixes: ['882', '53'], refusedClasses: ['fr_premium' as const] };
+    const strict = { ...open, refusedRanges: HighRiskRanges.ofPrefixes(['882', '53']), refusedClasses: ['fr_premium' as const] };
     expect(answer(setup('+88213000000'), strict)).toBe('deny high_risk_destination');
     expect(answer(setup('+5372345678'), strict)).toBe('deny high_risk_destination');
     expect(answer(setup('0899123456'), strict)).toBe('deny barred_destination');
     expect(answer(setup('0899123456'))).toBe('allow ok');
     expect(answer(setup('+88213000000'))).toBe('allow ok');
     expect(answer(setup('+4930123456'), strict)).toBe('allow ok');
+    // The shipped list: +979 (international premium rate) refused, Germany not.
+    const shipped = { ...open, refusedRanges: config.fraud.highRisk };
+    expect(answer(setup('+979123456789'), shipped)).toBe('deny high_risk_destination');
+    expect(answer(setup('+4930123456'), shipped)).toBe('allow ok');
   });
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../services/core/alert.js';
+import type { Cdr } from '../../services/core/cdr.js';
 import { Zone } from '../../services/core/calendar.js';
 import { loadConfig } from '../../services/config/load-config.js';
 import { SCENARIOS, generateWorkload, type GenerateResult } from '../../services/generator/generate-workload.js';
@@ -18,6 +19,7 @@ import { pipelineFor } from '../support/pipeline.js';
 let dir: string;
 let workload: GenerateResult;
 let alerts: Alert[];
+let cdrs: Cdr[];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cdr-fraud-'));
@@ -26,7 +28,7 @@ beforeAll(async () => {
   const config = loadConfig('config', workload.subscribersFile);
   const ctx = { numbering: config.numbering, sourceZone: new Zone('Europe/Paris'), directory: config.directory };
   const pipeline = pipelineFor(config);
-  const cdrs = [];
+  cdrs = [];
   for (const file of workload.files) {
     for await (const item of readExport(file)) {
       if (item.kind !== 'record') throw new Error(`unexpected reject ${JSON.stringify(item.reject)}`);
@@ -48,6 +50,22 @@ describe('fraud alerts on a generated month', () => {
     const ordinary = alerts.filter((a) => !planted.has(a.clientId));
     expect(ordinary.map((a) => `${a.rule} ${a.clientId}: ${a.message}`)).toEqual([]);
     expect(workload.cdrs).toBeGreaterThan(30_000);
+  });
+
+  it('gives the failed-attempts and wangiri rules near misses to refuse, and they refuse them', () => {
+    // Ordinary users fail calls abroad (a few a day) and call back foreign contacts they missed: the
+    // rules must tell that from probing and from one-ring lures.
+    const planted = new Set(workload.injected.map((s) => s.clientId));
+    const ordinary = cdrs.filter((c) => !planted.has(c.subscriber.clientId));
+    const abroad = (n: string) => n.startsWith('+') && !n.startsWith('+33') && !/^\+(262|590|594|596)/.test(n);
+    const failedAbroad = ordinary.filter((c) => c.direction === 'out' && c.disposition !== 'answered' && abroad(c.callee));
+    const missedFromAbroad = ordinary.filter((c) => c.direction === 'in' && c.disposition !== 'answered' && abroad(c.caller));
+    const calledBack = missedFromAbroad.filter((r) =>
+      ordinary.some((c) => c.direction === 'out' && c.subscriber.clientId === r.subscriber.clientId && c.callee === r.caller && c.startMs > r.startMs && c.startMs - r.startMs < 86_400_000),
+    );
+    expect(failedAbroad.length).toBeGreaterThan(100);
+    expect(calledBack.length).toBeGreaterThan(5);
+    expect(alerts.filter((a) => !planted.has(a.clientId) && ['fraud.failed_attempts', 'fraud.wangiri'].includes(a.rule))).toEqual([]);
   });
 
   it.each(SCENARIOS.map((s) => [s]))('catches the %s scenario with its rule and no other', (scenario) => {

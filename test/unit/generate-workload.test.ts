@@ -326,6 +326,13 @@ describe('cdr generate --inject', () => {
     const far = answered('spend_velocity').filter((r) => r.callee.startsWith('+7495') || r.callee.startsWith('+7812'));
     expect(answeredSeconds(far)).toBeGreaterThanOrEqual(4 * 3600);
 
+    const probing = calls('toll_fraud_probing');
+    expect(probing).toHaveLength(162);
+    expect(new Set(probing.map((r) => r.account)).size).toBe(3);
+    expect(probing.every((r) => r.disposition !== 'answered' && /^\+(972|48)/.test(r.callee))).toBe(true);
+    expect(Math.max(...probing.map((r) => r.startMs)) - Math.min(...probing.map((r) => r.startMs))).toBeLessThan(10 * 60_000);
+    expect(maxSetupsPerSecond(probing)).toBe(1);
+
     // Nobody but the scenarios crosses a line: every scenario-free client keeps to the ordinary limits.
     const scenarioClients = new Set(injected.injected.map((s) => s.clientId));
     const others = all.filter((r) => !scenarioClients.has(subs.get(r.account)!.clientId));

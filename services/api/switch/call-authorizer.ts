@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import { decideCall, type CallDecision } from '../../core/fraud/call-authorization.js';
 import { authorizationSettingsFor, settingsFor, type FraudConfig } from '../../core/fraud/fraud-config.js';
 import type { LockLevel } from '../../core/fraud/lock-levels.js';
+import { HighRiskRanges } from '../../core/fraud/high-risk-ranges.js';
 import { InvalidNumber, type NumberingPlan } from '../../core/numbering.js';
 import type { Subscriber } from '../../core/cdr.js';
 import type { SubscriberDirectory } from '../../ingest/subscriber-directory.js';
@@ -55,6 +56,7 @@ export class CallAuthorizer {
   private readonly calls = new Map<string, CallInProgress>();
   private readonly callsOfAccount = new Map<string, number>();
   private locks = new Map<string, LockLevel>();
+  private readonly highRisk = new Map<string, HighRiskRanges>();
   private pending: DecisionRow[] = [];
   private started: CallInProgress[] = [];
   private ended: string[] = [];
@@ -149,7 +151,7 @@ export class CallAuthorizer {
       {
         maxSetupsPerSecond: policy.setup_rate ? rate.max_per_second : undefined,
         maxSimultaneous: policy.simultaneous_calls === 'off' ? undefined : policy.simultaneous_calls === 'channels' ? s.channels : policy.simultaneous_calls,
-        refusedPrefixes: policy.refuse_high_risk ? settingsFor(this.o.fraud, 'premium_destination', s.clientId).irsf_prefixes : [],
+        refusedRanges: policy.refuse_high_risk ? this.highRiskOf(s.clientId) : undefined,
         refusedClasses: policy.refuse_classes,
       },
     );
@@ -162,6 +164,17 @@ export class CallAuthorizer {
       }
     }
     return { ...answered, ...decision };
+  }
+
+  /** premium_destination's ranges for a client: the high-risk ranges file, or the client's irsf_prefixes. */
+  private highRiskOf(clientId: string): HighRiskRanges {
+    let ranges = this.highRisk.get(clientId);
+    if (ranges === undefined) {
+      const prefixes = settingsFor(this.o.fraud, 'premium_destination', clientId).irsf_prefixes;
+      ranges = prefixes === undefined ? this.o.fraud.highRisk : HighRiskRanges.ofPrefixes(prefixes);
+      this.highRisk.set(clientId, ranges);
+    }
+    return ranges;
   }
 
   /** The scope's setups of the last second (the list itself, pruned: the caller may push onto it). */

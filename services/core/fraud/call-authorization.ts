@@ -10,6 +10,7 @@
  */
 import type { Subscriber } from '../cdr.js';
 import type { Destination, DestinationClass } from '../numbering.js';
+import type { HighRiskRanges } from './high-risk-ranges.js';
 import type { LockLevel } from './lock-levels.js';
 
 export const DENY_REASONS = [
@@ -37,8 +38,8 @@ export interface AuthorizationPolicy {
   maxSetupsPerSecond: number | undefined;
   /** Calls in progress at most; none: not limited. */
   maxSimultaneous: number | undefined;
-  /** E.164 prefixes without "+" refused at setup (the high-risk ranges); empty: none refused. */
-  refusedPrefixes: readonly string[];
+  /** Ranges refused at setup (the high-risk ranges); none: none refused. */
+  refusedRanges: HighRiskRanges | undefined;
   /** Destination classes refused at setup (e.g. fr_premium). */
   refusedClasses: readonly DestinationClass[];
 }
@@ -68,9 +69,8 @@ export function decideCall(c: SetupContext, policy: AuthorizationPolicy): CallDe
     return { decision: 'deny', reason: c.lock === 'all' ? 'lock_all' : 'lock_outgoing', detail: `account under lock level ${c.lock}` };
   }
   if (c.lock === 'foreign' && abroad(c.callee, d)) return { decision: 'deny', reason: 'lock_foreign', detail: `calls abroad barred (${d.country || 'international'})` };
-  const e164 = c.callee.startsWith('+');
-  const range = e164 ? policy.refusedPrefixes.find((p) => c.callee.startsWith(p, 1)) : undefined;
-  if (range !== undefined && d.cls !== 'fr_fixed') return { decision: 'deny', reason: 'high_risk_destination', detail: `+${range} is a high-risk range` };
+  const range = d.cls === 'fr_fixed' ? undefined : policy.refusedRanges?.match(c.callee);
+  if (range !== undefined) return { decision: 'deny', reason: 'high_risk_destination', detail: `+${range.prefix} is a high-risk range (${range.name}, ${range.category})` };
   if (policy.refusedClasses.includes(d.cls)) return { decision: 'deny', reason: 'barred_destination', detail: `${d.cls} destinations refused by policy` };
   if (policy.maxSimultaneous !== undefined && c.callsInProgress >= policy.maxSimultaneous) {
     return { decision: 'deny', reason: 'simultaneous_calls', detail: `${c.callsInProgress} calls in progress, at most ${policy.maxSimultaneous}` };

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { DECIMAL_TEXT } from '../money.js';
 import { DESTINATION_CLASSES } from '../numbering.js';
 import { provenanceSchema } from '../plan.js';
+import type { HighRiskRanges } from './high-risk-ranges.js';
 
 const money = z.union([z.string(), z.number()]).transform((v) => String(v)).refine((v) => DECIMAL_TEXT.test(v), 'must be a decimal amount such as "15.00"');
 const severity = z.enum(['info', 'warning', 'critical']);
@@ -38,10 +39,41 @@ const hyperShortCalls = z.object({
 });
 const premiumDestination = z.object({
   classes: z.array(z.enum(DESTINATION_CLASSES)),
-  irsf_prefixes: z.array(z.string().regex(/^\d+$/)),
+  /** Replaces the high-risk ranges file for this detector (E.164 digits without "+"); the file when absent. */
+  irsf_prefixes: z.array(z.string().regex(/^\d+$/)).optional(),
   window_minutes: z.number().int().positive(),
   max_calls: z.number().int().positive(),
   max_spend: money,
+  severity,
+  provenance: provenanceSchema,
+});
+/**
+ * Bursts of failed outgoing attempts (not answered: no answer, busy, failed, rejected) to international,
+ * premium or high-risk destinations, per account, in a sliding window: toll-fraud probing.
+ */
+const failedAttempts = z.object({
+  /** Destination classes counted besides the high-risk ranges; numbers abroad that no metadata knows count as international. */
+  classes: z.array(z.enum(DESTINATION_CLASSES)),
+  window_minutes: z.number().int().positive(),
+  /** Alert from this many failed attempts within window_minutes (first to last strictly less than the window apart). */
+  min_attempts: z.number().int().min(2),
+  severity,
+  provenance: provenanceSchema,
+});
+/**
+ * Wangiri: short inbound rings from abroad, then call-backs from the client to the ringing numbers
+ * within a window; the alert is on the call-backs.
+ */
+const wangiri = z.object({
+  /** Classes of the calling number that count as from abroad, besides the high-risk ranges. */
+  classes: z.array(z.enum(DESTINATION_CLASSES)),
+  /** An unanswered inbound call is a lure when it rang less than this (set-up to hang-up). */
+  ring_below_seconds: z.number().positive(),
+  /** An answered inbound call is a lure when it lasted less than this after the answer. */
+  answered_below_seconds: z.number().min(0),
+  window_hours: z.number().positive().max(168),
+  /** Alert from this many call-backs (attempts, answered or not) per client and day. */
+  min_callbacks: z.number().int().positive(),
   severity,
   provenance: provenanceSchema,
 });
@@ -62,16 +94,14 @@ const detectors = {
   hyper_short_calls: hyperShortCalls,
   premium_destination: premiumDestination,
   spend_velocity: spendVelocity,
+  failed_attempts: failedAttempts,
+  wangiri,
 };
 
 /**
- * How the desk groups alerts into cases (services/store/desk/case-grouping.ts): open alerts of the same
- * client (and user) whose windows overlap or lie at most gap_minutes apart are one incident.
- */
-/**
  * What the switch is told at call setup (core/fraud/call-authorization.ts, POST/GET /api/v1/authorize).
  * The setup rate is call_setup_rate's (its max_per_second and scope); the high-risk ranges are
- * premium_destination's irsf_prefixes.
+ * premium_destination's (its irsf_prefixes, else config/high-risk-ranges.yaml).
  */
 const callAuthorization = z
   .object({
@@ -81,7 +111,7 @@ const callAuthorization = z
     simultaneous_calls: z.union([z.enum(['channels', 'off']), z.number().int().positive()]),
     /** A call whose end notice never came stops counting after this many minutes. */
     lost_end_minutes: z.number().int().positive().max(24 * 60),
-    /** Refuse calls to premium_destination.irsf_prefixes (never a French fixed number). */
+    /** Refuse calls to the high-risk ranges (premium_destination's; never a French fixed number). */
     refuse_high_risk: z.boolean(),
     /** Destination classes refused at setup (e.g. fr_premium); emergency can never be refused. */
     refuse_classes: z.array(z.enum(DESTINATION_CLASSES).exclude(['emergency'])),
@@ -93,10 +123,17 @@ const CALL_AUTHORIZATION_DEFAULT: CallAuthorizationConfig = {
   setup_rate: true, simultaneous_calls: 'channels', lost_end_minutes: 240, refuse_high_risk: false, refuse_classes: [],
 };
 
+/**
+ * How the desk groups alerts into cases (services/store/desk/case-grouping.ts): open alerts of the same
+ * client (and user) whose windows overlap or lie at most gap_minutes apart are one incident.
+ */
 const caseGrouping = z.object({ gap_minutes: z.number().int().min(0).max(1440) }).strict();
 
+/** What config/fraud.yaml holds; loadConfig adds the high-risk ranges it names (FraudConfig). */
 export const fraudConfigSchema = z.object({
   ...detectors,
+  /** The high-risk ranges file (config/high-risk-ranges.yaml), relative to the configuration directory. */
+  high_risk_ranges: z.string().min(1).default('high-risk-ranges.yaml'),
   case_grouping: caseGrouping.default({ gap_minutes: 30 }),
   call_authorization: callAuthorization.default(CALL_AUTHORIZATION_DEFAULT),
   overrides: z
@@ -110,11 +147,15 @@ export const fraudConfigSchema = z.object({
         premium_destination: premiumDestination.partial().optional(),
         spend_velocity: spendVelocity.partial().optional(),
         call_authorization: callAuthorization.partial().optional(),
+        failed_attempts: failedAttempts.partial().optional(),
+        wangiri: wangiri.partial().optional(),
       }),
     )
     .default({}),
 });
-export type FraudConfig = z.infer<typeof fraudConfigSchema>;
+export type FraudFile = z.infer<typeof fraudConfigSchema>;
+/** The detectors' settings with the high-risk ranges loaded from the file fraud.yaml names. */
+export type FraudConfig = FraudFile & { highRisk: HighRiskRanges };
 export type DetectorName = keyof typeof detectors;
 export type DetectorConfig<K extends DetectorName> = FraudConfig[K];
 

@@ -12,10 +12,13 @@ import type { Zone } from '../calendar.js';
 import type { Cdr } from '../cdr.js';
 import { LocalDays } from '../local-days.js';
 import { Money, ZERO } from '../money.js';
-import type { Destination, NumberingPlan } from '../numbering.js';
+import type { Destination, DestinationClass, NumberingPlan } from '../numbering.js';
 import { cite } from '../rating/explain.js';
 import { addSetup, forgetSetupsBefore, newSetupWindow, type SetupWindowState } from './call-setup-rate.js';
 import { CLI_VIOLATION_WORDS, cliPolicyViolation, isPremiumCallerId, presentedCallerId } from './caller-id.js';
+import { addAttempt, attemptsBetween, forgetAttemptsBefore, type AttemptWindowState } from './failed-attempts.js';
+import { HighRiskRanges } from './high-risk-ranges.js';
+import { addRing, forgetRingsBefore, ringBefore, type RingState } from './wangiri.js';
 import { settingsFor, type FraudConfig } from './fraud-config.js';
 
 /** What the fraud stage needs of a rated call. */
@@ -46,6 +49,8 @@ interface Tally {
   cdrIds: string[];
   /** Event time after which the window is closed for good and forgotten. */
   expires: number;
+  /** What the window saw, when a rule names it (the numbers a wangiri window's call-backs went to). */
+  keys?: string[];
 }
 
 interface ClientFraudState {
@@ -54,6 +59,10 @@ interface ClientFraudState {
   tallies: Map<string, Tally>;
   /** Alerts by "rule|scope|window", with the time their window is forgotten. */
   alerts: Map<string, { alert: Alert; expires: number }>;
+  /** fraud.failed_attempts: per account, its recent failed attempts abroad, and the window they are counted in. */
+  attempts: Map<string, AttemptWindowState & { windowMs: number }>;
+  /** fraud.wangiri: the short rings from abroad of the last window, by calling number. */
+  rings: RingState & { windowMs: number };
   /** The latest event time seen: windows that ended long before it are forgotten. */
   latestMs: number;
   /**
@@ -66,9 +75,13 @@ interface ClientFraudState {
 /** A client's detector state as the store keeps it. */
 export interface SavedFraudState {
   setups: [string, [number, number[]][]][];
-  tallies: [string, number, number, string, string[], number][];
+  tallies: [string, number, number, string, string[], number, string[]?][];
   alerts: [string, Alert, number][];
   latestMs: number;
+  /** Absent from states saved before the rule: [account, window ms, [time, cdr_id, number]…]. */
+  attempts?: [string, number, [number, string, string][]][];
+  /** Absent from states saved before the rule: window ms and [calling number, [time, cdr_id]…]. */
+  rings?: [number, [string, [number, string][]][]];
 }
 
 /** Where a client's saved detector state comes from (undefined: not at hand, the shell fetches it). */
@@ -91,11 +104,18 @@ const DAY_MS = 86_400_000;
  * CDR is rated exactly, only its fraud window is one of its own.
  */
 export const LATE_CDR_MS = 2 * HOUR_MS;
+/** Numbers a wangiri alert names at most in its message (all of them count). */
+const WANGIRI_NUMBERS_KEPT = 50;
+const WANGIRI_NUMBERS_SHOWN = 5;
 
 export class FraudDetector {
   private readonly clients = new Map<string, ClientFraudState>();
   private touched = new Map<string, Alert>();
   private touchedClients = new Set<string>();
+  /** Explanations to write at the drain, by alert id: a burst's evidence is gathered once a batch, not once a call. */
+  private explain = new Map<string, () => void>();
+  /** irsf_prefixes overrides of premium_destination, matched like the ranges file. */
+  private readonly overrideRanges = new Map<string[], HighRiskRanges>();
 
   constructor(private readonly ctx: FraudContext) {}
 
@@ -114,6 +134,10 @@ export class FraudDetector {
     if (cdr.direction === 'out') {
       this.callSetupRate(state, cdr);
       if (cdr.leg === 'originating') this.callerId(state, cdr);
+      if (cdr.disposition !== 'answered') this.failedAttempts(state, call);
+      if (cdr.leg === 'originating' && state.rings.rings.size > 0) this.wangiriCallBack(state, call);
+    } else {
+      this.wangiriRing(state, cdr);
     }
     this.hyperShortCalls(state, cdr);
     this.premiumDestination(state, call);
@@ -122,6 +146,8 @@ export class FraudDetector {
 
   /** Alerts raised or updated since the last drain. */
   drain(): Alert[] {
+    for (const write of this.explain.values()) write();
+    this.explain = new Map();
     const out = [...this.touched.values()];
     this.touched = new Map();
     return out;
@@ -149,7 +175,7 @@ export class FraudDetector {
     if (s === undefined) {
       const saved = this.ctx.state?.load(clientId);
       if (saved === undefined && this.ctx.state !== undefined) throw new FraudStateNeeded(clientId);
-      s = saved ? load(saved) : { setups: new Map(), tallies: new Map(), alerts: new Map(), latestMs: 0, hyperShort: null };
+      s = saved ? load(saved) : { setups: new Map(), tallies: new Map(), alerts: new Map(), attempts: new Map(), rings: { rings: new Map(), windowMs: 0 }, latestMs: 0, hyperShort: null };
       this.clients.set(clientId, s);
     }
     return s;
@@ -261,8 +287,8 @@ export class FraudDetector {
     if (cdr.direction !== 'out') return;
     const s = cdr.subscriber;
     const cfg = settingsFor(this.ctx.config, 'premium_destination', s.clientId);
-    const e164 = cdr.callee.startsWith('+');
-    const risky = cfg.classes.includes(call.dest.cls) || (call.dest.cls !== 'fr_fixed' && e164 && cfg.irsf_prefixes.some((p) => cdr.callee.startsWith(p, 1)));
+    const ranges = cfg.irsf_prefixes === undefined ? this.ctx.config.highRisk : this.rangesOf(cfg.irsf_prefixes);
+    const risky = cfg.classes.includes(call.dest.cls) || (call.dest.cls !== 'fr_fixed' && ranges.match(cdr.callee) !== undefined);
     if (!risky) return;
     const windowMs = cfg.window_minutes * 60_000;
     const start = Math.floor(cdr.startMs / windowMs) * windowMs;
@@ -280,6 +306,12 @@ export class FraudDetector {
       `client ${s.clientId}: ${tally.count} calls to premium-rate or high-risk destinations costing ${tally.spend.toFixed(2)} EUR ` +
       `between ${this.clock(start)} and ${this.clock(start + windowMs)}, limits ${cfg.max_calls} calls or ${maxSpend.toFixed(2)} EUR — ${cite(cfg.provenance)}.`;
     this.touch(a);
+  }
+
+  private rangesOf(prefixes: string[]): HighRiskRanges {
+    let r = this.overrideRanges.get(prefixes);
+    if (r === undefined) this.overrideRanges.set(prefixes, (r = HighRiskRanges.ofPrefixes(prefixes)));
+    return r;
   }
 
   /** fraud.spend_velocity: out-of-bundle spend per hour and per day over a ceiling or over N × the client's baseline. */
@@ -325,6 +357,126 @@ export class FraudDetector {
         `limit ${limit.toFixed(2)} EUR (ceiling ${unit === 'hour' ? cfg.hour_ceiling : cfg.day_ceiling} EUR${unit === 'day' ? base : ''}) — ${cite(cfg.provenance)}.`;
       this.touch(a);
     }
+  }
+
+  /**
+   * fraud.failed_attempts: failed outgoing attempts (not answered) to international, premium or
+   * high-risk numbers, per account, in a sliding window; one alert per account and day (Paris) holding
+   * the day's busiest window, whatever the order the CDRs arrive in.
+   */
+  private failedAttempts(state: ClientFraudState, call: ObservedCall): void {
+    const { cdr } = call;
+    const s = cdr.subscriber;
+    const cfg = settingsFor(this.ctx.config, 'failed_attempts', s.clientId);
+    if (!this.fromOrToRisk(cdr.callee, call.dest, cfg.classes)) return;
+    const windowMs = cfg.window_minutes * 60_000;
+    let w = state.attempts.get(s.account);
+    if (w === undefined) {
+      w = { attempts: [], windowMs };
+      state.attempts.set(s.account, w);
+    }
+    w.windowMs = windowMs;
+    const busiest = addAttempt(w, { at: cdr.startMs, cdrId: cdr.cdrId, number: cdr.callee }, windowMs);
+    const rule = 'fraud.failed_attempts';
+    const day = this.ctx.zone.day(busiest.firstMs);
+    if (busiest.count < cfg.min_attempts && !state.alerts.has(alertKey(rule, `${s.clientId}/${s.account}`, day))) return;
+    const expires = this.dayStart(busiest.firstMs) + DAY_MS + LATE_CDR_MS;
+    const fresh = !state.alerts.has(alertKey(rule, `${s.clientId}/${s.account}`, day));
+    const a = this.alertFor(state, rule, cfg.severity, cdr, false, day, busiest.firstMs, expires);
+    a.lastSeenMs = Math.max(a.lastSeenMs, cdr.startMs);
+    a.threshold = cfg.min_attempts;
+    // The day's busiest window, the earliest of equal ones: the same whatever the order.
+    if (fresh || busiest.count > Number(a.value) || (busiest.count === Number(a.value) && busiest.firstMs < a.firstSeenMs)) {
+      a.value = busiest.count;
+      a.firstSeenMs = busiest.firstMs;
+      const window = w;
+      this.explain.set(a.alertId, () => {
+        const seen = attemptsBetween(window, a.firstSeenMs, a.firstSeenMs + windowMs - 1);
+        const numbers = new Set(seen.map((x) => x.number));
+        const places = new Map<string, number>();
+        let risky = 0;
+        for (const x of seen) {
+          const place = this.placeOf(x.number);
+          places.set(place, (places.get(place) ?? 0) + 1);
+          if (this.ctx.config.highRisk.match(x.number) !== undefined) risky++;
+        }
+        const byPlace = [...places].sort((p, q) => q[1] - p[1] || (p[0] < q[0] ? -1 : 1)).map(([p, n]) => `${p} ${n}`).join(', ');
+        a.cdrIds = seen.slice(0, ALERT_SAMPLE_SIZE).map((x) => x.cdrId);
+        a.message =
+          `client ${s.clientId}, account ${s.account}: ${a.value} failed attempts (not answered) to international, premium or high-risk numbers ` +
+          `within ${cfg.window_minutes} min, from ${this.clock(a.firstSeenMs)} to ${this.clock(seen[seen.length - 1]?.at ?? a.firstSeenMs)}: ` +
+          `${numbers.size} distinct number(s) in ${places.size} destination(s) (${byPlace})${risky > 0 ? `, ${risky} to listed high-risk ranges` : ''}; ` +
+          `limit ${cfg.min_attempts} in ${cfg.window_minutes} min — ${cite(cfg.provenance)}. The day's busiest window; the alert follows the attempts until the day ends.`;
+      });
+    }
+    this.touch(a);
+  }
+
+  /** fraud.wangiri, first half: a short inbound ring from abroad is remembered for the window. */
+  private wangiriRing(state: ClientFraudState, cdr: Cdr): void {
+    if (!cdr.caller.startsWith('+')) return;
+    const cfg = settingsFor(this.ctx.config, 'wangiri', cdr.subscriber.clientId);
+    const short =
+      cdr.disposition === 'no_answer'
+        ? cdr.endMs - cdr.startMs < cfg.ring_below_seconds * 1000
+        : cdr.disposition === 'answered' && cdr.answerMs !== null && cdr.endMs - cdr.answerMs < cfg.answered_below_seconds * 1000;
+    if (!short) return;
+    if (!this.fromOrToRisk(cdr.caller, this.ctx.numbering.classify(cdr.caller), cfg.classes)) return;
+    state.rings.windowMs = cfg.window_hours * HOUR_MS;
+    addRing(state.rings, cdr.caller, cdr.startMs, cdr.cdrId);
+  }
+
+  /**
+   * fraud.wangiri, second half: an outgoing call to a number that rang the client briefly less than the
+   * window before is a call-back; one alert per client and day (Paris) of the call-backs, naming the numbers.
+   */
+  private wangiriCallBack(state: ClientFraudState, call: ObservedCall): void {
+    const { cdr } = call;
+    const s = cdr.subscriber;
+    const cfg = settingsFor(this.ctx.config, 'wangiri', s.clientId);
+    const ring = ringBefore(state.rings, cdr.callee, cdr.startMs, cfg.window_hours * HOUR_MS);
+    if (ring === null) return;
+    const dayStart = this.dayStart(cdr.startMs);
+    const day = this.ctx.zone.day(cdr.startMs);
+    const tally = this.tally(state, `fraud.wangiri|${dayStart}`, dayStart + DAY_MS + LATE_CDR_MS);
+    tally.count++;
+    if (cdr.disposition === 'answered') tally.matching++;
+    tally.spend = tally.spend.plus(call.amount);
+    for (const id of [cdr.cdrId, ring.cdrId]) if (tally.cdrIds.length < ALERT_SAMPLE_SIZE && !tally.cdrIds.includes(id)) tally.cdrIds.push(id);
+    const keys = (tally.keys ??= []);
+    if (!keys.includes(cdr.callee) && keys.length < WANGIRI_NUMBERS_KEPT) keys.push(cdr.callee);
+    const rule = 'fraud.wangiri';
+    if (tally.count < cfg.min_callbacks && !state.alerts.has(alertKey(rule, s.clientId, day))) return;
+    const a = this.alertFor(state, rule, cfg.severity, cdr, true, day, ring.at, tally.expires);
+    a.firstSeenMs = Math.min(a.firstSeenMs, ring.at);
+    a.lastSeenMs = Math.max(a.lastSeenMs, cdr.startMs);
+    a.value = tally.count;
+    a.threshold = cfg.min_callbacks;
+    a.cdrIds = [...tally.cdrIds];
+    const named = keys.slice(0, WANGIRI_NUMBERS_SHOWN).map((n) => {
+      const rings = state.rings.rings.get(n) ?? [];
+      const last = rings[rings.length - 1]?.[0];
+      return `${n} (${this.placeOf(n)}, ${rings.length} short ring(s)${last === undefined ? '' : `, last at ${this.clock(last)}`})`;
+    });
+    const more = keys.length > WANGIRI_NUMBERS_SHOWN ? ` and ${keys.length - WANGIRI_NUMBERS_SHOWN} more` : '';
+    a.message =
+      `client ${s.clientId}: ${tally.count} call-back(s) on ${day} to ${keys.length} number(s) that rang it briefly from abroad less than ${cfg.window_hours} h before: ` +
+      `${named.join(', ')}${more}; ${tally.matching} answered, ${tally.spend.toFixed(2)} EUR out of bundle; limit ${cfg.min_callbacks} — ${cite(cfg.provenance)}.`;
+    this.touch(a);
+  }
+
+  /** A number abroad (one no metadata knows included), in one of `classes`, or in a listed high-risk range. */
+  private fromOrToRisk(number: string, dest: Destination, classes: readonly DestinationClass[]): boolean {
+    return classes.includes(dest.cls) || (dest.cls === 'unknown' && this.ctx.numbering.isAbroad(number)) || this.ctx.config.highRisk.match(number) !== undefined;
+  }
+
+  /** Where a number goes, for the desk: its country, or its calling code, or a home class (FR fr_premium). */
+  private placeOf(number: string): string {
+    const d = this.ctx.numbering.classify(number);
+    if (d.country === this.ctx.numbering.homeCountry) return `${d.country} ${d.cls}`;
+    const range = this.ctx.config.highRisk.match(number);
+    if (d.country === '' && range !== undefined) return `+${range.prefix} ${range.name}`;
+    return d.country !== '' ? d.country : `+${this.ctx.numbering.callingCode(number)}`;
   }
 
   private tally(state: ClientFraudState, key: string, expires: number): Tally {
@@ -402,22 +554,33 @@ function forgetClosedWindows(s: ClientFraudState): void {
   for (const [k, t] of s.tallies) if (t.expires < now) s.tallies.delete(k);
   for (const [k, a] of s.alerts) if (a.expires < now) s.alerts.delete(k);
   for (const w of s.setups.values()) forgetSetupsBefore(w, now - LATE_CDR_MS);
+  for (const [account, w] of s.attempts) {
+    forgetAttemptsBefore(w, now - LATE_CDR_MS - w.windowMs);
+    if (w.attempts.length === 0) s.attempts.delete(account);
+  }
+  forgetRingsBefore(s.rings, now - LATE_CDR_MS - s.rings.windowMs);
 }
 
 function save(s: ClientFraudState): SavedFraudState {
   return {
     setups: [...s.setups].map(([k, w]) => [k, [...w.buckets]]),
-    tallies: [...s.tallies].map(([k, t]) => [k, t.count, t.matching, t.spend.toString(), t.cdrIds, t.expires]),
+    tallies: [...s.tallies].map(([k, t]) => (t.keys === undefined ? [k, t.count, t.matching, t.spend.toString(), t.cdrIds, t.expires] : [k, t.count, t.matching, t.spend.toString(), t.cdrIds, t.expires, t.keys])),
     alerts: [...s.alerts].map(([k, a]) => [k, a.alert, a.expires]),
     latestMs: s.latestMs,
+    ...(s.attempts.size === 0 ? {} : { attempts: [...s.attempts].map(([account, w]) => [account, w.windowMs, w.attempts.map((x) => [x.at, x.cdrId, x.number])]) }),
+    ...(s.rings.rings.size === 0 ? {} : { rings: [s.rings.windowMs, [...s.rings.rings]] }),
   };
 }
 
 function load(saved: SavedFraudState): ClientFraudState {
   return {
     setups: new Map(saved.setups.map(([k, buckets]) => [k, { buckets: new Map(buckets) }])),
-    tallies: new Map(saved.tallies.map(([k, count, matching, spend, cdrIds, expires]) => [k, { count, matching, spend: new Money(spend), cdrIds, expires }])),
+    tallies: new Map(
+      saved.tallies.map(([k, count, matching, spend, cdrIds, expires, keys]) => [k, { count, matching, spend: new Money(spend), cdrIds, expires, ...(keys === undefined ? {} : { keys }) }]),
+    ),
     alerts: new Map(saved.alerts.map(([k, alert, expires]) => [k, { alert, expires }])),
+    attempts: new Map((saved.attempts ?? []).map(([account, windowMs, list]) => [account, { windowMs, attempts: list.map(([at, cdrId, number]) => ({ at, cdrId, number })) }])),
+    rings: { windowMs: saved.rings?.[0] ?? 0, rings: new Map(saved.rings?.[1] ?? []) },
     latestMs: saved.latestMs,
     hyperShort: null,
   };
