@@ -27,8 +27,10 @@ demo: build
 
 # Starts the local Kafka broker (integration tests use it with PostgreSQL) and stops it whatever the result.
 # The fraud desk's browser tests and the PDF statement test need Debian's chromium: installed here where missing (or skipped, said aloud).
+# The real-switch test needs Debian's kamailio and sip-tester (SIPp): installed the same way.
 test: build
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-sip.sh
 	bash scripts/kafka.sh up
 	npx vitest run; status=$$?; bash scripts/kafka.sh down; exit $$status
 
