@@ -37,7 +37,7 @@ export class DeskMetrics {
       open.set(openCount);
       locks.reset();
       const levels = new Map<string, number>();
-      for (const l of await locksInForce(sql)) levels.set(l.level, (levels.get(l.level) ?? 0) + 1);
+      for (const l of await locksInForce(sql, Date.now())) levels.set(l.level, (levels.get(l.level) ?? 0) + 1);
       for (const level of ['foreign', 'outgoing', 'all']) locks.set({ level }, levels.get(level) ?? 0);
     };
   }

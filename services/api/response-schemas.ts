@@ -122,7 +122,11 @@ export const counterSchema = object({
 export const counterDisplaySchema = object({ ...counterSchema.properties, value_display: display('value'), threshold_display: display('threshold'), left_display: display('left') });
 
 const lockLevel = { type: 'string', enum: [...LOCK_LEVELS] } as const;
-export const lockSchema = object({ account: str, client_id: str, site_id: str, user_id: str, level: lockLevel, reason: str, set_at: time, set_by: str });
+export const lockSchema = object({
+  account: str, client_id: str, site_id: str, user_id: str, level: lockLevel, reason: str, set_at: time, set_by: str,
+  rule: { type: 'string', description: "the alert rule whose policy set the lock; '' when a person did" }, alert_id: { type: 'string', description: "the alert that set it; '' when a person did" },
+  expires_at: { type: 'string', format: 'date-time', nullable: true, description: 'when the lock lifts by itself; null: when a person lifts it' },
+});
 export const lockMeaningSchema = object({ ...lockSchema.properties, meaning: str });
 export const lockFeedSchema = object({ ...lockMeaningSchema.properties, numbers: { type: 'array', items: str } });
 export const barringLockSchema = object({ account: str, numbers: { type: 'array', items: str }, level: lockLevel, meaning: str, reason: str, set_at: time });

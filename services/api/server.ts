@@ -39,6 +39,7 @@ import { bulkRoutes } from './routes/bulk-routes.js';
 import { projectFraudConfig, projectNumbering } from './project-config.js';
 import { CallAuthorizer } from './switch/call-authorizer.js';
 import { authorizeRoutes } from './routes/authorize-routes.js';
+import { AlertReactor } from './policy/alert-reactor.js';
 import type { FraudConfig } from '../core/fraud/fraud-config.js';
 import { startAutoGrouping } from './case-autogroup.js';
 import type { NumberingPlan } from '../core/numbering.js';
@@ -63,6 +64,8 @@ export interface ServerOptions {
   numbering?: NumberingPlan;
   /** The fraud settings (config/fraud.yaml of the configuration; the project's without it): case grouping, call authorization. */
   fraud?: FraudConfig;
+  /** Apply the alert policies (config/fraud.yaml policies: locks, and their expiry) this often; off without it. */
+  reactEveryMs?: number;
   /** Group worked alerts into cases this often (case-autogroup.ts); off without it (tests group on demand). */
   autoGroupEveryMs?: number;
   /** Open live-update streams (GET /api/v1/events) at most; a bound of their own, 100 unless said. */
@@ -231,6 +234,12 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   }, { prefix: '/api/v1' });
   await pageRoutes(app);
   if (o.autoGroupEveryMs !== undefined) startAutoGrouping(app, ctx, o.autoGroupEveryMs);
+  if (o.reactEveryMs !== undefined) {
+    const reactor = new AlertReactor({ sql: o.sql, directory: o.directory, fraud, logger: o.logger, now, lockSet: (account, level) => authorizer.lockSet(account, level) });
+    reactor.start(o.reactEveryMs);
+    // Stops acting before the store closes.
+    app.addHook('preClose', async () => reactor.close());
+  }
   return app;
 }
 

@@ -125,7 +125,9 @@ async function openAlert(id) {
 // the analyst is making.
 function showLock(l) {
   const level = l?.level ?? 'none';
-  $('#lock-state').textContent = l ? `current: ${level} (${l.reason})` : 'current: none';
+  // A policy's lock says which rule set it and until when: the analyst sees a machine acted, and why.
+  const by = l?.rule ? `; set by policy ${l.rule}, ${l.expires_at ? `lifts itself at ${l.expires_at}` : 'until lifted here'}` : '';
+  $('#lock-state').textContent = l && level !== 'none' ? `current: ${level} (${l.reason}${by})` : 'current: none';
   const key = `${$('#lock-form').dataset.account}|${level}`;
   if (state.lockShown !== key) {
     $('#lock-form select[name=level]').value = level;

@@ -15,7 +15,7 @@ const accountSchema = { type: 'string', minLength: 1, maxLength: 128, pattern: '
 
 export async function lockRoutes(api: FastifyInstance, ctx: DeskContext): Promise<void> {
   const feed = async () => {
-    const locks = await locksInForce(ctx.sql);
+    const locks = await locksInForce(ctx.sql, ctx.now());
     return locks.map((l) => ({ ...l, meaning: LOCK_LEVEL_MEANING[l.level], numbers: [...(ctx.directory.resolve(l.account, '')?.numbers ?? [])] }));
   };
 

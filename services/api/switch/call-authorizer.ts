@@ -207,7 +207,7 @@ export class CallAuthorizer {
   }
 
   private async readLocks(): Promise<void> {
-    this.locks = new Map((await locksInForce(this.o.sql)).map((l) => [l.account, l.level]));
+    this.locks = new Map((await locksInForce(this.o.sql, this.o.now())).map((l) => [l.account, l.level]));
   }
 
   /** Every second: forget what is over, write what is pending, re-read the locks. A failure is retried at the next tick. */

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { DECIMAL_TEXT } from '../money.js';
 import { DESTINATION_CLASSES } from '../numbering.js';
 import { provenanceSchema } from '../plan.js';
+import { LOCK_LEVELS } from './lock-levels.js';
 import type { HighRiskRanges } from './high-risk-ranges.js';
 
 const money = z.union([z.string(), z.number()]).transform((v) => String(v)).refine((v) => DECIMAL_TEXT.test(v), 'must be a decimal amount such as "15.00"');
@@ -127,6 +128,23 @@ const CALL_AUTHORIZATION_DEFAULT: CallAuthorizationConfig = {
  * How the desk groups alerts into cases (services/store/desk/case-grouping.ts): open alerts of the same
  * client (and user) whose windows overlap or lie at most gap_minutes apart are one incident.
  */
+/**
+ * What an alert of a rule does at once (core/fraud/lock-policy.ts): a lock level on the accounts in its
+ * scope, lifted by a person (review) or by itself after for_minutes (expiry).
+ */
+const lockPolicy = z
+  .object({
+    lock: z.enum(LOCK_LEVELS),
+    lift: z.enum(['review', 'expiry']).default('review'),
+    for_minutes: z.number().int().positive().max(366 * 24 * 60).optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.lift === 'expiry' && p.for_minutes === undefined) ctx.addIssue({ code: 'custom', path: ['for_minutes'], message: 'lift: expiry needs for_minutes (how long the lock lasts)' });
+    if (p.lift === 'review' && p.for_minutes !== undefined) ctx.addIssue({ code: 'custom', path: ['for_minutes'], message: 'for_minutes applies to lift: expiry only; a lock lifted on review lasts until a person lifts it' });
+  });
+const DETECTOR_RULES = ['call_setup_rate', 'premium_cli', 'cli_policy', 'hyper_short_calls', 'premium_destination', 'spend_velocity', 'failed_attempts', 'wangiri'].map((d) => `fraud.${d}`) as [string, ...string[]];
+
 const caseGrouping = z.object({ gap_minutes: z.number().int().min(0).max(1440) }).strict();
 
 /** What config/fraud.yaml holds; loadConfig adds the high-risk ranges it names (FraudConfig). */
@@ -136,6 +154,8 @@ export const fraudConfigSchema = z.object({
   high_risk_ranges: z.string().min(1).default('high-risk-ranges.yaml'),
   case_grouping: caseGrouping.default({ gap_minutes: 30 }),
   call_authorization: callAuthorization.default(CALL_AUTHORIZATION_DEFAULT),
+  /** Per alert rule (fraud.premium_destination, …): the lock its alerts set at once. Rules not named set none. */
+  policies: z.partialRecord(z.enum(DETECTOR_RULES), lockPolicy).default({}),
   overrides: z
     .record(
       z.string(),

@@ -18,6 +18,11 @@ export interface LockView {
   reason: string;
   set_at: string;
   set_by: string;
+  /** The alert rule whose policy set it, and that alert; '' when a person did. */
+  rule: string;
+  alert_id: string;
+  /** When it lifts by itself; null: when a person lifts it. */
+  expires_at: string | null;
 }
 
 export interface LockChange {
@@ -29,11 +34,25 @@ export interface LockChange {
   reason: string;
   actor: string;
   atMs: number;
+  /** Set by a policy: its rule and alert, and when the lock lifts by itself (none: when a person lifts it). */
+  policy?: { rule: string; alertId: string; expiresAtMs: number | null };
 }
 
-/** Locks in force (level other than none), by account. */
-export async function locksInForce(sql: Sql): Promise<LockView[]> {
-  const rows = await sql.query<Record<string, unknown>>("SELECT * FROM account_lock WHERE level <> 'none' ORDER BY account");
+/** Locks in force at `nowMs` (level other than none, not expired), by account. */
+export async function locksInForce(sql: Sql, nowMs: number): Promise<LockView[]> {
+  const rows = await sql.query<Record<string, unknown>>(
+    "SELECT * FROM account_lock WHERE level <> 'none' AND (expires_at IS NULL OR expires_at > $1) ORDER BY account",
+    [timeParam(nowMs)],
+  );
+  return rows.map(lockOfRow);
+}
+
+/** Locks whose time ran out at `nowMs` and that are still recorded as in force: to be lifted (and audited). */
+export async function expiredLocks(sql: Sql, nowMs: number): Promise<LockView[]> {
+  const rows = await sql.query<Record<string, unknown>>(
+    "SELECT * FROM account_lock WHERE level <> 'none' AND expires_at IS NOT NULL AND expires_at <= $1 ORDER BY account",
+    [timeParam(nowMs)],
+  );
   return rows.map(lockOfRow);
 }
 
@@ -44,20 +63,27 @@ export async function lockOf(sql: Sql, account: string): Promise<LockView | unde
 
 /** Sets an account's level (none lifts the lock) and records the change from → to. */
 export async function setLock(sql: Sql, c: LockChange): Promise<LockView> {
-  return sql.transaction(async (tx) => {
-    const previous = await lockOf(tx, c.account);
-    await tx.query(
-      `INSERT INTO account_lock (account, client_id, site_id, user_id, level, reason, set_at, set_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (account) DO UPDATE SET level = excluded.level, reason = excluded.reason, set_at = excluded.set_at, set_by = excluded.set_by`,
-      [c.account, c.clientId, c.siteId, c.userId, c.level, c.reason, timeParam(c.atMs), c.actor],
-    );
-    await appendAudit(tx, {
-      actor: c.actor, subjectType: 'lock', subjectId: c.account, action: 'set_lock',
-      from: previous?.level ?? 'none', to: c.level, comment: c.reason, atMs: c.atMs,
-    });
-    return (await lockOf(tx, c.account))!;
+  return sql.transaction(async (tx) => setLockIn(tx, c));
+}
+
+/** setLock inside the caller's transaction (a policy's locks commit with the alert's reaction). */
+export async function setLockIn(tx: Sql, c: LockChange): Promise<LockView> {
+  const previous = await lockOf(tx, c.account);
+  await tx.query(
+    `INSERT INTO account_lock (account, client_id, site_id, user_id, level, reason, set_at, set_by, rule, alert_id, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+     ON CONFLICT (account) DO UPDATE SET level = excluded.level, reason = excluded.reason, set_at = excluded.set_at, set_by = excluded.set_by,
+       rule = excluded.rule, alert_id = excluded.alert_id, expires_at = excluded.expires_at`,
+    [c.account, c.clientId, c.siteId, c.userId, c.level, c.reason, timeParam(c.atMs), c.actor,
+      c.policy?.rule ?? '', c.policy?.alertId ?? '', c.policy?.expiresAtMs == null ? null : timeParam(c.policy.expiresAtMs)],
+  );
+  const expiry = c.policy?.expiresAtMs == null ? '' : `; lifts itself at ${new Date(c.policy.expiresAtMs).toISOString()}`;
+  await appendAudit(tx, {
+    actor: c.actor, subjectType: 'lock', subjectId: c.account, action: 'set_lock',
+    from: previous?.level ?? 'none', to: c.level, comment: c.reason, atMs: c.atMs,
+    detail: c.policy === undefined ? '' : `policy of ${c.policy.rule}, alert ${c.policy.alertId}${expiry}`,
   });
+  return (await lockOf(tx, c.account))!;
 }
 
 function lockOfRow(r: Record<string, unknown>): LockView {
@@ -70,5 +96,8 @@ function lockOfRow(r: Record<string, unknown>): LockView {
     reason: String(r.reason),
     set_at: isoOf(r.set_at) ?? '',
     set_by: String(r.set_by),
+    rule: String(r.rule ?? ''),
+    alert_id: String(r.alert_id ?? ''),
+    expires_at: isoOf(r.expires_at),
   };
 }
