@@ -97,4 +97,14 @@ describe.skipIf(missing !== undefined)(`a real switch asks before each call (Kam
     expect(rated.map((row) => row.cdr_id!.split(';')[0]).sort()).toEqual(relayed.map((c) => c.callId).sort());
     expect(rated.map((row) => row.callee).sort()).toEqual(relayed.map((c) => c.callee).sort());
   }, 60_000);
+
+  it('fails closed when the API cannot answer: 503 for an ordinary call, 112 relayed all the same', async () => {
+    const down = await startSwitch({ apiUrl: 'http://127.0.0.1:9', token: 'unused', apiTimeoutSeconds: 1 });
+    try {
+      const r = await down.placeCalls([{ caller: TRUNK, callee: '+33145000001' }, { caller: TRUNK, callee: '112' }], { ratePerSecond: 2, holdMs: 50 });
+      expect(r.perCall.map((c) => `${c.callee} ${c.outcome} ${c.code}`)).toEqual(['+33145000001 other 503', '112 answered 200']);
+    } finally {
+      await down.stop();
+    }
+  }, 60_000);
 });
