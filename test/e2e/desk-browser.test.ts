@@ -174,8 +174,9 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     const bob = await session(bobToken);
     await expect(bob.textContent('#who')).resolves.toContain('bob (analyst)');
     // An open alert with calls in evidence, so that it has an account to lock.
-    const alerts = await (await fetch(`${base}/api/v1/alerts?status=open&limit=200`, { headers: { authorization: `Bearer ${token}` } })).json() as { alerts: { alert_id: string; cdr_ids: string[] }[] };
-    const target = alerts.alerts.find((a) => a.cdr_ids.length > 0)!;
+    // The premium-destination one: its policy locks its account, which the page must show with its rule.
+    const alerts = await (await fetch(`${base}/api/v1/alerts?status=open&limit=200`, { headers: { authorization: `Bearer ${token}` } })).json() as { alerts: { alert_id: string; rule: string; cdr_ids: string[] }[] };
+    const target = alerts.alerts.find((a) => a.rule === 'fraud.premium_destination' && a.cdr_ids.length > 0)!;
     expect(target).toBeDefined();
     for (const p of [alice, bob]) {
       await p.click(`#alerts tbody tr[data-alert-id="${target.alert_id}"]`);
@@ -195,6 +196,9 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     await bob.waitForFunction((id) => !document.querySelector(`#alerts tbody tr[data-alert-id="${id}"]`), target.alert_id, { timeout: 2_000 });
     expect(Date.now() - t).toBeLessThan(2_000);
 
+    // The policy's lock (cdr serve applies it within a second of the alert), shown with its rule.
+    await bob.waitForFunction(() => document.querySelector('#lock-state')!.textContent!.includes('set by policy fraud.premium_destination, until lifted here'), undefined, { timeout: 5_000 });
+    expect(await bob.$eval('#lock-form select[name=level]', (s) => (s as HTMLSelectElement).value)).toBe('foreign');
     // A lock: bob's form shows the level in force, not "none", and the lock is in the alert's trail.
     await alice.selectOption('#lock-form select[name=level]', 'outgoing');
     await alice.fill('#lock-form input[name=reason]', 'toll fraud suspected');
@@ -204,7 +208,11 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     expect(Date.now() - t).toBeLessThan(2_000);
     expect(await bob.$eval('#lock-form select[name=level]', (s) => (s as HTMLSelectElement).value)).toBe('outgoing');
     const trail = await bob.$$eval('#audit tbody tr', (rows) => rows.map((r) => Array.from(r.children, (td) => td.textContent)));
-    expect(trail).toEqual(expect.arrayContaining([expect.arrayContaining(['alice', 'set_lock', 'none → outgoing', 'toll fraud suspected'])]));
+    // The premium-destination alert's policy had barred calls abroad within a second of the alert: alice raised it.
+    expect(trail).toEqual(expect.arrayContaining([
+      expect.arrayContaining(['policy', 'set_lock', 'none → foreign', `policy of fraud.premium_destination, alert ${target.alert_id}`]),
+      expect.arrayContaining(['alice', 'set_lock', 'foreign → outgoing', 'toll fraud suspected']),
+    ]));
 
     // A detector in another process raises an alert.
     t = Date.now();
