@@ -8,15 +8,15 @@
  * status move with its comment, a lock) and a detector's new alert reach the other's open page within
  * 2 s, live; a bad month filter says so; a premium-CLI alert shows the 089 caller ID that raised it.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, cdr, startServe } from '../support/cdr-cli.js';
 
-const CLI = resolve('dist/services/cli/main.js');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = resolve('out/desk-e2e.png');
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
@@ -27,11 +27,6 @@ if (missing) {
   console.warn(`SKIPPING the browser tests: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
 }
 
-function cdr(args: string[]): string {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'warn' } });
-  if (r.status !== 0) throw new Error(`cdr ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
 
 describe.skipIf(missing)('fraud desk page in Chromium', () => {
   let work: string;
@@ -52,17 +47,7 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     cdr(['rate', '--data', data, '--out', join(work, 'out'), '--subscribers', join(gen, 'subscribers.csv'), ...files]);
     token = cdr(['token', 'create', '--role', 'analyst', '--name', 'alice', '--data', data]).trim();
     bobToken = cdr(['token', 'create', '--role', 'analyst', '--name', 'bob', '--data', data]).trim();
-    server = spawn(process.execPath, [CLI, 'serve', '--data', data, '--subscribers', join(gen, 'subscribers.csv'), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    base = await new Promise<string>((ok, fail) => {
-      let out = '';
-      server.stdout!.on('data', (c: Buffer) => {
-        out += c.toString();
-        const m = /fraud desk on (http:\/\/\S+?)\//.exec(out);
-        if (m) ok(m[1]!);
-      });
-      server.stderr!.on('data', () => {});
-      server.once('exit', (code) => fail(new Error(`cdr serve exited with ${code}`)));
-    });
+    ({ server, base } = await startServe(['--data', data, '--subscribers', join(gen, 'subscribers.csv')]));
   }, 120_000);
 
   afterAll(async () => {

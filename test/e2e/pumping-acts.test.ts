@@ -4,19 +4,12 @@
  * the lock with its rule on the desk, and the switch's next calls abroad from that line are refused (and
  * kept as evidence) while its national calls and 112 go through.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const CLI = 'dist/services/cli/main.js';
-
-function cdr(args: string[]): string {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'warn' } });
-  if (r.status !== 0) throw new Error(`cdr ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
+import { cdr, startServe } from '../support/cdr-cli.js';
 
 describe('premium pumping, from the CDRs to the switch refusing the next calls', () => {
   let work: string;
@@ -34,17 +27,7 @@ describe('premium pumping, from the CDRs to the switch refusing the next calls',
     cdr(['rate', '--data', data, '--out', join(work, 'out'), '--subscribers', join(gen, 'subscribers.csv'), ...files]);
     analyst = { authorization: `Bearer ${cdr(['token', 'create', '--role', 'analyst', '--name', 'ana', '--data', data]).trim()}` };
     sw = { authorization: `Bearer ${cdr(['token', 'create', '--role', 'switch', '--name', 'sbc', '--data', data]).trim()}`, 'content-type': 'application/json' };
-    server = spawn(process.execPath, [CLI, 'serve', '--data', data, '--subscribers', join(gen, 'subscribers.csv'), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    base = await new Promise<string>((ok, fail) => {
-      let out = '';
-      server.stdout!.on('data', (c: Buffer) => {
-        out += c.toString();
-        const m = /fraud desk on (http:\/\/\S+?)\//.exec(out);
-        if (m) ok(m[1]!);
-      });
-      server.stderr!.on('data', () => {});
-      server.once('exit', (code) => fail(new Error(`cdr serve exited with ${code}`)));
-    });
+    ({ server, base } = await startServe(['--data', data, '--subscribers', join(gen, 'subscribers.csv')]));
   }, 120_000);
 
   afterAll(() => {
