@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { groupAlerts } from '../store/desk/case-grouping.js';
 import type { DeskContext } from './server.js';
 import { maskLogValue } from './log-masking.js';
+import type { Severity } from '../core/alert.js';
 
 export const AUTO_GROUPING_ACTOR = 'auto-grouping';
 
@@ -22,6 +23,9 @@ export function startAutoGrouping(app: FastifyInstance, ctx: DeskContext, everyM
       const r = await groupAlerts(ctx.sql, { gapMs: ctx.caseGapMs, actor: AUTO_GROUPING_ACTOR, comment: `alerts at most ${ctx.caseGapMs / 60_000} min apart grouped automatically`, atMs: ctx.now() });
       const attached = r.attached.reduce((n, a) => n + a.alert_ids.length, 0);
       if (r.created.length > 0 || attached > 0) app.log.info({ cases_created: r.created.length, alerts_attached: attached }, 'alerts grouped into cases');
+      for (const c of r.created) {
+        await ctx.notifier.notify({ kind: 'case', case: { case_id: c.case_id, client_id: c.client_id, title: c.title, state: c.state, severity: c.severity as Severity | '', owner: c.owner } });
+      }
     } catch (err) {
       app.log.warn({ err: maskLogValue(err) }, 'automatic grouping of alerts failed; next round retries');
     } finally {

@@ -40,6 +40,9 @@ import { projectFraudConfig, projectNumbering } from './project-config.js';
 import { CallAuthorizer } from './switch/call-authorizer.js';
 import { authorizeRoutes } from './routes/authorize-routes.js';
 import { AlertReactor } from './policy/alert-reactor.js';
+import { Notifier } from './notify/notifier.js';
+import { NO_NOTIFICATIONS, type NotificationsConfig } from './notify/notify-config.js';
+import { notificationRoutes } from './routes/notification-routes.js';
 import type { FraudConfig } from '../core/fraud/fraud-config.js';
 import { startAutoGrouping } from './case-autogroup.js';
 import type { NumberingPlan } from '../core/numbering.js';
@@ -64,6 +67,8 @@ export interface ServerOptions {
   numbering?: NumberingPlan;
   /** The fraud settings (config/fraud.yaml of the configuration; the project's without it): case grouping, call authorization. */
   fraud?: FraudConfig;
+  /** Who is told of critical alerts, automatic locks and new cases (config/notifications.yaml); nobody without it. */
+  notifications?: NotificationsConfig;
   /** Apply the alert policies (config/fraud.yaml policies: locks, and their expiry) this often; off without it. */
   reactEveryMs?: number;
   /** Group worked alerts into cases this often (case-autogroup.ts); off without it (tests group on demand). */
@@ -93,6 +98,8 @@ export interface DeskContext {
   tokenValid: (token: string) => Promise<boolean>;
   /** The pages' live updates. */
   live: LiveUpdates;
+  /** Tells people (webhooks, e-mail) of alerts, automatic locks and cases. */
+  notifier: Notifier;
 }
 
 export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
@@ -119,11 +126,12 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     sql: o.sql, directory: o.directory, numbering, fraud, logger: o.logger, now,
     counted: (decision, reason) => metrics.setupDecisions.inc({ decision, reason }),
   });
+  const notifier = new Notifier({ sql: o.sql, config: o.notifications ?? NO_NOTIFICATIONS, logger: o.logger, now });
   const live = new LiveUpdates({ sql: o.sql, databaseUrl: o.store.databaseUrl, logger: o.logger, pollMs: o.live?.pollMs, stream: { heartbeatMs: o.live?.heartbeatMs } });
   const ctx: DeskContext = {
     sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), plans: o.plans ?? new Map(), now, heavyReads,
     authorizer, forgetTokens: () => tokens.forget(), numbering, caseGapMs: fraud.case_grouping.gap_minutes * 60_000,
-    tokenValid: async (token) => (await tokens.identify(token, now())) !== undefined, live,
+    tokenValid: async (token) => (await tokens.identify(token, now())) !== undefined, live, notifier,
   };
   const maxInFlight = o.maxInFlight ?? 64;
   // The barring feed has its own bound: a switch polling it must get its answer even when 64 analysts'
@@ -136,6 +144,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   await live.start();
   await authorizer.start();
   app.addHook('onClose', async () => authorizer.close());
+  notifier.start();
+  app.addHook('preClose', async () => notifier.close());
   // Streams end before the server waits for its open requests to finish, or it would wait for ever.
   app.addHook('preClose', async () => live.close());
   app.addHook('onClose', async () => heavyReads.close());
@@ -231,11 +241,19 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     await bulkRoutes(api, ctx);
     await eventRoutes(api, ctx);
     await authorizeRoutes(api, ctx);
+    await notificationRoutes(api, notifier);
   }, { prefix: '/api/v1' });
   await pageRoutes(app);
   if (o.autoGroupEveryMs !== undefined) startAutoGrouping(app, ctx, o.autoGroupEveryMs);
   if (o.reactEveryMs !== undefined) {
-    const reactor = new AlertReactor({ sql: o.sql, directory: o.directory, fraud, logger: o.logger, now, lockSet: (account, level) => authorizer.lockSet(account, level) });
+    const reactor = new AlertReactor({
+      sql: o.sql, directory: o.directory, fraud, logger: o.logger, now, lockSet: (account, level) => authorizer.lockSet(account, level),
+      // Each alert once, and each lock its policy set; the notifier keeps those its routes want.
+      reacted: async (alert, locks) => {
+        await notifier.notify({ kind: 'alert', alert });
+        for (const lock of locks) await notifier.notify({ kind: 'lock', lock });
+      },
+    });
     reactor.start(o.reactEveryMs);
     // Stops acting before the store closes.
     app.addHook('preClose', async () => reactor.close());

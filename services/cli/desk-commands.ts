@@ -18,6 +18,7 @@ import { clientInStore, clientsBilledOn } from '../store/desk/invoice-rows.js';
 import { closeMonth, makeInvoice } from '../invoice/make-invoice.js';
 import { invoiceCsv } from '../invoice/invoice-csv.js';
 import { InvoicingTerms } from '../config/invoicing-file.js';
+import { loadNotifications } from '../api/notify/notify-config.js';
 import type { Invoice } from '../core/invoice/compose-invoice.js';
 import type { Plan } from '../core/plan.js';
 import { makeStatement } from '../invoice/make-statement.js';
@@ -51,7 +52,7 @@ export function addDeskCommands(program: Command): void {
       const config = loadConfig(o.config, o.subscribers);
       const sql = await openStore(o);
       const log = deskLogger(process.env.LOG_LEVEL ?? 'info', pino.destination(2));
-      const app = await buildServer({ sql, store: o, directory: config.directory, plans: config.plans, invoicing: InvoicingTerms.load(o.config), logger: log, numbering: config.numbering, fraud: config.fraud, autoGroupEveryMs: 60_000, reactEveryMs: 1_000 });
+      const app = await buildServer({ sql, store: o, directory: config.directory, plans: config.plans, invoicing: InvoicingTerms.load(o.config), logger: log, numbering: config.numbering, fraud: config.fraud, notifications: loadNotifications(o.config), autoGroupEveryMs: 60_000, reactEveryMs: 1_000 });
       const address = await listenOrExplain(app, o.port, o.host, () => sql.close());
       process.stdout.write(`fraud desk on ${address}/ (API ${address}/api/v1, OpenAPI ${address}/api/openapi.json); Ctrl-C stops\n`);
       const stop = async () => {

@@ -12,8 +12,8 @@ export function cdr(args: string[]): string {
 }
 
 /** Starts `cdr serve args… --port 0` and resolves with the process and its base URL once it listens. */
-export async function startServe(args: string[]): Promise<{ server: ChildProcess; base: string }> {
-  const server = spawn(process.execPath, [CLI, 'serve', ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ server: ChildProcess; base: string }> {
+  const server = spawn(process.execPath, [CLI, 'serve', ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const base = await new Promise<string>((ok, fail) => {
     let out = '';
     server.stdout!.on('data', (c: Buffer) => {

@@ -23,7 +23,7 @@ export interface ReactorOptions {
   /** A lock set or lifted here counts at the switch from the next setup. */
   lockSet: (account: string, level: LockLevel) => void;
   /** After each reaction has committed: the alert and the locks its policy set (for notifications). */
-  reacted?: (alert: NewAlert, locks: LockView[]) => void;
+  reacted?: (alert: NewAlert, locks: LockView[]) => Promise<void>;
   /** Alerts created this long ago at most are reacted to (a day unless said). */
   lookbackMs?: number;
 }
@@ -85,7 +85,7 @@ export class AlertReactor {
     if (done === undefined) return false;
     for (const l of done) this.o.lockSet(l.account, l.level);
     if (done.length > 0) this.o.logger.info({ alert: alert.alert_id, rule: alert.rule, level: policy?.lock, accounts: done.length }, 'alert policy locked accounts');
-    this.o.reacted?.(alert, done);
+    await this.o.reacted?.(alert, done);
     return true;
   }
 
