@@ -123,7 +123,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   const numbering = o.numbering ?? projectNumbering();
   const metrics = new DeskMetrics(o.sql, () => authorizer.callsInProgress);
   const authorizer = new CallAuthorizer({
-    sql: o.sql, directory: o.directory, numbering, fraud, logger: o.logger, now,
+    sql: o.sql, directory: o.directory, numbering, fraud, plans: o.plans ?? new Map(), logger: o.logger, now,
     counted: (decision, reason) => metrics.setupDecisions.inc({ decision, reason }),
   });
   const notifier = new Notifier({ sql: o.sql, config: o.notifications ?? NO_NOTIFICATIONS, logger: o.logger, now });

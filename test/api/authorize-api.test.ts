@@ -119,6 +119,17 @@ describe.each(STORE_KINDS)('call authorization (%s store)', (kind) => {
     expect(metrics.body).toContain('cdr_call_setup_decisions_total{decision="deny",reason="lock_foreign"} 1');
   });
 
+  it("refuses calls abroad outside the subscriber's plan when the policy says so: German fixed in, German mobile and Poland out", async () => {
+    await app.close();
+    const strict = { ...config.fraud, call_authorization: { ...config.fraud.call_authorization, refuse_abroad_outside_plan: true } };
+    app = await buildServer({ sql: store.sql, store: store.origin, directory: config.directory, plans: config.plans, logger: pino({ level: 'silent' }), now: () => clock, numbering: config.numbering, fraud: strict });
+    // trk01-t1: technicophone_trunk_sip, whose example bundle has the fixed lines of DE, BE, ES, IT, GB, CH.
+    expect(await ask({ account: 'trk01-t1', callee: '+4930123456' })).toMatchObject({ decision: 'allow' });
+    expect(await ask({ account: 'trk01-t1', callee: '+4915123456789' })).toMatchObject({ decision: 'deny', reason: 'outside_plan' });
+    expect(await ask({ account: 'trk01-t1', callee: '+48221234567' })).toMatchObject({ decision: 'deny', reason: 'outside_plan', detail: 'PL is not in the plan technicophone_trunk_sip' });
+    expect(await ask({ account: 'trk01-t1', callee: '0145000001' })).toMatchObject({ decision: 'allow' });
+  });
+
   it('lets a switch token ask and nothing else, and no other role ask', async () => {
     expect((await app.inject({ method: 'GET', url: '/api/v1/alerts', headers: switchAuth })).statusCode).toBe(403);
     expect((await app.inject({ method: 'GET', url: '/api/v1/barring', headers: switchAuth })).statusCode).toBe(403);

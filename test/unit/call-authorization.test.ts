@@ -6,10 +6,10 @@ import { decideCall, type AuthorizationPolicy, type SetupContext } from '../../s
 
 const config = loadConfig('config');
 const trunk = config.directory.ofAccount('trk01-t1')!; // 8 channels
-const open: AuthorizationPolicy = { maxSetupsPerSecond: 10, maxSimultaneous: 8, refusedRanges: undefined, refusedClasses: [] };
+const open: AuthorizationPolicy = { maxSetupsPerSecond: 10, maxSimultaneous: 8, refusedRanges: undefined, refusedClasses: [], refuseAbroadOutsidePlan: false };
 const setup = (callee: string, over: Partial<SetupContext> = {}): SetupContext => {
   const e164 = config.numbering.normalize(callee);
-  return { subscriber: trunk, callee: e164, destination: config.numbering.classify(e164), lock: 'none', setupsInLastSecond: 0, callsInProgress: 0, ...over };
+  return { subscriber: trunk, callee: e164, destination: config.numbering.classify(e164), lock: 'none', setupsInLastSecond: 0, callsInProgress: 0, inPlan: false, ...over };
 };
 const answer = (c: SetupContext, p: AuthorizationPolicy = open) => `${decideCall(c, p).decision} ${decideCall(c, p).reason}`;
 
@@ -52,5 +52,13 @@ describe('decideCall', () => {
     const shipped = { ...open, refusedRanges: config.fraud.highRisk };
     expect(answer(setup('+979123456789'), shipped)).toBe('deny high_risk_destination');
     expect(answer(setup('+4930123456'), shipped)).toBe('allow ok');
+  });
+
+  it('refuses calls abroad outside the plan when the policy says so, and only abroad', () => {
+    const strict = { ...open, refuseAbroadOutsidePlan: true };
+    expect(answer(setup('+4930123456', { inPlan: false }), strict)).toBe('deny outside_plan');
+    expect(answer(setup('+4930123456', { inPlan: true }), strict)).toBe('allow ok');
+    expect(answer(setup('0145000001', { inPlan: false }), strict)).toBe('allow ok');
+    expect(answer(setup('+4930123456', { inPlan: false }))).toBe('allow ok');
   });
 });

@@ -16,7 +16,9 @@ import { decideCall, type CallDecision } from '../../core/fraud/call-authorizati
 import { authorizationSettingsFor, settingsFor, type FraudConfig } from '../../core/fraud/fraud-config.js';
 import type { LockLevel } from '../../core/fraud/lock-levels.js';
 import { HighRiskRanges } from '../../core/fraud/high-risk-ranges.js';
-import { InvalidNumber, type NumberingPlan } from '../../core/numbering.js';
+import { InvalidNumber, type Destination, type NumberingPlan } from '../../core/numbering.js';
+import type { Plan } from '../../core/plan.js';
+import { bundleIncludes } from '../../core/rating/inclusion.js';
 import type { Subscriber } from '../../core/cdr.js';
 import type { SubscriberDirectory } from '../../ingest/subscriber-directory.js';
 import { locksInForce } from '../../store/desk/account-locks.js';
@@ -38,6 +40,8 @@ export interface AuthorizerOptions {
   directory: SubscriberDirectory;
   numbering: NumberingPlan;
   fraud: FraudConfig;
+  /** The plans, for refuse_abroad_outside_plan. */
+  plans: ReadonlyMap<string, Plan>;
   logger: Logger;
   now: () => number;
   /** Counts each answer (Prometheus). */
@@ -147,12 +151,14 @@ export class CallAuthorizer {
       {
         subscriber: s, callee, destination, lock: this.locks.get(s.account) ?? 'none',
         setupsInLastSecond: recent.length, callsInProgress: this.callsOfAccount.get(s.account) ?? 0,
+        inPlan: policy.refuse_abroad_outside_plan && this.inPlan(s, destination),
       },
       {
         maxSetupsPerSecond: policy.setup_rate ? rate.max_per_second : undefined,
         maxSimultaneous: policy.simultaneous_calls === 'off' ? undefined : policy.simultaneous_calls === 'channels' ? s.channels : policy.simultaneous_calls,
         refusedRanges: policy.refuse_high_risk ? this.highRiskOf(s.clientId) : undefined,
         refusedClasses: policy.refuse_classes,
+        refuseAbroadOutsidePlan: policy.refuse_abroad_outside_plan,
       },
     );
     if (decision.decision === 'allow' && decision.reason === 'ok') {
@@ -164,6 +170,12 @@ export class CallAuthorizer {
       }
     }
     return { ...answered, ...decision };
+  }
+
+  /** Whether the subscriber's plan includes the destination; a plan this server was not given includes nothing. */
+  private inPlan(s: Subscriber, d: Destination): boolean {
+    const plan = this.o.plans.get(s.planId);
+    return plan !== undefined && bundleIncludes(plan, d);
   }
 
   /** premium_destination's ranges for a client: the high-risk ranges file, or the client's irsf_prefixes. */

@@ -21,6 +21,7 @@ export const DENY_REASONS = [
   'lock_foreign',
   'high_risk_destination',
   'barred_destination',
+  'outside_plan',
   'simultaneous_calls',
   'setup_rate',
 ] as const;
@@ -42,6 +43,8 @@ export interface AuthorizationPolicy {
   refusedRanges: HighRiskRanges | undefined;
   /** Destination classes refused at setup (e.g. fr_premium). */
   refusedClasses: readonly DestinationClass[];
+  /** Refuse calls abroad that the subscriber's plan does not include (its bundle's countries). */
+  refuseAbroadOutsidePlan: boolean;
 }
 
 /** What the server knows of the account when the switch asks. */
@@ -55,6 +58,8 @@ export interface SetupContext {
   setupsInLastSecond: number;
   /** Calls of the account in progress (allowed, no end notice yet, not timed out). */
   callsInProgress: number;
+  /** Whether the subscriber's plan includes the destination (its bundle). */
+  inPlan: boolean;
 }
 
 /** Abroad for a foreign lock: a known foreign number, and any E.164 number no range of the plan knows (fail closed). */
@@ -72,6 +77,9 @@ export function decideCall(c: SetupContext, policy: AuthorizationPolicy): CallDe
   const range = d.cls === 'fr_fixed' ? undefined : policy.refusedRanges?.match(c.callee);
   if (range !== undefined) return { decision: 'deny', reason: 'high_risk_destination', detail: `+${range.prefix} is a high-risk range (${range.name}, ${range.category})` };
   if (policy.refusedClasses.includes(d.cls)) return { decision: 'deny', reason: 'barred_destination', detail: `${d.cls} destinations refused by policy` };
+  if (policy.refuseAbroadOutsidePlan && abroad(c.callee, d) && !c.inPlan) {
+    return { decision: 'deny', reason: 'outside_plan', detail: `${d.country || 'this destination'} is not in the plan ${c.subscriber.planId}` };
+  }
   if (policy.maxSimultaneous !== undefined && c.callsInProgress >= policy.maxSimultaneous) {
     return { decision: 'deny', reason: 'simultaneous_calls', detail: `${c.callsInProgress} calls in progress, at most ${policy.maxSimultaneous}` };
   }

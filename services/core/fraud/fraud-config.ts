@@ -116,12 +116,14 @@ const callAuthorization = z
     refuse_high_risk: z.boolean(),
     /** Destination classes refused at setup (e.g. fr_premium); emergency can never be refused. */
     refuse_classes: z.array(z.enum(DESTINATION_CLASSES).exclude(['emergency'])),
+    /** Refuse calls abroad to countries the subscriber's plan does not include (its bundle). */
+    refuse_abroad_outside_plan: z.boolean().default(false),
     provenance: provenanceSchema.optional(),
   })
   .strict();
 export type CallAuthorizationConfig = z.infer<typeof callAuthorization>;
 const CALL_AUTHORIZATION_DEFAULT: CallAuthorizationConfig = {
-  setup_rate: true, simultaneous_calls: 'channels', lost_end_minutes: 240, refuse_high_risk: false, refuse_classes: [],
+  setup_rate: true, simultaneous_calls: 'channels', lost_end_minutes: 240, refuse_high_risk: false, refuse_classes: [], refuse_abroad_outside_plan: false,
 };
 
 /**
