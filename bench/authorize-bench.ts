@@ -1,7 +1,8 @@
 /**
  * Authorization at call setup under load (issue 21): `cdr serve` asked by a switch at 2,000 requests a
  * second (autocannon at a fixed rate: each setup followed by its end-of-call notice on the same
- * connection, so 1,000 calls a second), the callers drawn over every account of the directory.
+ * connection, so 1,000 calls a second) over 4 connections as a switch's workers would hold them, the
+ * callers drawn over every account of the directory.
  * The goal is p99 ≤ 5 ms; /health at the same rate, in the same run, is the
  * floor (what fastify and the load tool cost on this machine without our work). The load tool runs on
  * the same two cores as the server, as a switch would not.
@@ -21,7 +22,8 @@ const CLI = 'dist/services/cli/main.js';
 const PORT = Number(process.env.BENCH_AUTHORIZE_PORT ?? 18092);
 const RATE = 2000;
 const SECONDS = Number(process.env.BENCH_AUTHORIZE_SECONDS ?? 15);
-const CONNECTIONS = 20;
+// As many as a switch's workers hold (the Kamailio config runs 4).
+const CONNECTIONS = Number(process.env.BENCH_AUTHORIZE_CONNECTIONS ?? 4);
 
 export async function authorizeBench(report: Report, subscribers: string): Promise<void> {
   // A store of its own: the setups refused and the calls in progress it writes stay out of the month's.
@@ -43,18 +45,20 @@ export async function authorizeBench(report: Report, subscribers: string): Promi
       requests: [
         {
           method: 'GET',
-          setupRequest: (req) => {
+          // The context is the connection's: its end notice names its own call.
+          setupRequest: (req, context: { callId?: string }) => {
             n += 1;
+            context.callId = `bench-${n}`;
             const account = accounts[n % accounts.length]!;
             // Mostly French numbers, one in ten abroad.
             const callee = n % 10 === 0 ? `+4930${String(n % 9_000_000).padStart(7, '0')}` : `+3314${String(n % 90_000_000).padStart(8, '0')}`;
-            return { ...req, path: `/api/v1/authorize?account=${encodeURIComponent(account)}&callee=${encodeURIComponent(callee)}&call_id=bench-${n}` };
+            return { ...req, path: `/api/v1/authorize?account=${encodeURIComponent(account)}&callee=${encodeURIComponent(callee)}&call_id=${context.callId}` };
           },
           onResponse: (status) => {
             setups[status === 200 ? 'allow' : 'deny'] += 1;
           },
         },
-        { method: 'GET', setupRequest: (req) => ({ ...req, path: `/api/v1/call-end?call_id=bench-${n}` }) },
+        { method: 'GET', setupRequest: (req, context: { callId?: string }) => ({ ...req, path: `/api/v1/call-end?call_id=${String(context.callId)}` }) },
       ],
     });
     // A refusal is a 403 by design; only errors and time-outs are failures here.

@@ -34,6 +34,7 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
   let base: string;
   let token: string;
   let bobToken: string;
+  let switchToken: string;
   let data: string;
   const contexts: BrowserContext[] = [];
 
@@ -47,6 +48,7 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     cdr(['rate', '--data', data, '--out', join(work, 'out'), '--subscribers', join(gen, 'subscribers.csv'), ...files]);
     token = cdr(['token', 'create', '--role', 'analyst', '--name', 'alice', '--data', data]).trim();
     bobToken = cdr(['token', 'create', '--role', 'analyst', '--name', 'bob', '--data', data]).trim();
+    switchToken = cdr(['token', 'create', '--role', 'switch', '--name', 'sbc', '--data', data]).trim();
     ({ server, base } = await startServe(['--data', data, '--subscribers', join(gen, 'subscribers.csv')]));
   }, 120_000);
 
@@ -171,6 +173,15 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     const account = await bob.getAttribute('#lock-form', 'data-account');
     expect(account).toBeTruthy();
 
+    // The policy's lock (cdr serve applies it within a second of the alert), shown with its rule.
+    await bob.waitForFunction(() => document.querySelector('#lock-state')!.textContent!.includes('set by policy fraud.premium_destination, until lifted here'), undefined, { timeout: 5_000 });
+    expect(await bob.$eval('#lock-form select[name=level]', (s) => (s as HTMLSelectElement).value)).toBe('foreign');
+    // The switch asks for a call abroad from that line: refused, and the refusal is on the alert's page.
+    const asked = await fetch(`${base}/api/v1/authorize`, { method: 'POST', headers: { authorization: `Bearer ${switchToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ account, callee: '+88216123456' }) });
+    expect((await asked.json()).reason).toBe('lock_foreign');
+    await new Promise((r) => setTimeout(r, 1_500)); // refusals are written every second
+    await alice.click(`#alerts tbody tr[data-alert-id="${target.alert_id}"]`);
+    await alice.waitForFunction(() => document.querySelector('#refused tbody')!.textContent!.includes('lock_foreign'), undefined, { timeout: 5_000 });
     // Status and comment.
     await alice.fill('#case-form textarea[name=comment]', 'bob, I am calling the customer');
     await alice.click('#case-form button[data-action=acknowledge]');
@@ -181,9 +192,6 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     await bob.waitForFunction((id) => !document.querySelector(`#alerts tbody tr[data-alert-id="${id}"]`), target.alert_id, { timeout: 2_000 });
     expect(Date.now() - t).toBeLessThan(2_000);
 
-    // The policy's lock (cdr serve applies it within a second of the alert), shown with its rule.
-    await bob.waitForFunction(() => document.querySelector('#lock-state')!.textContent!.includes('set by policy fraud.premium_destination, until lifted here'), undefined, { timeout: 5_000 });
-    expect(await bob.$eval('#lock-form select[name=level]', (s) => (s as HTMLSelectElement).value)).toBe('foreign');
     // A lock: bob's form shows the level in force, not "none", and the lock is in the alert's trail.
     await alice.selectOption('#lock-form select[name=level]', 'outgoing');
     await alice.fill('#lock-form input[name=reason]', 'toll fraud suspected');

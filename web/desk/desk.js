@@ -118,6 +118,10 @@ async function openAlert(id) {
   $('#lock-form').dataset.account = d.account ?? '';
   showLock(d.lock);
   for (const tr of document.querySelectorAll('#alerts tbody tr')) tr.classList.toggle('selected', tr.dataset.alertId === id);
+  // A refused call never becomes a CDR: the switch's refusals are this account's only trace of them.
+  const refused = d.account ? (await api(`/api/v1/call-decisions?account=${encodeURIComponent(d.account)}&limit=20`)).decisions : [];
+  if (state.selected !== id) return; // another alert was opened meanwhile
+  $('#refused tbody').replaceChildren(...rowsOr(refused.map((r) => row([cell(time(r.at)), cell(r.caller), cell(r.callee), cell(r.reason), cell(r.detail)])), 5, 'No call of this account refused at the switch.'));
 }
 
 // The form starts at the level in force: showing "none" while a lock holds would invite lifting it by
