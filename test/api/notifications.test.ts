@@ -131,7 +131,7 @@ function alertNotice(over: Partial<AlertNotice> = {}): Notice {
     alert: {
       alert_id: id, rule: 'fraud.premium_destination', severity: 'critical', client_id: 'C-0042', site_id: 'S-1', user_id: 'U-7',
       message: '12 calls to premium-rate numbers in 10 min', first_seen: '2026-03-02T08:00:00.000Z', last_seen: '2026-03-02T08:10:00.000Z',
-      value: 12, threshold: 10, ...over,
+      value: '12', threshold: '10', ...over,
     },
   };
 }
@@ -289,7 +289,7 @@ describe.each(STORE_KINDS)('notifications over %s', (kind) => {
     const otherRule = alertNotice({ severity: 'warning', rule: 'fraud.hyper_short_calls' });
     const lock: Notice = {
       kind: 'lock',
-      lock: { account: 'tcx01-u1001', client_id: 'C-0042', site_id: 'S-1', user_id: 'U-7', level: 'foreign', reason: 'fraud.premium_destination above 10 calls', set_at: new Date().toISOString(), rule: 'fraud.premium_destination', alert_id: 'al-x', expires_at: null },
+      lock: { account: 'tcx01-u1001', client_id: 'C-0042', site_id: 'S-1', user_id: 'U-7', level: 'foreign', reason: 'fraud.premium_destination above 10 calls', set_at: new Date().toISOString(), rule: 'fraud.premium_destination', alert_id: 'al-x', expires_at: null, set_by: 'policy' },
     };
     expect(n.routesOf(warning).map((c) => c.channel)).toEqual(['webhook:warnings']);
     expect(n.routesOf(otherRule)).toEqual([]);

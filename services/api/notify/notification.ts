@@ -8,7 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Severity } from '../../core/alert.js';
-import type { LockLevel } from '../../core/fraud/lock-levels.js';
+import type { LockView } from '../../store/desk/account-locks.js';
+import type { NewAlert } from '../../store/desk/alert-reactions.js';
 import { maskPhoneNumbers } from '../log-masking.js';
 
 export type { Severity };
@@ -18,36 +19,11 @@ export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 export const SEVERITY_ORDER: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 
-export interface AlertNotice {
-  alert_id: string;
-  rule: string;
-  severity: Severity;
-  client_id: string;
-  site_id: string;
-  user_id: string;
-  message: string;
-  /** ISO-8601. */
-  first_seen: string;
-  last_seen: string;
-  /** A count, seconds, or an amount as a decimal string (as the alert has them). */
-  value: number | string;
-  threshold: number | string;
-}
+/** An alert as the reactor hands it (the alert table's row, ISO times, value and threshold as text). */
+export type AlertNotice = NewAlert;
 
-export interface LockNotice {
-  account: string;
-  client_id: string;
-  site_id: string;
-  user_id: string;
-  level: LockLevel;
-  reason: string;
-  /** ISO-8601. */
-  set_at: string;
-  /** The rule whose alert set the lock ('' for a lock set by hand). */
-  rule: string;
-  alert_id: string;
-  expires_at: string | null;
-}
+/** A lock as the store holds it, with the rule and alert of the policy that set it ('' for a lock set by hand). */
+export type LockNotice = LockView;
 
 export interface CaseNotice {
   case_id: string;
