@@ -176,6 +176,8 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     // The policy's lock (cdr serve applies it within a second of the alert), shown with its rule.
     await bob.waitForFunction(() => document.querySelector('#lock-state')!.textContent!.includes('set by policy fraud.premium_destination, until lifted here'), undefined, { timeout: 5_000 });
     expect(await bob.$eval('#lock-form select[name=level]', (s) => (s as HTMLSelectElement).value)).toBe('foreign');
+    // No notification channel in this configuration: the page says nobody is told.
+    expect(await bob.textContent('#deliveries tbody')).toContain('No channel configured (config/notifications.yaml): nobody is told.');
     // The switch asks for a call abroad from that line: refused, and the refusal is on the alert's page.
     const asked = await fetch(`${base}/api/v1/authorize`, { method: 'POST', headers: { authorization: `Bearer ${switchToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ account, callee: '+88216123456' }) });
     expect((await asked.json()).reason).toBe('lock_foreign');

@@ -40,7 +40,7 @@ async function login(token) {
     $('#login').hidden = true;
     $('#desk').hidden = false;
     $('#logout').hidden = false;
-    await Promise.all([refreshList(), loadCharts()]);
+    await Promise.all([refreshList(), loadCharts(), loadDeliveries()]);
     startFallback();
     void live();
   } catch (e) {
@@ -240,6 +240,7 @@ async function applyChanges() {
   try {
     const n = await refreshList();
     if (concernsOpen) await openAlert(state.selected);
+    await loadDeliveries();
     if (n > 0) $('#notice').textContent = `${n} new or changed alert(s) at ${time(new Date().toISOString())}.`;
   } catch { /* the next change or poll retries */ }
 }
@@ -249,6 +250,13 @@ function startFallback() {
   state.fallback ??= setInterval(() => {
     if (!state.live) changed([{ type: 'resync' }]);
   }, POLL_MS);
+}
+
+// Whether the people who must know were told: each notice per channel, delivered, pending or failed.
+async function loadDeliveries() {
+  const d = await api('/api/v1/notifications?limit=20');
+  const none = d.channels.length === 0 ? 'No channel configured (config/notifications.yaml): nobody is told.' : 'Nothing sent yet.';
+  $('#deliveries tbody').replaceChildren(...rowsOr(d.deliveries.map((x) => row([cell(time(x.created_at)), cell(x.channel), cell(x.kind), cell(x.subject), cell(x.state, `delivery-${x.state}`), cell(String(x.attempts), 'num'), cell(x.last_error)])), 7, none));
 }
 
 async function loadCharts() {
