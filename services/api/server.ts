@@ -43,6 +43,7 @@ import { AlertReactor } from './policy/alert-reactor.js';
 import { Notifier } from './notify/notifier.js';
 import { NO_NOTIFICATIONS, type NotificationsConfig } from './notify/notify-config.js';
 import { notificationRoutes } from './routes/notification-routes.js';
+import { rejectRoutes } from './routes/reject-routes.js';
 import type { FraudConfig } from '../core/fraud/fraud-config.js';
 import { startAutoGrouping } from './case-autogroup.js';
 import type { NumberingPlan } from '../core/numbering.js';
@@ -242,6 +243,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     await eventRoutes(api, ctx);
     await authorizeRoutes(api, ctx);
     await notificationRoutes(api, notifier);
+    await rejectRoutes(api, ctx);
   }, { prefix: '/api/v1' });
   await pageRoutes(app);
   if (o.autoGroupEveryMs !== undefined) startAutoGrouping(app, ctx, o.autoGroupEveryMs);

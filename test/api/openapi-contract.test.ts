@@ -59,7 +59,7 @@ describe('the OpenAPI document', () => {
 
   it('describes, for every operation, a success and its errors (401, 429, 503, 403 unless any role may call it), each error in the one error shape', () => {
     const operations = operationsOf(contract);
-    expect(operations.length).toBe(43);
+    expect(operations.length).toBe(44);
     for (const { id, responses } of operations) {
       const statuses = Object.keys(responses);
       expect(statuses.filter((s) => s.startsWith('2')), id).toHaveLength(1);
@@ -256,6 +256,8 @@ describe.each(STORE_KINDS)('every operation of the OpenAPI document, called over
     await expectStatus(get(`${v1}/call-decisions?limit=0`), 400);
     await expectStatus(get(`${v1}/notifications?limit=5`), 200);
     await expectStatus(get(`${v1}/notifications?limit=201`), 400);
+    await expectStatus(get(`${v1}/rejects?limit=5`), 200);
+    await expectStatus(get(`${v1}/rejects?limit=0`), 400);
   });
 
   it('tokens and who-am-I (admin)', async () => {

@@ -40,7 +40,7 @@ async function login(token) {
     $('#login').hidden = true;
     $('#desk').hidden = false;
     $('#logout').hidden = false;
-    await Promise.all([refreshList(), loadCharts(), loadDeliveries()]);
+    await Promise.all([refreshList(), loadCharts(), loadDeliveries(), loadRejects()]);
     startFallback();
     void live();
   } catch (e) {
@@ -240,7 +240,7 @@ async function applyChanges() {
   try {
     const n = await refreshList();
     if (concernsOpen) await openAlert(state.selected);
-    await loadDeliveries();
+    await Promise.all([loadDeliveries(), loadRejects()]);
     if (n > 0) $('#notice').textContent = `${n} new or changed alert(s) at ${time(new Date().toISOString())}.`;
   } catch { /* the next change or poll retries */ }
 }
@@ -257,6 +257,12 @@ async function loadDeliveries() {
   const d = await api('/api/v1/notifications?limit=20');
   const none = d.channels.length === 0 ? 'No channel configured (config/notifications.yaml): nobody is told.' : 'Nothing sent yet.';
   $('#deliveries tbody').replaceChildren(...rowsOr(d.deliveries.map((x) => row([cell(time(x.created_at)), cell(x.channel), cell(x.kind), cell(x.subject), cell(x.state, `delivery-${x.state}`), cell(String(x.attempts), 'num'), cell(x.last_error)])), 7, none));
+}
+
+// Volume read and not billed: what no alert shows (callers no directory knows are nobody's alert).
+async function loadRejects() {
+  const r = await api('/api/v1/rejects?limit=20');
+  $('#rejects tbody').replaceChildren(...rowsOr(r.groups.map((g) => row([cell(g.source), cell(g.reason), cell(g.count.toLocaleString('en-GB'), 'num')])), 3, 'Every record read was billed or counted as a duplicate.'));
 }
 
 async function loadCharts() {
