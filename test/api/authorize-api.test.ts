@@ -9,6 +9,7 @@ import { loadConfig } from '../../services/config/load-config.js';
 import { buildServer } from '../../services/api/server.js';
 import { createToken } from '../../services/store/desk/api-tokens.js';
 import { STORE_KINDS, openTestStore, type TestStore } from './support/stores.js';
+import { insertCounter } from './support/desk-rows.js';
 
 const config = loadConfig('config');
 const T0 = Date.parse('2026-03-20T10:00:00Z');
@@ -128,6 +129,18 @@ describe.each(STORE_KINDS)('call authorization (%s store)', (kind) => {
     expect(await ask({ account: 'trk01-t1', callee: '+4915123456789' })).toMatchObject({ decision: 'deny', reason: 'outside_plan' });
     expect(await ask({ account: 'trk01-t1', callee: '+48221234567' })).toMatchObject({ decision: 'deny', reason: 'outside_plan', detail: 'PL is not in the plan technicophone_trunk_sip' });
     expect(await ask({ account: 'trk01-t1', callee: '0145000001' })).toMatchObject({ decision: 'allow' });
+  });
+
+  it("says which of the month's fair-use thresholds the subscriber has crossed, and still lets the call through (it is metered, not barred)", async () => {
+    const u1001 = { clientId: 'C-TCX-01', siteId: 'S-TOURS', userId: 'U1001', scope: 'user', scopeKey: 'C-TCX-01/S-TOURS/U1001', period: '2026-03' };
+    await insertCounter(store, { ...u1001, rule: 'fair_use.distinct_numbers', value: 151, threshold: 150, crossedAt: '2026-03-11T10:00:00Z' });
+    await insertCounter(store, { ...u1001, rule: 'fair_use.duration', value: 1080, threshold: 144000 });
+    // Last month's crossing does not count in March.
+    await insertCounter(store, { ...u1001, period: '2026-02', rule: 'fair_use.duration', value: 150000, threshold: 144000, crossedAt: '2026-02-20T10:00:00Z' });
+    await app.close();
+    app = await serve();
+    expect(await ask({ account: 'tcx01-u1001', callee: '0145000001' })).toMatchObject({ decision: 'allow', reason: 'ok', fair_use: ['fair_use.distinct_numbers'] });
+    expect(await ask({ account: 'tcx01-u1002', callee: '0145000001' })).toMatchObject({ decision: 'allow', fair_use: [] });
   });
 
   it('lets a switch token ask and nothing else, and no other role ask', async () => {

@@ -27,7 +27,7 @@ const questionProperties = {
 const questionSchema = { type: 'object', additionalProperties: false, required: ['account', 'callee'], properties: questionProperties } as const;
 
 const answerSchema = {
-  type: 'object', additionalProperties: false, required: ['decision', 'reason', 'detail', 'account', 'client_id', 'callee', 'destination'],
+  type: 'object', additionalProperties: false, required: ['decision', 'reason', 'detail', 'account', 'client_id', 'callee', 'destination', 'fair_use'],
   properties: {
     decision: { type: 'string', enum: ['allow', 'deny'] },
     reason: { type: 'string', enum: [...ALLOW_REASONS, ...DENY_REASONS] },
@@ -36,6 +36,10 @@ const answerSchema = {
     client_id: { type: 'string', description: 'empty when the subscriber is unknown' },
     callee: { type: 'string', description: 'the callee as normalised (E.164 or short digits)' },
     destination: { type: 'string', description: 'its destination class (emergency, international, fr_premium, …)' },
+    fair_use: {
+      type: 'array', items: { type: 'string' },
+      description: "the month's fair-use rules whose threshold the subscriber's scope has crossed: the contracts then meter its calls (« suspendre l'illimité »), they do not bar them (re-read every 10 s)",
+    },
   },
 } as const;
 

@@ -20,9 +20,10 @@ import { InvalidNumber, type Destination, type NumberingPlan } from '../../core/
 import type { Plan } from '../../core/plan.js';
 import { bundleIncludes } from '../../core/rating/inclusion.js';
 import type { Subscriber } from '../../core/cdr.js';
+import { Zone } from '../../core/calendar.js';
 import type { SubscriberDirectory } from '../../ingest/subscriber-directory.js';
 import { locksInForce } from '../../store/desk/account-locks.js';
-import { appendDecisions, checkpointCallsInProgress, loadCallsInProgress, type CallInProgress, type DecisionRow } from '../../store/desk/call-decisions.js';
+import { appendDecisions, checkpointCallsInProgress, crossedCounters, loadCallsInProgress, type CallInProgress, type DecisionRow } from '../../store/desk/call-decisions.js';
 import type { Sql } from '../../store/sql.js';
 
 export interface SetupQuestion {
@@ -33,7 +34,14 @@ export interface SetupQuestion {
   callId: string;
 }
 
-export type SetupAnswer = CallDecision & { account: string; client_id: string; callee: string; destination: string };
+export type SetupAnswer = CallDecision & {
+  account: string;
+  client_id: string;
+  callee: string;
+  destination: string;
+  /** The month's fair-use rules whose threshold the subscriber's scope has crossed: its calls are metered beyond them (R-FAIR-SANCTION), not refused. */
+  fair_use: string[];
+};
 
 export interface AuthorizerOptions {
   sql: Sql;
@@ -51,6 +59,8 @@ export interface AuthorizerOptions {
 }
 
 const SECOND_MS = 1000;
+/** The contracts' calendar, for a server given no plans. */
+const PARIS = new Zone('Europe/Paris');
 /** Refused setups waiting for the store at most; beyond, the oldest are dropped and said so in the log. */
 const MAX_PENDING_DECISIONS = 100_000;
 
@@ -61,6 +71,9 @@ export class CallAuthorizer {
   private readonly callsOfAccount = new Map<string, number>();
   private locks = new Map<string, LockLevel>();
   private readonly highRisk = new Map<string, HighRiskRanges>();
+  /** Crossed fair-use rules by "client|site|user" scope, re-read every 10 ticks. */
+  private crossed = new Map<string, string[]>();
+  private ticks = 0;
   private pending: DecisionRow[] = [];
   private started: CallInProgress[] = [];
   private ended: string[] = [];
@@ -71,6 +84,7 @@ export class CallAuthorizer {
 
   async start(): Promise<void> {
     await this.readLocks();
+    await this.readCrossed();
     const lostBefore = (s: Subscriber | undefined) => this.o.now() - this.lostEndMs(s);
     for (const c of await loadCallsInProgress(this.o.sql)) {
       if (c.startedMs >= lostBefore(this.o.directory.ofAccount(c.account))) this.addCall(c);
@@ -128,7 +142,7 @@ export class CallAuthorizer {
       if (!(e instanceof InvalidNumber)) throw e;
     }
     const s = this.o.directory.resolve(q.account, caller);
-    const base = { account: s?.account ?? q.account, client_id: s?.clientId ?? '', callee: q.callee, destination: '' };
+    const base = { account: s?.account ?? q.account, client_id: s?.clientId ?? '', callee: q.callee, destination: '', fair_use: s === undefined ? [] : this.crossedFor(s) };
     let callee: string;
     try {
       callee = this.o.numbering.normalize(q.callee);
@@ -218,6 +232,28 @@ export class CallAuthorizer {
     return authorizationSettingsFor(this.o.fraud, s?.clientId ?? '').lost_end_minutes * 60_000;
   }
 
+  /** The crossed fair-use rules binding a subscriber: its user's, its site's, its client's. */
+  private crossedFor(s: Subscriber): string[] {
+    const rules = new Set<string>();
+    for (const key of [`${s.clientId}||`, `${s.clientId}|${s.siteId}|`, `${s.clientId}|${s.siteId}|${s.userId}`, `${s.clientId}||${s.userId}`]) {
+      for (const r of this.crossed.get(key) ?? []) rules.add(r);
+    }
+    return [...rules].sort();
+  }
+
+  /** The current month's crossed counters, in each plan's calendar (a month turns at midnight in its zone). */
+  private async readCrossed(): Promise<void> {
+    const now = this.o.now();
+    const periods = new Set([...this.o.plans.values()].map((p) => p.calendar.period(now)));
+    if (periods.size === 0) periods.add(PARIS.period(now));
+    const crossed = new Map<string, string[]>();
+    for (const c of await crossedCounters(this.o.sql, [...periods])) {
+      const key = `${c.clientId}|${c.siteId}|${c.userId}`;
+      crossed.set(key, [...(crossed.get(key) ?? []), c.rule]);
+    }
+    this.crossed = crossed;
+  }
+
   private async readLocks(): Promise<void> {
     this.locks = new Map((await locksInForce(this.o.sql, this.o.now())).map((l) => [l.account, l.level]));
   }
@@ -253,8 +289,9 @@ export class CallAuthorizer {
     }
     try {
       await this.readLocks();
+      if (++this.ticks % 10 === 0) await this.readCrossed();
     } catch (e) {
-      this.o.logger.error({ err: e }, 'locks not re-read from the store; the last ones read stay in force');
+      this.o.logger.error({ err: e }, 'locks or fair-use counters not re-read from the store; the last ones read stay in force');
     }
   }
 }

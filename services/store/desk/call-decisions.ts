@@ -90,3 +90,21 @@ export async function checkpointCallsInProgress(sql: Sql, started: readonly Call
     }
   });
 }
+
+export interface CrossedCounter {
+  clientId: string;
+  siteId: string;
+  userId: string;
+  rule: string;
+}
+
+/** The fair-use counters of these months whose threshold is crossed: their scopes are metered beyond it. */
+export async function crossedCounters(sql: Sql, periods: readonly string[]): Promise<CrossedCounter[]> {
+  if (periods.length === 0) return [];
+  const rows = await sql.query<{ client_id: string; site_id: string; user_id: string; rule: string }>(
+    `SELECT DISTINCT client_id, site_id, user_id, rule FROM counter_state
+      WHERE period IN (${placeholders(periods.length)}) AND (crossed_at IS NOT NULL OR value > threshold)`,
+    [...periods],
+  );
+  return rows.map((r) => ({ clientId: r.client_id, siteId: r.site_id, userId: r.user_id, rule: r.rule }));
+}
