@@ -44,6 +44,7 @@ import { Notifier } from './notify/notifier.js';
 import { NO_NOTIFICATIONS, type NotificationsConfig } from './notify/notify-config.js';
 import { notificationRoutes } from './routes/notification-routes.js';
 import { rejectRoutes } from './routes/reject-routes.js';
+import { MonthAnswers } from './month-answers.js';
 import type { FraudConfig } from '../core/fraud/fraud-config.js';
 import { startAutoGrouping } from './case-autogroup.js';
 import type { NumberingPlan } from '../core/numbering.js';
@@ -101,6 +102,8 @@ export interface DeskContext {
   live: LiveUpdates;
   /** Tells people (webhooks, e-mail) of alerts, automatic locks and cases. */
   notifier: Notifier;
+  /** Client-month answers computed once per version of the store (invoice, usage, subscriber view). */
+  monthAnswers: MonthAnswers;
 }
 
 export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
@@ -132,7 +135,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   const ctx: DeskContext = {
     sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), plans: o.plans ?? new Map(), now, heavyReads,
     authorizer, forgetTokens: () => tokens.forget(), numbering, caseGapMs: fraud.case_grouping.gap_minutes * 60_000,
-    tokenValid: async (token) => (await tokens.identify(token, now())) !== undefined, live, notifier,
+    tokenValid: async (token) => (await tokens.identify(token, now())) !== undefined, live, notifier, monthAnswers: new MonthAnswers(o.sql),
   };
   const maxInFlight = o.maxInFlight ?? 64;
   // The barring feed has its own bound: a switch polling it must get its answer even when 64 analysts'

@@ -13,6 +13,8 @@ const clientPeriod = { type: 'object', properties: { client: idSchema, period: p
 
 export async function invoiceRoutes(api: FastifyInstance, ctx: DeskContext): Promise<void> {
   const knownClient = (client: string) => ctx.known.knows(client);
+  // One computation per client month and version of the store, whoever asks (invoice, usage, CSV).
+  const invoiceOf = (client: string, period: string) => ctx.monthAnswers.get(`invoice|${client}|${period}`, client, () => makeInvoice(ctx.sql, ctx.invoicing, client, period));
 
   api.get<{ Params: { client: string; period: string }; Querystring: { format: 'json' | 'csv' } }>('/invoices/:client/:period', {
     config: { roles: INVOICING },
@@ -30,7 +32,7 @@ export async function invoiceRoutes(api: FastifyInstance, ctx: DeskContext): Pro
     },
   }, async (req, reply) => {
     if (!knownClient(req.params.client)) return sendError(reply, 404, { error: 'not_found', message: `no client ${req.params.client} in the subscriber directory` });
-    const invoice = await makeInvoice(ctx.sql, ctx.invoicing, req.params.client, req.params.period);
+    const invoice = await invoiceOf(req.params.client, req.params.period);
     if (req.query.format === 'csv') {
       reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="invoice-${req.params.client}-${req.params.period}.csv"`);
       return invoiceCsv(invoice);
@@ -55,7 +57,7 @@ export async function invoiceRoutes(api: FastifyInstance, ctx: DeskContext): Pro
     },
   }, async (req, reply) => {
     if (!knownClient(req.params.client)) return sendError(reply, 404, { error: 'not_found', message: `no client ${req.params.client} in the subscriber directory` });
-    const invoice = await makeInvoice(ctx.sql, ctx.invoicing, req.params.client, req.params.period);
+    const invoice = await invoiceOf(req.params.client, req.params.period);
     return { client_id: invoice.client_id, period: invoice.period, status: invoice.status, currency: invoice.currency, lines: invoice.lines.filter((l) => l.kind === 'usage' || l.kind === 'sanction'), totals: invoice.totals };
   });
 

@@ -32,10 +32,13 @@ export async function subscriberRoutes(api: FastifyInstance, ctx: DeskContext): 
   }, async (req, reply) => {
     if (!ctx.known.knows(req.params.client, req.query.site, req.query.user)) return sendError(reply, 404, { error: 'not_found', message: `no subscriber of client ${req.params.client}${req.query.site ? ` site ${req.query.site}` : ''}${req.query.user ? ` user ${req.query.user}` : ''} in the subscriber directory` });
     const scope = { client: req.params.client, site: req.query.site, user: req.query.user };
-    const [counters, calls] = await Promise.all([
-      countersOf(ctx.sql, scope, req.query.period),
-      req.query.calls === 0 ? Promise.resolve([]) : recentCalls(ctx.sql, scope, req.query.period, req.query.calls),
-    ]);
-    return { client_id: scope.client, site_id: scope.site ?? null, user_id: scope.user ?? null, period: req.query.period, counters, recent_calls: calls.map((c) => withDisplayAmounts(c, ['amount'])) };
+    const key = `subscriber|${scope.client}|${scope.site ?? ''}|${scope.user ?? ''}|${req.query.period}|${req.query.calls}`;
+    return ctx.monthAnswers.get(key, scope.client, async () => {
+      const [counters, calls] = await Promise.all([
+        countersOf(ctx.sql, scope, req.query.period),
+        req.query.calls === 0 ? Promise.resolve([]) : recentCalls(ctx.sql, scope, req.query.period, req.query.calls),
+      ]);
+      return { client_id: scope.client, site_id: scope.site ?? null, user_id: scope.user ?? null, period: req.query.period, counters, recent_calls: calls.map((c) => withDisplayAmounts(c, ['amount'])) };
+    });
   });
 }
