@@ -281,4 +281,44 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     expect(durations.length).toBeGreaterThan(0);
     for (const c of durations) for (const figure of [c[2], c[3], c[4]]) expect(figure).toMatch(/^\d+:\d{2} h$/);
   }, 60_000);
+
+  it('works from the keyboard, fits 390 px without sideways scrolling, and passes an axe check with no serious issue', async () => {
+    const before = browserErrors.length;
+    const page = await session(bobToken);
+    // Keyboard: j opens the first alert, j the next, k back; Enter opens a focused row; / goes to the filter; c to the comment.
+    await page.keyboard.press('j');
+    const rows = await page.$$eval('#alerts tbody tr[data-alert-id]', (r) => r.map((tr) => (tr as HTMLElement).dataset.alertId!));
+    expect(rows.length).toBeGreaterThan(1);
+    await page.waitForFunction((id) => document.querySelector('#detail-id')?.textContent === id, rows[0]);
+    await page.keyboard.press('j');
+    await page.waitForFunction((id) => document.querySelector('#detail-id')?.textContent === id, rows[1]);
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.alertId)).toBe(rows[1]);
+    await page.keyboard.press('k');
+    await page.waitForFunction((id) => document.querySelector('#detail-id')?.textContent === id, rows[0]);
+    await page.keyboard.press('Tab'); // focus moves to the second row
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((id) => document.querySelector('#detail-id')?.textContent === id, rows[1]);
+    await page.keyboard.press('c');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('comment');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('/');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('rule');
+    expect(await page.textContent('#shortcuts')).toContain('next / previous alert');
+
+    // A phone's width: nothing wider than the window, wide tables scroll in their own box.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    const wide = await page.evaluate(() => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 390 && !e.closest('.scroll')).map((e) => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`).slice(0, 8));
+    expect(wide).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+
+    // axe-core in the page (run through the browser's debugging protocol, as the page's policy allows no inline script).
+    await page.evaluate(readFileSync('node_modules/axe-core/axe.min.js', 'utf8'));
+    const violations = await page.evaluate(async () => {
+      const r = await (globalThis as unknown as { axe: { run: (c: Document, o: object) => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run(document, { resultTypes: ['violations'] });
+      return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+    });
+    expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+    expect(browserErrors.slice(before)).toEqual([]);
+  }, 60_000);
 });

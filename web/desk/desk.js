@@ -73,7 +73,11 @@ async function loadAlerts() {
     const tr = row([sev, cell(a.rule), cell(`${a.client_id} / ${a.site_id} / ${a.user_id}`), cell(time(a.first_seen)), cell(time(a.last_seen)), cell(figures(a), 'num'), cell(a.status)]);
     tr.dataset.alertId = a.alert_id;
     if (a.alert_id === state.selected) tr.classList.add('selected');
+    tr.tabIndex = 0;
     tr.addEventListener('click', () => openAlert(a.alert_id));
+    tr.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); void openAlert(a.alert_id); }
+    });
     return tr;
   }));
   const last = Math.min(state.offset + PAGE, page.total);
@@ -288,3 +292,31 @@ $('#next').addEventListener('click', () => { state.offset += PAGE; state.listed 
 for (const b of document.querySelectorAll('#case-form button[data-action]')) b.addEventListener('click', () => void act(b.dataset.action));
 $('#lock-form').addEventListener('submit', (e) => void lock(e));
 if (state.token) void login(state.token);
+
+// Keyboard: every row is reachable with Tab and opens with Enter; the keys listed on the page (#shortcuts)
+// move through the list and to the forms. Typing in a field is never taken for a shortcut.
+function alertRows() {
+  return [...document.querySelectorAll('#alerts tbody tr[data-alert-id]')];
+}
+
+async function step(by) {
+  const rows = alertRows();
+  if (rows.length === 0) return;
+  const at = rows.findIndex((r) => r.dataset.alertId === state.selected);
+  const next = rows[Math.min(rows.length - 1, Math.max(0, at === -1 ? 0 : at + by))];
+  next.focus();
+  await openAlert(next.dataset.alertId);
+}
+
+document.addEventListener('keydown', (e) => {
+  if (state.token === null || e.ctrlKey || e.metaKey || e.altKey) return;
+  const typing = e.target instanceof HTMLElement && (['INPUT', 'TEXTAREA', 'SELECT'].includes(e.target.tagName) || e.target.isContentEditable);
+  if (e.key === 'Escape') {
+    (alertRows().find((r) => r.dataset.alertId === state.selected) ?? alertRows()[0])?.focus();
+    return;
+  }
+  if (typing) return;
+  if (e.key === 'j' || e.key === 'k') { e.preventDefault(); void step(e.key === 'j' ? 1 : -1); }
+  else if (e.key === '/') { e.preventDefault(); $('#filters input[name=rule]').focus(); }
+  else if (e.key === 'c' && !$('#detail').hidden) { e.preventDefault(); $('#case-form textarea[name=comment]').focus(); }
+});
