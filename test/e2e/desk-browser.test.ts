@@ -81,12 +81,12 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
   it('logs in, resolves an alert with a comment, shows the audit trail, a second session sees it, and a new alert arrives without a reload', async () => {
     const page = await session();
     await expect(page.textContent('#who')).resolves.toContain('alice (analyst)');
-    const severities = await page.$$eval('#alerts tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+    const severities = await page.$$eval('#alerts tbody tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
     expect(severities.length).toBeGreaterThanOrEqual(3);
     const rank = { critical: 3, warning: 2, info: 1 } as Record<string, number>;
     expect(severities.map((s) => rank[s ?? ''])).toEqual([...severities.map((s) => rank[s ?? ''])].sort((a, b) => b! - a!));
     // Dates are shown in Europe/Paris whatever the browser's zone (UTC here): +01:00 in March.
-    const first = await page.$eval('#alerts tbody tr', (tr) => ({ id: (tr as HTMLElement).dataset.alertId!, firstSeen: tr.children[3]!.textContent! }));
+    const first = await page.$eval('#alerts tbody tr', (tr) => ({ id: (tr as HTMLElement).dataset.alertId!, firstSeen: tr.children[4]!.textContent! }));
     const api = await (await fetch(`${base}/api/v1/alerts/${first.id}`, { headers: { authorization: `Bearer ${token}` } })).json() as { alert: { first_seen: string }; evidence: unknown[] };
     const paris = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', dateStyle: 'short', timeStyle: 'medium' }).format(new Date(api.alert.first_seen));
     expect(first.firstSeen).toBe(paris);
@@ -295,7 +295,8 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.alertId)).toBe(rows[1]);
     await page.keyboard.press('k');
     await page.waitForFunction((id) => document.querySelector('#detail-id')?.textContent === id, rows[0]);
-    await page.keyboard.press('Tab'); // focus moves to the second row
+    await page.keyboard.press('Tab'); // the first row's selection box, then the second row
+    await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.waitForFunction((id) => document.querySelector('#detail-id')?.textContent === id, rows[1]);
     await page.keyboard.press('c');
@@ -308,7 +309,7 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     // A phone's width: nothing wider than the window, wide tables scroll in their own box.
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForTimeout(300);
-    const wide = await page.evaluate(() => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 390 && !e.closest('.scroll')).map((e) => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`).slice(0, 8));
+    const wide = await page.evaluate(() => Array.from(document.querySelectorAll('body *')).filter((e) => e.getBoundingClientRect().right > 390 && !e.closest('.scroll')).map((e) => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`).slice(0, 8));
     expect(wide).toEqual([]);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
 
@@ -321,4 +322,62 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
     expect(browserErrors.slice(before)).toEqual([]);
   }, 60_000);
+
+  it('two analysts triage the month: one incident worked as a case, the rest resolved in bulk with one comment', async () => {
+    const before = browserErrors.length;
+    const alice = await session(token);
+    const bob = await session(bobToken);
+    await bob.waitForFunction(() => document.querySelector('#live')?.textContent === 'live');
+    const open = (await (await fetch(`${base}/api/v1/alerts?status=open&limit=200`, { headers: { authorization: `Bearer ${token}` } })).json() as { alerts: { alert_id: string; client_id: string }[] }).alerts;
+    expect(open.length).toBeGreaterThan(1);
+    // One not yet in a case (cdr serve groups overlapping alerts of a client by itself every minute).
+    const cases = (await (await fetch(`${base}/api/v1/cases?limit=200`, { headers: { authorization: `Bearer ${token}` } })).json() as { cases: { alert_ids: string[] }[] }).cases;
+    const inCases = new Set(cases.flatMap((c) => c.alert_ids));
+    const incident = open.find((a) => !inCases.has(a.alert_id))!;
+    expect(incident).toBeDefined();
+
+    // Alice makes a case of the incident's alert.
+    await alice.check(`#alerts tbody tr[data-alert-id="${incident.alert_id}"] input[type=checkbox]`);
+    expect(await alice.textContent('#bulk-count')).toBe('1 selected');
+    await alice.fill('#bulk-form input[name=comment]', 'one incident: bob takes it');
+    await alice.click('#bulk-form button[data-bulk=case]');
+    await alice.waitForFunction(() => !(document.querySelector('#case-detail') as HTMLElement).hidden && document.querySelector('#case-id')!.textContent !== '');
+    const caseId = (await alice.textContent('#case-id'))!;
+    expect(await alice.textContent('#case-timeline tbody')).toContain(incident.alert_id);
+
+    // Bob's page shows the case within 2 s; he takes it and starts investigating.
+    let t = Date.now();
+    await bob.waitForSelector(`#cases tbody tr[data-case-id="${caseId}"]`, { timeout: 2_000 });
+    expect(Date.now() - t).toBeLessThan(2_000);
+    await bob.click(`#cases tbody tr[data-case-id="${caseId}"]`);
+    await bob.waitForFunction((id) => document.querySelector('#case-id')?.textContent === id, caseId);
+    await bob.fill('#case-work input[name=owner]', 'bob');
+    await bob.fill('#case-work input[name=comment]', 'mine: calling the customer');
+    await bob.click('#case-work button[data-case=owner]');
+    await bob.waitForFunction(() => document.querySelector('[data-case-fact="Owner"]')?.textContent === 'bob');
+    await bob.fill('#case-work input[name=comment]', 'investigating');
+    await bob.click('#case-work button[data-case=investigate]');
+    await bob.waitForFunction(() => document.querySelector('[data-case-fact="State"]')?.textContent === 'investigating');
+    // Alice sees it move on her open case within 2 s.
+    t = Date.now();
+    await alice.waitForFunction(() => document.querySelector('[data-case-fact="State"]')?.textContent === 'investigating' && document.querySelector('[data-case-fact="Owner"]')?.textContent === 'bob', undefined, { timeout: 2_000 });
+    expect(Date.now() - t).toBeLessThan(2_000);
+
+    // Alice resolves every other open alert at once, with one comment.
+    await alice.check('#select-all');
+    await alice.uncheck(`#alerts tbody tr[data-alert-id="${incident.alert_id}"] input[type=checkbox]`);
+    expect(await alice.textContent('#bulk-count')).toBe(`${open.length - 1} selected`);
+    await alice.fill('#bulk-form input[name=comment]', 'reviewed: expected usage of the month');
+    await alice.selectOption('#bulk-form select[name=resolution]', 'expected_usage');
+    await alice.click('#bulk-form button[data-bulk=resolve]');
+    await alice.waitForFunction((n) => document.querySelector('#notice')!.textContent!.startsWith(`resolve: ${n} alert(s) done`), open.length - 1);
+    const after = (await (await fetch(`${base}/api/v1/alerts?status=open&limit=200`, { headers: { authorization: `Bearer ${token}` } })).json() as { alerts: { alert_id: string }[] }).alerts;
+    expect(after.map((a) => a.alert_id)).toEqual([incident.alert_id]);
+    const resolved = await (await fetch(`${base}/api/v1/alerts/${open.find((a) => a.alert_id !== incident.alert_id)!.alert_id}`, { headers: { authorization: `Bearer ${token}` } })).json() as { alert: { status: string; resolution: string }; audit: { actor: string; comment: string }[] };
+    expect(resolved.alert).toMatchObject({ status: 'resolved', resolution: 'expected_usage' });
+    expect(resolved.audit.at(-1)).toMatchObject({ actor: 'alice', comment: 'reviewed: expected usage of the month' });
+    // Bob's list empties of them too.
+    await bob.waitForFunction((id) => Array.from(document.querySelectorAll('#alerts tbody tr[data-alert-id]')).every((tr) => (tr as HTMLElement).dataset.alertId === id), incident.alert_id, { timeout: 2_000 });
+    expect(browserErrors.slice(before)).toEqual([]);
+  }, 90_000);
 });

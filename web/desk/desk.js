@@ -12,7 +12,7 @@ const ZONE = 'Europe/Paris';
 const when = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, dateStyle: 'short', timeStyle: 'medium' });
 
 const $ = (sel) => document.querySelector(sel);
-const state = { token: sessionStorage.getItem('cdr-token'), offset: 0, selected: null, account: null, listed: new Map(), charts: {}, live: false, retryMs: 1000, pending: [], gather: null, fallback: null };
+const state = { token: sessionStorage.getItem('cdr-token'), offset: 0, selected: null, checked: new Set(), openCase: null, account: null, listed: new Map(), charts: {}, live: false, retryMs: 1000, pending: [], gather: null, fallback: null };
 
 async function api(path, init = {}) {
   const res = await fetch(path, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${state.token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
@@ -40,7 +40,7 @@ async function login(token) {
     $('#login').hidden = true;
     $('#desk').hidden = false;
     $('#logout').hidden = false;
-    await Promise.all([refreshList(), loadCharts(), loadDeliveries(), loadRejects()]);
+    await Promise.all([refreshList(), loadCharts(), loadDeliveries(), loadRejects(), loadCases()]);
     startFallback();
     void live();
   } catch (e) {
@@ -70,7 +70,15 @@ async function loadAlerts() {
   const tbody = $('#alerts tbody');
   tbody.replaceChildren(...page.alerts.map((a) => {
     const sev = cell(''); const badge = document.createElement('span'); badge.className = `sev-${a.severity}`; badge.textContent = a.severity; sev.append(badge);
-    const tr = row([sev, cell(a.rule), cell(`${a.client_id} / ${a.site_id} / ${a.user_id}`), cell(time(a.first_seen)), cell(time(a.last_seen)), cell(figures(a), 'num'), cell(a.status)]);
+    const pick = cell('');
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.checked = state.checked.has(a.alert_id);
+    box.setAttribute('aria-label', `select alert ${a.alert_id}`);
+    box.addEventListener('click', (e) => e.stopPropagation());
+    box.addEventListener('change', () => { if (box.checked) state.checked.add(a.alert_id); else state.checked.delete(a.alert_id); showChecked(); });
+    pick.append(box);
+    const tr = row([pick, sev, cell(a.rule), cell(`${a.client_id} / ${a.site_id} / ${a.user_id}`), cell(time(a.first_seen)), cell(time(a.last_seen)), cell(figures(a), 'num'), cell(a.status)]);
     tr.dataset.alertId = a.alert_id;
     if (a.alert_id === state.selected) tr.classList.add('selected');
     tr.tabIndex = 0;
@@ -95,7 +103,7 @@ async function refreshList() {
   } catch (e) {
     if (e.status === 400) {
       $('#filter-error').textContent = e.body?.field === 'period' ? 'Month: expected YYYY-MM, e.g. 2026-03.' : `${e.body?.field ?? 'filter'}: ${e.body?.expected ?? e.message}`;
-      $('#alerts tbody').replaceChildren(...rowsOr([], 7, 'No alert shown: fix the filter above.'));
+      $('#alerts tbody').replaceChildren(...rowsOr([], 8, 'No alert shown: fix the filter above.'));
       $('#page-info').textContent = '';
       state.listed = new Map();
     } else {
@@ -244,7 +252,8 @@ async function applyChanges() {
   try {
     const n = await refreshList();
     if (concernsOpen) await openAlert(state.selected);
-    await Promise.all([loadDeliveries(), loadRejects()]);
+    const caseTouched = changes.some((c) => c.type === 'resync' || c.type === 'alert' || (c.type === 'audit' && c.subject_type === 'case'));
+    await Promise.all([loadDeliveries(), loadRejects(), caseTouched ? loadCases() : null, caseTouched && state.openCase ? openCase(state.openCase) : null]);
     if (n > 0) $('#notice').textContent = `${n} new or changed alert(s) at ${time(new Date().toISOString())}.`;
   } catch { /* the next change or poll retries */ }
 }
@@ -319,4 +328,117 @@ document.addEventListener('keydown', (e) => {
   if (e.key === 'j' || e.key === 'k') { e.preventDefault(); void step(e.key === 'j' ? 1 : -1); }
   else if (e.key === '/') { e.preventDefault(); $('#filters input[name=rule]').focus(); }
   else if (e.key === 'c' && !$('#detail').hidden) { e.preventDefault(); $('#case-form textarea[name=comment]').focus(); }
+});
+
+// Selection and bulk actions: acknowledge or resolve many alerts, or make them one case, with one comment.
+function showChecked() {
+  $('#bulk-count').textContent = `${state.checked.size} selected`;
+}
+
+async function bulk(action) {
+  const f = new FormData($('#bulk-form'));
+  const comment = String(f.get('comment') ?? '');
+  const ids = [...state.checked];
+  $('#bulk-error').textContent = '';
+  if (ids.length === 0) { $('#bulk-error').textContent = 'Select alerts first (the boxes of the list).'; return; }
+  try {
+    if (action === 'case') {
+      const c = await api('/api/v1/cases', { method: 'POST', body: JSON.stringify({ alert_ids: ids, comment }) });
+      $('#notice').textContent = `Case ${c.case_id} made of ${ids.length} alert(s).`;
+      await openCase(c.case_id);
+    } else {
+      const body = { ids, action, comment };
+      if (action === 'resolve') body.resolution = String(f.get('resolution'));
+      const r = await api('/api/v1/alerts/bulk', { method: 'POST', body: JSON.stringify(body) });
+      $('#notice').textContent = `${action}: ${r.applied} alert(s) done${r.refused ? `, ${r.refused} refused (already in that state)` : ''}.`;
+    }
+    state.checked.clear();
+    showChecked();
+    $('#bulk-form').reset();
+    await Promise.all([refreshList(), loadCases()]);
+  } catch (e) {
+    $('#bulk-error').textContent = e.body?.field ? `${e.body.field}: ${e.body.expected}` : e.message;
+  }
+}
+
+// Cases: one incident's alerts, its owner and state, what it puts at risk, its timeline.
+async function loadCases() {
+  const r = await api('/api/v1/cases?limit=50');
+  $('#cases tbody').replaceChildren(...rowsOr(r.cases.map((c) => {
+    const tr = row([cell(c.case_id), cell(c.title), cell(c.client_id), cell(c.resolution ? `${c.state} (${c.resolution})` : c.state), cell(c.owner), cell(c.severity), cell(String(c.alert_ids.length), 'num'), cell(c.window_start ? `${time(c.window_start)} → ${time(c.window_end)}` : '')]);
+    tr.dataset.caseId = c.case_id;
+    tr.tabIndex = 0;
+    tr.addEventListener('click', () => void openCase(c.case_id));
+    tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') void openCase(c.case_id); });
+    return tr;
+  }), 8, 'No case yet: select alerts of one incident and make a case of them.'));
+}
+
+async function openCase(id) {
+  state.openCase = id;
+  const [d, t] = await Promise.all([api(`/api/v1/cases/${encodeURIComponent(id)}`), api(`/api/v1/cases/${encodeURIComponent(id)}/timeline?calls=50`)]);
+  $('#case-detail').hidden = false;
+  $('#case-id').textContent = d.case.case_id;
+  const m = d.money_at_risk;
+  const facts = [['Title', d.case.title], ['Client', `${d.case.client_id}${d.case.site_id ? ` / ${d.case.site_id}` : ''}${d.case.user_id ? ` / ${d.case.user_id}` : ''}`],
+    ['State', d.case.resolution ? `${d.case.state} (${d.case.resolution})` : d.case.state], ['Owner', d.case.owner || 'nobody'], ['Alerts', d.alerts.map((a) => `${a.rule} ${a.alert_id}`).join(', ')],
+    ['Money at risk', m ? `${m.out_of_bundle_spend_display} € out of bundle (${m.out_of_bundle_calls} calls); ${m.premium_minutes} premium and ${m.international_minutes} international minutes` : 'no window yet']];
+  $('#case-facts').replaceChildren(...facts.flatMap(([k, v]) => { const dt = document.createElement('dt'); dt.textContent = k; const dd = document.createElement('dd'); dd.textContent = v; dd.dataset.caseFact = k; return [dt, dd]; }));
+  const what = (e) => e.kind === 'alert' ? `${e.alert.rule} ${e.alert.alert_id}: ${e.alert.message}`
+    : e.kind === 'call' ? `${e.call.callee} ${e.call.destination_class} ${e.call.billable_seconds} s ${e.call.amount_display} €`
+    : `${e.event.actor}: ${e.event.action} ${e.event.from} → ${e.event.to}${e.event.comment ? ` — ${e.event.comment}` : ''}`;
+  $('#case-timeline tbody').replaceChildren(...rowsOr(t.entries.map((e) => row([cell(time(e.at)), cell(e.kind), cell(what(e))])), 3, 'Nothing yet.'));
+}
+
+async function workCase(action) {
+  const f = new FormData($('#case-work'));
+  const comment = String(f.get('comment') ?? '');
+  const id = state.openCase;
+  $('#case-work-error').textContent = '';
+  try {
+    if (action === 'owner') await api(`/api/v1/cases/${encodeURIComponent(id)}/owner`, { method: 'PUT', body: JSON.stringify({ owner: String(f.get('owner') ?? ''), comment }) });
+    else {
+      const body = { comment };
+      if (action === 'resolve') body.resolution = String(f.get('resolution'));
+      await api(`/api/v1/cases/${encodeURIComponent(id)}/${action}`, { method: 'POST', body: JSON.stringify(body) });
+    }
+    $('#case-work').reset();
+    await Promise.all([openCase(id), loadCases(), refreshList()]);
+  } catch (e) {
+    $('#case-work-error').textContent = e.body?.field ? `${e.body.field}: ${e.body.expected}` : e.message;
+  }
+}
+
+// Search: a number (as dialled or E.164), an account, a client, site or user id, an alert or a case id.
+async function search(event) {
+  event.preventDefault();
+  const q = String(new FormData($('#search-form')).get('q') ?? '');
+  try {
+    const r = await api(`/api/v1/search?q=${encodeURIComponent(q)}`);
+    $('#search-info').textContent = `${r.results.length} result(s)${r.truncated ? ' (first ones only)' : ''}${r.number ? `; read as ${r.number}` : ''}`;
+    $('#search-results tbody').replaceChildren(...rowsOr(r.results.map((h) => {
+      const tr = row([cell(h.type), cell(h.id), cell(h.title), cell([h.client_id, h.site_id, h.user_id].filter(Boolean).join(' / ')), cell(h.at ? time(h.at) : ''), cell(h.matched)]);
+      if (h.type === 'alert' || h.type === 'case') {
+        tr.tabIndex = 0;
+        const open = () => void (h.type === 'alert' ? openAlert(h.id) : openCase(h.id));
+        tr.addEventListener('click', open);
+        tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
+      }
+      return tr;
+    }), 6, 'Nothing matches.'));
+  } catch (e) {
+    $('#search-info').textContent = e.body?.field ? `${e.body.field}: ${e.body.expected}` : e.message;
+  }
+}
+
+for (const b of document.querySelectorAll('#bulk-form button[data-bulk]')) b.addEventListener('click', () => void bulk(b.dataset.bulk));
+for (const b of document.querySelectorAll('#case-work button[data-case]')) b.addEventListener('click', () => void workCase(b.dataset.case));
+$('#search-form').addEventListener('submit', (e) => void search(e));
+$('#select-all').addEventListener('change', (e) => {
+  for (const box of document.querySelectorAll('#alerts tbody input[type=checkbox]')) {
+    box.checked = e.target.checked;
+    const id = box.closest('tr').dataset.alertId;
+    if (box.checked) state.checked.add(id); else state.checked.delete(id);
+  }
+  showChecked();
 });
