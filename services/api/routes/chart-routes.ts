@@ -3,13 +3,15 @@ import type { FastifyInstance } from 'fastify';
 import { DateTime } from 'luxon';
 import { Money } from '../../core/money.js';
 import { latestAlertMs } from '../../store/desk/alert-cases.js';
-import { CHART_ZONE, DayFiguresCache, parisDays } from '../daily-chart.js';
+import { CHART_ZONE, DayFiguresCache, parisDays, type DayFigures, type ParisDay } from '../daily-chart.js';
 import { ANALYST } from '../roles.js';
 import type { DeskContext } from '../server.js';
 import { routeErrors } from '../response-schemas.js';
 
 export async function chartRoutes(api: FastifyInstance, ctx: DeskContext): Promise<void> {
   const cache = new DayFiguresCache(ctx.heavyReads);
+  const calendar = new Map<string, ParisDay[]>();
+  let answered: { key: string; figures: DayFigures[]; answer: unknown } | undefined;
   api.get<{ Querystring: { days: number; until?: string } }>('/charts/daily', {
     config: { roles: ANALYST },
     schema: {
@@ -41,13 +43,22 @@ export async function chartRoutes(api: FastifyInstance, ctx: DeskContext): Promi
     },
   }, async (req) => {
     const last = req.query.until ?? DateTime.fromMillis((await latestAlertMs(ctx.sql)) ?? ctx.now(), { zone: CHART_ZONE }).toFormat('yyyy-MM-dd');
-    const days = parisDays(last, req.query.days);
+    // Calendar days are luxon's work, about a millisecond for a month of them: made once per last day.
+    const key = `${last}|${req.query.days}`;
+    let days = calendar.get(key);
+    if (days === undefined) {
+      if (calendar.size > 64) calendar.clear();
+      days = parisDays(last, req.query.days);
+      calendar.set(key, days);
+    }
     const figures = await cache.figures(days);
+    // The same days' figures as the last answer (they are kept up to a minute): the same answer, not rebuilt.
+    if (answered !== undefined && answered.key === key && answered.figures.every((f, i) => f === figures[i])) return answered.answer;
     const currencies = [...new Set(figures.flatMap((f) => [...f.spend.keys()]))].sort();
     // One currency in practice (the tariffs'); were there several, the chart shows one and names the others.
     const currency = currencies.includes('EUR') || currencies.length === 0 ? 'EUR' : currencies[0]!;
     const rules = [...new Set(figures.flatMap((f) => [...f.alerts.keys()]))].sort();
-    return {
+    const answer = {
       zone: CHART_ZONE,
       days: days.map((d) => d.day),
       alerts_per_rule: Object.fromEntries(rules.map((rule) => [rule, figures.map((f) => f.alerts.get(rule) ?? 0)])),
@@ -59,5 +70,7 @@ export async function chartRoutes(api: FastifyInstance, ctx: DeskContext): Promi
       ...(currencies.length > 1 ? { other_currencies: currencies.filter((c) => c !== currency) } : {}),
       truncated: false,
     };
+    answered = { key, figures, answer };
+    return answer;
   });
 }
