@@ -312,6 +312,7 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     const wide = await page.evaluate(() => Array.from(document.querySelectorAll('body *')).filter((e) => e.getBoundingClientRect().right > 390 && !e.closest('.scroll')).map((e) => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`).slice(0, 8));
     expect(wide).toEqual([]);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: resolve('out/desk-390.png'), fullPage: true });
 
     // axe-core in the page (run through the browser's debugging protocol, as the page's policy allows no inline script).
     await page.evaluate(readFileSync('node_modules/axe-core/axe.min.js', 'utf8'));
@@ -344,6 +345,10 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     await alice.waitForFunction(() => !(document.querySelector('#case-detail') as HTMLElement).hidden && document.querySelector('#case-id')!.textContent !== '');
     const caseId = (await alice.textContent('#case-id'))!;
     expect(await alice.textContent('#case-timeline tbody')).toContain(incident.alert_id);
+    // The address is a link to the case; another analyst's page opens what a link names.
+    expect(alice.url()).toBe(`${base}/#case=${caseId}`);
+    await bob.goto(`${base}/#alert=${incident.alert_id}`);
+    await bob.waitForFunction((id) => document.querySelector('#detail-id')?.textContent === id, incident.alert_id);
 
     // Bob's page shows the case within 2 s; he takes it and starts investigating.
     let t = Date.now();

@@ -41,6 +41,7 @@ async function login(token) {
     $('#desk').hidden = false;
     $('#logout').hidden = false;
     await Promise.all([refreshList(), loadCharts(), loadDeliveries(), loadRejects(), loadCases()]);
+    await followLink();
     startFallback();
     void live();
   } catch (e) {
@@ -68,6 +69,8 @@ async function loadAlerts() {
   const changed = [...listed].filter(([id, v]) => state.listed.get(id) !== v).length + [...state.listed.keys()].filter((id) => !listed.has(id)).length;
   state.listed = listed;
   const tbody = $('#alerts tbody');
+  // A reload (a live change) must not take the keyboard's place away: the focused row keeps the focus.
+  const focused = document.activeElement instanceof HTMLElement && tbody.contains(document.activeElement) ? document.activeElement.closest('tr')?.dataset.alertId : undefined;
   tbody.replaceChildren(...page.alerts.map((a) => {
     const sev = cell(''); const badge = document.createElement('span'); badge.className = `sev-${a.severity}`; badge.textContent = a.severity; sev.append(badge);
     const pick = cell('');
@@ -88,6 +91,7 @@ async function loadAlerts() {
     });
     return tr;
   }));
+  if (focused !== undefined) tbody.querySelector(`tr[data-alert-id="${CSS.escape(focused)}"]`)?.focus();
   const last = Math.min(state.offset + PAGE, page.total);
   $('#page-info').textContent = page.total === 0 ? 'no alert matches' : `${state.offset + 1}–${last} of ${page.total}`;
   $('#prev').disabled = state.offset === 0;
@@ -115,6 +119,7 @@ async function refreshList() {
 
 async function openAlert(id) {
   state.selected = id;
+  link(`alert=${encodeURIComponent(id)}`);
   const d = await api(`/api/v1/alerts/${encodeURIComponent(id)}`);
   $('#detail').hidden = false;
   $('#detail-id').textContent = d.alert.alert_id;
@@ -376,6 +381,7 @@ async function loadCases() {
 
 async function openCase(id) {
   state.openCase = id;
+  link(`case=${encodeURIComponent(id)}`);
   const [d, t] = await Promise.all([api(`/api/v1/cases/${encodeURIComponent(id)}`), api(`/api/v1/cases/${encodeURIComponent(id)}/timeline?calls=50`)]);
   $('#case-detail').hidden = false;
   $('#case-id').textContent = d.case.case_id;
@@ -442,3 +448,22 @@ $('#select-all').addEventListener('change', (e) => {
   }
   showChecked();
 });
+
+// A link for every alert and case: the address says what is open (#alert=…, #case=…), so it can be sent
+// to a colleague (who logs in with their own token) and opened again; the token never goes in it.
+function link(fragment) {
+  if (location.hash !== `#${fragment}`) history.replaceState(null, '', `#${fragment}`);
+}
+
+async function followLink() {
+  const m = /^#(alert|case)=(.+)$/.exec(location.hash);
+  if (m === null) return;
+  const id = decodeURIComponent(m[2]);
+  try {
+    if (m[1] === 'alert') await openAlert(id); else await openCase(id);
+  } catch (e) {
+    $('#notice').textContent = e.status === 404 ? `The link names ${m[1]} ${id}, which does not exist (any more).` : `Cannot open ${m[1]} ${id}: ${e.message}`;
+  }
+}
+
+window.addEventListener('hashchange', () => { if (state.token) void followLink(); });
