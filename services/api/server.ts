@@ -125,15 +125,16 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   const now = o.now ?? Date.now;
   const fraud = o.fraud ?? projectFraudConfig();
   const numbering = o.numbering ?? projectNumbering();
+  const plans = o.plans ?? new Map<string, Plan>();
   const metrics = new DeskMetrics(o.sql, () => authorizer.callsInProgress);
   const authorizer = new CallAuthorizer({
-    sql: o.sql, directory: o.directory, numbering, fraud, plans: o.plans ?? new Map(), logger: o.logger, now,
+    sql: o.sql, directory: o.directory, numbering, fraud, plans, logger: o.logger, now,
     counted: (decision, reason) => metrics.setupDecisions.inc({ decision, reason }),
   });
   const notifier = new Notifier({ sql: o.sql, config: o.notifications ?? NO_NOTIFICATIONS, logger: o.logger, now });
   const live = new LiveUpdates({ sql: o.sql, databaseUrl: o.store.databaseUrl, logger: o.logger, pollMs: o.live?.pollMs, stream: { heartbeatMs: o.live?.heartbeatMs } });
   const ctx: DeskContext = {
-    sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), plans: o.plans ?? new Map(), now, heavyReads,
+    sql: o.sql, directory: o.directory, known: new DirectoryIndex(o.directory), invoicing: o.invoicing ?? InvoicingTerms.defaults(), plans, now, heavyReads,
     authorizer, forgetTokens: () => tokens.forget(), numbering, caseGapMs: fraud.case_grouping.gap_minutes * 60_000,
     tokenValid: async (token) => (await tokens.identify(token, now())) !== undefined, live, notifier, monthAnswers: new MonthAnswers(o.sql),
   };
