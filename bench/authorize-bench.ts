@@ -51,7 +51,7 @@ export async function authorizeBench(report: Report, subscribers: string): Promi
             context.callId = `bench-${n}`;
             const account = accounts[n % accounts.length]!;
             // Mostly French numbers, one in ten abroad.
-            const callee = n % 10 === 0 ? `+4930${String(n % 9_000_000).padStart(7, '0')}` : `+3314${String(n % 90_000_000).padStart(8, '0')}`;
+            const callee = n % 10 === 0 ? `+4930${String(n % 9_000_000).padStart(7, '0')}` : `+331${String(n % 100_000_000).padStart(8, '0')}`;
             return { ...req, path: `/api/v1/authorize?account=${encodeURIComponent(account)}&callee=${encodeURIComponent(callee)}&call_id=${context.callId}` };
           },
           onResponse: (status) => {
