@@ -256,10 +256,11 @@ async function applyChanges() {
     || (c.type === 'audit' && (c.subject_id === state.selected || (c.subject_type === 'lock' && c.subject_id === state.account))));
   try {
     const n = await refreshList();
-    if (concernsOpen) await openAlert(state.selected);
-    const caseTouched = changes.some((c) => c.type === 'resync' || c.type === 'alert' || (c.type === 'audit' && c.subject_type === 'case'));
-    await Promise.all([loadDeliveries(), loadRejects(), caseTouched ? loadCases() : null, caseTouched && state.openCase ? openCase(state.openCase) : null]);
     if (n > 0) $('#notice').textContent = `${n} new or changed alert(s) at ${time(new Date().toISOString())}.`;
+    if (concernsOpen) await openAlert(state.selected);
+    // The panels below the list follow; one that fails to load leaves the others (and the list) as they are.
+    const caseTouched = changes.some((c) => c.type === 'resync' || c.type === 'alert' || (c.type === 'audit' && c.subject_type === 'case'));
+    await Promise.allSettled([loadDeliveries(), loadRejects(), caseTouched ? loadCases() : null, caseTouched && state.openCase ? openCase(state.openCase) : null]);
   } catch { /* the next change or poll retries */ }
 }
 
