@@ -106,12 +106,17 @@ export async function searchRoutes(api: FastifyInstance, ctx: DeskContext): Prom
   }, async (req) => {
     const q = req.query.q.trim();
     const period = DateTime.fromMillis(ctx.now(), { zone: ZONE }).toFormat('yyyy-MM');
+    // Analysts on one incident search the same number: the answer is shared while the store is unchanged.
+    return ctx.monthAnswers.getStoreWide(`search|${period}|${q}`, () => search(q, period));
+  });
+
+  async function search(q: string, period: string) {
     const results: SearchHit[] = [];
     let truncated = false;
     const readAs: ('number' | 'id')[] = [];
-    const subscriberHit = (s: Subscriber, matched: string): SearchHit => ({
+    const subscriberHit = (s: Subscriber, matched: string, month = period): SearchHit => ({
       type: 'subscriber', id: s.account, title: `${s.account} (${s.clientId}/${s.siteId}/${s.userId})`, client_id: s.clientId, site_id: s.siteId, user_id: s.userId,
-      at: null, matched, url: subscriberUrl(s.clientId, s.siteId, s.userId, period),
+      at: null, matched, url: subscriberUrl(s.clientId, s.siteId, s.userId, month),
     });
     const capped = <T>(list: T[]): T[] => {
       if (list.length > RESULTS_PER_KIND) truncated = true;
@@ -123,8 +128,9 @@ export async function searchRoutes(api: FastifyInstance, ctx: DeskContext): Prom
     let callsCapped = false;
     if (number !== undefined) {
       readAs.push('number');
-      results.push(...capped(lookup.find('number', number)).map((s) => subscriberHit(s, 'number')));
       const calls = await callsOfNumber(ctx.sql, number, RESULTS_PER_KIND);
+      // The number's subscriber opens on the month of its latest call: that is where the analyst is looking.
+      results.push(...capped(lookup.find('number', number)).map((s) => subscriberHit(s, 'number', calls.latest[0]?.period)));
       callsTotal = calls.total;
       callsCapped = calls.capped;
       if (calls.total > calls.latest.length) truncated = true;
@@ -156,5 +162,5 @@ export async function searchRoutes(api: FastifyInstance, ctx: DeskContext): Prom
       results.push(...capped(lookup.find('user', q)).map((s) => subscriberHit(s, 'user_id')));
     }
     return { q, read_as: readAs, number: number ?? null, calls_total: callsTotal, calls_capped: callsCapped, results, truncated };
-  });
+  }
 }

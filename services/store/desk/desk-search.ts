@@ -4,7 +4,7 @@
  * Deciding what a query is (a number in which written form, an id) is the route's (search-routes.ts).
  */
 import type { Sql } from '../sql.js';
-import { intOf, isoOf } from '../row-values.js';
+import { intOf, isoOf, msOf, placeholders } from '../row-values.js';
 import { callOfRow, type CallView } from './subscriber-usage.js';
 import type { CaseState } from './fraud-cases.js';
 
@@ -23,18 +23,26 @@ export async function callsOfNumber(sql: Sql, e164: string, limit: number): Prom
   const callee = await side(sql, 'callee', e164, limit);
   const caller = await side(sql, 'caller', e164, limit);
   const total = callee.n + caller.n;
-  const latest = [...callee.calls, ...caller.calls].sort((a, b) => b.start_time.localeCompare(a.start_time) || a.cdr_id.localeCompare(b.cdr_id)).slice(0, limit);
+  // The latest of both sides, read from the ledger at once (a call to itself is both: listed once, as callee).
+  const picked = new Map<number, Side>();
+  for (const h of [...callee.hits, ...caller.hits].sort((x, y) => y.start_time - x.start_time || x.seq - y.seq)) {
+    if (picked.size < limit && !picked.has(h.seq)) picked.set(h.seq, h.matched);
+  }
+  const rows = picked.size === 0 ? [] : await sql.query<Record<string, unknown>>(`SELECT * FROM rated_cdr WHERE seq IN (${placeholders(picked.size)})`, [...picked.keys()]);
+  const latest = rows.map((r) => ({ ...callOfRow(r), matched: picked.get(intOf(r.seq))! }))
+    .sort((x, y) => y.start_time.localeCompare(x.start_time) || x.cdr_id.localeCompare(y.cdr_id));
   return { total: Math.min(total, CALL_COUNT_CAP), capped: total > CALL_COUNT_CAP, latest };
 }
 
 type Side = 'callee' | 'caller';
-type SideCalls = { n: number; calls: (CallView & { matched: Side })[] };
+/** A side's count (up to the bound) and its latest calls, as ledger positions to read. */
+type SideHits = { n: number; hits: { seq: number; start_time: number; matched: Side }[] };
 
 /** PostgreSQL: the (column, start_time) indexes of migration 017 give the count and the latest calls. */
-async function indexedSide(sql: Sql, column: Side, e164: string, limit: number): Promise<SideCalls> {
+async function indexedSide(sql: Sql, column: Side, e164: string, limit: number): Promise<SideHits> {
   const [count] = await sql.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM rated_cdr WHERE ${column} = $1 LIMIT $2) AS hits`, [e164, CALL_COUNT_CAP + 1]);
-  const rows = await sql.query<Record<string, unknown>>(`SELECT * FROM rated_cdr WHERE ${column} = $1 ORDER BY start_time DESC LIMIT $2`, [e164, limit]);
-  return { n: intOf(count?.n), calls: rows.map((r) => ({ ...callOfRow(r), matched: column })) };
+  const rows = await sql.query<{ seq: unknown; start_time: unknown }>(`SELECT seq, start_time FROM rated_cdr WHERE ${column} = $1 ORDER BY start_time DESC LIMIT $2`, [e164, limit]);
+  return { n: intOf(count?.n), hits: rows.map((r) => ({ seq: intOf(r.seq), start_time: msOf(r.start_time)!, matched: column })) };
 }
 
 /**
@@ -43,10 +51,10 @@ async function indexedSide(sql: Sql, column: Side, e164: string, limit: number):
  * start_time), stopping at `limit` hits and at the count's bound. A trunk's month of 100,000 calls is
  * then read only as far back as its latest hits.
  */
-async function monthWalkSide(sql: Sql, column: Side, e164: string, limit: number): Promise<SideCalls> {
+async function monthWalkSide(sql: Sql, column: Side, e164: string, limit: number): Promise<SideHits> {
   const months = await sql.query<{ party_id: unknown; period: string }>('SELECT party_id, period FROM call_number WHERE number = $1', [e164]);
   let n = 0;
-  let hits: { seq: number; start_time: number }[] = [];
+  const hits: SideHits['hits'] = [];
   for (const m of months) {
     if (n <= CALL_COUNT_CAP) {
       const [count] = await sql.query<{ n: unknown }>(
@@ -59,12 +67,9 @@ async function monthWalkSide(sql: Sql, column: Side, e164: string, limit: number
       `SELECT seq, start_time FROM rated_call WHERE party_id = $1 AND period = $2 AND ${column} = $3 ORDER BY start_time DESC LIMIT $4`,
       [m.party_id, m.period, e164, limit],
     );
-    hits.push(...latest.map((r) => ({ seq: intOf(r.seq), start_time: intOf(r.start_time) })));
+    hits.push(...latest.map((r) => ({ seq: intOf(r.seq), start_time: intOf(r.start_time), matched: column })));
   }
-  hits = hits.sort((a, b) => b.start_time - a.start_time).slice(0, limit);
-  if (hits.length === 0) return { n, calls: [] };
-  const rows = await sql.query<Record<string, unknown>>(`SELECT * FROM rated_cdr WHERE seq IN (${hits.map((_, i) => `$${i + 1}`).join(', ')})`, hits.map((h) => h.seq));
-  return { n, calls: rows.map((r) => ({ ...callOfRow(r), matched: column })) };
+  return { n, hits };
 }
 
 export interface AlertHit {
