@@ -4,7 +4,7 @@
  */
 import type { AlertView } from '../store/desk/alert-cases.js';
 import { listAudit, type AuditEvent } from '../store/desk/audit-log.js';
-import type { CallView } from '../store/desk/subscriber-usage.js';
+import type { CallView, CounterView } from '../store/desk/subscriber-usage.js';
 import type { Sql } from '../store/sql.js';
 import { withDisplayAmounts } from './display-amounts.js';
 import { displayMetric } from './metric-display.js';
@@ -13,6 +13,11 @@ export type AlertDisplay = AlertView & { value_display: string; threshold_displa
 
 export function alertDisplay(a: AlertView): AlertDisplay {
   return { ...a, value_display: displayMetric(a.rule, a.value), threshold_display: displayMetric(a.rule, a.threshold) };
+}
+
+/** A fair-use counter with its value, threshold and what is left in the unit a person reads (h:mm, numbers, calls). */
+export function counterDisplay(c: CounterView) {
+  return { ...c, value_display: displayMetric(c.rule, c.value), threshold_display: displayMetric(c.rule, c.threshold), left_display: displayMetric(c.rule, c.left) };
 }
 
 /**

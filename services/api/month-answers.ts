@@ -1,13 +1,14 @@
 /**
- * Answers that read a whole client month (its invoice, usage or subscriber view: the busiest client of a 1 M-CDR month
+ * Answers that read a whole client month (its invoice, usage or subscriber view with its alerts, cases and locks: the busiest client of a 1 M-CDR month
  * is 21,722 rows, 0.2 s to read on the embedded store) are computed once per version of the store and
  * shared: requests arriving while one is computed wait for it, and later ones reuse it until the store
  * changes. An answer is never staler than the store as the request found it:
  * - embedded store: the version is SQLite's `data_version` (moves when another connection commits: a
  *   `cdr rate` run, a `cdr close`) with this connection's `total_changes()` (the desk's own writes);
  * - PostgreSQL: the client's rated rows and adjustments (count and highest seq: a row committed late with
- *   a lower seq still moves the count), its closed months, and the sum of its fair-use counters (they
- *   only grow within a month).
+ *   a lower seq still moves the count), its closed months, the sum of its fair-use counters (they
+ *   only grow within a month), its alerts (count and the sum of their update times: any new or updated
+ *   alert moves it) and the last audit event (every analyst's or policy's act: a status, a case, a lock).
  */
 import type { Sql } from '../store/sql.js';
 
@@ -38,6 +39,15 @@ export class MonthAnswers {
     return value;
   }
 
+  /**
+   * An answer about the whole store (a search): shared the same way on the embedded store, whose version
+   * is the whole store's. PostgreSQL has no cheap version of the whole store, and searches there read its
+   * per-number indexes: computed each time.
+   */
+  async getStoreWide<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    return this.sql.dialect === 'sqlite' ? this.get(key, '', compute) : compute();
+  }
+
   private async version(client: string): Promise<string> {
     if (this.sql.dialect === 'sqlite') {
       const [v] = await this.sql.query<{ d: unknown; t: unknown }>('SELECT (SELECT data_version FROM pragma_data_version) AS d, total_changes() AS t');
@@ -46,9 +56,11 @@ export class MonthAnswers {
     const [v] = await this.sql.query<Record<string, unknown>>(
       `SELECT (SELECT count(*) FROM rated_cdr WHERE client_id = $1) AS rn, (SELECT max(seq) FROM rated_cdr WHERE client_id = $1) AS rs,
               (SELECT count(*) FROM adjustment WHERE client_id = $1) AS an, (SELECT max(seq) FROM adjustment WHERE client_id = $1) AS ax,
-              (SELECT count(*) FROM month_close WHERE client_id = $1) AS cn, (SELECT sum(value) FROM counter_state WHERE client_id = $1) AS cv`,
+              (SELECT count(*) FROM month_close WHERE client_id = $1) AS cn, (SELECT sum(value) FROM counter_state WHERE client_id = $1) AS cv,
+              (SELECT count(*) || ':' || coalesce(sum(extract(epoch FROM updated_at)), 0) FROM alert WHERE client_id = $1) AS al,
+              (SELECT max(event_id) FROM audit_event) AS ae`,
       [client],
     );
-    return [v?.rn, v?.rs, v?.an, v?.ax, v?.cn, v?.cv].map(String).join('|');
+    return [v?.rn, v?.rs, v?.an, v?.ax, v?.cn, v?.cv, v?.al, v?.ae].map(String).join('|');
   }
 }

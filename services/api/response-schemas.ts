@@ -120,6 +120,11 @@ export const counterSchema = object({
   left: { type: 'number', description: 'threshold - value, never below 0' }, crossed: bool, crossed_at: nullableTime,
 });
 export const counterDisplaySchema = object({ ...counterSchema.properties, value_display: display('value'), threshold_display: display('threshold'), left_display: display('left') });
+export const monthOfCallsSchema = object({
+  calls: int, billable_seconds: int, out_of_bundle: decimal('out-of-bundle amount, exact, EUR'), out_of_bundle_display: decimal('the same to the cent'),
+});
+export const dayOfCallsSchema = object({ day: { type: 'string', format: 'date' }, ...monthOfCallsSchema.properties });
+export const planCountSchema = object({ plan_id: str, name: { type: 'string', description: "the plan's name (config/plans); its id when unknown" }, lines: int });
 
 const lockLevel = { type: 'string', enum: [...LOCK_LEVELS] } as const;
 export const lockSchema = object({

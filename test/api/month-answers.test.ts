@@ -1,7 +1,8 @@
 /**
  * A client month's invoice, usage and subscriber view are computed once per version of the store and
  * shared (services/api/month-answers.ts), and are never staler than the store: a row written by another
- * process, or a close made on this desk, shows in the very next answer. Both stores.
+ * process, or a close made on this desk, shows in the very next answer. So is a search on the embedded
+ * store (PostgreSQL searches its indexes each time). Both stores.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openPostgres } from '../../services/store/sql.js';
@@ -50,5 +51,15 @@ describe.each(STORE_KINDS)('client-month answers over %s', (kind) => {
     expect((await view()).counters.find((c) => c.rule === 'fair_use.duration')?.value).toBe(1080);
     await other.query("UPDATE counter_state SET value = 2000 WHERE rule = 'fair_use.duration' AND user_id = 'U1001'");
     expect((await view()).counters.find((c) => c.rule === 'fair_use.duration')?.value).toBe(2000);
+  });
+
+  it('shares a search while the store is unchanged, and shows a call another process wrote in the next one', async () => {
+    const search = async () => (await w.app.inject({ method: 'GET', url: `/api/v1/search?q=${encodeURIComponent('+44 20 7946 0077')}`, headers: w.auth('analyst') })).json() as { calls_total: number; results: { type: string; id: string }[] };
+    const before = await Promise.all(Array.from({ length: 10 }, () => search()));
+    expect(before.map((r) => r.calls_total)).toEqual(Array(10).fill(0));
+    await insertRated({ kind: store.kind, sql: other }, { account: ACCOUNT, clientId: CLIENT, siteId: 'S-TOURS', userId: 'U1001', period: PERIOD, cdrId: 'r-london', start: '2026-03-19T08:00:00Z', callee: '+442079460077', destinationClass: 'international', country: 'GB', seconds: 60, inBundle: false, amount: '0.1500', reason: 'out_of_plan_destination' });
+    const after = await search();
+    expect(after.calls_total).toBe(1);
+    expect(after.results.filter((r) => r.type === 'call').map((r) => r.id)).toEqual(['r-london']);
   });
 });

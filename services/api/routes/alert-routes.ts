@@ -9,8 +9,7 @@ import { sendError } from '../api-errors.js';
 import { commentSchema, idSchema, isoTimeSchema, pageQuery, periodSchema } from '../api-schemas.js';
 import { ANALYST, DESK_AND_INVOICING } from '../roles.js';
 import type { DeskContext } from '../server.js';
-import { displayMetric } from '../metric-display.js';
-import { alertDisplay, alertTrail, evidenceRow } from '../alert-detail.js';
+import { alertDisplay, alertTrail, counterDisplay, evidenceRow } from '../alert-detail.js';
 import { alertDisplaySchema, alertSchema, auditEventSchema, counterDisplaySchema, evidenceCallSchema, lockSchema, routeErrors } from '../response-schemas.js';
 
 interface ListQuery {
@@ -96,7 +95,7 @@ export async function alertRoutes(api: FastifyInstance, ctx: DeskContext): Promi
     return {
       alert: alertDisplay(alert), period, account: account ?? null, lock: lock ?? null,
       evidence: evidence.map(evidenceRow),
-      counters: counters.map((c) => ({ ...c, value_display: displayMetric(c.rule, c.value), threshold_display: displayMetric(c.rule, c.threshold), left_display: displayMetric(c.rule, c.left) })),
+      counters: counters.map(counterDisplay),
       audit,
     };
   });

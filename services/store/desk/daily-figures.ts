@@ -43,7 +43,8 @@ export async function hourlyFigures(sql: Sql, dialect: StoreDialect, sinceMs: nu
   };
 }
 
-function sumText(amounts: string): string {
+/** The exact sum of amounts sent as one space-separated text (SQLite's group_concat). */
+export function sumText(amounts: string): string {
   let total = new Money(0);
   for (const a of amounts.split(' ')) if (a !== '') total = total.plus(new Money(a));
   return total.toFixed();

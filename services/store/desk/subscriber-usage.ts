@@ -4,6 +4,7 @@
  */
 import type { Sql } from '../sql.js';
 import { boolOf, decimalTextOf, IN_CHUNK, intOf, isoOf, placeholders } from '../row-values.js';
+import { HOUR_MS, sumText } from './daily-figures.js';
 
 export interface CallView {
   cdr_id: string;
@@ -145,4 +146,38 @@ export function callOfRow(r: Record<string, unknown>): CallView {
     reason: String(r.reason),
     explanation: String(r.explanation ?? ''),
   };
+}
+
+/** A scope's calls of one UTC hour: how many, their billable seconds, and their out-of-bundle amount (exact text). */
+export interface HourOfCalls {
+  /** floor(epoch ms / 3,600,000): Europe/Paris days are whole UTC hours, so the caller cuts days from these. */
+  hour: number;
+  calls: number;
+  seconds: number;
+  outOfBundle: string;
+}
+
+/**
+ * A scope's month hour by hour (the subscriber view's sparkline): a month of a busy client is ~720 rows,
+ * not its calls. SQLite reads the ledger table along rated_call_month and sends the amounts as text,
+ * added exactly here; PostgreSQL's numeric sum is exact already.
+ */
+export async function hoursOfScope(sql: Sql, scope: Scope, period: string): Promise<HourOfCalls[]> {
+  const { clause, params } = scopeClause(scope);
+  const periodParam = `$${params.push(period)}`;
+  const rows =
+    sql.dialect === 'sqlite'
+      ? await sql.query<Record<string, unknown>>(
+          `SELECT r.start_time / ${HOUR_MS} AS hour, count(*) AS calls, sum(r.billable_seconds) AS seconds, group_concat(CASE WHEN r.in_bundle = 0 THEN r.amount END, ' ') AS amounts
+             FROM rated_call r WHERE r.party_id IN (SELECT party_id FROM party WHERE ${clause.join(' AND ')}) AND r.period = ${periodParam} GROUP BY 1 ORDER BY 1`,
+          params,
+        )
+      : await sql.query<Record<string, unknown>>(
+          `SELECT floor(extract(epoch FROM start_time) / 3600)::bigint AS hour, count(*) AS calls, sum(billable_seconds) AS seconds,
+                  coalesce(sum(amount) FILTER (WHERE NOT in_bundle), 0)::text AS amounts
+             FROM rated_cdr WHERE ${clause.join(' AND ')} AND period = ${periodParam} GROUP BY 1 ORDER BY 1`,
+          params,
+        );
+  // An hour of in-bundle calls only has no amount to add: SQLite's group_concat of nothing is NULL, read as 0.
+  return rows.map((r) => ({ hour: intOf(r.hour), calls: intOf(r.calls), seconds: intOf(r.seconds), outOfBundle: sumText(decimalTextOf(r.amounts)) }));
 }
