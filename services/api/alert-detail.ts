@@ -7,17 +7,17 @@ import { listAudit, type AuditEvent } from '../store/desk/audit-log.js';
 import type { CallView, CounterView } from '../store/desk/subscriber-usage.js';
 import type { Sql } from '../store/sql.js';
 import { withDisplayAmounts } from './display-amounts.js';
-import { displayMetric } from './metric-display.js';
+import { displayMetric, metricUnit, type MetricUnit } from './metric-display.js';
 
-export type AlertDisplay = AlertView & { value_display: string; threshold_display: string };
+export type AlertDisplay = AlertView & { unit: MetricUnit; value_display: string; threshold_display: string };
 
 export function alertDisplay(a: AlertView): AlertDisplay {
-  return { ...a, value_display: displayMetric(a.rule, a.value), threshold_display: displayMetric(a.rule, a.threshold) };
+  return { ...a, unit: metricUnit(a.rule), value_display: displayMetric(a.rule, a.value), threshold_display: displayMetric(a.rule, a.threshold) };
 }
 
 /** A fair-use counter with its value, threshold and what is left in the unit a person reads (h:mm, numbers, calls). */
 export function counterDisplay(c: CounterView) {
-  return { ...c, value_display: displayMetric(c.rule, c.value), threshold_display: displayMetric(c.rule, c.threshold), left_display: displayMetric(c.rule, c.left) };
+  return { ...c, unit: metricUnit(c.rule), value_display: displayMetric(c.rule, c.value), threshold_display: displayMetric(c.rule, c.threshold), left_display: displayMetric(c.rule, c.left) };
 }
 
 /**

@@ -18,6 +18,16 @@ export function hoursMinutes(seconds: number): string {
   return `${h}:${String(m).padStart(2, '0')} h`;
 }
 
+/** What a rule's figures count, for a reader in another language: `duration` is shown h:mm, the others as a number of that unit. */
+export const METRIC_UNITS = ['duration', 'distinct_numbers', 'concurrent_calls', 'number'] as const;
+export type MetricUnit = (typeof METRIC_UNITS)[number];
+
+export function metricUnit(rule: string): MetricUnit {
+  if (SECOND_RULES.has(rule)) return 'duration';
+  const metric = METRIC_OF_RULE.get(rule);
+  return metric === 'distinct_numbers' || metric === 'concurrent_calls' ? metric : 'number';
+}
+
 /** The display text of a rule's value or threshold; a figure that is not a finite number is shown as written. */
 export function displayMetric(rule: string, value: number | string): string {
   const n = typeof value === 'number' ? value : Number(value);

@@ -10,6 +10,7 @@ import { CASE_STATES } from '../store/desk/fraud-cases.js';
 import { LOCK_LEVELS } from '../store/desk/account-locks.js';
 import { ROLES } from '../store/desk/api-tokens.js';
 import { LINE_KINDS } from '../core/invoice/compose-invoice.js';
+import { METRIC_UNITS } from './metric-display.js';
 
 const str = { type: 'string' } as const;
 const int = { type: 'integer' } as const;
@@ -105,8 +106,9 @@ const num = { type: 'number' } as const;
 const bool = { type: 'boolean' } as const;
 const nullableStr = { type: 'string', nullable: true } as const;
 const display = (what: string) => ({ type: 'string', description: `${what} as the page shows it (in its unit)` }) as const;
+const unit = { type: 'string', enum: [...METRIC_UNITS], description: 'what the figures count: duration (seconds, shown h:mm), distinct numbers, simultaneous calls, or a plain number' } as const;
 
-export const alertDisplaySchema = object({ ...alertSchema.properties, value_display: display('value'), threshold_display: display('threshold') });
+export const alertDisplaySchema = object({ ...alertSchema.properties, unit, value_display: display('value'), threshold_display: display('threshold') });
 
 /** A rated call as the store gives it (with the caller ID the switch presented when the rater rewrote it) and its amount to the cent. */
 export const ratedCallSchema = callSchema;
@@ -119,7 +121,7 @@ export const counterSchema = object({
   rule: str, scope: str, scope_key: str, site_id: str, user_id: str, period: str, value: num, threshold: num,
   left: { type: 'number', description: 'threshold - value, never below 0' }, crossed: bool, crossed_at: nullableTime,
 });
-export const counterDisplaySchema = object({ ...counterSchema.properties, value_display: display('value'), threshold_display: display('threshold'), left_display: display('left') });
+export const counterDisplaySchema = object({ ...counterSchema.properties, unit, value_display: display('value'), threshold_display: display('threshold'), left_display: display('left') });
 export const monthOfCallsSchema = object({
   calls: int, billable_seconds: int, out_of_bundle: decimal('out-of-bundle amount, exact, EUR'), out_of_bundle_display: decimal('the same to the cent'),
 });

@@ -60,9 +60,10 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
 
   const browserErrors: string[] = [];
 
-  async function session(as = token, prepare?: (page: Page) => Promise<void>): Promise<Page> {
+  // English unless a test says otherwise (the browser's language is what Accept-Language sends).
+  async function session(as = token, prepare?: (page: Page) => Promise<void>, locale = 'en-GB'): Promise<Page> {
     const profile = mkdtempSync(join(work, 'profile-'));
-    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 1000 }, timezoneId: 'UTC' });
+    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 1000 }, timezoneId: 'UTC', locale });
     contexts.push(context);
     const page = context.pages()[0] ?? (await context.newPage());
     // The page runs under the server's content security policy: anything it refuses is a console error.
@@ -127,7 +128,7 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     await other.waitForSelector(`#alerts tbody tr[data-alert-id="${first.id}"]`);
     await other.click(`#alerts tbody tr[data-alert-id="${first.id}"]`);
     await other.waitForSelector('#detail:not([hidden])');
-    expect(await other.textContent('#detail-facts')).toContain('resolved (false_positive)');
+    expect(await other.textContent('#detail-facts')).toContain('resolved (false positive)');
     expect(await other.textContent('#audit tbody')).toContain('called the customer: planned campaign');
     // Chart.js and the page's script ran under the policy: no refusal, no error.
     expect(await page.$eval('#alerts-chart', (c) => (c as HTMLCanvasElement).width)).toBeGreaterThan(0);
@@ -325,6 +326,70 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     });
     expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
     expect(browserErrors.slice(before)).toEqual([]);
+  }, 60_000);
+
+  it('speaks French by default and English on the switch; opens the subscriber view from an alert, with its month and link', async () => {
+    const before = browserErrors.length;
+    const page = await session(bobToken, undefined, 'fr-FR');
+    try {
+      expect(await page.evaluate(() => document.documentElement.lang)).toBe('fr');
+      expect(await page.textContent('#alerts-section h2')).toContain('Alertes');
+      // A string: vitest would rewrite an import() written in a function for Node.
+      expect(await page.evaluate("import('/i18n.js').then((m) => m.missingKeys())")).toEqual([]);
+      await page.waitForFunction(() => document.querySelector('#live')?.textContent === 'en direct');
+      // Dates as a French reader writes them, in Paris time.
+      // A user's alert (a client-wide one has no user to show).
+      const listed = await (await fetch(`${base}/api/v1/alerts?status=open&limit=200`, { headers: { authorization: `Bearer ${token}` } })).json() as { alerts: { alert_id: string; user_id: string }[] };
+      const id = listed.alerts.find((x) => x.user_id !== '')!.alert_id;
+      const first = await page.$eval(`#alerts tbody tr[data-alert-id="${id}"]`, (tr) => ({ id: (tr as HTMLElement).dataset.alertId!, firstSeen: tr.children[4]!.textContent! }));
+      const alert = await (await fetch(`${base}/api/v1/alerts/${first.id}`, { headers: { authorization: `Bearer ${token}` } })).json() as { alert: { first_seen: string; client_id: string; site_id: string; user_id: string }; period: string };
+      expect(first.firstSeen).toBe(new Intl.DateTimeFormat('fr-FR', { timeZone: 'Europe/Paris', dateStyle: 'short', timeStyle: 'medium' }).format(new Date(alert.alert.first_seen)));
+
+      // The alert's subscriber is a link to the subscriber view of the alert's month.
+      await page.click(`#alerts tbody tr[data-alert-id="${first.id}"]`);
+      await page.click('[data-fact="Subscriber"] a');
+      await page.waitForSelector('#subscriber:not([hidden]) #sub-counters tbody tr');
+      const a = alert.alert;
+      expect(decodeURIComponent(await page.evaluate(() => location.hash))).toBe(`#subscriber=${a.client_id}/${a.site_id}/${a.user_id}/${alert.period}`);
+      const view = await (await fetch(`${base}/api/v1/subscribers/${a.client_id}?site=${a.site_id}&user=${a.user_id}&period=${alert.period}`, { headers: { authorization: `Bearer ${token}` } }))
+        .json() as { month: { calls: number; out_of_bundle_display: string }; alerts: { alert_id: string }[]; counters: unknown[] };
+      expect(view.month.calls).toBeGreaterThan(0);
+      await page.waitForFunction(() => document.querySelector('#sub-days-total')!.textContent !== '');
+      const total = await page.textContent('#sub-days-total');
+      expect(total).toContain(`${view.month.calls.toLocaleString('fr-FR')} appels`);
+      expect(total).toContain(`${view.month.out_of_bundle_display} € hors forfait`);
+      expect(await page.getAttribute('#sub-spark', 'aria-label')).toContain(`Appels par jour du mois ${alert.period}`);
+      expect(await page.$$eval('#sub-counters tbody tr', (r) => r.length)).toBe(Math.max(1, view.counters.length));
+      expect(await page.$$eval('#sub-alerts tbody tr[data-alert-id]', (r) => r.map((tr) => (tr as HTMLElement).dataset.alertId))).toEqual(view.alerts.map((x) => x.alert_id));
+      expect(await page.textContent('[data-sub-fact="Lines"]')).toBe('1');
+      // Counts worded in French, durations in h:mm.
+      const counters = await page.textContent('#sub-counters');
+      expect(counters).toMatch(/\d+ numéros distincts/);
+      expect(counters).toMatch(/\d+:\d{2} h/);
+      await page.locator('#subscriber').screenshot({ path: resolve('out/desk-subscriber-fr.png') });
+
+      // The switch: English at once, and kept across a reload, which reopens the view from its link.
+      await page.click('#lang');
+      expect(await page.textContent('#alerts-section h2')).toContain('Alerts');
+      await page.waitForFunction(() => document.querySelector('#sub-days-total')!.textContent!.includes('calls'));
+      await page.reload();
+      await page.waitForSelector('#subscriber:not([hidden]) #sub-counters tbody tr');
+      expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+      expect(await page.textContent('#sub-facts')).toContain('Lines');
+      // An alert of the view opens from it.
+      await page.click(`#sub-alerts tbody tr[data-alert-id="${view.alerts[0]!.alert_id}"]`);
+      await page.waitForFunction((id) => document.querySelector('#detail-id')?.textContent === id, view.alerts[0]!.alert_id);
+
+      await page.evaluate(readFileSync('node_modules/axe-core/axe.min.js', 'utf8'));
+      const violations = await page.evaluate(async () => {
+        const r = await (globalThis as unknown as { axe: { run: (c: Document, o: object) => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run(document, { resultTypes: ['violations'] });
+        return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+      });
+      expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+      expect(browserErrors.slice(before)).toEqual([]);
+    } finally {
+      await page.context().close();
+    }
   }, 60_000);
 
   it('two analysts triage the month: one incident worked as a case, the rest resolved in bulk with one comment', async () => {

@@ -9,10 +9,16 @@ const SILENT_MS = 45_000;
 const GATHER_MS = 150;
 const PAGE = 50;
 const ZONE = 'Europe/Paris';
-const when = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, dateStyle: 'short', timeStyle: 'medium' });
+import { locale, switchLanguage, t, translate, word } from './i18n.js';
+
+let when = formatter();
+function formatter() {
+  return new Intl.DateTimeFormat(locale(), { timeZone: ZONE, dateStyle: 'short', timeStyle: 'medium' });
+}
+const count = (n) => n.toLocaleString(locale());
 
 const $ = (sel) => document.querySelector(sel);
-const state = { token: sessionStorage.getItem('cdr-token'), offset: 0, selected: null, checked: new Set(), openCase: null, account: null, listed: new Map(), charts: {}, live: false, retryMs: 1000, pending: [], gather: null, fallback: null };
+const state = { token: sessionStorage.getItem('cdr-token'), offset: 0, selected: null, checked: new Set(), openCase: null, subscriber: null, account: null, listed: new Map(), charts: {}, live: false, retryMs: 1000, pending: [], gather: null, fallback: null };
 
 async function api(path, init = {}) {
   const res = await fetch(path, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${state.token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
@@ -25,11 +31,17 @@ const time = (iso) => (iso ? when.format(new Date(iso)) : '');
 const cell = (text, cls) => { const td = document.createElement('td'); td.textContent = text ?? ''; if (cls) td.className = cls; return td; };
 const row = (cells) => { const tr = document.createElement('tr'); for (const c of cells) tr.append(c); return tr; };
 const rowsOr = (rows, columns, empty) => (rows.length > 0 ? rows : [row([Object.assign(cell(empty), { colSpan: columns, className: 'empty' })])]);
-// Durations come as h:mm from the server (value_display); the raw figure stays on hover.
-const figures = (a) => `${a.value_display ?? a.value} / ${a.threshold_display ?? a.threshold}`;
+// A figure in its unit and the page's language: durations come as h:mm from the server (value_display),
+// counts of numbers or calls are worded here; a plain figure is shown as sent.
+const inUnit = (unit, value, display) => (unit === 'distinct_numbers' || unit === 'concurrent_calls' ? t(`unit.${unit}`, { n: count(Number(value)) }) : display ?? String(value));
+const figures = (a) => `${inUnit(a.unit, a.value, a.value_display)} / ${inUnit(a.unit, a.threshold, a.threshold_display)}`;
 // The caller ID the switch presented (a 089B number raises fraud.premium_cli), with the number it was billed under.
-const callerCell = (c) => { const td = cell(c.presented_caller ?? c.caller); if (c.presented_caller && c.presented_caller !== c.caller) td.title = `rewritten to ${c.caller} for billing`; return td; };
-const money = (display, exact, currency = 'EUR') => { const td = cell(`${display} ${currency === 'EUR' ? '€' : currency}`, 'num'); td.title = `exact: ${exact} ${currency}`; return td; };
+const callerCell = (c) => { const td = cell(c.presented_caller ?? c.caller); if (c.presented_caller && c.presented_caller !== c.caller) td.title = t('evidence.rewritten', { caller: c.caller }); return td; };
+const money = (display, exact, currency = 'EUR') => { const td = cell(`${display} ${currency === 'EUR' ? '€' : currency}`, 'num'); td.title = t('exact', { amount: exact, currency }); return td; };
+// Facts of a detail: the label in the page's language, the attribute keeps the English name (a stable hook).
+const facts = (pairs, kind) => pairs.flatMap(([k, v]) => { const dt = document.createElement('dt'); dt.textContent = t(`${kind}.fact.${k}`); const dd = document.createElement('dd'); if (v instanceof Node) dd.append(v); else dd.textContent = v; dd.dataset[{ alert: 'fact', case: 'caseFact', sub: 'subFact' }[kind]] = k; return [dt, dd]; });
+const statusOf = (x, kind = 'status') => (x.resolution ? `${word(kind, x.state ?? x.status)} (${word('resolution', x.resolution)})` : word(kind, x.state ?? x.status));
+const severityBadge = (severity) => { const td = cell(''); const badge = document.createElement('span'); badge.className = `sev-${severity}`; badge.textContent = word('severity', severity); td.append(badge); return td; };
 
 async function login(token) {
   state.token = token;
@@ -47,7 +59,7 @@ async function login(token) {
   } catch (e) {
     state.token = null;
     sessionStorage.removeItem('cdr-token');
-    $('#login-error').textContent = e.status === 401 ? 'Unknown or revoked token.' : `Cannot log in: ${e.message}`;
+    $('#login-error').textContent = e.status === 401 ? t('login.unknown') : t('login.failed', { message: e.message });
   }
 }
 
@@ -72,16 +84,15 @@ async function loadAlerts() {
   // A reload (a live change) must not take the keyboard's place away: the focused row keeps the focus.
   const focused = document.activeElement instanceof HTMLElement && tbody.contains(document.activeElement) ? document.activeElement.closest('tr')?.dataset.alertId : undefined;
   tbody.replaceChildren(...page.alerts.map((a) => {
-    const sev = cell(''); const badge = document.createElement('span'); badge.className = `sev-${a.severity}`; badge.textContent = a.severity; sev.append(badge);
     const pick = cell('');
     const box = document.createElement('input');
     box.type = 'checkbox';
     box.checked = state.checked.has(a.alert_id);
-    box.setAttribute('aria-label', `select alert ${a.alert_id}`);
+    box.setAttribute('aria-label', t('select.one', { id: a.alert_id }));
     box.addEventListener('click', (e) => e.stopPropagation());
     box.addEventListener('change', () => { if (box.checked) state.checked.add(a.alert_id); else state.checked.delete(a.alert_id); showChecked(); });
     pick.append(box);
-    const tr = row([pick, sev, cell(a.rule), cell(`${a.client_id} / ${a.site_id} / ${a.user_id}`), cell(time(a.first_seen)), cell(time(a.last_seen)), cell(figures(a), 'num'), cell(a.status)]);
+    const tr = row([pick, severityBadge(a.severity), cell(a.rule), cell(`${a.client_id} / ${a.site_id} / ${a.user_id}`), cell(time(a.first_seen)), cell(time(a.last_seen)), cell(figures(a), 'num'), cell(word('status', a.status))]);
     tr.dataset.alertId = a.alert_id;
     if (a.alert_id === state.selected) tr.classList.add('selected');
     tr.tabIndex = 0;
@@ -93,7 +104,7 @@ async function loadAlerts() {
   }));
   if (focused !== undefined) tbody.querySelector(`tr[data-alert-id="${CSS.escape(focused)}"]`)?.focus();
   const last = Math.min(state.offset + PAGE, page.total);
-  $('#page-info').textContent = page.total === 0 ? 'no alert matches' : `${state.offset + 1}–${last} of ${page.total}`;
+  $('#page-info').textContent = page.total === 0 ? t('paging.none') : t('paging.range', { from: count(state.offset + 1), to: count(last), total: count(page.total) });
   $('#prev').disabled = state.offset === 0;
   $('#next').disabled = last >= page.total;
   return changed;
@@ -106,12 +117,12 @@ async function refreshList() {
     return await loadAlerts();
   } catch (e) {
     if (e.status === 400) {
-      $('#filter-error').textContent = e.body?.field === 'period' ? 'Month: expected YYYY-MM, e.g. 2026-03.' : `${e.body?.field ?? 'filter'}: ${e.body?.expected ?? e.message}`;
-      $('#alerts tbody').replaceChildren(...rowsOr([], 8, 'No alert shown: fix the filter above.'));
+      $('#filter-error').textContent = e.body?.field === 'period' ? t('filter.bad_month') : `${e.body?.field ?? 'filter'}: ${e.body?.expected ?? e.message}`;
+      $('#alerts tbody').replaceChildren(...rowsOr([], 8, t('filter.fix')));
       $('#page-info').textContent = '';
       state.listed = new Map();
     } else {
-      $('#filter-error').textContent = `Cannot load the alerts: ${e.message}`;
+      $('#filter-error').textContent = t('filter.cannot_load', { message: e.message });
     }
     return 0;
   }
@@ -123,22 +134,27 @@ async function openAlert(id) {
   const d = await api(`/api/v1/alerts/${encodeURIComponent(id)}`);
   $('#detail').hidden = false;
   $('#detail-id').textContent = d.alert.alert_id;
-  const facts = [['Rule', d.alert.rule], ['Severity', d.alert.severity], ['Status', d.alert.resolution ? `${d.alert.status} (${d.alert.resolution})` : d.alert.status],
-    ['Subscriber', `${d.alert.client_id} / ${d.alert.site_id} / ${d.alert.user_id}${d.account ? ` — account ${d.account}` : ''}`], ['Month', d.period],
-    ['Window', `${time(d.alert.first_seen)} → ${time(d.alert.last_seen)}`], ['Value / threshold', figures(d.alert)], ['Message', d.alert.message]];
-  $('#detail-facts').replaceChildren(...facts.flatMap(([k, v]) => { const dt = document.createElement('dt'); dt.textContent = k; const dd = document.createElement('dd'); dd.textContent = v; dd.dataset.fact = k; return [dt, dd]; }));
-  $('#counters tbody').replaceChildren(...rowsOr(d.counters.map((c) => row([cell(c.rule), cell(`${c.scope} ${c.scope_key}`), cell(c.value_display, 'num'), cell(c.threshold_display, 'num'), cell(c.left_display, 'num'), cell(c.crossed ? `yes ${time(c.crossed_at)}` : 'no', c.crossed ? 'crossed' : '')])), 6, 'No fair-use counter binds this subscriber this month.'));
-  $('#evidence tbody').replaceChildren(...rowsOr(d.evidence.map((c) => row([cell(time(c.start_time)), callerCell(c), cell(c.callee), cell(`${c.destination_class} ${c.country}`), cell(String(c.billable_seconds), 'num'), cell(c.in_bundle ? 'yes' : 'no'), money(c.amount_display, c.amount, c.currency), cell(c.reason)])), 8, 'No rated call kept as evidence.'));
-  $('#audit tbody').replaceChildren(...rowsOr(d.audit.map((e) => row([cell(time(e.at)), cell(e.actor), cell(e.action), cell(`${e.from} → ${e.to}`), cell(e.detail), cell(e.comment)])), 6, 'No change yet.'));
+  const a = d.alert;
+  const who = subscriberLink(a.client_id, a.site_id, a.user_id, d.period, `${a.client_id} / ${a.site_id} / ${a.user_id}${d.account ? t('alert.account', { account: d.account }) : ''}`);
+  $('#detail-facts').replaceChildren(...facts([['Rule', a.rule], ['Severity', word('severity', a.severity)], ['Status', statusOf(a)], ['Subscriber', who], ['Month', d.period],
+    ['Window', `${time(a.first_seen)} → ${time(a.last_seen)}`], ['Value / threshold', figures(a)], ['Message', a.message]], 'alert'));
+  $('#counters tbody').replaceChildren(...counterRows(d.counters));
+  $('#evidence tbody').replaceChildren(...rowsOr(d.evidence.map((c) => row([cell(time(c.start_time)), callerCell(c), cell(c.callee), cell(`${c.destination_class} ${c.country}`), cell(String(c.billable_seconds), 'num'), cell(t(c.in_bundle ? 'yes' : 'no')), money(c.amount_display, c.amount, c.currency), cell(c.reason)])), 8, t('evidence.none')));
+  $('#audit tbody').replaceChildren(...rowsOr(d.audit.map((e) => row([cell(time(e.at)), cell(e.actor), cell(e.action), cell(`${e.from} → ${e.to}`), cell(e.detail), cell(e.comment)])), 6, t('audit.none')));
   state.account = d.account;
-  $('#lock-account').textContent = d.account ?? '(no call in evidence: account unknown)';
+  $('#lock-account').textContent = d.account ?? t('lock.unknown_account');
   $('#lock-form').dataset.account = d.account ?? '';
   showLock(d.lock);
   for (const tr of document.querySelectorAll('#alerts tbody tr')) tr.classList.toggle('selected', tr.dataset.alertId === id);
   // A refused call never becomes a CDR: the switch's refusals are this account's only trace of them.
   const refused = d.account ? (await api(`/api/v1/call-decisions?account=${encodeURIComponent(d.account)}&limit=20`)).decisions : [];
   if (state.selected !== id) return; // another alert was opened meanwhile
-  $('#refused tbody').replaceChildren(...rowsOr(refused.map((r) => row([cell(time(r.at)), cell(r.caller), cell(r.callee), cell(r.reason), cell(r.detail)])), 5, 'No call of this account refused at the switch.'));
+  $('#refused tbody').replaceChildren(...rowsOr(refused.map((r) => row([cell(time(r.at)), cell(r.caller), cell(r.callee), cell(r.reason), cell(r.detail)])), 5, t('refused.none')));
+}
+
+// A month's fair-use counters against their thresholds, in the unit a person reads (the server's h:mm, numbers, calls).
+function counterRows(counters) {
+  return rowsOr(counters.map((c) => row([cell(c.rule), cell(`${c.scope} ${c.scope_key}`), cell(inUnit(c.unit, c.value, c.value_display), 'num'), cell(inUnit(c.unit, c.threshold, c.threshold_display), 'num'), cell(inUnit(c.unit, c.left, c.left_display), 'num'), cell(c.crossed ? t('yes_at', { at: time(c.crossed_at) }) : t('no'), c.crossed ? 'crossed' : '')])), 6, t('counters.none'));
 }
 
 // The form starts at the level in force: showing "none" while a lock holds would invite lifting it by
@@ -147,8 +163,8 @@ async function openAlert(id) {
 function showLock(l) {
   const level = l?.level ?? 'none';
   // A policy's lock says which rule set it and until when: the analyst sees a machine acted, and why.
-  const by = l?.rule ? `; set by policy ${l.rule}, ${l.expires_at ? `lifts itself at ${l.expires_at}` : 'until lifted here'}` : '';
-  $('#lock-state').textContent = l && level !== 'none' ? `current: ${level} (${l.reason}${by})` : 'current: none';
+  const by = l?.rule ? t('lock.by_policy', { rule: l.rule, until: l.expires_at ? t('lock.lifts_at', { at: time(l.expires_at) }) : t('lock.until_lifted') }) : '';
+  $('#lock-state').textContent = l && level !== 'none' ? t('lock.current', { level, reason: l.reason, by }) : t('lock.current_none');
   const key = `${$('#lock-form').dataset.account}|${level}`;
   if (state.lockShown !== key) {
     $('#lock-form select[name=level]').value = level;
@@ -166,7 +182,7 @@ async function act(action) {
     $('#case-form').reset();
     await openAlert(state.selected);
     await refreshList();
-    $('#notice').textContent = `Alert ${state.selected}: ${action} recorded.`;
+    $('#notice').textContent = t('alert.recorded', { id: state.selected, action: word('action', action) });
   } catch (e) {
     $('#case-error').textContent = e.body?.field ? `${e.body.field}: ${e.body.expected}` : e.message;
   }
@@ -237,7 +253,7 @@ function onStreamEvent(block) {
 
 function setLive(on) {
   state.live = on;
-  $('#live').textContent = on ? 'live' : 'polling every 5 s';
+  $('#live').textContent = t(on ? 'live.on' : 'live.off');
   $('#live').className = on ? 'live on' : 'live';
 }
 
@@ -256,11 +272,11 @@ async function applyChanges() {
     || (c.type === 'audit' && (c.subject_id === state.selected || (c.subject_type === 'lock' && c.subject_id === state.account))));
   try {
     const n = await refreshList();
-    if (n > 0) $('#notice').textContent = `${n} new or changed alert(s) at ${time(new Date().toISOString())}.`;
+    if (n > 0) $('#notice').textContent = t('changes.notice', { n, at: time(new Date().toISOString()) });
     if (concernsOpen) await openAlert(state.selected);
     // The panels below the list follow; one that fails to load leaves the others (and the list) as they are.
     const caseTouched = changes.some((c) => c.type === 'resync' || c.type === 'alert' || (c.type === 'audit' && c.subject_type === 'case'));
-    await Promise.allSettled([loadDeliveries(), loadRejects(), caseTouched ? loadCases() : null, caseTouched && state.openCase ? openCase(state.openCase) : null]);
+    await Promise.allSettled([loadDeliveries(), loadRejects(), caseTouched ? loadCases() : null, caseTouched && state.openCase ? openCase(state.openCase) : null, state.subscriber ? openSubscriber(state.subscriber) : null]);
   } catch { /* the next change or poll retries */ }
 }
 
@@ -274,14 +290,14 @@ function startFallback() {
 // Whether the people who must know were told: each notice per channel, delivered, pending or failed.
 async function loadDeliveries() {
   const d = await api('/api/v1/notifications?limit=20');
-  const none = d.channels.length === 0 ? 'No channel configured (config/notifications.yaml): nobody is told.' : 'Nothing sent yet.';
-  $('#deliveries tbody').replaceChildren(...rowsOr(d.deliveries.map((x) => row([cell(time(x.created_at)), cell(x.channel), cell(x.kind), cell(x.subject), cell(x.state, `delivery-${x.state}`), cell(String(x.attempts), 'num'), cell(x.last_error)])), 7, none));
+  const none = t(d.channels.length === 0 ? 'notifications.no_channel' : 'notifications.none');
+  $('#deliveries tbody').replaceChildren(...rowsOr(d.deliveries.map((x) => row([cell(time(x.created_at)), cell(x.channel), cell(word('kind', x.kind)), cell(x.subject), cell(word('delivery', x.state), `delivery-${x.state}`), cell(String(x.attempts), 'num'), cell(x.last_error)])), 7, none));
 }
 
 // Volume read and not billed: what no alert shows (callers no directory knows are nobody's alert).
 async function loadRejects() {
   const r = await api('/api/v1/rejects?limit=20');
-  $('#rejects tbody').replaceChildren(...rowsOr(r.groups.map((g) => row([cell(g.source), cell(g.reason), cell(g.count.toLocaleString('en-GB'), 'num')])), 3, 'Every record read was billed or counted as a duplicate.'));
+  $('#rejects tbody').replaceChildren(...rowsOr(r.groups.map((g) => row([cell(g.source), cell(g.reason), cell(count(g.count), 'num')])), 3, t('unbilled.none')));
 }
 
 async function loadCharts() {
@@ -294,8 +310,8 @@ async function loadCharts() {
   state.charts.spend = new Chart($('#spend-chart'), {
     type: 'line',
     // Number() only to place the points; the tooltip shows the exact decimal text.
-    data: { labels: c.days, datasets: [{ label: `out of bundle (${c.currency})`, data: c.out_of_bundle_spend.map((s) => Number(s.amount_display)), borderColor: '#0b57d0' }] },
-    options: { animation: false, plugins: { tooltip: { callbacks: { label: (ctx) => { const s = c.out_of_bundle_spend[ctx.dataIndex]; return `${s.amount_display} € (exact ${s.amount})`; } } } }, scales: { y: { beginAtZero: true } } },
+    data: { labels: c.days, datasets: [{ label: t('charts.out_of_bundle', { currency: c.currency }), data: c.out_of_bundle_spend.map((s) => Number(s.amount_display)), borderColor: '#0b57d0' }] },
+    options: { animation: false, plugins: { tooltip: { callbacks: { label: (ctx) => { const s = c.out_of_bundle_spend[ctx.dataIndex]; return t('charts.exact', { display: s.amount_display, exact: s.amount }); } } } }, scales: { y: { beginAtZero: true } } },
   });
 }
 
@@ -338,7 +354,7 @@ document.addEventListener('keydown', (e) => {
 
 // Selection and bulk actions: acknowledge or resolve many alerts, or make them one case, with one comment.
 function showChecked() {
-  $('#bulk-count').textContent = `${state.checked.size} selected`;
+  $('#bulk-count').textContent = t('bulk.selected', { n: state.checked.size });
 }
 
 async function bulk(action) {
@@ -346,17 +362,17 @@ async function bulk(action) {
   const comment = String(f.get('comment') ?? '');
   const ids = [...state.checked];
   $('#bulk-error').textContent = '';
-  if (ids.length === 0) { $('#bulk-error').textContent = 'Select alerts first (the boxes of the list).'; return; }
+  if (ids.length === 0) { $('#bulk-error').textContent = t('bulk.none'); return; }
   try {
     if (action === 'case') {
       const c = await api('/api/v1/cases', { method: 'POST', body: JSON.stringify({ alert_ids: ids, comment }) });
-      $('#notice').textContent = `Case ${c.case_id} made of ${ids.length} alert(s).`;
+      $('#notice').textContent = t('bulk.case_made', { id: c.case_id, n: ids.length });
       await openCase(c.case_id);
     } else {
       const body = { ids, action, comment };
       if (action === 'resolve') body.resolution = String(f.get('resolution'));
       const r = await api('/api/v1/alerts/bulk', { method: 'POST', body: JSON.stringify(body) });
-      $('#notice').textContent = `${action}: ${r.applied} alert(s) done${r.refused ? `, ${r.refused} refused (already in that state)` : ''}.`;
+      $('#notice').textContent = `${t('bulk.done', { action: word('action', action), n: r.applied })}${r.refused ? t('bulk.refused', { n: r.refused }) : ''}.`;
     }
     state.checked.clear();
     showChecked();
@@ -371,30 +387,27 @@ async function bulk(action) {
 async function loadCases() {
   const r = await api('/api/v1/cases?limit=50');
   $('#cases tbody').replaceChildren(...rowsOr(r.cases.map((c) => {
-    const tr = row([cell(c.case_id), cell(c.title), cell(c.client_id), cell(c.resolution ? `${c.state} (${c.resolution})` : c.state), cell(c.owner), cell(c.severity), cell(String(c.alert_ids.length), 'num'), cell(c.window_start ? `${time(c.window_start)} → ${time(c.window_end)}` : '')]);
-    tr.dataset.caseId = c.case_id;
-    tr.tabIndex = 0;
-    tr.addEventListener('click', () => void openCase(c.case_id));
-    tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') void openCase(c.case_id); });
-    return tr;
-  }), 8, 'No case yet: select alerts of one incident and make a case of them.'));
+    const tr = row([cell(c.case_id), cell(c.title), cell(c.client_id), cell(statusOf(c, 'state')), cell(c.owner), cell(word('severity', c.severity)), cell(String(c.alert_ids.length), 'num'), cell(c.window_start ? `${time(c.window_start)} → ${time(c.window_end)}` : '')]);
+    return opens(tr, 'caseId', c.case_id, () => openCase(c.case_id));
+  }), 8, t('cases.none')));
 }
 
 async function openCase(id) {
   state.openCase = id;
   link(`case=${encodeURIComponent(id)}`);
-  const [d, t] = await Promise.all([api(`/api/v1/cases/${encodeURIComponent(id)}`), api(`/api/v1/cases/${encodeURIComponent(id)}/timeline?calls=50`)]);
+  const [d, timeline] = await Promise.all([api(`/api/v1/cases/${encodeURIComponent(id)}`), api(`/api/v1/cases/${encodeURIComponent(id)}/timeline?calls=50`)]);
   $('#case-detail').hidden = false;
   $('#case-id').textContent = d.case.case_id;
   const m = d.money_at_risk;
-  const facts = [['Title', d.case.title], ['Client', `${d.case.client_id}${d.case.site_id ? ` / ${d.case.site_id}` : ''}${d.case.user_id ? ` / ${d.case.user_id}` : ''}`],
-    ['State', d.case.resolution ? `${d.case.state} (${d.case.resolution})` : d.case.state], ['Owner', d.case.owner || 'nobody'], ['Alerts', d.alerts.map((a) => `${a.rule} ${a.alert_id}`).join(', ')],
-    ['Money at risk', m ? `${m.out_of_bundle_spend_display} € out of bundle (${m.out_of_bundle_calls} calls); ${m.premium_minutes} premium and ${m.international_minutes} international minutes` : 'no window yet']];
-  $('#case-facts').replaceChildren(...facts.flatMap(([k, v]) => { const dt = document.createElement('dt'); dt.textContent = k; const dd = document.createElement('dd'); dd.textContent = v; dd.dataset.caseFact = k; return [dt, dd]; }));
+  const c = d.case;
+  const scope = [c.client_id, c.site_id, c.user_id].filter(Boolean).join(' / ');
+  $('#case-facts').replaceChildren(...facts([['Title', c.title], ['Client', subscriberLink(c.client_id, c.site_id, c.user_id, periodOf(c.window_start), scope)],
+    ['State', statusOf(c, 'state')], ['Owner', c.owner || t('case.nobody')], ['Alerts', d.alerts.map((a) => `${a.rule} ${a.alert_id}`).join(', ')],
+    ['Money at risk', m ? t('case.at_risk', { spend: m.out_of_bundle_spend_display, calls: m.out_of_bundle_calls, premium: m.premium_minutes, international: m.international_minutes }) : t('case.no_window')]], 'case'));
   const what = (e) => e.kind === 'alert' ? `${e.alert.rule} ${e.alert.alert_id}: ${e.alert.message}`
     : e.kind === 'call' ? `${e.call.callee} ${e.call.destination_class} ${e.call.billable_seconds} s ${e.call.amount_display} €`
     : `${e.event.actor}: ${e.event.action} ${e.event.from} → ${e.event.to}${e.event.comment ? ` — ${e.event.comment}` : ''}`;
-  $('#case-timeline tbody').replaceChildren(...rowsOr(t.entries.map((e) => row([cell(time(e.at)), cell(e.kind), cell(what(e))])), 3, 'Nothing yet.'));
+  $('#case-timeline tbody').replaceChildren(...rowsOr(timeline.entries.map((e) => row([cell(time(e.at)), cell(word('kind', e.kind)), cell(what(e))])), 3, t('timeline.none')));
 }
 
 async function workCase(action) {
@@ -422,17 +435,13 @@ async function search(event) {
   const q = String(new FormData($('#search-form')).get('q') ?? '');
   try {
     const r = await api(`/api/v1/search?q=${encodeURIComponent(q)}`);
-    $('#search-info').textContent = `${r.results.length} result(s)${r.truncated ? ' (first ones only)' : ''}${r.number ? `; read as ${r.number}` : ''}`;
+    $('#search-info').textContent = `${t('search.count', { n: r.results.length })}${r.truncated ? t('search.first_only') : ''}${r.number ? t('search.read_as', { number: r.number }) : ''}`;
     $('#search-results tbody').replaceChildren(...rowsOr(r.results.map((h) => {
-      const tr = row([cell(h.type), cell(h.id), cell(h.title), cell([h.client_id, h.site_id, h.user_id].filter(Boolean).join(' / ')), cell(h.at ? time(h.at) : ''), cell(h.matched)]);
-      if (h.type === 'alert' || h.type === 'case') {
-        tr.tabIndex = 0;
-        const open = () => void (h.type === 'alert' ? openAlert(h.id) : openCase(h.id));
-        tr.addEventListener('click', open);
-        tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
-      }
-      return tr;
-    }), 6, 'Nothing matches.'));
+      const tr = row([cell(word('hit', h.type)), cell(h.id), cell(h.title), cell([h.client_id, h.site_id, h.user_id].filter(Boolean).join(' / ')), cell(h.at ? time(h.at) : ''), cell(h.matched)]);
+      // Every hit opens: an alert or a case its detail, a subscriber, client, site or call the subscriber view (the url says which month).
+      const open = h.type === 'alert' ? () => openAlert(h.id) : h.type === 'case' ? () => openCase(h.id) : () => openSubscriber(scopeOfUrl(h.url));
+      return opens(tr, 'hit', h.id, open);
+    }), 6, t('search.none')));
   } catch (e) {
     $('#search-info').textContent = e.body?.field ? `${e.body.field}: ${e.body.expected}` : e.message;
   }
@@ -457,14 +466,122 @@ function link(fragment) {
 }
 
 async function followLink() {
-  const m = /^#(alert|case)=(.+)$/.exec(location.hash);
+  const m = /^#(alert|case|subscriber)=(.+)$/.exec(location.hash);
   if (m === null) return;
-  const id = decodeURIComponent(m[2]);
+  const id = m[1] === 'subscriber' ? m[2] : decodeURIComponent(m[2]);
   try {
-    if (m[1] === 'alert') await openAlert(id); else await openCase(id);
+    if (m[1] === 'alert') await openAlert(id);
+    else if (m[1] === 'case') await openCase(id);
+    else await openSubscriber(scopeOfFragment(id));
   } catch (e) {
-    $('#notice').textContent = e.status === 404 ? `The link names ${m[1]} ${id}, which does not exist (any more).` : `Cannot open ${m[1]} ${id}: ${e.message}`;
+    const kind = word('hit', m[1]);
+    $('#notice').textContent = e.status === 404 ? t('link.missing', { kind, id }) : t('link.failed', { kind, id, message: e.message });
   }
 }
 
 window.addEventListener('hashchange', () => { if (state.token) void followLink(); });
+
+// Rows that open something: reachable with Tab, opened with a click or Enter.
+function opens(tr, key, id, open) {
+  tr.dataset[key] = id;
+  tr.tabIndex = 0;
+  tr.addEventListener('click', () => void open());
+  tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') void open(); });
+  return tr;
+}
+
+// The subscriber view: a client's, site's or user's month (/api/v1/subscribers), opened from every alert,
+// case and search hit, with its own link: #subscriber=client/site/user/YYYY-MM (site and user may be empty).
+const monthOf = new Intl.DateTimeFormat('en-CA', { timeZone: ZONE, year: 'numeric', month: '2-digit' });
+function periodOf(iso) {
+  return monthOf.format(iso ? new Date(iso) : new Date()).slice(0, 7);
+}
+
+function subscriberFragment(s) {
+  return `subscriber=${[s.client, s.site, s.user].map((v) => encodeURIComponent(v ?? '')).join('/')}/${s.period}`;
+}
+
+function scopeOfFragment(text) {
+  const [client = '', site = '', user = '', period = periodOf(null)] = text.split('/').map(decodeURIComponent);
+  return { client, site, user, period };
+}
+
+function scopeOfUrl(url) {
+  const u = new URL(url, location.origin);
+  return { client: decodeURIComponent(u.pathname.split('/').pop()), site: u.searchParams.get('site') ?? '', user: u.searchParams.get('user') ?? '', period: u.searchParams.get('period') ?? periodOf(null) };
+}
+
+function subscriberLink(client, site, user, period, text) {
+  const a = document.createElement('a');
+  a.href = `#${subscriberFragment({ client, site, user, period })}`;
+  a.textContent = text;
+  a.title = t('sub.open_link', { scope: [client, site, user].filter(Boolean).join(' / ') });
+  return a;
+}
+
+async function openSubscriber(s) {
+  state.subscriber = s;
+  link(subscriberFragment(s));
+  const q = new URLSearchParams({ period: s.period, calls: '20' });
+  if (s.site) q.set('site', s.site);
+  if (s.user) q.set('user', s.user);
+  const scope = [s.client, s.site, s.user].filter(Boolean).join(' / ');
+  $('#subscriber').hidden = false;
+  $('#sub-scope').textContent = scope;
+  $('#sub-month input[name=period]').value = s.period;
+  $('#sub-error').textContent = '';
+  let v;
+  try {
+    v = await api(`/api/v1/subscribers/${encodeURIComponent(s.client)}?${q}`);
+  } catch (e) {
+    $('#sub-error').textContent = e.status === 404 ? t('sub.not_found', { scope }) : e.body?.field ? `${e.body.field}: ${e.body.expected}` : e.message;
+    return;
+  }
+  if (state.subscriber !== s) return; // another one was opened meanwhile
+  const locks = v.locks.length === 0 ? t('sub.no_lock') : v.locks.map((l) => `${l.account}: ${l.level} (${l.reason})`).join('; ');
+  $('#sub-facts').replaceChildren(...facts([['Lines', count(v.lines)], ['Plans', v.plans.map((p) => t('sub.plan_lines', { name: p.name, n: p.lines })).join(', ')], ['Locks', locks]], 'sub'));
+  showDays(v);
+  $('#sub-counters tbody').replaceChildren(...counterRows(v.counters));
+  $('#sub-alerts-more').textContent = v.alerts_total > v.alerts.length ? t('sub.more', { shown: v.alerts.length, total: v.alerts_total }) : '';
+  $('#sub-alerts tbody').replaceChildren(...rowsOr(v.alerts.map((a) => opens(row([severityBadge(a.severity), cell(a.rule), cell(`${a.client_id} / ${a.site_id} / ${a.user_id}`), cell(time(a.first_seen)), cell(figures(a), 'num'), cell(statusOf(a))]), 'alertId', a.alert_id, () => openAlert(a.alert_id))), 6, t('sub.alerts.none')));
+  $('#sub-cases tbody').replaceChildren(...rowsOr(v.cases.map((c) => opens(row([cell(c.case_id), cell(c.title), cell(statusOf(c, 'state')), cell(c.owner), cell(String(c.alert_ids.length), 'num')]), 'caseId', c.case_id, () => openCase(c.case_id))), 5, t('cases.none')));
+  $('#sub-calls tbody').replaceChildren(...rowsOr(v.recent_calls.map((c) => row([cell(time(c.start_time)), cell(c.caller), cell(c.callee), cell(`${c.destination_class} ${c.country}`), cell(String(c.billable_seconds), 'num'), cell(t(c.in_bundle ? 'yes' : 'no')), money(c.amount_display, c.amount, c.currency)])), 7, t('sub.calls.none')));
+}
+
+// The month's days as a sparkline of calls (out-of-bundle € on hover), and the month's totals in words
+// (what a screen reader reads, as the canvas's label).
+function showDays(v) {
+  const m = v.month;
+  const total = `${t('sub.days_total', { calls: count(m.calls), minutes: count(Math.round(m.billable_seconds / 60)), spend: m.out_of_bundle_display })}${v.calls_of_other_days > 0 ? t('sub.other_days', { n: count(v.calls_of_other_days) }) : ''}`;
+  $('#sub-days-total').textContent = total;
+  $('#sub-spark').setAttribute('aria-label', `${t('sub.spark', { period: v.period })}: ${total}`);
+  state.charts.spark?.destroy();
+  state.charts.spark = new Chart($('#sub-spark'), {
+    type: 'line',
+    data: { labels: v.days.map((d) => d.day), datasets: [{ data: v.days.map((d) => d.calls), borderColor: '#0b57d0', pointRadius: 0, borderWidth: 1.5, tension: 0.2 }] },
+    options: {
+      animation: false, maintainAspectRatio: false, interaction: { mode: 'index', intersect: false },
+      plugins: { legend: { display: false }, tooltip: { callbacks: { label: (ctx) => { const d = v.days[ctx.dataIndex]; return `${count(d.calls)} · ${d.out_of_bundle_display} €`; } } } },
+      scales: { x: { display: false }, y: { display: false, beginAtZero: true } },
+    },
+  });
+}
+
+$('#sub-month').addEventListener('submit', (e) => {
+  e.preventDefault();
+  if (state.subscriber) void openSubscriber({ ...state.subscriber, period: String(new FormData($('#sub-month')).get('period')) });
+});
+
+// The language switch: every word of the page again, and what is on it read again in the new language.
+$('#lang').addEventListener('click', () => {
+  switchLanguage();
+  when = formatter();
+  translate();
+  showChecked();
+  if (state.token === null || $('#desk').hidden) return;
+  setLive(state.live);
+  void loadCharts();
+  changed([{ type: 'resync' }]);
+});
+translate();
+showChecked();
