@@ -26,7 +26,11 @@ export async function deskBench(report: Report, dataDir: string, subscribers: st
     await until(async () => (await fetch(`${base}/health`).catch(() => null))?.ok === true, 30_000);
     const { client, number } = busiest(subscribers);
     const period = '2026-03';
-    const paths: [string, string][] = [
+    // The search's answer is shared while the store is unchanged (analysts on one incident search the same
+    // number); a number nobody searched yet is read from the ledger: both are measured.
+    const numbers = everyNumber(subscribers);
+    let next = 0;
+    const paths: [string, string | (() => string)][] = [
       ['alert list', '/api/v1/alerts?status=open&sort=severity&limit=50'],
       ['barring feed', '/api/v1/barring.txt'],
       ['subscriber view (client)', `/api/v1/subscribers/${client}?period=${period}&calls=20`],
@@ -34,17 +38,19 @@ export async function deskBench(report: Report, dataDir: string, subscribers: st
       ['client months', `/api/v1/months/${client}`],
       ['invoice (client month)', `/api/v1/invoices/${client}/${period}`],
       ['search by number', `/api/v1/search?q=${encodeURIComponent(number)}`],
+      ['search, a new number each time', () => `/api/v1/search?q=${encodeURIComponent(numbers[next++ % numbers.length]!)}`],
       ['cases', '/api/v1/cases'],
       ['daily chart', '/api/v1/charts/daily?days=31'],
     ];
     report.line(`cdr serve on ${dataDir}; ${CONNECTIONS} connections for ${SECONDS} s on each endpoint (client ${client}, the busiest)`);
     for (const [name, path] of paths) {
-      const first = await fetch(base + path, { headers });
+      const pathOf = typeof path === 'string' ? () => path : path;
+      const first = await fetch(base + pathOf(), { headers });
       if (!first.ok) {
         report.add(`desk ${name}`, `HTTP ${first.status}`, '200', false);
         continue;
       }
-      const r = await autocannon({ url: base + path, connections: CONNECTIONS, duration: SECONDS, headers });
+      const r = await autocannon({ url: base, connections: CONNECTIONS, duration: SECONDS, headers, requests: [{ setupRequest: (req) => ({ ...req, path: pathOf() }) }] });
       // Requests still queued at the server when the load stops would be counted against the next endpoint.
       await until(async () => (await fetch(`${base}/health`).catch(() => null))?.ok === true, 120_000);
       const bad = r.non2xx + r.errors + r.timeouts;
@@ -55,6 +61,13 @@ export async function deskBench(report: Report, dataDir: string, subscribers: st
   } finally {
     server.kill('SIGTERM');
   }
+}
+
+/** Every number of the directory, in file order: a search for each is a first search. */
+function everyNumber(subscribers: string): string[] {
+  const [header, ...rows] = readFileSync(subscribers, 'utf8').trim().split('\n');
+  const at = header!.split(',').indexOf('numbers');
+  return rows.flatMap((row) => row.split(',')[at]!.split(/[ ;|]/).filter((n) => n !== ''));
 }
 
 /** The client with the most subscribers, and its first number: the heaviest page an analyst opens. */

@@ -19,13 +19,11 @@ export interface NumberCalls {
 }
 
 export async function callsOfNumber(sql: Sql, e164: string, limit: number): Promise<NumberCalls> {
-  const side = sql.dialect === 'postgres' ? indexedSide : monthWalkSide;
-  const callee = await side(sql, 'callee', e164, limit);
-  const caller = await side(sql, 'caller', e164, limit);
-  const total = callee.n + caller.n;
+  const found = sql.dialect === 'postgres' ? await indexedWalk(sql, e164, limit) : await monthWalk(sql, e164, limit);
+  const total = found.callee + found.caller;
   // The latest of both sides, read from the ledger at once (a call to itself is both: listed once, as callee).
   const picked = new Map<number, Side>();
-  for (const h of [...callee.hits, ...caller.hits].sort((x, y) => y.start_time - x.start_time || x.seq - y.seq)) {
+  for (const h of found.hits.sort((x, y) => y.start_time - x.start_time || x.seq - y.seq)) {
     if (picked.size < limit && !picked.has(h.seq)) picked.set(h.seq, h.matched);
   }
   const rows = picked.size === 0 ? [] : await sql.query<Record<string, unknown>>(`SELECT * FROM rated_cdr WHERE seq IN (${placeholders(picked.size)})`, [...picked.keys()]);
@@ -35,41 +33,50 @@ export async function callsOfNumber(sql: Sql, e164: string, limit: number): Prom
 }
 
 type Side = 'callee' | 'caller';
-/** A side's count (up to the bound) and its latest calls, as ledger positions to read. */
-type SideHits = { n: number; hits: { seq: number; start_time: number; matched: Side }[] };
+/** Calls to and from the number counted per side (up to the bound), and the latest calls found, as ledger positions to read. */
+type Found = { callee: number; caller: number; hits: { seq: number; start_time: number; matched: Side }[] };
 
-/** PostgreSQL: the (column, start_time) indexes of migration 017 give the count and the latest calls. */
-async function indexedSide(sql: Sql, column: Side, e164: string, limit: number): Promise<SideHits> {
-  const [count] = await sql.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM rated_cdr WHERE ${column} = $1 LIMIT $2) AS hits`, [e164, CALL_COUNT_CAP + 1]);
-  const rows = await sql.query<{ seq: unknown; start_time: unknown }>(`SELECT seq, start_time FROM rated_cdr WHERE ${column} = $1 ORDER BY start_time DESC LIMIT $2`, [e164, limit]);
-  return { n: intOf(count?.n), hits: rows.map((r) => ({ seq: intOf(r.seq), start_time: msOf(r.start_time)!, matched: column })) };
+/** PostgreSQL: the (column, start_time) indexes of migration 017 give each side's count and latest calls. */
+async function indexedWalk(sql: Sql, e164: string, limit: number): Promise<Found> {
+  const found: Found = { callee: 0, caller: 0, hits: [] };
+  for (const column of ['callee', 'caller'] as const) {
+    const [count] = await sql.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM rated_cdr WHERE ${column} = $1 LIMIT $2) AS hits`, [e164, CALL_COUNT_CAP + 1]);
+    const rows = await sql.query<{ seq: unknown; start_time: unknown }>(`SELECT seq, start_time FROM rated_cdr WHERE ${column} = $1 ORDER BY start_time DESC LIMIT $2`, [e164, limit]);
+    found[column] = intOf(count?.n);
+    found.hits.push(...rows.map((r) => ({ seq: intOf(r.seq), start_time: msOf(r.start_time)!, matched: column })));
+  }
+  return found;
 }
 
 /**
  * SQLite keeps no per-call number index (migration 019 says why): call_number names the party months
- * the number appears in, and each is walked newest first along rated_call_month (party, period,
- * start_time), stopping at `limit` hits and at the count's bound. A trunk's month of 100,000 calls is
- * then read only as far back as its latest hits.
+ * the number appears in, and each is walked along rated_call_month (party, period, start_time) for both
+ * sides at a time: once to count (up to the bound, in SQLite), once newest first for the latest calls.
+ * A trunk's month of 100,000 calls is counted only as far as 10,000 hits; a subscriber's month of a few
+ * hundred calls is read twice (each side on its own read it four times).
  */
-async function monthWalkSide(sql: Sql, column: Side, e164: string, limit: number): Promise<SideHits> {
+async function monthWalk(sql: Sql, e164: string, limit: number): Promise<Found> {
   const months = await sql.query<{ party_id: unknown; period: string }>('SELECT party_id, period FROM call_number WHERE number = $1', [e164]);
-  let n = 0;
-  const hits: SideHits['hits'] = [];
+  const found: Found = { callee: 0, caller: 0, hits: [] };
   for (const m of months) {
-    if (n <= CALL_COUNT_CAP) {
-      const [count] = await sql.query<{ n: unknown }>(
-        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM rated_call WHERE party_id = $1 AND period = $2 AND ${column} = $3 LIMIT $4) AS hits`,
-        [m.party_id, m.period, e164, CALL_COUNT_CAP + 1 - n],
+    const params = [m.party_id, m.period, e164];
+    const room = CALL_COUNT_CAP + 1 - found.callee - found.caller;
+    if (room > 0) {
+      const [count] = await sql.query<{ to_it: unknown; from_it: unknown }>(
+        `SELECT sum(callee = $3) AS to_it, sum(caller = $3) AS from_it FROM (SELECT callee, caller FROM rated_call
+          WHERE party_id = $1 AND period = $2 AND (callee = $3 OR caller = $3) LIMIT $4) AS hits`,
+        [...params, room],
       );
-      n += intOf(count?.n);
+      found.callee += intOf(count?.to_it ?? 0);
+      found.caller += intOf(count?.from_it ?? 0);
     }
-    const latest = await sql.query<{ seq: unknown; start_time: unknown }>(
-      `SELECT seq, start_time FROM rated_call WHERE party_id = $1 AND period = $2 AND ${column} = $3 ORDER BY start_time DESC LIMIT $4`,
-      [m.party_id, m.period, e164, limit],
+    const latest = await sql.query<{ seq: unknown; start_time: unknown; to_it: unknown }>(
+      `SELECT seq, start_time, callee = $3 AS to_it FROM rated_call WHERE party_id = $1 AND period = $2 AND (callee = $3 OR caller = $3) ORDER BY start_time DESC LIMIT $4`,
+      [...params, limit],
     );
-    hits.push(...latest.map((r) => ({ seq: intOf(r.seq), start_time: intOf(r.start_time), matched: column })));
+    found.hits.push(...latest.map((r) => ({ seq: intOf(r.seq), start_time: intOf(r.start_time), matched: intOf(r.to_it) === 1 ? ('callee' as const) : ('caller' as const) })));
   }
-  return { n, hits };
+  return found;
 }
 
 export interface AlertHit {
