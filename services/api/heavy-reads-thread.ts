@@ -8,7 +8,7 @@ import { openSqlite, sqliteSql } from '../store/sqlite.js';
 import type { HeavyAnswer, HeavyRequest, HeavyThreadData } from './heavy-reads.js';
 
 const { dataDir } = workerData as HeavyThreadData;
-const sql = sqliteSql(openSqlite(dataDir, { readonly: true }));
+const sql = sqliteSql(openSqlite(dataDir, { readonly: true, mapped: true }));
 
 parentPort!.on('message', (r: HeavyRequest) => {
   hourlyFigures(sql, 'sqlite', r.sinceMs, r.untilMs).then(

@@ -20,7 +20,7 @@ export function openExistingStore(dataDir: string): SqliteDb {
     throw new RunError(`no data directory at ${dataDir}: the folder holds no store (${DATABASE_FILE}); cdr rate --data ${dataDir} creates one, or give the --data of your cdr rate runs`);
   }
   try {
-    return openSqlite(dataDir);
+    return openSqlite(dataDir, { mapped: true });
   } catch (e) {
     const said = storeError(e, dataDir, 'open');
     if (said !== e) throw said;

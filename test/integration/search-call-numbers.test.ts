@@ -55,6 +55,10 @@ describe('search by number on SQLite (migration 019)', () => {
         const found = await callsOfNumber(sql, number, 20);
         expect(found.total, number).toBe(Math.min(sides[0]!.n, CALL_COUNT_CAP));
         expect(found.latest.map((c) => c.cdr_id), number).toEqual(scan.slice(0, 20).map((r) => r.cdr_id));
+        // Counted alike whether the newest-first walk holds every call (it counts them) or not (a count walks the month).
+        for (const limit of [scan.length - 2, scan.length - 1, scan.length, scan.length + 1].filter((l) => l > 0)) {
+          expect((await callsOfNumber(sql, number, limit)).total, `${number}, ${limit} listed`).toBe(Math.min(sides[0]!.n, CALL_COUNT_CAP));
+        }
       }
       // Every call's two numbers are in call_number, those first seen on day 3 (after the migration) too.
       const uncovered = await sql.query<{ n: number }>(

@@ -51,17 +51,27 @@ async function indexedWalk(sql: Sql, e164: string, limit: number): Promise<Found
 /**
  * SQLite keeps no per-call number index (migration 019 says why): call_number names the party months
  * the number appears in, and each is walked along rated_call_month (party, period, start_time) for both
- * sides at a time: once to count (up to the bound, in SQLite), once newest first for the latest calls.
- * A trunk's month of 100,000 calls is counted only as far as 10,000 hits; a subscriber's month of a few
- * hundred calls is read twice (each side on its own read it four times).
+ * sides at a time: newest first for the latest calls, which counts a number called a few times too, and
+ * when it has more, once again to count them (up to the bound, in SQLite). A trunk's month of 100,000
+ * calls is counted only as far as 10,000 hits (each side on its own walked a month four times).
  */
 async function monthWalk(sql: Sql, e164: string, limit: number): Promise<Found> {
   const months = await sql.query<{ party_id: unknown; period: string }>('SELECT party_id, period FROM call_number WHERE number = $1', [e164]);
   const found: Found = { callee: 0, caller: 0, hits: [] };
   for (const m of months) {
     const params = [m.party_id, m.period, e164];
+    // Newest first, one more than asked: a number called a few times is then counted by this walk alone.
+    const latest = await sql.query<{ seq: unknown; start_time: unknown; to_it: unknown; from_it: unknown }>(
+      `SELECT seq, start_time, callee = $3 AS to_it, caller = $3 AS from_it FROM rated_call
+        WHERE party_id = $1 AND period = $2 AND (callee = $3 OR caller = $3) ORDER BY start_time DESC LIMIT $4`,
+      [...params, limit + 1],
+    );
+    for (const r of latest.slice(0, limit)) found.hits.push({ seq: intOf(r.seq), start_time: intOf(r.start_time), matched: intOf(r.to_it) === 1 ? 'callee' : 'caller' });
     const room = CALL_COUNT_CAP + 1 - found.callee - found.caller;
-    if (room > 0) {
+    if (latest.length <= limit) {
+      found.callee += latest.filter((r) => intOf(r.to_it) === 1).length;
+      found.caller += latest.filter((r) => intOf(r.from_it) === 1).length;
+    } else if (room > 0) {
       const [count] = await sql.query<{ to_it: unknown; from_it: unknown }>(
         `SELECT sum(callee = $3) AS to_it, sum(caller = $3) AS from_it FROM (SELECT callee, caller FROM rated_call
           WHERE party_id = $1 AND period = $2 AND (callee = $3 OR caller = $3) LIMIT $4) AS hits`,
@@ -70,11 +80,6 @@ async function monthWalk(sql: Sql, e164: string, limit: number): Promise<Found> 
       found.callee += intOf(count?.to_it ?? 0);
       found.caller += intOf(count?.from_it ?? 0);
     }
-    const latest = await sql.query<{ seq: unknown; start_time: unknown; to_it: unknown }>(
-      `SELECT seq, start_time, callee = $3 AS to_it FROM rated_call WHERE party_id = $1 AND period = $2 AND (callee = $3 OR caller = $3) ORDER BY start_time DESC LIMIT $4`,
-      [...params, limit],
-    );
-    found.hits.push(...latest.map((r) => ({ seq: intOf(r.seq), start_time: intOf(r.start_time), matched: intOf(r.to_it) === 1 ? ('callee' as const) : ('caller' as const) })));
   }
   return found;
 }
