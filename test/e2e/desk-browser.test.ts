@@ -60,6 +60,14 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
 
   const browserErrors: string[] = [];
 
+  /** At a phone's width nothing is wider than the window outside the boxes that scroll on their own. */
+  async function expectNoSidewaysScroll(page: Page): Promise<void> {
+    const width = page.viewportSize()!.width;
+    const wide = await page.evaluate((w) => Array.from(document.querySelectorAll('body *')).filter((e) => e.getBoundingClientRect().right > w && !e.closest('.scroll')).map((e) => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`).slice(0, 8), width);
+    expect(wide).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+  }
+
   // English unless a test says otherwise (the browser's language is what Accept-Language sends).
   async function session(as = token, prepare?: (page: Page) => Promise<void>, locale = 'en-GB'): Promise<Page> {
     const profile = mkdtempSync(join(work, 'profile-'));
@@ -313,9 +321,7 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     // A phone's width: nothing wider than the window, wide tables scroll in their own box.
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForTimeout(300);
-    const wide = await page.evaluate(() => Array.from(document.querySelectorAll('body *')).filter((e) => e.getBoundingClientRect().right > 390 && !e.closest('.scroll')).map((e) => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`).slice(0, 8));
-    expect(wide).toEqual([]);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await expectNoSidewaysScroll(page);
     await page.screenshot({ path: resolve('out/desk-390.png'), fullPage: true });
 
     // axe-core in the page (run through the browser's debugging protocol, as the page's policy allows no inline script).
@@ -367,6 +373,10 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
       expect(counters).toMatch(/\d+ numéros distincts/);
       expect(counters).toMatch(/\d+:\d{2} h/);
       await page.locator('#subscriber').screenshot({ path: resolve('out/desk-subscriber-fr.png') });
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(300);
+      await expectNoSidewaysScroll(page);
+      await page.setViewportSize({ width: 1400, height: 1000 });
 
       // The switch: English at once, and kept across a reload, which reopens the view from its link.
       await page.click('#lang');
