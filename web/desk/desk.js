@@ -2,6 +2,8 @@
 // sessionStorage (gone when the browser session ends). Changes made anywhere (another analyst, a
 // detector in another process) arrive live from /api/v1/events; while that stream is down the page
 // polls every 5 s instead.
+import { locale, switchLanguage, t, translate, word } from './i18n.js';
+
 const POLL_MS = 5000;
 // A stream that has said nothing for this long (heartbeats come every 15 s) is dead, whatever the socket says.
 const SILENT_MS = 45_000;
@@ -9,7 +11,6 @@ const SILENT_MS = 45_000;
 const GATHER_MS = 150;
 const PAGE = 50;
 const ZONE = 'Europe/Paris';
-import { locale, switchLanguage, t, translate, word } from './i18n.js';
 
 let when = formatter();
 function formatter() {

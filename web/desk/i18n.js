@@ -132,7 +132,7 @@ const messages = {
     'alert.do.acknowledge': 'Prendre en compte',
     'alert.do.resolve': 'Clore',
     'alert.do.reopen': 'Rouvrir',
-    'alert.recorded': 'Alerte {id} : {action} enregistré.',
+    'alert.recorded': 'Alerte {id} : {action} enregistrée.',
     'alert.fact.Rule': 'Règle',
     'alert.fact.Severity': 'Gravité',
     'alert.fact.Status': 'Statut',
