@@ -60,6 +60,16 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
 
   const browserErrors: string[] = [];
 
+  /** axe-core in the page (run through the browser's debugging protocol, as the page's policy allows no inline script). */
+  async function expectNoSeriousAxeIssue(page: Page): Promise<void> {
+    await page.evaluate(readFileSync('node_modules/axe-core/axe.min.js', 'utf8'));
+    const violations = await page.evaluate(async () => {
+      const r = await (globalThis as unknown as { axe: { run: (c: Document, o: object) => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run(document, { resultTypes: ['violations'] });
+      return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+    });
+    expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+  }
+
   /** At a phone's width nothing is wider than the window outside the boxes that scroll on their own. */
   async function expectNoSidewaysScroll(page: Page): Promise<void> {
     const width = page.viewportSize()!.width;
@@ -324,13 +334,7 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     await expectNoSidewaysScroll(page);
     await page.screenshot({ path: resolve('out/desk-390.png'), fullPage: true });
 
-    // axe-core in the page (run through the browser's debugging protocol, as the page's policy allows no inline script).
-    await page.evaluate(readFileSync('node_modules/axe-core/axe.min.js', 'utf8'));
-    const violations = await page.evaluate(async () => {
-      const r = await (globalThis as unknown as { axe: { run: (c: Document, o: object) => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run(document, { resultTypes: ['violations'] });
-      return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
-    });
-    expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+    await expectNoSeriousAxeIssue(page);
     expect(browserErrors.slice(before)).toEqual([]);
   }, 60_000);
 
@@ -390,12 +394,7 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
       await page.click(`#sub-alerts tbody tr[data-alert-id="${view.alerts[0]!.alert_id}"]`);
       await page.waitForFunction((id) => document.querySelector('#detail-id')?.textContent === id, view.alerts[0]!.alert_id);
 
-      await page.evaluate(readFileSync('node_modules/axe-core/axe.min.js', 'utf8'));
-      const violations = await page.evaluate(async () => {
-        const r = await (globalThis as unknown as { axe: { run: (c: Document, o: object) => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe.run(document, { resultTypes: ['violations'] });
-        return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
-      });
-      expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+      await expectNoSeriousAxeIssue(page);
       expect(browserErrors.slice(before)).toEqual([]);
     } finally {
       await page.context().close();
