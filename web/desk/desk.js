@@ -41,6 +41,8 @@ const callerCell = (c) => { const td = cell(c.presented_caller ?? c.caller); if 
 const money = (display, exact, currency = 'EUR') => { const td = cell(`${display} ${currency === 'EUR' ? '€' : currency}`, 'num'); td.title = t('exact', { amount: exact, currency }); return td; };
 // Facts of a detail: the label in the page's language, the attribute keeps the English name (a stable hook).
 const facts = (pairs, kind) => pairs.flatMap(([k, v]) => { const dt = document.createElement('dt'); dt.textContent = t(`${kind}.fact.${k}`); const dd = document.createElement('dd'); if (v instanceof Node) dd.append(v); else dd.textContent = v; dd.dataset[{ alert: 'fact', case: 'caseFact', sub: 'subFact' }[kind]] = k; return [dt, dd]; });
+// Client / site / user as far as they are known (a client-wide alert names no site or user).
+const scopeOf = (x) => [x.client_id, x.site_id, x.user_id].filter(Boolean).join(' / ');
 const statusOf = (x, kind = 'status') => (x.resolution ? `${word(kind, x.state ?? x.status)} (${word('resolution', x.resolution)})` : word(kind, x.state ?? x.status));
 const severityBadge = (severity) => { const td = cell(''); const badge = document.createElement('span'); badge.className = `sev-${severity}`; badge.textContent = word('severity', severity); td.append(badge); return td; };
 
@@ -93,7 +95,7 @@ async function loadAlerts() {
     box.addEventListener('click', (e) => e.stopPropagation());
     box.addEventListener('change', () => { if (box.checked) state.checked.add(a.alert_id); else state.checked.delete(a.alert_id); showChecked(); });
     pick.append(box);
-    const tr = row([pick, severityBadge(a.severity), cell(a.rule), cell(`${a.client_id} / ${a.site_id} / ${a.user_id}`), cell(time(a.first_seen)), cell(time(a.last_seen)), cell(figures(a), 'num'), cell(word('status', a.status))]);
+    const tr = row([pick, severityBadge(a.severity), cell(a.rule), cell(scopeOf(a)), cell(time(a.first_seen)), cell(time(a.last_seen)), cell(figures(a), 'num'), cell(word('status', a.status))]);
     tr.dataset.alertId = a.alert_id;
     if (a.alert_id === state.selected) tr.classList.add('selected');
     tr.tabIndex = 0;
@@ -136,7 +138,7 @@ async function openAlert(id) {
   $('#detail').hidden = false;
   $('#detail-id').textContent = d.alert.alert_id;
   const a = d.alert;
-  const who = subscriberLink(a.client_id, a.site_id, a.user_id, d.period, `${a.client_id} / ${a.site_id} / ${a.user_id}${d.account ? t('alert.account', { account: d.account }) : ''}`);
+  const who = subscriberLink(a.client_id, a.site_id, a.user_id, d.period, `${scopeOf(a)}${d.account ? t('alert.account', { account: d.account }) : ''}`);
   $('#detail-facts').replaceChildren(...facts([['Rule', a.rule], ['Severity', word('severity', a.severity)], ['Status', statusOf(a)], ['Subscriber', who], ['Month', d.period],
     ['Window', `${time(a.first_seen)} → ${time(a.last_seen)}`], ['Value / threshold', figures(a)], ['Message', a.message]], 'alert'));
   $('#counters tbody').replaceChildren(...counterRows(d.counters));
@@ -401,7 +403,7 @@ async function openCase(id) {
   $('#case-id').textContent = d.case.case_id;
   const m = d.money_at_risk;
   const c = d.case;
-  const scope = [c.client_id, c.site_id, c.user_id].filter(Boolean).join(' / ');
+  const scope = scopeOf(c);
   $('#case-facts').replaceChildren(...facts([['Title', c.title], ['Client', subscriberLink(c.client_id, c.site_id, c.user_id, periodOf(c.window_start), scope)],
     ['State', statusOf(c, 'state')], ['Owner', c.owner || t('case.nobody')], ['Alerts', d.alerts.map((a) => `${a.rule} ${a.alert_id}`).join(', ')],
     ['Money at risk', m ? t('case.at_risk', { spend: m.out_of_bundle_spend_display, calls: m.out_of_bundle_calls, premium: m.premium_minutes, international: m.international_minutes }) : t('case.no_window')]], 'case'));
@@ -438,7 +440,7 @@ async function search(event) {
     const r = await api(`/api/v1/search?q=${encodeURIComponent(q)}`);
     $('#search-info').textContent = `${t('search.count', { n: r.results.length })}${r.truncated ? t('search.first_only') : ''}${r.number ? t('search.read_as', { number: r.number }) : ''}`;
     $('#search-results tbody').replaceChildren(...rowsOr(r.results.map((h) => {
-      const tr = row([cell(word('hit', h.type)), cell(h.id), cell(h.title), cell([h.client_id, h.site_id, h.user_id].filter(Boolean).join(' / ')), cell(h.at ? time(h.at) : ''), cell(h.matched)]);
+      const tr = row([cell(word('hit', h.type)), cell(h.id), cell(h.title), cell(scopeOf(h)), cell(h.at ? time(h.at) : ''), cell(h.matched)]);
       // Every hit opens: an alert or a case its detail, a subscriber, client, site or call the subscriber view (the url says which month).
       const open = h.type === 'alert' ? () => openAlert(h.id) : h.type === 'case' ? () => openCase(h.id) : () => openSubscriber(scopeOfUrl(h.url));
       return opens(tr, 'hit', h.id, open);
@@ -516,7 +518,7 @@ function subscriberLink(client, site, user, period, text) {
   const a = document.createElement('a');
   a.href = `#${subscriberFragment({ client, site, user, period })}`;
   a.textContent = text;
-  a.title = t('sub.open_link', { scope: [client, site, user].filter(Boolean).join(' / ') });
+  a.title = t('sub.open_link', { scope: scopeOf({ client_id: client, site_id: site, user_id: user }) });
   return a;
 }
 
@@ -526,7 +528,7 @@ async function openSubscriber(s) {
   const q = new URLSearchParams({ period: s.period, calls: '20' });
   if (s.site) q.set('site', s.site);
   if (s.user) q.set('user', s.user);
-  const scope = [s.client, s.site, s.user].filter(Boolean).join(' / ');
+  const scope = scopeOf({ client_id: s.client, site_id: s.site, user_id: s.user });
   $('#subscriber').hidden = false;
   $('#sub-scope').textContent = scope;
   $('#sub-month input[name=period]').value = s.period;
@@ -544,7 +546,7 @@ async function openSubscriber(s) {
   showDays(v);
   $('#sub-counters tbody').replaceChildren(...counterRows(v.counters));
   $('#sub-alerts-more').textContent = v.alerts_total > v.alerts.length ? t('sub.more', { shown: v.alerts.length, total: v.alerts_total }) : '';
-  $('#sub-alerts tbody').replaceChildren(...rowsOr(v.alerts.map((a) => opens(row([severityBadge(a.severity), cell(a.rule), cell(`${a.client_id} / ${a.site_id} / ${a.user_id}`), cell(time(a.first_seen)), cell(figures(a), 'num'), cell(statusOf(a))]), 'alertId', a.alert_id, () => openAlert(a.alert_id))), 6, t('sub.alerts.none')));
+  $('#sub-alerts tbody').replaceChildren(...rowsOr(v.alerts.map((a) => opens(row([severityBadge(a.severity), cell(a.rule), cell(scopeOf(a)), cell(time(a.first_seen)), cell(figures(a), 'num'), cell(statusOf(a))]), 'alertId', a.alert_id, () => openAlert(a.alert_id))), 6, t('sub.alerts.none')));
   $('#sub-cases tbody').replaceChildren(...rowsOr(v.cases.map((c) => opens(row([cell(c.case_id), cell(c.title), cell(statusOf(c, 'state')), cell(c.owner), cell(String(c.alert_ids.length), 'num')]), 'caseId', c.case_id, () => openCase(c.case_id))), 5, t('cases.none')));
   $('#sub-calls tbody').replaceChildren(...rowsOr(v.recent_calls.map((c) => row([cell(time(c.start_time)), cell(c.caller), cell(c.callee), cell(`${c.destination_class} ${c.country}`), cell(String(c.billable_seconds), 'num'), cell(t(c.in_bundle ? 'yes' : 'no')), money(c.amount_display, c.amount, c.currency)])), 7, t('sub.calls.none')));
 }
