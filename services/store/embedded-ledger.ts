@@ -262,7 +262,9 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
     const writer = this.writerOf();
     const write = this.rowsOf(chunk);
     writer.post(write);
-    this.inFlight = new Map(chunk.billed.map((call) => [call.cdrId, call.cdr.subscriber.clientId]));
+    const inFlight = new Map<string, string>();
+    for (const call of chunk.billed) inFlight.set(call.cdrId, call.cdr.subscriber.clientId);
+    this.inFlight = inFlight;
   }
 
   /** Returns once every chunk sent is committed. */
