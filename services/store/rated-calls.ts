@@ -46,8 +46,8 @@ export function transferablesOf(calls: RatedCalls): ArrayBuffer[] {
 
 /** Packs `count` calls, added in order (each call's strings, texts and numbers once). */
 export class RatedCallsPacker {
-  private readonly parts: string[] = [];
-  private length = 0;
+  /** Grown call by call and flattened once, by postMessage's copy (an array of parts joined cost 2.5 s on the month). */
+  private all = '';
   private readonly ends: Uint32Array;
   private readonly texts: Int32Array;
   private readonly numbers: Float64Array;
@@ -113,7 +113,7 @@ export class RatedCallsPacker {
   }
 
   finish(): RatedCalls {
-    return { count: this.count, strings: this.parts.join(''), ends: this.ends, texts: this.texts, numbers: this.numbers };
+    return { count: this.count, strings: this.all, ends: this.ends, texts: this.texts, numbers: this.numbers };
   }
 
   private id(field: number, text: string): number {
@@ -125,9 +125,8 @@ export class RatedCallsPacker {
   }
 
   private string(index: number, value: string): void {
-    this.parts.push(value);
-    this.length += value.length;
-    this.ends[index] = this.length;
+    this.all += value;
+    this.ends[index] = this.all.length;
   }
 }
 
