@@ -1,10 +1,12 @@
 /**
- * A chunk of a run as the ledger's writer applies it: plain rows of statement parameters, made by the
- * run's thread from the rated calls (EmbeddedLedger.commit) and applied in one transaction by the
- * writer thread, so that the run rates the next chunk while SQLite writes this one.
+ * A chunk of a run as the ledger's writer applies it: its billed calls packed (rated-calls.ts) and the
+ * rest as plain rows of statement parameters, made by the run's thread from the rated calls
+ * (EmbeddedLedger.commit) and applied in one transaction by the writer thread, so that the run rates
+ * the next chunk while SQLite writes this one.
  */
 import { Money } from '../core/money.js';
 import { faultPoint } from '../embedded/fault-points.js';
+import { NUMBER, RatedCallsReader, STRING, TEXT, type RatedCalls } from './rated-calls.js';
 import type { SqliteDb } from './sqlite.js';
 
 type Row = unknown[];
@@ -20,11 +22,9 @@ export interface ChunkWrite {
   /** Parties and source files the rows below refer to for the first time. */
   parties: PartyRef[];
   sources: SourceRef[];
-  /** rated_call rows, in the order of RATED_CALL_COLUMNS; party_id and source_id hold the run's refs. */
-  rated: Row[];
-  /** Per rated row, what rated.csv adds: [explanation, zone] as ids in the writer's text table. */
-  csv: [explanation: number, zone: number][];
-  /** Texts new since the last chunk, appended to the writer's text table. */
+  /** The billed calls (rated_call rows, and what rated.csv adds: the explanation and the zone); party_id and source_id hold the run's refs. */
+  rated: RatedCalls;
+  /** Texts new since the last chunk, appended to the writer's text table (the ids `rated` refers to). */
   texts: string[];
   /** [source checksum, line] of earlier rejects that a record rated now replaces. */
   unrejects: Row[];
@@ -47,7 +47,7 @@ export const RATED_CALL_COLUMNS = [
   'priced_seconds', 'amount', 'first_amount', 'currency', 'reason', 'shares', 'source_id', 'source_line',
 ] as const;
 
-/** Positions in a rated_call row, for what rated.csv takes from it. */
+/** Positions in a rated_call row. */
 export const RATED_AT = Object.fromEntries(RATED_CALL_COLUMNS.map((c, i) => [c, i])) as Record<(typeof RATED_CALL_COLUMNS)[number], number>;
 
 const placeholders = (n: number) => Array(n).fill('?').join(', ');
@@ -58,6 +58,8 @@ export class ChunkApplier {
   /** The ledger's ids of the run's party and source refs. */
   private readonly partyIds: number[] = [];
   private readonly sourceIds: number[] = [];
+  /** The writer's text table: what the ids of a chunk's packed calls stand for. */
+  readonly texts: string[] = [];
 
   constructor(private readonly db: SqliteDb) {
     this.s = {
@@ -103,21 +105,27 @@ export class ChunkApplier {
     };
   }
 
+  /** The ledger's id of a party the run refers to by `ref` (known once a chunk that names it is applied). */
+  partyId(ref: number): number {
+    return this.partyIds[ref]!;
+  }
+
+  /** The billed calls of a chunk (texts new with it already in the table). */
+  calls(w: ChunkWrite): RatedCallsReader {
+    return new RatedCallsReader(w.rated, this.texts);
+  }
+
   /** Results, counters, detector states, totals and the run's progress: all or nothing. */
   apply(w: ChunkWrite): void {
     const s = this.s;
+    for (const text of w.texts) this.texts.push(text);
     this.db
       .transaction(() => {
         for (const [ref, ...party] of w.parties) {
           this.partyIds[ref] = (s.party.get(party) as number | undefined) ?? Number(s.insertParty.run(party).lastInsertRowid);
         }
         for (const [ref, path] of w.sources) this.sourceIds[ref] = (s.source.get(path) as number | undefined) ?? Number(s.insertSource.run(path).lastInsertRowid);
-        for (const row of w.rated) {
-          row[RATED_AT.party_id] = this.partyIds[row[RATED_AT.party_id] as number];
-          row[RATED_AT.source_id] = this.sourceIds[row[RATED_AT.source_id] as number];
-          row[RATED_AT.first_amount] = ''; // the amount, until a re-price keeps it (migration 019)
-          s.rated.run(row);
-        }
+        this.insertRated(w);
         for (const row of w.unrejects) s.unreject.run(row);
         for (const row of w.reprices) s.reprice.run(row);
         for (const row of w.adjustments) s.adjustment.run(row);
@@ -133,5 +141,41 @@ export class ChunkApplier {
         faultPoint('commit');
       })
       .immediate();
+  }
+
+  /** One statement a call, its parameters in one array filled again for each (nothing made per call but its free texts). */
+  private insertRated(w: ChunkWrite): void {
+    const calls = this.calls(w);
+    const row: unknown[] = new Array(RATED_CALL_COLUMNS.length);
+    row[RATED_AT.run_id] = w.runId;
+    row[RATED_AT.first_amount] = ''; // the amount, until a re-price keeps it (migration 019)
+    for (let i = 0; i < calls.count; i++) {
+      row[RATED_AT.cdr_id] = calls.string(i, STRING.cdr_id);
+      row[RATED_AT.party_id] = this.partyIds[calls.number(i, NUMBER.party_id)!];
+      row[RATED_AT.period] = calls.text(i, TEXT.period);
+      row[RATED_AT.start_time] = calls.number(i, NUMBER.start_time);
+      row[RATED_AT.answer_time] = calls.number(i, NUMBER.answer_time);
+      row[RATED_AT.end_time] = calls.number(i, NUMBER.end_time);
+      row[RATED_AT.caller] = calls.string(i, STRING.caller);
+      row[RATED_AT.caller_original] = calls.string(i, STRING.caller_original);
+      row[RATED_AT.callee] = calls.string(i, STRING.callee);
+      row[RATED_AT.destination_class] = calls.text(i, TEXT.destination_class);
+      row[RATED_AT.country] = calls.text(i, TEXT.country);
+      row[RATED_AT.billable_seconds] = calls.number(i, NUMBER.billable_seconds);
+      row[RATED_AT.disposition] = calls.text(i, TEXT.disposition);
+      row[RATED_AT.direction] = calls.text(i, TEXT.direction);
+      row[RATED_AT.leg] = calls.text(i, TEXT.leg);
+      row[RATED_AT.forward_reason] = calls.text(i, TEXT.forward_reason);
+      row[RATED_AT.device] = calls.string(i, STRING.device);
+      row[RATED_AT.in_bundle] = calls.number(i, NUMBER.in_bundle);
+      row[RATED_AT.priced_seconds] = calls.number(i, NUMBER.priced_seconds);
+      row[RATED_AT.amount] = calls.string(i, STRING.amount);
+      row[RATED_AT.currency] = calls.text(i, TEXT.currency);
+      row[RATED_AT.reason] = calls.text(i, TEXT.reason);
+      row[RATED_AT.shares] = calls.string(i, STRING.shares);
+      row[RATED_AT.source_id] = this.sourceIds[calls.number(i, NUMBER.source_id)!];
+      row[RATED_AT.source_line] = calls.number(i, NUMBER.source_line);
+      this.s.rated.run(row);
+    }
   }
 }

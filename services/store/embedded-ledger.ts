@@ -22,6 +22,7 @@ import type { SqliteDb } from './sqlite.js';
 import { Explanations, RATED_COLUMNS, STORED_RATED_COLUMNS, type StoredRated } from '../embedded/rated-csv.js';
 import type { ChunkWrite, PartyRef, SourceRef } from './chunk-write.js';
 import type { LedgerWriter } from './ledger-writer.js';
+import { RatedCallsPacker } from './rated-calls.js';
 
 /** What one committed chunk of a run holds. */
 export interface ChunkResults {
@@ -261,7 +262,9 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
     const writer = this.writerOf();
     const write = this.rowsOf(chunk);
     writer.post(write);
-    this.inFlight = new Map(chunk.billed.map((call) => [call.cdrId, call.cdr.subscriber.clientId]));
+    const inFlight = new Map<string, string>();
+    for (const call of chunk.billed) inFlight.set(call.cdrId, call.cdr.subscriber.clientId);
+    this.inFlight = inFlight;
   }
 
   /** Returns once every chunk sent is committed. */
@@ -289,20 +292,19 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
       }
       return id;
     };
-    const rated: unknown[][] = [];
-    const csv: [number, number][] = [];
+    const rated = new RatedCallsPacker(chunk.billed.length, textId);
     const unrejects: unknown[][] = [];
-    for (const call of chunk.billed) {
+    for (let i = 0; i < chunk.billed.length; i++) {
+      const call = chunk.billed[i]!;
       const c = call.cdr;
       const amount = billedAmount(call, call.amount);
       const shares = sharesOf(call);
-      rated.push([
-        c.cdrId, chunk.runId, this.partyRef(c.subscriber), call.period, c.startMs, c.answerMs, c.endMs, c.caller, c.callerOriginal,
-        c.callee, call.dest.cls, call.dest.country, c.billableSeconds, c.disposition, c.direction, c.leg, c.forwardReason, c.device,
-        call.inBundle ? 1 : 0, call.pricedSeconds, amount, amount, call.plan.tariffTable.currency, call.reason, shares,
-        this.sourceRef(c.source), c.line,
-      ]);
-      csv.push([textId(this.explanations.of(call.plan, c.subscriber.planId, call.reason, shares)), textId(call.plan.calendar.name)]);
+      rated.setStrings(i, c.cdrId, c.caller, c.callerOriginal, c.callee, c.device, amount, shares);
+      rated.setTexts(
+        i, call.period, call.dest.cls, call.dest.country, c.disposition, c.direction, c.leg, c.forwardReason, call.plan.tariffTable.currency,
+        call.reason, this.explanations.of(call.plan, c.subscriber.planId, call.reason, shares), call.plan.calendar.name,
+      );
+      rated.setNumbers(i, this.partyRef(c.subscriber), this.sourceRef(c.source), c.startMs, c.answerMs, c.endMs, c.billableSeconds, call.inBundle, call.pricedSeconds, c.line);
       const checksum = chunk.replayable.get(c.source);
       if (checksum !== undefined) unrejects.push([checksum, c.line]);
     }
@@ -326,8 +328,7 @@ export class EmbeddedLedger implements RatingState, FraudStateSource {
       now,
       parties,
       sources,
-      rated,
-      csv,
+      rated: rated.finish(),
       texts,
       unrejects,
       reprices,

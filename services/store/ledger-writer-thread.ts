@@ -10,7 +10,8 @@ import { faultPoint } from '../embedded/fault-points.js';
 import { keepHeapWithinBudget } from '../embedded/memory-budget.js';
 import { CSV_COLUMN_KINDS } from '../embedded/output-files.js';
 import { ratedCsvFields, type StoredRated } from '../embedded/rated-csv.js';
-import { ChunkApplier, RATED_AT as at, type ChunkWrite } from './chunk-write.js';
+import { ChunkApplier, type ChunkWrite } from './chunk-write.js';
+import { NUMBER, STRING, TEXT } from './rated-calls.js';
 import { SLOT, type WriterData, type WriterFailure, type WriterMessage } from './ledger-writer.js';
 import { openSqlite } from './sqlite.js';
 
@@ -30,7 +31,6 @@ const applier = new ChunkApplier(db);
 const partyStmt = db.prepare('SELECT client_id, site_id, user_id, plan_id FROM party WHERE party_id = ?').raw();
 const parties = new Map<number, [string, string, string, string]>();
 const zones = new Map<string, Zone>();
-const texts: string[] = [];
 let csv: SafeCsvWriter | null = null;
 /** rated.csv's path: a write to it that fails is --out's failure, not the store's. */
 let csvPath = '';
@@ -44,7 +44,6 @@ parentPort!.on('message', (m: WriterMessage) => {
 async function handle(m: WriterMessage): Promise<void> {
   switch (m.kind) {
     case 'chunk':
-      texts.push(...m.write.texts);
       applier.apply(m.write);
       faultPoint('committed');
       step(SLOT.applied);
@@ -77,17 +76,21 @@ async function handle(m: WriterMessage): Promise<void> {
 }
 
 async function appendRated(out: SafeCsvWriter, w: ChunkWrite): Promise<void> {
-  for (let i = 0; i < w.rated.length; i++) {
-    const r = w.rated[i]!;
-    const [explanation, zone] = w.csv[i]!;
-    const [clientId, siteId, userId, planId] = partyOf(r[at.party_id] as number);
+  await out.writeAll(ratedCsvRows(w));
+}
+
+function* ratedCsvRows(w: ChunkWrite): Generator<string[]> {
+  const calls = applier.calls(w);
+  for (let i = 0; i < calls.count; i++) {
+    const [clientId, siteId, userId, planId] = partyOf(applier.partyId(calls.number(i, NUMBER.party_id)!));
     const stored: StoredRated = [
-      r[at.cdr_id] as string, clientId, siteId, userId, planId, r[at.period] as string, r[at.start_time] as number,
-      r[at.callee] as string, r[at.destination_class] as string, r[at.country] as string, r[at.billable_seconds] as number,
-      r[at.in_bundle] as number, r[at.amount] as string /* a new call's first amount (first_amount is stored as '') */, r[at.currency] as string, r[at.reason] as string,
-      r[at.priced_seconds] as number, r[at.shares] as string, r[at.caller] as string, r[at.caller_original] as string,
+      calls.string(i, STRING.cdr_id), clientId, siteId, userId, planId, calls.text(i, TEXT.period)!, calls.number(i, NUMBER.start_time)!,
+      calls.string(i, STRING.callee), calls.text(i, TEXT.destination_class)!, calls.text(i, TEXT.country)!, calls.number(i, NUMBER.billable_seconds)!,
+      calls.number(i, NUMBER.in_bundle)!, calls.string(i, STRING.amount) /* a new call's first amount (first_amount is stored as '') */,
+      calls.text(i, TEXT.currency)!, calls.text(i, TEXT.reason)!, calls.number(i, NUMBER.priced_seconds)!, calls.string(i, STRING.shares),
+      calls.string(i, STRING.caller), calls.string(i, STRING.caller_original),
     ];
-    await out.write(ratedCsvFields(stored, texts[explanation]!, zoneNamed(texts[zone]!)));
+    yield ratedCsvFields(stored, calls.text(i, TEXT.explanation)!, zoneNamed(calls.text(i, TEXT.zone)!));
   }
 }
 

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { asOutputError } from '../embedded/run-errors.js';
 import type { ChunkWrite } from './chunk-write.js';
+import { transferablesOf } from './rated-calls.js';
 
 /** What the writer thread is told, in order. */
 export type WriterMessage =
@@ -57,7 +58,8 @@ export class LedgerWriter {
   /** Sends a chunk; returns once the previous one is committed. */
   post(write: ChunkWrite): void {
     this.waitUntil(SLOT.applied, this.posted);
-    this.send({ kind: 'chunk', write });
+    // The packed calls' arrays are moved to the writer, not copied: the chunk is the writer's from here.
+    this.send({ kind: 'chunk', write }, transferablesOf(write.rated));
     this.posted++;
   }
 
@@ -90,9 +92,9 @@ export class LedgerWriter {
     this.failures.close();
   }
 
-  private send(m: WriterMessage): void {
+  private send(m: WriterMessage, transfer: ArrayBuffer[] = []): void {
     this.failIfFailed();
-    this.worker.postMessage(m);
+    this.worker.postMessage(m, transfer);
   }
 
   private waitUntil(slot: number, value: number): void {

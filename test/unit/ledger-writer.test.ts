@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Papa from 'papaparse';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RATED_CALL_COLUMNS, type ChunkWrite } from '../../services/store/chunk-write.js';
+import type { ChunkWrite } from '../../services/store/chunk-write.js';
+import { RatedCallsPacker } from '../../services/store/rated-calls.js';
 import { LedgerWriter } from '../../services/store/ledger-writer.js';
 import { openSqlite, type SqliteDb } from '../../services/store/sqlite.js';
 import { RATED_COLUMNS } from '../../services/embedded/rated-csv.js';
@@ -31,25 +32,27 @@ function dataDir(): { data: string; db: SqliteDb; runId: number } {
   return { data, db, runId };
 }
 
-/** A chunk of calls of one party from one file, both referred to by the run's ref 0 (sent with the first chunk). */
+/**
+ * A chunk of calls of one party from one file, both referred to by the run's ref 0 (sent with the first
+ * chunk), as the run packs it; the writer's text table is sent with the first chunk too (every chunk
+ * here uses the same texts, so they get the same ids).
+ */
 function chunk(runId: number, ids: string[], first = false, amount = '0.0250'): ChunkWrite {
-  const partyId = 0;
-  const sourceId = 0;
   const at = 1_772_355_600_000; // 2026-03-01T09:00:00Z
-  const rated = ids.map((id, i) => {
-    const v: Record<(typeof RATED_CALL_COLUMNS)[number], unknown> = {
-      cdr_id: id, run_id: runId, party_id: partyId, period: '2026-03', start_time: at + i * 60_000, answer_time: at + i * 60_000 + 5_000,
-      end_time: at + i * 60_000 + 65_000, caller: '+33612345678', caller_original: '', callee: '=HYPERLINK("x")', destination_class: 'fr_mobile',
-      country: 'FR', billable_seconds: 60, disposition: 'answered', direction: 'out', leg: 'originating', forward_reason: null, device: 'SIP/1001',
-      in_bundle: 0, priced_seconds: 60, amount, first_amount: amount, currency: 'EUR', reason: 'fair_use.duration', shares: 'c1:60',
-      source_id: sourceId, source_line: i + 2,
-    };
-    return RATED_CALL_COLUMNS.map((c) => v[c]);
+  const texts: string[] = [];
+  const rated = new RatedCallsPacker(ids.length, (text) => {
+    const known = texts.indexOf(text);
+    return known >= 0 ? known : texts.push(text) - 1;
+  });
+  ids.forEach((id, i) => {
+    rated.setStrings(i, id, '+33612345678', '', '=HYPERLINK("x")', 'SIP/1001', amount, 'c1:60');
+    rated.setTexts(i, '2026-03', 'fr_mobile', 'FR', 'answered', 'out', 'originating', null, 'EUR', 'fair_use.duration', 'fair_use.duration: clause 3', 'Europe/Paris');
+    rated.setNumbers(i, 0, 0, at + i * 60_000, at + i * 60_000 + 5_000, at + i * 60_000 + 65_000, 60, false, 60, i + 2);
   });
   return {
-    runId, now: 0, rated,
+    runId, now: 0, rated: rated.finish(), texts: first ? texts : [],
     parties: first ? [[0, 'acc-1', 'C-1', 'S-1', 'U-1', 'witech_illimite', 'sip', 2, 0]] : [],
-    sources: first ? [[0, 'day-1.csv']] : [], csv: ids.map(() => [0, 1]), texts: [], unrejects: [], reprices: [], adjustments: [], counters: [], fraudStates: [], alerts: [],
+    sources: first ? [[0, 'day-1.csv']] : [], unrejects: [], reprices: [], adjustments: [], counters: [], fraudStates: [], alerts: [],
     rejects: [], totals: [['C-1', '2026-03', String(Number(amount) * ids.length)]], counts: JSON.stringify({ rated: ids.length }),
   };
 }
@@ -61,7 +64,7 @@ describe('the ledger writer thread', () => {
     writers.push(writer);
     const csvPath = join(data, 'rated.csv');
     writer.openRatedCsv(csvPath, RATED_COLUMNS);
-    writer.post({ ...chunk(runId, ['a-1', 'a-2'], true), texts: ['fair_use.duration: clause 3', 'Europe/Paris'] });
+    writer.post(chunk(runId, ['a-1', 'a-2'], true));
     writer.post(chunk(runId, ['a-3']));
     writer.settle();
     writer.closeRatedCsv();
@@ -96,7 +99,7 @@ describe('the ledger writer thread', () => {
     writers.push(writer);
     // The folder is not there: the file's stream fails outside any step of the thread.
     writer.openRatedCsv(join(data, 'no-such-folder', 'rated.csv'), RATED_COLUMNS);
-    writer.post({ ...chunk(runId, ['c-1'], true), texts: ['x', 'Europe/Paris'] });
+    writer.post(chunk(runId, ['c-1'], true));
     expect(() => {
       writer.settle();
       writer.closeRatedCsv();
