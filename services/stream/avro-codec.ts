@@ -208,6 +208,13 @@ export class AvroCodec<T> {
     return Buffer.concat([this.header, body], HEADER_LENGTH + body.length);
   }
 
+  /** Whether `buf` was written with a known version of this codec's record (another kind on a shared topic is not). */
+  wrote(buf: Buffer): boolean {
+    if (buf.length < HEADER_LENGTH || buf[0] !== MAGIC[0] || buf[1] !== MAGIC[1]) return false;
+    const fingerprint = buf.toString('hex', MAGIC.length, HEADER_LENGTH);
+    return fingerprint === this.reader.fingerprint || this.registry.lookup(fingerprint)?.name === this.reader.name;
+  }
+
   decode(buf: Buffer): T {
     if (buf.length < HEADER_LENGTH || buf[0] !== MAGIC[0] || buf[1] !== MAGIC[1]) {
       throw new AvroCodecError('bad_header', this.schemaName, `not an Avro single-object message (${buf.length} bytes, starts ${buf.subarray(0, 2).toString('hex')})`);
@@ -253,6 +260,7 @@ export class AvroCodec<T> {
 /** Full Avro names of the record kinds on the topics. */
 export const SCHEMA_NAMES = {
   normalizedCdr: 'fr.cdr.NormalizedCdr',
+  normalizedCdrBatch: 'fr.cdr.NormalizedCdrBatch',
   ratedCdr: 'fr.cdr.RatedCdr',
   adjustment: 'fr.cdr.Adjustment',
   alert: 'fr.cdr.Alert',
@@ -261,6 +269,7 @@ export const SCHEMA_NAMES = {
 
 export interface Codecs {
   normalizedCdr: AvroCodec<Cdr>;
+  normalizedCdrBatch: AvroCodec<{ cdrs: Cdr[] }>;
   ratedCdr: AvroCodec<RatedRow>;
   adjustment: AvroCodec<AdjustmentRow>;
   alert: AvroCodec<Alert>;
@@ -270,6 +279,7 @@ export interface Codecs {
 export function createCodecs(registry: SchemaRegistry): Codecs {
   return {
     normalizedCdr: new AvroCodec<Cdr>(registry, SCHEMA_NAMES.normalizedCdr),
+    normalizedCdrBatch: new AvroCodec<{ cdrs: Cdr[] }>(registry, SCHEMA_NAMES.normalizedCdrBatch),
     ratedCdr: new AvroCodec<RatedRow>(registry, SCHEMA_NAMES.ratedCdr),
     adjustment: new AvroCodec<AdjustmentRow>(registry, SCHEMA_NAMES.adjustment),
     alert: new AvroCodec<Alert>(registry, SCHEMA_NAMES.alert),
@@ -293,6 +303,9 @@ let shared: Codecs | undefined;
 export const codecs: Codecs = {
   get normalizedCdr() {
     return sharedCodecs().normalizedCdr;
+  },
+  get normalizedCdrBatch() {
+    return sharedCodecs().normalizedCdrBatch;
   },
   get ratedCdr() {
     return sharedCodecs().ratedCdr;

@@ -4,7 +4,7 @@
  */
 import type { KafkaMessage, TopicMessages } from 'kafkajs';
 import type { Sql } from '../store/sql.js';
-import { AvroCodecError, type AvroCodec } from './avro-codec.js';
+import { AvroCodecError } from './avro-codec.js';
 
 export interface DeadLetter {
   topic: string;
@@ -16,13 +16,14 @@ export interface DeadLetter {
   payload: Buffer | null;
 }
 
-/** Decodes a batch; what does not decode becomes a dead letter instead of stopping the worker. */
 /**
- * Decodes a batch; what does not decode, or what `poison` finds unfit to rate or store, becomes a dead
- * letter instead of stopping the worker.
+ * Decodes a batch; a record that does not decode, or that holds a value `poison` finds unfit to rate or
+ * store, becomes a dead letter instead of stopping the worker. A record carries one value or several (a
+ * client's calls on cdr.normalized): the fit values of a record with a poison one go on, and its dead
+ * letter names which of them were set aside.
  */
 export function decodeBatch<T>(
-  codec: AvroCodec<T>,
+  decode: (value: Buffer) => T[],
   messages: KafkaMessage[],
   at: { topic: string; partition: number; groupId: string },
   poison: (value: T) => string | null = () => null,
@@ -31,17 +32,21 @@ export function decodeBatch<T>(
   const dead: DeadLetter[] = [];
   for (const m of messages) {
     const letter = (error: string) => dead.push({ ...at, offset: m.offset, error, key: m.key?.toString() ?? null, payload: m.value });
-    let value: T;
+    let decoded: T[];
     try {
-      value = codec.decode(m.value ?? Buffer.alloc(0));
+      decoded = decode(m.value ?? Buffer.alloc(0));
     } catch (err) {
       if (!(err instanceof AvroCodecError)) throw err;
       letter(`${err.code}: ${err.message}`);
       continue;
     }
-    const why = poison(value);
-    if (why === null) values.push(value);
-    else letter(`poison_value: ${why}`);
+    const unfit: string[] = [];
+    decoded.forEach((value, i) => {
+      const why = poison(value);
+      if (why === null) values.push(value);
+      else unfit.push(decoded.length === 1 ? why : `value ${i + 1} of ${decoded.length}: ${why}`);
+    });
+    if (unfit.length > 0) letter(`poison_value: ${unfit.slice(0, 5).join('; ')}${unfit.length > 5 ? `; and ${unfit.length - 5} more` : ''}`);
   }
   return { values, dead };
 }

@@ -15,6 +15,7 @@ import { deadLetters, decodeBatch } from './dead-letters.js';
 import { poisonIn } from './poison.js';
 import type { Stage, StageOutput } from './exactly-once-consumer.js';
 import type { Topics } from './kafka-setup.js';
+import { SharedSubscribers } from './shared-subscribers.js';
 import { PgFraudState } from './stage-state.js';
 
 /** Clients whose windows stay in memory between batches. */
@@ -24,6 +25,7 @@ export class FraudStage implements Stage {
   private detector: FraudDetector;
   private readonly state: PgFraudState;
   private clients = new Set<string>();
+  private readonly subscribers = new SharedSubscribers();
 
   constructor(
     private readonly ctx: PipelineContext,
@@ -42,13 +44,14 @@ export class FraudStage implements Stage {
   }
 
   async process(messages: KafkaMessage[], topic: string, partition: number): Promise<StageOutput> {
-    const { values: rows, dead } = decodeBatch(codecs.ratedCdr, messages, { topic, partition, groupId: this.groupId }, (row) => poisonIn(row.cdr, this.ctx.limits));
+    const { values: rows, dead } = decodeBatch((value) => [codecs.ratedCdr.decode(value)], messages, { topic, partition, groupId: this.groupId }, (row) => poisonIn(row.cdr, this.ctx.limits));
     const seen = await this.seen(rows.map((r) => r.cdr.cdrId));
     const fresh: RatedRow[] = [];
     for (const row of rows) {
       // The rater publishes at least once: a call seen before is not counted twice.
       if (seen.has(row.cdr.cdrId)) continue;
       seen.add(row.cdr.cdrId);
+      this.subscribers.share(row.cdr);
       fresh.push(row);
     }
     await this.state.prefetch(fresh.map((r) => r.cdr.subscriber.clientId).filter((c) => this.detector.needsState(c)));

@@ -16,9 +16,11 @@ import { RatingStore, adjustmentOf, ratedRowOf, writeResults } from '../store/ra
 import type { PgSql } from '../store/sql.js';
 import { codecs } from './avro-codec.js';
 import { deadLetters, decodeBatch } from './dead-letters.js';
+import { cdrsOfRecord } from './normalized-records.js';
 import { poisonIn } from './poison.js';
 import type { Stage, StageOutput } from './exactly-once-consumer.js';
 import type { Topics } from './kafka-setup.js';
+import { SharedSubscribers } from './shared-subscribers.js';
 import { BYTES_PER_CACHED_CALL, BYTES_PER_COUNTER, ClientRecency, PgRatingState } from './stage-state.js';
 
 export class RaterStage implements Stage {
@@ -26,6 +28,7 @@ export class RaterStage implements Stage {
   private readonly store: RatingStore;
   private readonly state: PgRatingState;
   private readonly recency = new ClientRecency();
+  private readonly subscribers = new SharedSubscribers();
   private readonly maxCounters: number;
 
   constructor(
@@ -50,7 +53,8 @@ export class RaterStage implements Stage {
   }
 
   async process(messages: KafkaMessage[], topic: string, partition: number): Promise<StageOutput> {
-    const { values: cdrs, dead } = decodeBatch(codecs.normalizedCdr, messages, { topic, partition, groupId: this.groupId }, (cdr) => poisonIn(cdr, this.ctx.limits));
+    const { values: cdrs, dead } = decodeBatch(cdrsOfRecord, messages, { topic, partition, groupId: this.groupId }, (cdr) => poisonIn(cdr, this.ctx.limits));
+    for (const cdr of cdrs) this.subscribers.share(cdr);
     const known = await this.store.knownCdrIds(cdrs.map((c) => c.cdrId));
     const { fresh, conflicts } = screenCdrIds(cdrs, (id) => known.get(id));
     const rejects: Reject[] = [...conflicts];

@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Cdr } from '../../services/core/cdr.js';
 import { generateWorkload, type GenerateResult } from '../../services/generator/generate-workload.js';
 import { codecs } from '../../services/stream/avro-codec.js';
+import { normalizedRecords } from '../../services/stream/normalized-records.js';
 import { BROKERS, count, embeddedResult, environment, ingest, startWorker, streamingResult, total, waitFor, type Environment, type Settled } from '../support/streaming.js';
 
 const execFileAsync = promisify(execFile);
@@ -200,6 +201,8 @@ describe('streaming runtime', () => {
       codecs.normalizedCdr.encode({ ...call, cdrId: 'poison-seconds', billableSeconds: 2_000_000_000 }),
       codecs.normalizedCdr.encode({ ...call, cdrId: 'poison-year', startMs: Date.parse('9999-01-01T00:00:00Z'), answerMs: null, endMs: Date.parse('9999-01-01T00:01:00Z') }),
       codecs.normalizedCdr.encode(call),
+      // A record of several calls, as `cdr ingest` writes them: its poison call is set aside, the other rated.
+      ...normalizedRecords([{ ...call, cdrId: 'poison-in-batch', caller: '+3314\u0007' }, { ...call, cdrId: 'poison-ok-2' }]).map((r) => r.value as Buffer),
     ];
     const kafka = new Kafka({ clientId: 'poison-values', brokers: BROKERS.split(','), logLevel: logLevel.NOTHING });
     const producer = kafka.producer();
@@ -209,16 +212,17 @@ describe('streaming runtime', () => {
     await ingest(e, small.files[1]!);
     startWorker(e, 'rater');
     startWorker(e, 'fraud');
-    const expected = [...smallExpected.amounts.keys()].filter((id) => /^g3-2026030[23]-/.test(id)).length + 1;
-    await waitFor('both days and the good record rated, and watched, around the poison', async () => (await rated(e)) === expected && (await count(e, 'SELECT count(*) FROM fraud_seen')) === expected);
+    const expected = [...smallExpected.amounts.keys()].filter((id) => /^g3-2026030[23]-/.test(id)).length + 2;
+    await waitFor('both days and the good records rated, and watched, around the poison', async () => (await rated(e)) === expected && (await count(e, 'SELECT count(*) FROM fraud_seen')) === expected);
     const dead = await e.db.query<{ error: string }>('SELECT error FROM dead_letter ORDER BY "offset"');
     expect(dead.rows.map((r) => r.error)).toEqual([
       expect.stringMatching(/^poison_value: account holds a control character/),
       expect.stringMatching(/^poison_value: device holds a control character or bytes that were not UTF-8/),
       expect.stringMatching(/^poison_value: billableSeconds is not 0 \.\. 86400/),
       expect.stringMatching(/^poison_value: startMs or endMs outside/),
+      'poison_value: value 1 of 2: caller holds a control character or bytes that were not UTF-8',
     ]);
-    expect(await count(e, "SELECT count(*) FROM rated_cdr WHERE cdr_id = 'poison-ok'")).toBe(1);
+    expect(await count(e, "SELECT count(*) FROM rated_cdr WHERE cdr_id IN ('poison-ok', 'poison-ok-2')")).toBe(2);
   });
 
   it('replays through Kafka the records of an account the directory did not know, once it is declared, billing each CDR once', async () => {

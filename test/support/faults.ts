@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { Environment } from './streaming.js';
 import type { Topics } from '../../services/stream/kafka-setup.js';
-import { codecs } from '../../services/stream/avro-codec.js';
+import { cdrsOfRecord } from '../../services/stream/normalized-records.js';
 
 const CLI = 'dist/services/cli/main.js';
 const started = Date.now();
@@ -319,8 +319,9 @@ export class Probe {
       void consumer.run({
         eachMessage: async ({ partition, message }) => {
           seen++;
-          const cdr = codecs.normalizedCdr.decode(message.value!);
-          if (missing.has(cdr.cdrId)) (found.get(partition) ?? found.set(partition, []).get(partition)!).push(BigInt(message.offset));
+          for (const cdr of cdrsOfRecord(message.value!)) {
+            if (missing.has(cdr.cdrId)) (found.get(partition) ?? found.set(partition, []).get(partition)!).push(BigInt(message.offset));
+          }
           if (BigInt(message.offset) + 1n >= left.get(partition)!) left.delete(partition);
           if (left.size === 0) {
             clearTimeout(timer);
