@@ -4,7 +4,8 @@
  *   in PostgreSQL, as CDRs/s and as a ratio to raw consumption of the same topic by the same client (kafkajs);
  * - alert latency: day 31, in time order, produced at a fixed 5,000 CDRs/s through the same workers onto
  *   the days 1–30 store, with a 089 caller ID planted on a fresh account 50 times a second; p50 / p99 of
- *   produce → alert row committed;
+ *   produce → alert row committed, for the day's first half alone on the machine and for its second half
+ *   while a CPU-bound process (started and stopped here) holds one of the two cores;
  * - the worst case, without a goal: 15 s of day 31's calls again under new ids, every one late for its scope,
  *   through raters just restarted (how soon their first batch commits is a figure of its own).
  */
@@ -21,8 +22,8 @@ import type { Cdr } from '../services/core/cdr.js';
 import { loadConfig } from '../services/config/load-config.js';
 import { normalizeRecord } from '../services/ingest/normalize.js';
 import { readExport } from '../services/ingest/readers/detect-format.js';
-import { codecs } from '../services/stream/avro-codec.js';
 import { ensureTopics, topicsFor } from '../services/stream/kafka-setup.js';
+import { normalizedRecords } from '../services/stream/normalized-records.js';
 import { CpuSampler } from './cpu-sampler.js';
 import { topSelfTime } from './cpu-profile.js';
 import { fmt, type Report } from './report.js';
@@ -70,17 +71,29 @@ export async function streamBench(report: Report, files: string[], dayCounts: nu
     reportCpu(report, cpu.stop(), stored, (performance.now() - started) / 1000);
 
     const raw = await rawConsumption(`${env.prefix}cdr.normalized`, stored);
-    report.line(`raw kafkajs consumption of the same ${fmt(stored)}-message topic: ${fmt(raw)} messages/s`);
-    report.add(`streaming days 1–${files.length - 1} / raw kafkajs consumption`, (perSecond / raw).toFixed(3));
+    report.line(`raw kafkajs consumption of the same topic (${fmt(raw.records)} records carrying ${fmt(stored)} CDRs): ${fmt(raw.cdrsPerSecond)} CDRs/s`);
+    report.add(`streaming days 1–${files.length - 1} / raw kafkajs consumption`, (perSecond / raw.cdrsPerSecond).toFixed(3));
 
-    // Day 31 as a switch sends it, in time order, at 5,000 CDRs/s, with 089 caller IDs planted on fresh accounts.
+    // Day 31 as a switch sends it, in time order, at 5,000 CDRs/s, with 089 caller IDs planted on fresh accounts:
+    // its first half on a machine the pipeline has to itself, its second half while a CPU-bound process holds
+    // one of the two cores (a noisy neighbour: a backup, a report, another tenant).
     const load = await loadOf(files[files.length - 1]!, subscribers);
     const ms = (v: number) => (Number.isFinite(v) ? `${fmt(v)} ms` : 'no alert in time');
-    const day31 = await alertLatency(env, load, (i) => (i < load.cdrs.length ? load.cdrs[i]! : null), load.accounts.slice(0, 400), 5);
-    report.line(`day 31 (${fmt(day31.sent)} CDRs) produced at ${fmt(day31.offered)} CDRs/s on the days 1–30 store, ${day31.planted} alerts planted, ${day31.missing} not there 120 s after the load (produce → alert row committed, through rater and fraud)`);
-    report.add('alert latency p50, day 31 in time order', ms(day31.p50));
-    report.add('alert latency p99, day 31 in time order', ms(day31.p99), '≤ 1,000 ms', day31.p99 <= 1000);
-    report.line(`alert latency max ${ms(day31.max)}`);
+    const half = Math.floor(load.cdrs.length / 2);
+    const quiet = await alertLatency(env, load, (i) => (i < half ? load.cdrs[i]! : null), load.accounts.slice(0, 200), 5);
+    const hog = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+    let noisy: Awaited<ReturnType<typeof alertLatency>>;
+    try {
+      noisy = await alertLatency(env, load, (i) => (half + i < load.cdrs.length ? load.cdrs[half + i]! : null), load.accounts.slice(200, 400), 5);
+    } finally {
+      hog.kill('SIGKILL');
+    }
+    for (const [name, run, goal] of [['', quiet, 500], [', a CPU-bound neighbour on one core', noisy, 1000]] as const) {
+      report.line(`day 31${name}: ${fmt(run.sent)} CDRs produced at ${fmt(run.offered)} CDRs/s on the days 1–30 store, ${run.planted} alerts planted, ${run.missing} not there 120 s after the load (produce → alert row committed, through rater and fraud)`);
+      report.add(`alert latency p50, day 31 in time order${name}`, ms(run.p50));
+      report.add(`alert latency p99, day 31 in time order${name}`, ms(run.p99), `≤ ${fmt(goal)} ms`, run.p99 <= goal);
+      report.line(`alert latency max${name} ${ms(run.max)}`);
+    }
     await fraudSettled(env);
     reportRss(report, env, 'after day 31');
 
@@ -256,9 +269,16 @@ function peakRssMb(child: ChildProcess): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 }
 
-/** The same client (kafkajs) reading the same topic from the start, doing nothing with the messages. */
-async function rawConsumption(topic: string, expected: number): Promise<number> {
+/**
+ * The same client (kafkajs) reading the same topic from the start, doing nothing with the records: the
+ * CDRs they carry per second (`cdrs` of them in all; a record carries several since they are batched).
+ */
+async function rawConsumption(topic: string, cdrs: number): Promise<{ records: number; cdrsPerSecond: number }> {
   const kafka = new Kafka({ clientId: 'bench-raw', brokers: BROKERS, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const expected = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  await admin.disconnect();
   const consumer = kafka.consumer({ groupId: `bench-raw-${randomUUID()}`, maxBytesPerPartition: 4 * 1024 * 1024 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -275,7 +295,7 @@ async function rawConsumption(topic: string, expected: number): Promise<number> 
   });
   const seconds = await done;
   await consumer.disconnect();
-  return expected / seconds;
+  return { records: expected, cdrsPerSecond: cdrs / seconds };
 }
 
 interface Load {
@@ -318,13 +338,14 @@ async function alertLatency(env: Env, load: Load, next: (i: number) => Cdr | nul
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const producedAt = new Map<string, number>();
+  // A tick's calls go out as `cdr ingest` sends them: a client's calls several to a record.
   const tickMs = 100;
   const tickCdrs = (OFFERED * tickMs) / 1000;
   let sent = 0;
   const start = performance.now();
   const wallStart = Date.now();
   for (let tick = 0; ; tick++) {
-    const messages = [];
+    const calls: Cdr[] = [];
     for (let i = 0; i < tickCdrs; i++) {
       let cdr = next(sent);
       if (cdr === null) break;
@@ -338,13 +359,13 @@ async function alertLatency(env: Env, load: Load, next: (i: number) => Cdr | nul
           account, subscriber: directory.resolve(account, '')!, caller: '+33899123456', cdrId: `${cdr.cdrId}-trigger`,
         };
         producedAt.set(trigger.cdrId, Date.now());
-        messages.push({ key: trigger.subscriber.clientId, value: codecs.normalizedCdr.encode(trigger) });
+        calls.push(trigger);
       }
-      messages.push({ key: cdr.subscriber.clientId, value: codecs.normalizedCdr.encode(cdr) });
+      calls.push(cdr);
       sent++;
     }
-    if (messages.length === 0) break;
-    await producer.send({ topic: `${env.prefix}cdr.normalized`, messages });
+    if (calls.length === 0) break;
+    await producer.send({ topic: `${env.prefix}cdr.normalized`, messages: normalizedRecords(calls) });
     const due = start + (tick + 1) * tickMs;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
