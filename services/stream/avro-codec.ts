@@ -174,6 +174,8 @@ export function loadSchemas(dir: string, extraVersions: string[] = []): SchemaRe
 export class AvroCodec<T> {
   readonly reader: KnownSchema;
   private readonly header: Buffer;
+  /** The header, then the last record encoded; grown for a record that does not fit. */
+  private scratch: Buffer;
   private readonly resolvers = new Map<string, Resolver>();
 
   constructor(
@@ -183,6 +185,8 @@ export class AvroCodec<T> {
   ) {
     this.reader = typeof reader === 'string' ? registry.currentOf(reader) : reader;
     this.header = Buffer.concat([MAGIC, Buffer.from(this.reader.fingerprint, 'hex')]);
+    this.scratch = Buffer.allocUnsafe(64 * 1024);
+    this.header.copy(this.scratch);
   }
 
   get schemaName(): string {
@@ -191,9 +195,16 @@ export class AvroCodec<T> {
 
   encode(value: T): Buffer {
     const type = this.reader.type;
-    let body: Buffer;
+    let end: number;
     try {
-      body = type.toBuffer(value);
+      // Written after the header in a buffer kept for the purpose, then copied out once: avsc's toBuffer
+      // and a concatenation with the header made two copies and two buffers a record.
+      end = type.encode(value, this.scratch, HEADER_LENGTH);
+      if (end < 0) {
+        this.scratch = Buffer.allocUnsafe(2 * (this.scratch.length - end));
+        this.header.copy(this.scratch);
+        end = type.encode(value, this.scratch, HEADER_LENGTH);
+      }
     } catch (err) {
       const paths: string[] = [];
       type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '(root)') });
@@ -205,7 +216,7 @@ export class AvroCodec<T> {
         { cause: err },
       );
     }
-    return Buffer.concat([this.header, body], HEADER_LENGTH + body.length);
+    return Buffer.from(this.scratch.subarray(0, end));
   }
 
   /** Whether `buf` was written with a known version of this codec's record (another kind on a shared topic is not). */
