@@ -121,9 +121,11 @@ export function addStreamCommands(program: Command): void {
     .argument('<stage>', 'rater (cdr.normalized → rated CDRs) or fraud (cdr.rated → alerts)')
     .option('--group <id>', 'consumer group (default <topic-prefix>cdr-<stage>)')
     .option('--metrics-port <port>', 'serve /metrics and /health on this port (0 = off)', (v) => Number(v), 0)
+    .option('--with-fraud', 'rater only: run the fraud detectors on each batch in the rater\'s own transaction, instead of fraud workers (run none then)')
     .option('--state-budget <mb>', 'memory the rater\'s state may take (counters, and calls kept for late CDRs); clients seen least recently are evicted past it', (v) => Number(v), 512)
-    .action(async (stage: string, o: Common & { group?: string; metricsPort: number; stateBudget: number }) => {
+    .action(async (stage: string, o: Common & { group?: string; metricsPort: number; stateBudget: number; withFraud?: boolean }) => {
       if (stage !== 'rater' && stage !== 'fraud') throw new Error(`unknown stage "${stage}": expected rater or fraud`);
+      if (o.withFraud === true && stage !== 'rater') throw new Error('--with-fraud runs the detectors inside the rater: give it to `cdr worker rater`, and run no fraud worker');
       const config = loadConfig(o.config, o.subscribers);
       const sql = await untilReady('PostgreSQL', () => openPostgres(o.databaseUrl, { applicationName: `cdr worker ${stage} pid ${process.pid}` }));
       const kafka = kafkaClient(`cdr-${stage}`, brokersFromEnv(o.brokers), logger);
@@ -139,7 +141,7 @@ export function addStreamCommands(program: Command): void {
         sql,
         groupId,
         topic: stage === 'rater' ? topics.normalized : topics.rated,
-        stage: stage === 'rater' ? new RaterStage(ctx, sql, topics, groupId, o.stateBudget) : new FraudStage(ctx, sql, topics, groupId),
+        stage: stage === 'rater' ? new RaterStage(ctx, sql, topics, groupId, o.stateBudget, o.withFraud === true) : new FraudStage(ctx, sql, topics, groupId),
         log: logger,
         metrics,
       });

@@ -1,12 +1,15 @@
 /**
- * `cdr worker fraud`: cdr.rated → fraud alerts in PostgreSQL, published to fraud.alerts. The fraud stage
- * keeps its own state store: per client, the detectors' recent windows (fraud_state), and the cdr_ids it
- * has counted (fraud_seen), written with its offsets, so that after a restart it counts each call once,
- * whatever the rater republished meanwhile.
+ * The fraud detectors in the streaming runtime, in one of two places:
+ * - `cdr worker fraud`: cdr.rated → fraud alerts in PostgreSQL, published to fraud.alerts. It keeps, with
+ *   its offsets, the cdr_ids it has counted (fraud_seen), so that after a restart it counts each call once,
+ *   whatever the rater republished meanwhile;
+ * - `cdr worker rater --with-fraud`: the rater's own batch, in the rater's transaction (rater-stage.ts).
+ * Either way the detectors' recent windows per client (fraud_state) are written with the batch.
  */
 import type { KafkaMessage, TopicMessages } from 'kafkajs';
+import type { Alert } from '../core/alert.js';
 import { fraudDetectorFor, type PipelineContext } from '../core/cdr-pipeline.js';
-import type { FraudDetector } from '../core/fraud/fraud-detector.js';
+import type { FraudDetector, SavedFraudState } from '../core/fraud/fraud-detector.js';
 import { Money } from '../core/money.js';
 import { RatingStore, writeResults, type RatedRow } from '../store/rating-store.js';
 import type { PgSql } from '../store/sql.js';
@@ -21,10 +24,51 @@ import { PgFraudState } from './stage-state.js';
 /** Clients whose windows stay in memory between batches. */
 const MAX_CLIENTS = 20_000;
 
-export class FraudStage implements Stage {
+/** The detectors over a worker's batches of newly rated calls, with their state fetched per batch. */
+export class BatchDetection {
   private detector: FraudDetector;
   private readonly state: PgFraudState;
   private clients = new Set<string>();
+
+  constructor(
+    private readonly ctx: PipelineContext,
+    store: RatingStore,
+  ) {
+    this.state = new PgFraudState(store);
+    this.detector = this.newDetector();
+  }
+
+  /** Forgets every window: they are fetched again from fraud_state. */
+  reset(): void {
+    this.state.settled();
+    this.clients = new Set();
+    this.detector = this.newDetector();
+  }
+
+  /** Watches calls rated for the first time, each once, in the order rated. */
+  async observe(rows: readonly RatedRow[]): Promise<{ alerts: Alert[]; fraudStates: { clientId: string; saved: SavedFraudState }[] }> {
+    await this.state.prefetch(rows.map((r) => r.cdr.subscriber.clientId).filter((c) => this.detector.needsState(c)));
+    for (const row of rows) {
+      this.clients.add(row.cdr.subscriber.clientId);
+      this.detector.observe({ cdr: row.cdr, dest: this.ctx.numbering.classify(row.cdr.callee), amount: new Money(row.amount) });
+    }
+    const alerts = this.detector.drain();
+    const fraudStates = this.detector.drainStates();
+    this.state.settled();
+    if (this.clients.size > MAX_CLIENTS) {
+      this.detector.forget();
+      this.clients = new Set();
+    }
+    return { alerts, fraudStates };
+  }
+
+  private newDetector(): FraudDetector {
+    return fraudDetectorFor({ ...this.ctx, fraudState: this.state });
+  }
+}
+
+export class FraudStage implements Stage {
+  private readonly detection: BatchDetection;
   private readonly subscribers = new SharedSubscribers();
 
   constructor(
@@ -33,14 +77,11 @@ export class FraudStage implements Stage {
     private readonly topics: Topics,
     private readonly groupId: string,
   ) {
-    this.state = new PgFraudState(new RatingStore(sql));
-    this.detector = this.newDetector();
+    this.detection = new BatchDetection(ctx, new RatingStore(sql));
   }
 
   reset(): void {
-    this.state.settled();
-    this.clients = new Set();
-    this.detector = this.newDetector();
+    this.detection.reset();
   }
 
   async process(messages: KafkaMessage[], topic: string, partition: number): Promise<StageOutput> {
@@ -54,18 +95,7 @@ export class FraudStage implements Stage {
       this.subscribers.share(row.cdr);
       fresh.push(row);
     }
-    await this.state.prefetch(fresh.map((r) => r.cdr.subscriber.clientId).filter((c) => this.detector.needsState(c)));
-    for (const row of fresh) {
-      this.clients.add(row.cdr.subscriber.clientId);
-      this.detector.observe({ cdr: row.cdr, dest: this.ctx.numbering.classify(row.cdr.callee), amount: new Money(row.amount) });
-    }
-    const alerts = this.detector.drain();
-    const fraudStates = this.detector.drainStates();
-    this.state.settled();
-    if (this.clients.size > MAX_CLIENTS) {
-      this.detector.forget();
-      this.clients = new Set();
-    }
+    const { alerts, fraudStates } = await this.detection.observe(fresh);
     const publish: TopicMessages[] = [
       { topic: this.topics.alerts, messages: alerts.map((a) => ({ key: a.clientId, value: codecs.alert.encode(a) })) },
       deadLetters.publishTo(this.topics.deadLetter, dead),
@@ -86,9 +116,5 @@ export class FraudStage implements Stage {
   private async seen(ids: string[]): Promise<Set<string>> {
     const rows = await this.sql.query<{ cdr_id: string }>('SELECT cdr_id FROM fraud_seen WHERE cdr_id = ANY($1::text[])', [ids]);
     return new Set(rows.map((r) => r.cdr_id));
-  }
-
-  private newDetector(): FraudDetector {
-    return fraudDetectorFor({ ...this.ctx, fraudState: this.state });
   }
 }

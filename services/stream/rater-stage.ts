@@ -4,6 +4,10 @@
  * runtime over counters kept in PostgreSQL: a batch fetches the counters of the client months it
  * touches (those not already in memory), and, for the rare call that moves other calls' prices, the
  * calls of that one scope's month. Clients least recently seen are evicted past the memory budget.
+ *
+ * With `--with-fraud` it also runs the fraud detectors on the calls it has just rated, in the same
+ * transaction (and then no `cdr worker fraud` runs): a call is counted once because it is rated once, no
+ * cdr_id is kept for the purpose, and the call's alert is one hop nearer.
  */
 import type { KafkaMessage, TopicMessages } from 'kafkajs';
 import { RatingStage, type PipelineContext } from '../core/cdr-pipeline.js';
@@ -21,6 +25,7 @@ import { poisonIn } from './poison.js';
 import type { Stage, StageOutput } from './exactly-once-consumer.js';
 import type { Topics } from './kafka-setup.js';
 import { SharedSubscribers } from './shared-subscribers.js';
+import { BatchDetection } from './fraud-stage.js';
 import { BYTES_PER_CACHED_CALL, BYTES_PER_COUNTER, ClientRecency, PgRatingState } from './stage-state.js';
 
 export class RaterStage implements Stage {
@@ -30,6 +35,8 @@ export class RaterStage implements Stage {
   private readonly recency = new ClientRecency();
   private readonly subscribers = new SharedSubscribers();
   private readonly maxCounters: number;
+  /** The fraud detectors, when they run here. */
+  private readonly fraud: BatchDetection | null;
 
   constructor(
     private readonly ctx: PipelineContext,
@@ -38,18 +45,21 @@ export class RaterStage implements Stage {
     private readonly groupId: string,
     /** Memory the rating state may take, in MB: three quarters for counters, a quarter for calls kept for late CDRs. */
     budgetMb = 512,
+    detectFraud = false,
   ) {
     const budget = budgetMb * 1024 * 1024;
     this.store = new RatingStore(sql);
     this.state = new PgRatingState(this.store, Math.max(10_000, Math.floor(budget / 4 / BYTES_PER_CACHED_CALL)));
     this.stage = this.newStage();
     this.maxCounters = Math.max(1000, Math.floor((budget * 3) / 4 / BYTES_PER_COUNTER));
+    this.fraud = detectFraud ? new BatchDetection(ctx, this.store) : null;
   }
 
   reset(): void {
     this.state.reset();
     this.recency.clear();
     this.stage = this.newStage();
+    this.fraud?.reset();
   }
 
   async process(messages: KafkaMessage[], topic: string, partition: number): Promise<StageOutput> {
@@ -79,7 +89,9 @@ export class RaterStage implements Stage {
     const rated = drained.changes.filter((c) => c.previous === null).map((c) => ratedRowOf(c.call));
     const adjustments = drained.changes.filter((c) => c.previous !== null).map((c) => adjustmentOf(c.call, c.previous!));
     const restated = drained.restated.map(ratedRowOf);
-    const { alerts, counters } = drained;
+    const { counters } = drained;
+    const detected = this.fraud === null ? { alerts: [], fraudStates: [] } : await this.fraud.observe(rated);
+    const alerts = [...drained.alerts, ...detected.alerts];
     const publish: TopicMessages[] = [
       { topic: this.topics.rated, messages: rated.map((r) => ({ key: r.cdr.subscriber.clientId, value: codecs.ratedCdr.encode(r) })) },
       // Keyed by what the adjustment is, so that one republished after a crash is recognised as the same.
@@ -92,7 +104,7 @@ export class RaterStage implements Stage {
       processed: messages.length,
       publish,
       write: async (tx) => {
-        await writeResults(tx, { rated, adjustments, restated, alerts, rejects, counters });
+        await writeResults(tx, { rated, adjustments, restated, alerts, rejects, counters, fraudStates: detected.fraudStates });
         await deadLetters.write(tx, dead);
       },
     };

@@ -58,6 +58,28 @@ describe('streaming runtime', () => {
     expect(got.alerts.map((a) => a.split('|')[0])).toEqual(expect.arrayContaining(['fair_use.distinct_numbers', 'pool_exhausted', 'fraud.premium_cli', 'fraud.call_setup_rate']));
   });
 
+  it('runs the fraud detectors inside the rater (--with-fraud): the embedded runtime’s alerts, across a kill -9, with no fraud worker', async () => {
+    env = await environment(small.subscribersFile);
+    const e = env;
+    const [firstDays, lastDays] = [small.files.slice(0, 2), small.files.slice(2)];
+    await ingest(e, ...firstDays);
+    const first = startWorker(e, 'rater', '--with-fraud');
+    // Killed once it has committed some batches: the windows it leaves must be picked up, not counted again.
+    await waitFor('a first batch committed', async () => (await count(e, `SELECT count(*) FROM consumer_offset WHERE group_id LIKE '%cdr-rater'`)) > 0);
+    first.kill('SIGKILL');
+    await ingest(e, ...lastDays);
+    startWorker(e, 'rater', '--with-fraud');
+    await waitFor('every CDR rated', async () => (await rated(e)) === small.cdrs);
+    await waitFor('the alerts of the last batch', async () => (await streamingResult(e)).alerts.length === smallExpected.alerts.length);
+    const got = await streamingResult(e);
+    expect(Object.fromEntries(got.amounts)).toEqual(Object.fromEntries(smallExpected.amounts));
+    expect(got.alerts).toEqual(smallExpected.alerts);
+    expect(got.alerts.map((a) => a.split('|')[0])).toEqual(expect.arrayContaining(['fraud.premium_cli', 'fraud.call_setup_rate', 'fair_use.distinct_numbers']));
+    // Counted once because rated once: nothing kept per cdr_id for the detectors.
+    expect(await count(e, 'SELECT count(*) FROM fraud_seen')).toBe(0);
+    expect(await count(e, 'SELECT count(*) FROM fraud_state')).toBeGreaterThan(0);
+  });
+
   it('gives the same final amounts when the days arrive last first (every call late: months visited again, adjustments)', async () => {
     env = await environment(small.subscribersFile);
     const e = env;

@@ -64,8 +64,9 @@ export async function ingest(e: Environment, ...files: string[]): Promise<string
   return stdout;
 }
 
-export function startWorker(e: Environment, stage: 'rater' | 'fraud'): ChildProcess {
-  const child = spawn('node', [CLI, 'worker', stage, '--subscribers', e.env.CDR_SUBSCRIBERS!], { env: e.env, stdio: ['ignore', 'ignore', 'pipe'] });
+/** `options`: more of the worker's command line, e.g. `--with-fraud`. */
+export function startWorker(e: Environment, stage: 'rater' | 'fraud', ...options: string[]): ChildProcess {
+  const child = spawn('node', [CLI, 'worker', stage, '--subscribers', e.env.CDR_SUBSCRIBERS!, ...options], { env: e.env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-4000)));
   child.on('exit', (code, signal) => {
