@@ -304,6 +304,25 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     for (const c of durations) for (const figure of [c[2], c[3], c[4]]) expect(figure).toMatch(/^\d+:\d{2} h$/);
   }, 60_000);
 
+  it('shows the alert opened last when an earlier one answers later (a slow answer or a live refresh of the one before)', async () => {
+    const page = await session(bobToken);
+    const rows = await page.$$eval('#alerts tbody tr[data-alert-id]', (r) => r.map((tr) => (tr as HTMLElement).dataset.alertId!));
+    expect(rows.length).toBeGreaterThan(1);
+    await page.keyboard.press('j');
+    await page.waitForFunction((id) => document.querySelector('#detail-id')?.textContent === id, rows[0]);
+    // The second alert's answer is held back 1.5 s; the first one, opened again after it, answers at once.
+    await page.route(`**/api/v1/alerts/${encodeURIComponent(rows[1]!)}`, async (route) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+    await page.keyboard.press('j');
+    await page.keyboard.press('k');
+    await page.waitForFunction((id) => document.querySelector('#detail-id')?.textContent === id, rows[0]);
+    await page.waitForTimeout(2500); // the held answer has come by now
+    expect(await page.textContent('#detail-id')).toBe(rows[0]);
+    await page.context().close();
+  }, 60_000);
+
   it('works from the keyboard, fits 390 px without sideways scrolling, and passes an axe check with no serious issue', async () => {
     const before = browserErrors.length;
     const page = await session(bobToken);

@@ -135,6 +135,8 @@ async function openAlert(id) {
   state.selected = id;
   link(`alert=${encodeURIComponent(id)}`);
   const d = await api(`/api/v1/alerts/${encodeURIComponent(id)}`);
+  // An answer for an alert opened before (a slow answer, a live refresh) must not cover the one opened last.
+  if (state.selected !== id) return;
   $('#detail').hidden = false;
   $('#detail-id').textContent = d.alert.alert_id;
   const a = d.alert;
