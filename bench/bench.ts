@@ -6,7 +6,7 @@
  * BENCH_CDRS (default 1,000,000) sizes the month; BENCH_BIG=0 skips the 5 M-CDR month; BENCH_STREAMING=0
  * skips the streaming part; BENCH_PROFILE=1 runs the whole month under --cpu-prof and prints its top lines.
  * BENCH_ONLY=streaming runs the streaming part alone (BENCH_WORKER_PROFILE=1 runs its workers under --cpu-prof);
- * BENCH_LATE=0 skips the streaming part's late-call worst case.
+ * BENCH_LATE=0 skips the streaming part's late-call worst case; BENCH_CLIENTS=0 its Kafka client comparison.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -29,6 +29,7 @@ import { ensureTopics, topicsFor } from '../services/stream/kafka-setup.js';
 import { normalizedRecords } from '../services/stream/normalized-records.js';
 import { CpuSampler } from './cpu-sampler.js';
 import { topSelfTime } from './cpu-profile.js';
+import { kafkaClients } from './kafka-clients.js';
 import { fmt, type Report } from './report.js';
 
 const run = promisify(execFile);
@@ -128,6 +129,10 @@ export async function streamBench(report: Report, files: string[], dayCounts: nu
     const floor = await postgresFloor(env, 200_000, FLOOR_ROWS_PER_TRANSACTION);
     report.line(`PostgreSQL floor: ${fmt(floor.rows)} rated rows copied again into a table shaped like rated_cdr (its columns and all its indexes), ${fmt(FLOOR_ROWS_PER_TRANSACTION)} a transaction, by one connection: ${fmt(floor.microseconds)} µs of PostgreSQL CPU a row`);
     report.add('PostgreSQL CPU per CDR in the pipeline / its floor (writing the rated row alone)', (postgresPerCdr / floor.microseconds).toFixed(2));
+    if (process.env.BENCH_CLIENTS !== '0') {
+      report.section('Kafka clients on the records of cdr.rated (produce as the stages do, then consume)');
+      await kafkaClients(report, BROKERS, topicsFor(env.prefix).rated);
+    }
   });
 }
 
