@@ -483,4 +483,31 @@ describe.skipIf(missing)('fraud desk page in Chromium', () => {
     await bob.waitForFunction((id) => Array.from(document.querySelectorAll('#alerts tbody tr[data-alert-id]')).every((tr) => (tr as HTMLElement).dataset.alertId === id), incident.alert_id, { timeout: 2_000 });
     expect(browserErrors.slice(before)).toEqual([]);
   }, 90_000);
+  it('shows the case opened last when an earlier one answers later: the case on screen is the one its buttons act on', async () => {
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const ids = ((await (await fetch(`${base}/api/v1/cases?limit=200`, { headers })).json()) as { cases: { case_id: string }[] }).cases.map((c) => c.case_id);
+    const alerts = ((await (await fetch(`${base}/api/v1/alerts?limit=200`, { headers })).json()) as { alerts: { alert_id: string }[] }).alerts;
+    // Two cases at least: made here of alerts in no case yet, where the month's work left fewer.
+    for (const a of alerts) {
+      if (ids.length >= 2) break;
+      const made = await fetch(`${base}/api/v1/cases`, { method: 'POST', headers, body: JSON.stringify({ alert_ids: [a.alert_id], comment: 'second case for the slow-answer check' }) });
+      if (made.status === 201) ids.push(((await made.json()) as { case_id: string }).case_id);
+    }
+    expect(ids.length).toBeGreaterThanOrEqual(2);
+    const page = await session(bobToken);
+    const [slow, last] = [ids[1]!, ids[0]!];
+    await page.waitForSelector(`#cases tbody tr[data-case-id="${slow}"]`);
+    await page.waitForSelector(`#cases tbody tr[data-case-id="${last}"]`);
+    // The first case's answer is held back 1.5 s; the case opened after it answers at once.
+    await page.route(`**/api/v1/cases/${encodeURIComponent(slow)}`, async (route) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+    await page.click(`#cases tbody tr[data-case-id="${slow}"]`);
+    await page.click(`#cases tbody tr[data-case-id="${last}"]`);
+    await page.waitForFunction((id) => document.querySelector('#case-id')?.textContent === id, last);
+    await page.waitForTimeout(2500); // the held answer has come by now
+    expect(await page.textContent('#case-id')).toBe(last);
+    await page.context().close();
+  }, 60_000);
 });

@@ -401,6 +401,8 @@ async function openCase(id) {
   state.openCase = id;
   link(`case=${encodeURIComponent(id)}`);
   const [d, timeline] = await Promise.all([api(`/api/v1/cases/${encodeURIComponent(id)}`), api(`/api/v1/cases/${encodeURIComponent(id)}/timeline?calls=50`)]);
+  // The case shown is the one the buttons below act on (state.openCase): an earlier case answering late must not cover it.
+  if (state.openCase !== id) return;
   $('#case-detail').hidden = false;
   $('#case-id').textContent = d.case.case_id;
   const m = d.money_at_risk;
