@@ -14,6 +14,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
+import { utf8Bytes } from './text-bytes.js';
 
 export type CsvColumnKind = 'text' | 'phone' | 'amount';
 
@@ -109,6 +110,6 @@ export class SafeCsvWriter {
     const chunk = this.lines.join('');
     this.lines = [];
     this.buffered = 0;
-    if (!this.out.write(chunk)) await once(this.out, 'drain');
+    if (!this.out.write(utf8Bytes(chunk))) await once(this.out, 'drain');
   }
 }

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { findUp } from '../config/project-files.js';
+import { utf8Bytes } from '../csv/text-bytes.js';
 import { postgresStep, splitAtSteps } from './migration-steps.js';
 
 export interface Sql {
@@ -101,12 +102,15 @@ const COPY_CHUNK_ROWS = 2000;
 async function copyRows(client: pg.PoolClient, table: string, columns: readonly string[], rows: readonly (readonly CopyValue[])[]): Promise<void> {
   if (rows.length === 0) return;
   const target = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
-  // Rows are joined into chunks: one stream write per row would cost more than the encoding.
-  function* chunks(): Generator<string> {
+  // Rows are joined into chunks: one stream write per row would cost more than the encoding. Joined once,
+  // not grown row by row: a grown string is a rope of thousands of pieces, and flattening it to encode it
+  // cost the rater about 6 µs a rated row, more than making the rows' text.
+  function* chunks(): Generator<Buffer> {
     for (let i = 0; i < rows.length; i += COPY_CHUNK_ROWS) {
-      let text = '';
-      for (const row of rows.slice(i, i + COPY_CHUNK_ROWS)) text += row.map(copyText).join('\t') + '\n';
-      yield text;
+      const lines: string[] = [];
+      for (const row of rows.slice(i, i + COPY_CHUNK_ROWS)) lines.push(row.map(copyText).join('\t'));
+      lines.push('');
+      yield utf8Bytes(lines.join('\n'));
     }
   }
   await pipeline(Readable.from(chunks()), target);
