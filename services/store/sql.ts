@@ -140,10 +140,13 @@ async function upsertRows(
 ): Promise<void> {
   if (rows.length === 0) return;
   // One staging table per connection and table, created once (one made in a transaction that rolled back
-  // is gone with it, and made again); emptied once written, in the same round trip as the insert.
+  // is gone with it, and made again); emptied once written, in the same round trip as the insert, for a
+  // second upsert of the same transaction. And cut back to nothing at each commit (ON COMMIT DELETE ROWS):
+  // the DELETE leaves its rows dead, no VACUUM reaches a session's temporary table, and a worker's
+  // connection lives for months of batches, each of whose upserts would read every row staged before.
   const staging = `staging_${table}`;
   if (!stagingOf(client).has(staging) && !created.includes(staging)) {
-    await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${staging} (LIKE ${table} INCLUDING DEFAULTS)`);
+    await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${staging} (LIKE ${table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`);
     created.push(staging);
   }
   await copyRows(client, staging, columns, rows);

@@ -93,4 +93,21 @@ describe('upserts through a staging table', () => {
     await sql.transaction((tx) => tx.upsert('fraud_state', ['client_id', 'state'], ['client_id'], ['state'], [['C-B', '{"v":2}']]));
     expect(await states()).toEqual([['C-A', '{"v":3}'], ['C-B', '{"v":2}'], ['C-C', '{"v":1}']]);
   });
+
+  it("does not grow a connection's staging table batch after batch: each batch's upsert reads its own rows, not every row the connection staged before", async () => {
+    // A long-lived worker connection upserts every batch through the same staging table. Emptied by DELETE
+    // alone, it kept each batch's rows as dead tuples (no VACUUM reaches another session's temporary table):
+    // every later upsert read them all, and its cost estimate grew past the planner's JIT threshold.
+    const sizes: number[] = [];
+    for (let batch = 0; batch < 20; batch++) {
+      const rows = Array.from({ length: 1000 }, (_, i) => [`C-${i}`, `{"batch":${batch}}`]);
+      await sql.transaction(async (tx) => {
+        await tx.upsert('fraud_state', ['client_id', 'state'], ['client_id'], ['state'], rows);
+        sizes.push(Number((await tx.query<{ n: string }>(`SELECT pg_relation_size('staging_fraud_state') AS n`))[0]!.n));
+      });
+    }
+    expect((await sql.query<{ n: string }>(`SELECT count(*) AS n FROM fraud_state WHERE state = '{"batch":19}'`))[0]!.n).toBe('1000');
+    // The pool has four connections: one of them has staged five batches at least.
+    expect(Math.max(...sizes)).toBeLessThan(2 * sizes[0]!);
+  });
 });
