@@ -14,7 +14,7 @@ import type { Cdr, LineType, Subscriber } from '../core/cdr.js';
 import { cdrOfLedgerRow } from './ledger-row.js';
 import type { Reject } from '../ingest/source-record.js';
 import { REPLAYABLE_REASONS } from './rejects.js';
-import type { CopyValue, PgTx, Sql } from './sql.js';
+import { rowsWithKeys, type CopyValue, type PgTx, type Sql } from './sql.js';
 
 /** A rated call as stored and as written to rated.csv. */
 export interface RatedRow {
@@ -139,12 +139,8 @@ export class RatingStore {
 
   /** Which of these cdr_ids were rated before, and for which client (a duplicate may be in a month not loaded). */
   async knownCdrIds(ids: string[]): Promise<Map<string, string>> {
-    const known = new Map<string, string>();
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const rows = await this.sql.query<{ cdr_id: string; client_id: string }>('SELECT cdr_id, client_id FROM rated_cdr WHERE cdr_id = ANY($1::text[])', [ids.slice(i, i + CHUNK)]);
-      for (const r of rows) known.set(r.cdr_id, r.client_id);
-    }
-    return known;
+    const rows = await rowsWithKeys<{ cdr_id: string; client_id: string }>(this.sql, 'rated_cdr', 'cdr_id', ['cdr_id', 'client_id'], ids);
+    return new Map(rows.map((r) => [r.cdr_id, r.client_id]));
   }
 }
 

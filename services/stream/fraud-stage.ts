@@ -12,7 +12,7 @@ import { fraudDetectorFor, type PipelineContext } from '../core/cdr-pipeline.js'
 import type { FraudDetector, SavedFraudState } from '../core/fraud/fraud-detector.js';
 import { Money } from '../core/money.js';
 import { RatingStore, writeResults, type RatedRow } from '../store/rating-store.js';
-import type { PgSql } from '../store/sql.js';
+import { rowsWithKeys, type PgSql } from '../store/sql.js';
 import { codecs } from './avro-codec.js';
 import { deadLetters, decodeBatch } from './dead-letters.js';
 import { poisonIn } from './poison.js';
@@ -114,7 +114,7 @@ export class FraudStage implements Stage {
   }
 
   private async seen(ids: string[]): Promise<Set<string>> {
-    const rows = await this.sql.query<{ cdr_id: string }>('SELECT cdr_id FROM fraud_seen WHERE cdr_id = ANY($1::text[])', [ids]);
+    const rows = await rowsWithKeys<{ cdr_id: string }>(this.sql, 'fraud_seen', 'cdr_id', ['cdr_id'], ids);
     return new Set(rows.map((r) => r.cdr_id));
   }
 }

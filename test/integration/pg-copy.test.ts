@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cdr } from '../../services/core/cdr.js';
 import { writeResults, type RatedRow } from '../../services/store/rating-store.js';
-import { openPostgres, type PgSql } from '../../services/store/sql.js';
+import { openPostgres, rowsWithKeys, type PgSql } from '../../services/store/sql.js';
 
 const ADMIN_URL = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const name = `cdr_copy_${process.pid}_${Date.now()}`;
@@ -109,6 +109,16 @@ describe('upserts through a staging table', () => {
     expect((await sql.query<{ n: string }>(`SELECT count(*) AS n FROM fraud_state WHERE state = '{"batch":19}'`))[0]!.n).toBe('1000');
     // The pool has four connections: one of them has staged five batches at least.
     expect(Math.max(...sizes)).toBeLessThan(2 * sizes[0]!);
+  });
+});
+
+describe('rows by key, as the raters and fraud workers probe a batch', () => {
+  it('finds every stored key among thousands asked, repeated or absent, in chunks', async () => {
+    const stored = Array.from({ length: 2500 }, (_, i) => `seen-${i}`);
+    await sql.transaction((tx) => tx.copy('fraud_seen', ['cdr_id'], stored.map((id) => [id])));
+    const asked = [...stored.filter((_, i) => i % 2 === 0), 'seen-0', 'seen-2498', ...Array.from({ length: 3000 }, (_, i) => `new-${i}`)];
+    const rows = await rowsWithKeys<{ cdr_id: string }>(sql, 'fraud_seen', 'cdr_id', ['cdr_id'], asked);
+    expect(new Set(rows.map((r) => r.cdr_id))).toEqual(new Set(stored.filter((_, i) => i % 2 === 0)));
   });
 });
 
