@@ -71,7 +71,7 @@ export function addStreamCommands(program: Command): void {
     .option('--replay', `send again the files whose records were rejected as ${REPLAYABLE_REASONS.join(' or ')}, once the directory or configuration knows them (the rater bills each CDR once)`)
     .action(async (paths: string[], o: Common & ExportFlags & { watch?: number; replay?: boolean }) => {
       const config = loadConfig(o.config, o.subscribers);
-      const sql = await openPostgres(o.databaseUrl, { applicationName: `cdr ingest pid ${process.pid}`, jit: false });
+      const sql = await openPostgres(o.databaseUrl, { applicationName: `cdr ingest pid ${process.pid}` });
       const kafka = kafkaClient('cdr-ingest', brokersFromEnv(o.brokers), logger);
       const topics = topicsFor(o.topicPrefix);
       await ensureTopics(kafka, topics, o.partitions, replicationFactorFromEnv(o.replicationFactor));
@@ -127,7 +127,7 @@ export function addStreamCommands(program: Command): void {
       if (stage !== 'rater' && stage !== 'fraud') throw new Error(`unknown stage "${stage}": expected rater or fraud`);
       if (o.withFraud === true && stage !== 'rater') throw new Error('--with-fraud runs the detectors inside the rater: give it to `cdr worker rater`, and run no fraud worker');
       const config = loadConfig(o.config, o.subscribers);
-      const sql = await untilReady('PostgreSQL', () => openPostgres(o.databaseUrl, { applicationName: `cdr worker ${stage} pid ${process.pid}`, jit: false }));
+      const sql = await untilReady('PostgreSQL', () => openPostgres(o.databaseUrl, { applicationName: `cdr worker ${stage} pid ${process.pid}` }));
       const kafka = kafkaClient(`cdr-${stage}`, brokersFromEnv(o.brokers), logger);
       const topics = topicsFor(o.topicPrefix);
       const replicas = replicationFactorFromEnv(o.replicationFactor); // a mistake fails now, not after 5 minutes of retries

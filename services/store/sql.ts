@@ -41,16 +41,10 @@ export interface PgTx extends PgSql {
 
 /**
  * `applicationName` shows in pg_stat_activity: which process holds a connection, a transaction or a lock
- * (a worker frozen with a transaction open is found by it). `jit: false` turns PostgreSQL's JIT
- * compilation off for the pool's sessions: a streaming worker's statements are a batch's short ones, on
- * the path from a call to its alert, and a plan whose estimate crosses `jit_above_cost` (a batch's array
- * of ids, a staging table without statistics) is compiled again at every execution, tens of milliseconds
- * each time.
+ * (a worker frozen with a transaction open is found by it).
  */
-export async function openPostgres(connectionString: string, options: { applicationName?: string; jit?: false } = {}): Promise<PgSql> {
+export async function openPostgres(connectionString: string, options: { applicationName?: string } = {}): Promise<PgSql> {
   const pool = new pg.Pool({ connectionString, max: 4, ...(options.applicationName === undefined ? {} : { application_name: options.applicationName }) });
-  // Queued on the new connection before anything the pool hands it out for.
-  if (options.jit === false) pool.on('connect', (client) => void client.query('SET jit = off').catch(() => {}));
   const onClient = (client: pg.PoolClient | pg.Pool): Pick<Sql, 'query'> => ({
     async query<R>(text: string, params: unknown[] = []) {
       return (await client.query(text, params)).rows as R[];

@@ -121,20 +121,3 @@ describe('rows by key, as the raters and fraud workers probe a batch', () => {
     expect(new Set(rows.map((r) => r.cdr_id))).toEqual(new Set(stored.filter((_, i) => i % 2 === 0)));
   });
 });
-
-describe("a streaming worker's sessions", () => {
-  it('run without JIT compilation, every connection of the pool', async () => {
-    const worker = await openPostgres(ADMIN_URL.replace(/\/[^/]*$/, `/${name}`), { applicationName: 'jit test', jit: false });
-    try {
-      // Four transactions held open at once: four connections.
-      const settings = await Promise.all([1, 2, 3, 4].map(() => worker.transaction(async (tx) => {
-        const jit = (await tx.query<{ jit: string }>('SHOW jit'))[0]!.jit;
-        await tx.query('SELECT pg_sleep(0.05)');
-        return jit;
-      })));
-      expect(settings).toEqual(['off', 'off', 'off', 'off']);
-    } finally {
-      await worker.close();
-    }
-  });
-});
