@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Consumer as PlatformaticConsumer, Producer as PlatformaticProducer } from '@platformatic/kafka';
-import { Kafka, logLevel, type Message } from 'kafkajs';
+import { Kafka, logLevel, type KafkaMessage, type Message } from 'kafkajs';
 import { createProducer, sendBounded } from '../services/stream/bounded-send.js';
 import { fmt, median, type Report } from './report.js';
 
@@ -56,19 +56,29 @@ interface RawRecord {
 
 async function readRecords(kafka: Kafka, topic: string, count: number): Promise<RawRecord[]> {
   const out: RawRecord[] = [];
-  const consumer = kafka.consumer({ groupId: `bench-clients-${randomUUID()}` });
+  await readFromStart(kafka, topic, (messages) => {
+    for (const m of messages) if (out.length < count && m.key !== null && m.value !== null) out.push({ key: m.key, value: m.value });
+    return out.length >= count;
+  });
+  return out;
+}
+
+/**
+ * Reads `topic` from its start in a group of its own, as the stages fetch (4 MB a partition), handing each
+ * batch's messages to `enough` until it says so.
+ */
+export async function readFromStart(kafka: Kafka, topic: string, enough: (messages: KafkaMessage[]) => boolean): Promise<void> {
+  const consumer = kafka.consumer({ groupId: `bench-read-${randomUUID()}`, maxBytesPerPartition: 4 * 1024 * 1024 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await new Promise<void>((resolve) => {
     void consumer.run({
       eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) if (out.length < count && m.key !== null && m.value !== null) out.push({ key: m.key, value: m.value });
-        if (out.length >= count) resolve();
+        if (enough(batch.messages)) resolve();
       },
     });
   });
   await consumer.disconnect();
-  return out;
 }
 
 async function freshTopic(kafka: Kafka): Promise<string> {
@@ -100,21 +110,8 @@ async function withKafkajs(kafka: Kafka, records: RawRecord[]): Promise<Figures>
     }
   });
   await producer.disconnect();
-  const consumer = kafka.consumer({ groupId: `bench-clients-${randomUUID()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
   let seen = 0;
-  const [consumeMicros, consumePerSecond] = await measured(records.length, () =>
-    new Promise<void>((resolve) => {
-      void consumer.run({
-        eachBatch: async ({ batch }) => {
-          seen += batch.messages.length;
-          if (seen >= records.length) resolve();
-        },
-      });
-    }),
-  );
-  await consumer.disconnect();
+  const [consumeMicros, consumePerSecond] = await measured(records.length, () => readFromStart(kafka, topic, (messages) => (seen += messages.length) >= records.length));
   return { produceMicros, producePerSecond, consumeMicros, consumePerSecond };
 }
 

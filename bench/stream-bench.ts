@@ -29,7 +29,7 @@ import { ensureTopics, topicsFor } from '../services/stream/kafka-setup.js';
 import { normalizedRecords } from '../services/stream/normalized-records.js';
 import { CpuSampler } from './cpu-sampler.js';
 import { topSelfTime } from './cpu-profile.js';
-import { kafkaClients } from './kafka-clients.js';
+import { kafkaClients, readFromStart } from './kafka-clients.js';
 import { fmt, type Report } from './report.js';
 
 const run = promisify(execFile);
@@ -63,9 +63,9 @@ export async function streamBench(report: Report, files: string[], dayCounts: nu
     }
     for (let i = 0; i < RATERS; i++) worker(env, 'rater', subscribers, profileDir);
     for (let i = 0; i < FRAUD_WORKERS; i++) worker(env, 'fraud', subscribers, profileDir);
-    await groupsStable(...(FRAUD_WORKERS > 0 ? [`${env.prefix}cdr-rater`, `${env.prefix}cdr-fraud`] : [`${env.prefix}cdr-rater`]));
+    await groupsStable(`${env.prefix}cdr-rater`, ...(FRAUD_WORKERS > 0 ? [`${env.prefix}cdr-fraud`] : []));
 
-    report.line(FRAUD_INLINE ? `${RATERS} rater(s) with the fraud detectors inside (--with-fraud), topics of 4 partitions` : `${RATERS} rater(s) and ${FRAUD_WORKERS} fraud worker(s), topics of 4 partitions`);
+    report.line(`${FRAUD_INLINE ? `${RATERS} rater(s) with the fraud detectors inside (--with-fraud)` : `${RATERS} rater(s) and ${FRAUD_WORKERS} fraud worker(s)`}, topics of 4 partitions`);
     const history = dayCounts.slice(0, -1).reduce((a, b) => a + b, 0);
     const cpu = new CpuSampler(processKind);
     cpu.start();
@@ -355,23 +355,15 @@ async function rawConsumption(topic: string, cdrs: number): Promise<{ records: n
   await admin.connect();
   const expected = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
   await admin.disconnect();
-  const consumer = kafka.consumer({ groupId: `bench-raw-${randomUUID()}`, maxBytesPerPartition: 4 * 1024 * 1024 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
   let seen = 0;
-  let first = 0;
-  const done = new Promise<number>((resolve) => {
-    void consumer.run({
-      eachBatch: async ({ batch }) => {
-        if (first === 0) first = performance.now();
-        seen += batch.messages.length;
-        if (seen >= expected) resolve((performance.now() - first) / 1000);
-      },
-    });
+  let [first, last] = [0, 0];
+  await readFromStart(kafka, topic, (messages) => {
+    if (first === 0) first = performance.now();
+    seen += messages.length;
+    last = performance.now();
+    return seen >= expected;
   });
-  const seconds = await done;
-  await consumer.disconnect();
-  return { records: expected, cdrsPerSecond: cdrs / seconds };
+  return { records: expected, cdrsPerSecond: cdrs / ((last - first) / 1000) };
 }
 
 interface Load {
