@@ -109,4 +109,5 @@ await flush();
 await new Promise<void>((r) => csv.end(() => r()));
 db.close();
 const seconds = (performance.now() - started) / 1000;
-process.stdout.write(JSON.stringify({ rows, seconds, perSecond: rows / seconds }) + '\n');
+const cpu = process.cpuUsage();
+process.stdout.write(JSON.stringify({ rows, seconds, perSecond: rows / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 }) + '\n');

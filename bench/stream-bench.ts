@@ -30,6 +30,7 @@ import { normalizedRecords } from '../services/stream/normalized-records.js';
 import { CpuSampler } from './cpu-sampler.js';
 import { topSelfTime } from './cpu-profile.js';
 import { kafkaClients, readFromStart } from './kafka-clients.js';
+import { STREAM_NODE_FLAGS } from './node-flags.js';
 import { fmt, type Report } from './report.js';
 
 const run = promisify(execFile);
@@ -190,7 +191,7 @@ async function printProfiles(env: Env, dir: string): Promise<void> {
 }
 
 async function ingest(env: Env, subscribers: string, files: string[]): Promise<void> {
-  await run('node', ['--max-old-space-size=8192', CLI, 'ingest', '--subscribers', subscribers, ...files], { env: env.env, maxBuffer: 1 << 26 });
+  await run('node', ['--max-old-space-size=8192', ...STREAM_NODE_FLAGS, CLI, 'ingest', '--subscribers', subscribers, ...files], { env: env.env, maxBuffer: 1 << 26 });
 }
 
 /**
@@ -272,7 +273,7 @@ async function withEnvironment<T>(work: (env: Env) => Promise<T>): Promise<T> {
 function worker(env: Env, stage: string, subscribers: string, profileDir?: string): void {
   const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${stage}-${env.workers.length}.cpuprofile`];
   const fraud = stage === 'rater' && FRAUD_INLINE ? ['--with-fraud'] : [];
-  env.workers.push([stage, spawn('node', ['--max-old-space-size=8192', ...profile, CLI, 'worker', stage, '--subscribers', subscribers, ...fraud], { env: env.env, stdio: 'ignore' })]);
+  env.workers.push([stage, spawn('node', ['--max-old-space-size=8192', ...STREAM_NODE_FLAGS, ...profile, CLI, 'worker', stage, '--subscribers', subscribers, ...fraud], { env: env.env, stdio: 'ignore' })]);
 }
 
 /** What each kind of process on the machine is, for the CPU figures. */
