@@ -19,7 +19,9 @@ export interface NumberCalls {
 }
 
 export async function callsOfNumber(sql: Sql, e164: string, limit: number): Promise<NumberCalls> {
-  const found = sql.dialect === 'postgres' ? await indexedWalk(sql, e164, limit) : await monthWalk(sql, e164, limit);
+  // Neither store keeps a per-call number index (their migrations say why: SQLite's 019, PostgreSQL's 023):
+  // call_number names the months the number appears in, walked along an index that ends with start_time.
+  const found = sql.dialect === 'postgres' ? await userMonths(sql, e164, limit) : await partyMonths(sql, e164, limit);
   const total = found.callee + found.caller;
   // The latest of both sides, read from the ledger at once (a call to itself is both: listed once, as callee).
   const picked = new Map<number, Side>();
@@ -36,26 +38,34 @@ type Side = 'callee' | 'caller';
 /** Calls to and from the number counted per side (up to the bound), and the latest calls found, as ledger positions to read. */
 type Found = { callee: number; caller: number; hits: { seq: number; start_time: number; matched: Side }[] };
 
-/** PostgreSQL: the (column, start_time) indexes of migration 017 give each side's count and latest calls. */
-async function indexedWalk(sql: Sql, e164: string, limit: number): Promise<Found> {
-  const found: Found = { callee: 0, caller: 0, hits: [] };
-  for (const column of ['callee', 'caller'] as const) {
-    const [count] = await sql.query<{ n: unknown }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM rated_cdr WHERE ${column} = $1 LIMIT $2) AS hits`, [e164, CALL_COUNT_CAP + 1]);
-    const rows = await sql.query<{ seq: unknown; start_time: unknown }>(`SELECT seq, start_time FROM rated_cdr WHERE ${column} = $1 ORDER BY start_time DESC LIMIT $2`, [e164, limit]);
-    found[column] = intOf(count?.n);
-    found.hits.push(...rows.map((r) => ({ seq: intOf(r.seq), start_time: msOf(r.start_time)!, matched: column })));
-  }
-  return found;
+/**
+ * PostgreSQL: every month in one statement (a trunk's users are many months of one number), each read
+ * newest first as far as `limit` hits; then the calls counted per side, the walk stopping at the bound.
+ */
+async function userMonths(sql: Sql, e164: string, limit: number): Promise<Found> {
+  const ofMonth = `FROM call_number m CROSS JOIN LATERAL (SELECT seq, start_time, callee, caller FROM rated_cdr r
+     WHERE r.client_id = m.client_id AND r.period = m.period AND r.user_id = m.user_id AND (r.callee = $1 OR r.caller = $1)
+     ORDER BY r.start_time DESC LIMIT $2) h WHERE m.number = $1`;
+  const latest = await sql.query<{ seq: unknown; start_time: unknown; callee: string }>(`SELECT h.seq, h.start_time, h.callee ${ofMonth}`, [e164, limit]);
+  const [count] = await sql.query<{ to_it: unknown; from_it: unknown }>(
+    `SELECT count(*) FILTER (WHERE callee = $1) AS to_it, count(*) FILTER (WHERE caller = $1) AS from_it
+       FROM (SELECT h.callee, h.caller ${ofMonth} LIMIT $2) AS hits`,
+    [e164, CALL_COUNT_CAP + 1],
+  );
+  return {
+    callee: intOf(count?.to_it ?? 0),
+    caller: intOf(count?.from_it ?? 0),
+    hits: latest.map((r) => ({ seq: intOf(r.seq), start_time: msOf(r.start_time)!, matched: r.callee === e164 ? 'callee' : 'caller' })),
+  };
 }
 
 /**
- * SQLite keeps no per-call number index (migration 019 says why): call_number names the party months
- * the number appears in, and each is walked along rated_call_month (party, period, start_time) for both
- * sides at a time: newest first for the latest calls, which counts a number called a few times too, and
- * when it has more, once again to count them (up to the bound, in SQLite). A trunk's month of 100,000
- * calls is counted only as far as 10,000 hits (each side on its own walked a month four times).
+ * SQLite: each party month in turn, both sides at a time: newest first for the latest calls, which counts
+ * a number called a few times too, and when it has more, once again to count them (up to the bound). A
+ * trunk's month of 100,000 calls is counted only as far as 10,000 hits (each side on its own walked a
+ * month four times).
  */
-async function monthWalk(sql: Sql, e164: string, limit: number): Promise<Found> {
+async function partyMonths(sql: Sql, e164: string, limit: number): Promise<Found> {
   const months = await sql.query<{ party_id: unknown; period: string }>('SELECT party_id, period FROM call_number WHERE number = $1', [e164]);
   const found: Found = { callee: 0, caller: 0, hits: [] };
   for (const m of months) {
