@@ -7,7 +7,7 @@
 -- rated_call_month, which now ends with start_time (a party's calls arrive mostly in time order, so
 -- that column costs a few bytes and no scattered writes) so that a trunk's busy month is read only as
 -- far back as the hits asked for (services/store/desk/desk-search.ts).
--- PostgreSQL keeps its indexes: no bench goal weighs its store, and it searches by them directly.
+-- PostgreSQL kept its indexes until its own 023, which does the same for the streaming path's writes.
 CREATE TABLE IF NOT EXISTS call_number (
   number   TEXT NOT NULL,
   party_id INTEGER NOT NULL,

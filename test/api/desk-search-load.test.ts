@@ -1,7 +1,7 @@
 /**
  * The search on a month of 100,000 rated calls of one trunk answers in under 100 ms on both stores: a
- * number is found through PostgreSQL's indexes (migration 017) or SQLite's call_number and newest-first
- * walk of the trunk's month (019), not by scanning the ledger, and counting a number that made every
+ * number is found through call_number and a newest-first walk of the months it names (PostgreSQL's
+ * migration 023, SQLite's 019), not by scanning the ledger, and counting a number that made every
  * call of the month stops at its bound. The median of five answers is measured
  * (the first, which warms the caches, is not counted), through the API as the page asks it.
  */
