@@ -3,35 +3,29 @@
  * Calls the raters write by COPY are found through call_number (the statement trigger), a store left by
  * the version before is found whole once migrated, and 017's indexes are gone.
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cdr } from '../../services/core/cdr.js';
 import { callsOfNumber } from '../../services/store/desk/desk-search.js';
 import { writeResults, type RatedRow } from '../../services/store/rating-store.js';
 import { openPostgres, type PgSql } from '../../services/store/sql.js';
+import { openTestStore, type TestStore } from '../api/support/stores.js';
 
-const ADMIN_URL = process.env.DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const name = `cdr_numbers_${process.pid}_${Date.now()}`;
-const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
+let store: TestStore;
+let url: string;
 let sql: PgSql;
 
 const TRUNK = '+33247501001';
 const CONTACT = '+447700900123';
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  sql = await openPostgres(url);
+  store = await openTestStore('postgres');
+  url = store.origin.databaseUrl!;
+  sql = await openPostgres(url); // the raters' kind of connection, whose transactions COPY
 });
 
 afterAll(async () => {
   await sql?.close();
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end();
+  await store?.close();
 });
 
 /** A call of user `user` of the trunk's client, `minute` minutes into 31 March. */
