@@ -70,7 +70,7 @@ export async function wholeMonth(report: Report, w: Workload, work: string, rawP
   const us = (s: number) => (1e6 * s) / r.read;
   const bestSeconds = Math.max(r.cpuSeconds / 2, r.mainThreadCpuSeconds ?? 0);
   report.line(
-    `CPU a CDR: the run ${us(r.cpuSeconds).toFixed(1)} µs (its own thread ${us(r.mainThreadCpuSeconds ?? 0).toFixed(1)}), the floor ${us(floor.cpuSeconds).toFixed(1)} µs; ` +
+    `CPU a CDR: the run ${us(r.cpuSeconds).toFixed(1)} µs${r.mainThreadCpuSeconds === null ? '' : ` (its own thread ${us(r.mainThreadCpuSeconds).toFixed(1)})`}, the floor ${us(floor.cpuSeconds).toFixed(1)} µs; ` +
       `two cores carry the run's CPU in ${bestSeconds.toFixed(1)} s at best`,
   );
   report.add('whole month at best on two cores / the floor', (r.read / bestSeconds / floor.perSecond).toFixed(2));
